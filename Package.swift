@@ -1,0 +1,55 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// A Debian system library exposed to Swift through a module map and a shim header.
+/// Every C dependency is declared here even before its first user, so the link
+/// layout is settled in one place (see DESIGN.md, "C interop notes").
+func systemLibrary(_ name: String, pkgConfig: String, apt: String) -> Target {
+    .systemLibrary(name: name, pkgConfig: pkgConfig, providers: [.apt([apt])])
+}
+
+let package = Package(
+    name: "Tessera",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "tessera", targets: ["tessera"]),
+        .library(name: "ZarrCore", targets: ["ZarrCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        systemLibrary("CBlosc", pkgConfig: "blosc", apt: "libblosc-dev"),
+        systemLibrary("CZstd", pkgConfig: "libzstd", apt: "libzstd-dev"),
+        systemLibrary("CZlib", pkgConfig: "zlib", apt: "zlib1g-dev"),
+        systemLibrary("CCurl", pkgConfig: "libcurl", apt: "libcurl4-openssl-dev"),
+        systemLibrary("CTIFF", pkgConfig: "libtiff-4", apt: "libtiff-dev"),
+        systemLibrary("CHDF5", pkgConfig: "hdf5", apt: "libhdf5-dev"),
+        systemLibrary("CFITSIO", pkgConfig: "cfitsio", apt: "libcfitsio-dev"),
+
+        .target(name: "ZarrCore", dependencies: ["CBlosc", "CZstd", "CZlib"]),
+        .target(name: "NGFF", dependencies: ["ZarrCore"]),
+        .target(name: "Conversion", dependencies: ["ZarrCore", "NGFF"]),
+        .executableTarget(
+            name: "tessera",
+            dependencies: [
+                "ZarrCore", "NGFF", "Conversion",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "tessera-bench",
+            dependencies: ["ZarrCore"],
+            path: "Benchmarks/TesseraBench"
+        ),
+        // Links every C module once so a broken install of any of them fails the
+        // test build, not the first feature that happens to use it.
+        .testTarget(
+            name: "SystemLibraryTests",
+            dependencies: ["CBlosc", "CZstd", "CZlib", "CCurl", "CTIFF", "CHDF5", "CFITSIO"]
+        ),
+        .testTarget(name: "ZarrCoreTests", dependencies: ["ZarrCore"]),
+        .testTarget(name: "NGFFTests", dependencies: ["NGFF", "ZarrCore"]),
+        .testTarget(name: "ConversionTests", dependencies: ["Conversion", "ZarrCore"]),
+    ]
+)

@@ -1,0 +1,150 @@
+import Foundation
+import NGFF
+import Synchronization
+import ZarrCore
+
+/// What a copy did, for the summary line.
+public struct CopySummary: Sendable {
+    public var arrays = 0
+    public var written = 0
+    public var skipped = 0
+    public var inputBytes = 0
+    public var outputBytes = 0
+    public var seconds = 0.0
+}
+
+/// Re-encodes a Zarr hierarchy (or one array) into another store.
+///
+/// The unit of work is one destination object (a chunk or a whole shard): its region is
+/// read from the source (only the source chunks, or inner chunks, it overlaps), encoded
+/// once and stored atomically. Workers hold one such object at a time, so memory is
+/// bounded by `jobs` × object size whatever the array size. Metadata is written last —
+/// each array's after its chunks, the root's after everything — so a reader sees either
+/// a complete copy or none, and a re-run resumes by skipping objects that already decode.
+public final class ZarrCopy: Sendable {
+    let source: any Store
+    let sourcePath: String
+    let destination: any Store
+    let destinationPath: String
+    let options: CopyOptions
+    let log: @Sendable (String) -> Void
+
+    public init(source: any Store, sourcePath: String, destination: any Store, destinationPath: String,
+                options: CopyOptions, log: @escaping @Sendable (String) -> Void) {
+        self.source = source
+        self.sourcePath = sourcePath
+        self.destination = destination
+        self.destinationPath = destinationPath
+        self.options = options
+        self.log = log
+    }
+
+    struct PlannedArray {
+        var path: String
+        var source: ZarrArray
+        var destination: ZarrArray
+    }
+
+    public func run() throws -> CopySummary {
+        let started = Date()
+        let hierarchy = try Hierarchy.discover(store: source, root: sourcePath)
+        let format = options.format ?? hierarchy.entries[0].node.format
+        let planner = ArrayPlanner(options: options)
+
+        // Axis names for NGFF levels, so v3 level arrays get dimension_names.
+        var axes = [String: [String]]()
+        for entry in hierarchy.entries {
+            for (level, names) in NGFFAttributes.levelAxes(entry.node.attributes) { axes[joinKey(entry.path, level)] = names }
+        }
+        var arrays = [PlannedArray]()
+        var groups = [(path: String, attributes: [String: JSONValue])]()
+        for entry in hierarchy.entries {
+            switch entry.node {
+            case let .array(m):
+                let planned = try planner.plan(m, axisNames: axes[entry.path])
+                arrays.append(PlannedArray(
+                    path: entry.path,
+                    source: ZarrArray(store: source, path: joinKey(sourcePath, entry.path), metadata: m, concurrency: 1),
+                    destination: ZarrArray(store: destination, path: joinKey(destinationPath, entry.path), metadata: planned, concurrency: 1)))
+            case let .group(_, attributes):
+                groups.append((entry.path, NGFFAttributes.translate(attributes, to: NGFFVersion(format: format))))
+            }
+        }
+        try prepareDestination(format: format)
+
+        var summary = CopySummary()
+        let totalObjects = arrays.reduce(0) { $0 + $1.destination.metadata.chunkGrid.reduce(1, *) }
+        let progress = ProgressReporter(total: totalObjects, label: "copy")
+        for array in arrays {
+            let s = try copyArray(array, progress: progress)
+            summary.written += s.written
+            summary.skipped += s.skipped
+            summary.inputBytes += s.inputBytes
+            summary.outputBytes += s.outputBytes
+            summary.arrays += 1
+            try array.destination.writeMetadata()
+            progress.finish()
+            log("copied \(array.path.isEmpty ? "/" : array.path): \(s.written) objects written, \(s.skipped) already complete")
+        }
+        // Deepest groups first; the root group (path "") is the last object written.
+        for group in groups.sorted(by: { $0.path.split(separator: "/").count > $1.path.split(separator: "/").count }) {
+            try Node.writeGroupMetadata(format: format, attributes: group.attributes, store: destination,
+                                        path: joinKey(destinationPath, group.path))
+        }
+        summary.seconds = Date().timeIntervalSince(started)
+        return summary
+    }
+
+    /// Clears the destination on `--overwrite`; otherwise removes stale temporaries of a
+    /// killed run and refuses to mix into a different, complete hierarchy.
+    private func prepareDestination(format: ZarrFormat) throws {
+        if options.overwrite {
+            try destination.deleteAll(prefix: destinationPath.isEmpty ? "" : destinationPath + "/")
+            return
+        }
+        (destination as? FileStore)?.removeStaleTemporaries()
+        let other: [String] = format == .v3 ? [".zgroup", ".zarray"] : ["zarr.json"]
+        for name in other where try destination.exists(joinKey(destinationPath, name)) {
+            throw UsageError("\(destination.describe(joinKey(destinationPath, name))) holds a Zarr of the other format; use --overwrite to replace it")
+        }
+    }
+
+    private func copyArray(_ array: PlannedArray, progress: ProgressReporter) throws -> CopySummary {
+        let dst = array.destination
+        let m = dst.metadata
+        let coords = dst.allChunkCoordinates
+        let tally = Mutex(CopySummary())
+        try parallelFor(coords.count, width: options.jobs) { i in
+            let c = coords[i]
+            let region = m.chunkRegion(c)
+            let inBytes = region.elementCount * m.dataType.size
+            if try self.isComplete(dst, c) {
+                tally.withLock { $0.skipped += 1 }
+                progress.advance(bytes: inBytes)
+                return
+            }
+            let data = try array.source.read(region)
+            var chunk = data
+            if region.shape != m.chunkShape {
+                chunk = NDBuffer(dataType: m.dataType, shape: m.chunkShape, fill: m.fillValue)
+                chunk.paste(data, from: Array(repeating: 0, count: m.dimensions), to: Array(repeating: 0, count: m.dimensions), size: region.shape)
+            }
+            try dst.writeChunk(c, chunk)
+            let outBytes = try dst.store.size(dst.chunkKey(c)) ?? 0
+            tally.withLock {
+                $0.written += 1
+                $0.inputBytes += inBytes
+                $0.outputBytes += outBytes
+            }
+            progress.advance(bytes: inBytes)
+        }
+        return tally.withLock { $0 }
+    }
+
+    /// An object from an earlier run counts as done only if it decodes; one that does not
+    /// (written with other settings, damaged) is redone.
+    private func isComplete(_ array: ZarrArray, _ coords: [Int]) throws -> Bool {
+        guard !options.overwrite else { return false }
+        do { return try array.verifyChunk(coords) } catch is ZarrError { return false }
+    }
+}

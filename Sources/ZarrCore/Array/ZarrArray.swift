@@ -1,0 +1,199 @@
+/// One Zarr array in a store: region reads and writes over its chunk grid.
+///
+/// Reads fetch only the chunks a region touches; on sharded arrays they fetch only the
+/// inner chunks it touches (index first, then one ranged read per inner chunk), unless
+/// the region covers the whole shard, which is one read. Writes of whole chunks (or whole
+/// shards) encode and store each object once; partial writes read-modify-write.
+public final class ZarrArray: Sendable {
+    public let store: any Store
+    /// The array's key prefix in the store ("" for a root array).
+    public let path: String
+    public let metadata: ArrayMetadata
+    /// Worker threads for region reads and writes.
+    public let concurrency: Int
+
+    public init(store: any Store, path: String, metadata: ArrayMetadata, concurrency: Int = defaultConcurrency) {
+        self.store = store
+        self.path = path
+        self.metadata = metadata
+        self.concurrency = concurrency
+    }
+
+    /// Opens the array at `path`, v3 (`zarr.json`) or v2 (`.zarray` + `.zattrs`).
+    public static func open(store: any Store, path: String, concurrency: Int = defaultConcurrency) throws -> ZarrArray {
+        guard case let .array(metadata) = try Node.open(store: store, path: path) else {
+            throw ZarrError.nodeNotFound(path: store.describe(path))
+        }
+        return ZarrArray(store: store, path: path, metadata: metadata, concurrency: concurrency)
+    }
+
+    /// Writes the array's metadata document(s). Callers that want readers to see only
+    /// complete arrays write chunks first and call this last.
+    public func writeMetadata() throws {
+        try Node.writeArrayMetadata(metadata, store: store, path: path)
+    }
+
+    // MARK: chunks
+
+    public func chunkKey(_ coords: [Int]) -> String { joinKey(path, metadata.chunkKeyEncoding.key(coords)) }
+
+    /// Every chunk (or shard) coordinate of the grid, in C order.
+    public var allChunkCoordinates: [[Int]] { allIndices(metadata.chunkGrid) }
+
+    /// The decoded chunk at `coords` (full chunk shape, edge padding included), or nil if
+    /// it is not stored.
+    public func readChunk(_ coords: [Int]) throws -> NDBuffer? {
+        let key = chunkKey(coords)
+        guard let bytes = try store.get(key) else { return nil }
+        return try decodeChunk(bytes, key: key)
+    }
+
+    func decodeChunk(_ bytes: [UInt8], key: String) throws -> NDBuffer {
+        do {
+            return try metadata.codecs.decode(bytes, spec: metadata.chunkSpec)
+        } catch let e as ZarrError {
+            throw e.at(key: store.describe(key))
+        }
+    }
+
+    /// Checks that the stored object at `coords` decodes; nil when it is absent.
+    public func verifyChunk(_ coords: [Int]) throws -> Bool {
+        (try readChunk(coords)) != nil
+    }
+
+    /// Encodes and stores a full chunk; a chunk that is all fill value is deleted instead,
+    /// as readers fill missing chunks anyway.
+    public func writeChunk(_ coords: [Int], _ chunk: NDBuffer) throws {
+        guard chunk.shape == metadata.chunkShape, chunk.dataType == metadata.dataType else {
+            throw ZarrError.invalidRequest("chunk of shape \(chunk.shape) does not match the chunk shape \(metadata.chunkShape)")
+        }
+        let key = chunkKey(coords)
+        if chunk.isUniform(metadata.fillValue) { try store.delete(key); return }
+        let bytes: [UInt8]
+        do { bytes = try metadata.codecs.encode(chunk, spec: metadata.chunkSpec) } catch let e as ZarrError {
+            throw e.at(key: store.describe(key))
+        }
+        try store.set(key, bytes)
+    }
+
+    // MARK: regions
+
+    /// Chunk coordinates whose chunks intersect `region`.
+    func chunks(touching region: Region) -> [[Int]] {
+        let lo = zip(region.origin, metadata.chunkShape).map { $0 / $1 }
+        let hi = zip(region.end, metadata.chunkShape).map { ($0 + $1 - 1) / $1 }
+        return allIndices(zip(hi, lo).map { $0 - $1 }).map { zip($0, lo).map { $0 + $1 } }
+    }
+
+    func checkBounds(_ region: Region) throws {
+        guard region.origin.count == metadata.dimensions, region.shape.count == metadata.dimensions,
+              Region(shape: metadata.shape).contains(region), region.origin.allSatisfy({ $0 >= 0 }),
+              region.shape.allSatisfy({ $0 >= 0 }) else {
+            throw ZarrError.invalidRequest("region \(region) is outside the array of shape \(metadata.shape) at '\(store.describe(path))'")
+        }
+    }
+
+    /// Reads `region` into a new buffer; missing chunks read as the fill value.
+    public func read(_ region: Region) throws -> NDBuffer {
+        try checkBounds(region)
+        var out = NDBuffer(dataType: metadata.dataType, shape: region.shape, fill: metadata.fillValue)
+        if region.isEmpty { return out }
+        let coords = chunks(touching: region)
+        let m = metadata
+        try out.bytes.withUnsafeMutableBytes { raw in
+            let target = SharedPointer(base: raw.baseAddress!)
+            try parallelFor(coords.count, width: concurrency) { i in
+                let chunkRegion = m.chunkRegion(coords[i])
+                let overlap = chunkRegion.intersection(region)!
+                let local = zip(overlap.origin, chunkRegion.origin).map { $0 - $1 }
+                let at = zip(overlap.origin, region.origin).map { $0 - $1 }
+                if let sharding = m.codecs.sharding, overlap != chunkRegion {
+                    try self.readPartialShard(coords[i], sharding: sharding, want: Region(origin: local, shape: overlap.shape),
+                                              into: target, outShape: region.shape, at: at)
+                    return
+                }
+                guard let chunk = try self.readChunk(coords[i]) else { return }
+                chunk.bytes.withUnsafeBytes { src in
+                    copyBlock(src: src.baseAddress!, srcShape: chunk.shape, srcOrigin: local,
+                              dst: target.base, dstShape: region.shape, dstOrigin: at,
+                              size: overlap.shape, elementSize: m.dataType.size)
+                }
+            }
+        }
+        return out
+    }
+
+    /// Reads the part `want` (in shard-local coordinates) of one shard by fetching its
+    /// index and then only the inner chunks that overlap `want`.
+    private func readPartialShard(_ coords: [Int], sharding: ShardingCodec, want: Region,
+                                  into target: SharedPointer, outShape: [Int], at: [Int]) throws {
+        let key = chunkKey(coords)
+        let grid = sharding.chunksPerShard(metadata.chunkShape)
+        guard let indexSize = sharding.indexByteCount(chunksPerShard: grid) else { return }
+        guard let shardSize = try store.size(key) else { return }
+        let where_ = sharding.indexRange(shardSize: shardSize, indexSize: indexSize)
+        guard shardSize >= indexSize, let indexBytes = try store.get(key, range: .slice(offset: where_.lowerBound, length: indexSize)),
+              indexBytes.count == indexSize else {
+            throw ZarrError.corruptChunk(key: store.describe(key), reason: "shard of \(shardSize) bytes is shorter than its \(indexSize)-byte index")
+        }
+        let entries: [ShardingCodec.Entry?]
+        do { entries = try sharding.decodeIndex(indexBytes, chunksPerShard: grid, shardSize: shardSize) } catch let e as ZarrError {
+            throw e.at(key: store.describe(key))
+        }
+        let inner = sharding.innerChunkShape
+        let lo = zip(want.origin, inner).map { $0 / $1 }
+        let hi = zip(want.end, inner).map { ($0 + $1 - 1) / $1 }
+        let strides = cStrides(grid)
+        try forEachIndex(zip(hi, lo).map { $0 - $1 }) { rel in
+            let ci = zip(rel, lo).map { $0 + $1 }
+            guard let e = entries[zip(ci, strides).map { $0 * $1 }.reduce(0, +)] else { return }
+            guard let bytes = try store.get(key, range: .slice(offset: e.offset, length: e.length)), bytes.count == e.length else {
+                throw ZarrError.corruptChunk(key: store.describe(key), reason: "inner chunk \(ci) is truncated")
+            }
+            let chunk: NDBuffer
+            do { chunk = try sharding.decodeInner(bytes, spec: metadata.chunkSpec) } catch let err as ZarrError {
+                throw err.at(key: store.describe(key) + " (inner chunk \(ci))")
+            }
+            let chunkRegion = Region(origin: zip(ci, inner).map { $0 * $1 }, shape: inner)
+            let overlap = chunkRegion.intersection(want)!
+            chunk.bytes.withUnsafeBytes { src in
+                copyBlock(src: src.baseAddress!, srcShape: inner, srcOrigin: zip(overlap.origin, chunkRegion.origin).map { $0 - $1 },
+                          dst: target.base, dstShape: outShape,
+                          dstOrigin: zip(zip(overlap.origin, want.origin).map { $0 - $1 }, at).map { $0 + $1 },
+                          size: overlap.shape, elementSize: metadata.dataType.size)
+            }
+        }
+    }
+
+    /// Writes `data` at `region`. Chunks the region covers entirely are encoded straight
+    /// from `data`; chunks it covers in part are read, patched and rewritten.
+    public func write(_ region: Region, _ data: NDBuffer) throws {
+        try checkBounds(region)
+        guard data.shape == region.shape, data.dataType == metadata.dataType else {
+            throw ZarrError.invalidRequest("data of shape \(data.shape) (\(data.dataType.rawValue)) does not fit region \(region) of \(metadata.dataType.rawValue)")
+        }
+        if region.isEmpty { return }
+        let coords = chunks(touching: region)
+        let m = metadata
+        try parallelFor(coords.count, width: concurrency) { i in
+            let chunkRegion = m.chunkRegion(coords[i])
+            let overlap = chunkRegion.intersection(region)!
+            var chunk: NDBuffer
+            if overlap == chunkRegion {
+                chunk = NDBuffer(dataType: m.dataType, shape: m.chunkShape, fill: m.fillValue)
+            } else {
+                chunk = try self.readChunk(coords[i]) ?? NDBuffer(dataType: m.dataType, shape: m.chunkShape, fill: m.fillValue)
+            }
+            if overlap == chunkRegion, chunkRegion.shape == m.chunkShape, overlap.shape == region.shape {
+                chunk = data
+            } else {
+                chunk.paste(data, from: zip(overlap.origin, region.origin).map { $0 - $1 },
+                            to: zip(overlap.origin, chunkRegion.origin).map { $0 - $1 }, size: overlap.shape)
+            }
+            try self.writeChunk(coords[i], chunk)
+        }
+    }
+
+    /// Reads the whole array.
+    public func readAll() throws -> NDBuffer { try read(Region(shape: metadata.shape)) }
+}

@@ -1,0 +1,118 @@
+import ArgumentParser
+import Foundation
+import NGFF
+import ZarrCore
+
+struct InfoCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "info",
+        abstract: "Show a Zarr hierarchy: arrays, shapes, chunks, shards, codecs, NGFF levels, objects and bytes."
+    )
+
+    @Argument(help: "A Zarr array or group.") var path: String
+    @Flag(help: "Print JSON instead of a tree.") var json = false
+
+    func run() throws {
+        try reportingErrors {
+            let location = try StoreLocation(path)
+            let hierarchy = try Hierarchy.discover(store: location.store, root: location.path)
+            let report = HierarchyReport(hierarchy: hierarchy, root: location.store.describe(location.path))
+            print(json ? String(decoding: report.json.serialized(), as: UTF8.self) : report.text)
+        }
+    }
+}
+
+/// `tessera info`'s view of a hierarchy, as text or JSON.
+struct HierarchyReport {
+    let hierarchy: Hierarchy
+    let root: String
+
+    var json: JSONValue {
+        .object([
+            "path": .string(root),
+            "objects": JSONValue(hierarchy.totalObjects),
+            "stored_bytes": JSONValue(hierarchy.totalBytes),
+            "nodes": .array(hierarchy.entries.map(nodeJSON)),
+        ])
+    }
+
+    private func nodeJSON(_ e: Hierarchy.Entry) -> JSONValue {
+        var o: [String: JSONValue] = [
+            "path": .string(e.path), "zarr_format": JSONValue(e.node.format.rawValue),
+            "objects": JSONValue(e.objectCount), "stored_bytes": JSONValue(e.storedBytes),
+        ]
+        if let version = NGFFAttributes.version(e.node.attributes) {
+            o["ngff_version"] = .string(version)
+            o["ngff_levels"] = .array(NGFFAttributes.levelAxes(e.node.attributes).map { .string($0.path) })
+        }
+        switch e.node {
+        case .group: o["node_type"] = "group"
+        case let .array(m):
+            o["node_type"] = "array"
+            o["shape"] = JSONValue(m.shape)
+            o["data_type"] = .string(m.dataType.rawValue)
+            o["fill_value"] = m.fillValue.json(m.dataType)
+            if let s = m.codecs.sharding {
+                o["chunks"] = JSONValue(s.innerChunkShape)
+                o["shards"] = JSONValue(m.chunkShape)
+            } else {
+                o["chunks"] = JSONValue(m.chunkShape)
+            }
+            o["codecs"] = .array(m.codecs.v3Metadata)
+            if let names = m.dimensionNames { o["dimension_names"] = .array(names.map { $0.map(JSONValue.string) ?? .null }) }
+        }
+        return .object(o)
+    }
+
+    var text: String {
+        var lines = ["\(root)"]
+        for e in hierarchy.entries {
+            let depth = e.path.isEmpty ? 0 : e.path.split(separator: "/").count
+            let indent = String(repeating: "  ", count: depth)
+            let name = e.path.isEmpty ? "/" : String(e.path.split(separator: "/").last!)
+            var line = "\(indent)\(name)  "
+            switch e.node {
+            case let .group(format, attributes):
+                line += "group  Zarr v\(format.rawValue)"
+                if let v = NGFFAttributes.version(attributes) {
+                    let levels = NGFFAttributes.levelAxes(attributes)
+                    line += "  NGFF \(v)"
+                    if !levels.isEmpty { line += ", \(levels.count) levels (\(levels.map(\.path).joined(separator: ", ")))" }
+                }
+            case let .array(m):
+                line += "array  Zarr v\(m.format.rawValue)  \(m.dataType.rawValue)  shape \(dims(m.shape))"
+                if let s = m.codecs.sharding {
+                    line += "  chunks \(dims(s.innerChunkShape))  shards \(dims(m.chunkShape))  codecs \(describe(s.codecs))"
+                } else {
+                    line += "  chunks \(dims(m.chunkShape))  codecs \(describe(m.codecs))"
+                }
+                let raw = m.shape.reduce(1, *) * m.dataType.size
+                line += "  \(e.objectCount) objects, \(bytes(e.storedBytes))"
+                if e.storedBytes > 0 { line += String(format: " (%.2fx)", Double(raw) / Double(e.storedBytes)) }
+            }
+            lines.append(line)
+        }
+        lines.append("total: \(hierarchy.totalObjects) objects, \(bytes(hierarchy.totalBytes))")
+        return lines.joined(separator: "\n")
+    }
+
+    private func dims(_ s: [Int]) -> String { s.map(String.init).joined(separator: "×") }
+
+    private func describe(_ p: CodecPipeline) -> String {
+        p.v3Metadata.map { codec -> String in
+            let name = codec["name"]?.stringValue ?? "?"
+            guard let c = codec["configuration"]?.objectValue, name != "bytes" || c["endian"]?.stringValue != "little" else { return name }
+            let inner = c.sorted { $0.key < $1.key }.compactMap { k, v -> String? in
+                switch v { case let .string(s): return "\(k)=\(s)"; case .int, .uint: return "\(k)=\(v.intValue ?? 0)"; case let .array(a): return "\(k)=\(a.compactMap(\.intValue))"; default: return nil }
+            }
+            return "\(name)(\(inner.joined(separator: ",")))"
+        }.joined(separator: " → ")
+    }
+
+    private func bytes(_ n: Int) -> String {
+        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+        var v = Double(n), i = 0
+        while v >= 1024 && i < units.count - 1 { v /= 1024; i += 1 }
+        return i == 0 ? "\(n) B" : String(format: "%.1f %@", v, units[i])
+    }
+}

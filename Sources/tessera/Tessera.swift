@@ -1,0 +1,34 @@
+import ArgumentParser
+import Conversion
+import Foundation
+import ZarrCore
+
+@main
+struct Tessera: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tessera",
+        abstract: "Convert scientific images to OME-NGFF Zarr and re-encode Zarr stores.",
+        subcommands: [InfoCommand.self, CopyCommand.self]
+    )
+}
+
+/// Runs a command body, turning any failure into one line on stderr and exit code 1:
+/// users see what went wrong and where, never a stack trace.
+func reportingErrors(_ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let error as ExitCode {
+        throw error
+    } catch let error as ValidationError {
+        throw error
+    } catch {
+        let message = String(describing: error)
+        FileHandle.standardError.write(Data("tessera: error: \(message)\n".utf8))
+        throw ExitCode.failure
+    }
+}
+
+/// Writes a line to stderr (logs and progress; stdout is for results).
+func logLine(_ line: String) {
+    FileHandle.standardError.write(Data((line + "\n").utf8))
+}
