@@ -80,3 +80,20 @@ extension NDBuffer {
         }
     }
 }
+
+extension NDBuffer {
+    /// Copies `region` out of a C-order array of `shape` that lives at `base` (a mapped
+    /// file, a C library's buffer) without an intermediate copy of the whole source.
+    public init(copying region: Region, from base: UnsafeRawPointer, shape: [Int], dataType: DataType) {
+        let count = region.elementCount * dataType.size
+        let bytes = [UInt8](unsafeUninitializedCapacity: count) { dst, initialized in
+            if count > 0 {
+                copyBlock(src: base, srcShape: shape, srcOrigin: region.origin,
+                          dst: UnsafeMutableRawPointer(dst.baseAddress!), dstShape: region.shape,
+                          dstOrigin: Array(repeating: 0, count: shape.count), size: region.shape, elementSize: dataType.size)
+            }
+            initialized = count
+        }
+        self.init(dataType: dataType, shape: region.shape, bytes: bytes)
+    }
+}

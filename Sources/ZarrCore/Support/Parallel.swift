@@ -39,6 +39,7 @@ public func parallelFor(_ count: Int, width: Int, _ body: @Sendable (Int) throws
 public var defaultConcurrency: Int { ProcessInfo.processInfo.activeProcessorCount }
 
 /// A pointer handed to parallel workers that write disjoint parts of one buffer.
-struct SharedPointer: @unchecked Sendable {
-    let base: UnsafeMutableRawPointer
+public struct SharedPointer: @unchecked Sendable {
+    public init(base: UnsafeMutableRawPointer) { self.base = base }
+    public let base: UnsafeMutableRawPointer
 }

@@ -1,0 +1,43 @@
+# Tessera — every entry point a person or CI needs. Each target installs what it is
+# missing (scripts/setup.sh), so `make demo` and `make test` work on a fresh Debian.
+SHELL := /bin/bash
+SWIFT ?= swift
+PY := .venv/bin/python
+DEBUG_BIN := .build/debug/tessera
+RELEASE_BIN := .build/release/tessera
+
+.PHONY: all build release deps venv test test-swift test-conformance bench demo clean
+
+all: build
+
+deps:
+	@scripts/setup.sh
+
+venv:
+	@scripts/setup.sh --python
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release --product tessera
+	$(SWIFT) build -c release --product tessera-bench
+
+test: venv
+	$(SWIFT) build
+	$(MAKE) test-swift test-conformance
+
+test-swift:
+	$(SWIFT) test
+
+test-conformance:
+	TESSERA_BIN=$(CURDIR)/$(DEBUG_BIN) $(PY) -m pytest -q Tests/Conformance
+
+bench: venv release
+	$(PY) Benchmarks/run_bench.py $(BENCH_ARGS)
+
+demo: venv release
+	@scripts/demo.sh $(RELEASE_BIN)
+
+clean:
+	rm -rf .build demo

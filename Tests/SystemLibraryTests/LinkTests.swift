@@ -1,0 +1,29 @@
+import CBlosc
+import CCurl
+import CFITSIO
+@preconcurrency import CHDF5
+import CTIFF
+import CZlib
+import CZstd
+import Testing
+
+/// Each C library links and answers a version call; a missing or broken -dev package
+/// fails here rather than in the first feature that uses it.
+@Suite struct LinkTests {
+    @Test func bloscVersion() { #expect(String(cString: blosc_get_version_string()).hasPrefix("1.")) }
+    @Test func zstdVersion() { #expect(ZSTD_versionNumber() >= 10400) }
+    @Test func zlibVersion() { #expect(String(cString: CZlib.zlibVersion()).hasPrefix("1.")) }
+    @Test func curlVersion() { #expect(String(cString: curl_version()).contains("libcurl")) }
+    @Test func tiffVersion() { #expect(String(cString: TIFFGetVersion()).contains("LIBTIFF")) }
+    @Test func hdf5Version() {
+        var major: UInt32 = 0, minor: UInt32 = 0, release: UInt32 = 0
+        #expect(H5get_libversion(&major, &minor, &release) >= 0)
+        #expect(major == 1)
+        #expect(tessera_h5t_native_uint16() > 0, "H5T_NATIVE_* resolves at run time")
+    }
+    @Test func cfitsioVersion() {
+        var version: Float = 0
+        ffvers(&version)
+        #expect(version >= 3)
+    }
+}

@@ -1,0 +1,69 @@
+import Testing
+@testable import ZarrCore
+
+@Suite struct ShardingTests {
+    func sharded(_ location: ShardingCodec.IndexLocation, store: any Store = MemoryStore()) -> ZarrArray {
+        let inner = CodecPipeline(bytesToBytes: [BloscCodec(cname: "lz4", clevel: 5, shuffle: .shuffle, typesize: 2)])
+        let m = ArrayMetadata(format: .v3, shape: [10, 13], chunkShape: [8, 8], dataType: .uint16, fillValue: FillValue(bytes: [7, 0]),
+                              codecs: CodecPipeline(arrayToBytes: ShardingCodec(innerChunkShape: [4, 4], codecs: inner, indexLocation: location)))
+        return ZarrArray(store: store, path: "a", metadata: m, concurrency: 2)
+    }
+
+    func ramp(_ shape: [Int]) -> NDBuffer {
+        let n = shape.reduce(1, *)
+        return NDBuffer(dataType: .uint16, shape: shape, bytes: (0..<n).flatMap { [UInt8(truncatingIfNeeded: $0 * 3 + 1), UInt8(truncatingIfNeeded: $0 >> 5)] })
+    }
+
+    @Test(arguments: [ShardingCodec.IndexLocation.start, .end])
+    func roundTripWithSparseInnerChunks(_ location: ShardingCodec.IndexLocation) throws {
+        let store = MemoryStore()
+        let a = sharded(location, store: store)
+        // Leave rows 0..<4 at the fill value: those inner chunks must not be stored.
+        let data = ramp([6, 13])
+        try a.write(Region(origin: [4, 0], shape: [6, 13]), data)
+        let all = try a.readAll()
+        #expect(all.extract(Region(origin: [4, 0], shape: [6, 13])) == data)
+        #expect(all.extract(Region(origin: [0, 0], shape: [4, 13])).isUniform(a.metadata.fillValue))
+        // Shard (0,0): 4 inner chunks, the top two empty.
+        let shard = try #require(try store.get("a/c/0/0"))
+        let sharding = try #require(a.metadata.codecs.sharding)
+        let indexSize = try #require(sharding.indexByteCount(chunksPerShard: [2, 2]))
+        #expect(indexSize == 4 * 16 + 4)
+        let entries = try sharding.decodeIndex(Array(shard[sharding.indexRange(shardSize: shard.count, indexSize: indexSize)]),
+                                               chunksPerShard: [2, 2], shardSize: shard.count)
+        #expect(entries[0] == nil && entries[1] == nil && entries[2] != nil && entries[3] != nil)
+        // Partial reads fetch single inner chunks and must agree with the full read.
+        for (o, s) in [([5, 3], [2, 2]), ([0, 0], [10, 13]), ([9, 12], [1, 1]), ([3, 7], [4, 5])] {
+            let r = Region(origin: o, shape: s)
+            #expect(try a.read(r) == all.extract(r), "region \(r)")
+        }
+    }
+
+    @Test func indexOutOfBoundsIsAnError() throws {
+        let store = MemoryStore()
+        let a = sharded(.end, store: store)
+        try a.write(Region(shape: [10, 13]), ramp([10, 13]))
+        var shard = try #require(try store.get("a/c/0/0"))
+        // Rewrite the first entry's offset to point past the end and fix the checksum.
+        let sharding = a.metadata.codecs.sharding!
+        let indexSize = sharding.indexByteCount(chunksPerShard: [2, 2])!
+        let start = shard.count - indexSize
+        var raw = Array(shard[start..<(shard.count - 4)])
+        raw.replaceSubrange(0..<8, with: [0xff, 0xff, 0xff, 0x0f, 0, 0, 0, 0])
+        shard.replaceSubrange(start..<shard.count, with: try CRC32CCodec().encode(raw))
+        try store.set("a/c/0/0", shard)
+        #expect {
+            _ = try a.readAll()
+        } throws: { e in
+            "\(e)".contains("a/c/0/0") && "\(e)".contains("out of bounds")
+        }
+    }
+
+    @Test func wholeShardWriteIsOneObject() throws {
+        let store = MemoryStore()
+        let a = sharded(.end, store: store)
+        try a.writeChunk([0, 0], ramp([8, 8]))
+        #expect(try store.list(prefix: "a/").map(\.key) == ["a/c/0/0"])
+        #expect(try a.readChunk([0, 0]) == ramp([8, 8]))
+    }
+}

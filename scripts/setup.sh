@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs what building and testing Tessera needs on Debian, then (with --python) the
+# Python venv of test tooling. Idempotent: a second run installs nothing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(pkg-config libblosc-dev libzstd-dev zlib1g-dev libcurl4-openssl-dev libtiff-dev libhdf5-dev libcfitsio-dev)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+python_bin=${PYTHON:-python3}
+if [[ " $* " == *" --python "* ]] && ! "$python_bin" -c 'import venv, ensurepip' 2>/dev/null; then
+  missing+=(python3-venv)
+fi
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  sudo_cmd=()
+  [[ $(id -u) -eq 0 ]] || sudo_cmd=(sudo)
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo_cmd[@]}" apt-get update -qq
+  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [[ " $* " == *" --python "* ]]; then
+  stamp=.venv/.requirements-installed
+  if [[ ! -x .venv/bin/python ]]; then
+    echo "setup: creating .venv"
+    "$python_bin" -m venv .venv
+  fi
+  if [[ ! -f $stamp ]] || ! cmp -s scripts/python-requirements.txt "$stamp"; then
+    echo "setup: installing Python test tooling into .venv"
+    .venv/bin/python -m pip install -q --upgrade pip
+    .venv/bin/python -m pip install -q -r scripts/python-requirements.txt
+    cp scripts/python-requirements.txt "$stamp"
+  fi
+fi
