@@ -73,12 +73,38 @@ func read(_ args: [String]) throws {
     print("{\"tool\":\"tessera\",\"op\":\"read\",\"seconds\":\(seconds),\"bytes\":\(data.bytes.count),\"checksum\":\(sum)}")
 }
 
+/// The compress-only floor: blosc-compress every 64³ chunk of the mapped input with
+/// `jobs` threads, no storage, no pyramid — what no writer of this layout can beat.
+func floor(_ args: [String]) throws {
+    let raw = try option("--raw", args)
+    let shape = try option("--shape", args).split(separator: ",").map { Int($0)! }
+    let cname = try option("--cname", args)
+    let jobs = Int((try? option("--jobs", args)) ?? "") ?? defaultConcurrency
+    let fd = open(raw, O_RDONLY)
+    guard fd >= 0 else { throw BenchError(description: "cannot open \(raw)") }
+    let size = shape.reduce(1, *) * 2
+    guard let map = mmap(nil, size, PROT_READ, MAP_SHARED, fd, 0), map != MAP_FAILED else { throw BenchError(description: "mmap failed") }
+    let base = SharedPointer(base: map)
+    let grid = Region(shape: shape.map { ($0 + 63) / 64 })
+    let coords = (0..<grid.elementCount).map { i in [i / (grid.shape[1] * grid.shape[2]), i / grid.shape[2] % grid.shape[1], i % grid.shape[2]] }
+    let codec = BloscCodec(cname: cname, clevel: 5, shuffle: .shuffle, typesize: 2)
+    let start = now()
+    try parallelFor(coords.count, width: jobs) { i in
+        let origin = coords[i].map { $0 * 64 }
+        let region = Region(origin: origin, shape: zip(origin, shape).map { min(64, $1 - $0) })
+        _ = try codec.encode(NDBuffer(copying: region, from: base.base, shape: shape, dataType: .uint16).bytes)
+    }
+    let seconds = now() - start
+    print("{\"tool\":\"floor\",\"op\":\"compress\",\"cname\":\"\(cname)\",\"seconds\":\(seconds),\"bytes\":\(size)}")
+}
+
 let args = Array(CommandLine.arguments.dropFirst())
 do {
     switch args.first {
     case "write": try write(args)
     case "read": try read(args)
-    default: throw BenchError(description: "usage: tessera-bench write|read ...")
+    case "floor": try floor(args)
+    default: throw BenchError(description: "usage: tessera-bench write|read|floor ...")
     }
 } catch {
     FileHandle.standardError.write(Data("tessera-bench: \(error)\n".utf8))

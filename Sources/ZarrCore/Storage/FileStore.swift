@@ -104,11 +104,15 @@ public final class FileStore: Store {
         }
     }
 
+    /// `mkdir -p` for the folder of `key`, reporting the first folder that fails.
     private func makeFolders(_ folder: String, key: String) throws {
-        do {
-            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        } catch {
-            throw ZarrError.storage(key: describe(key), reason: "cannot create folder: \(error.localizedDescription)")
+        var path = ""
+        for part in folder.split(separator: "/", omittingEmptySubsequences: false) {
+            path += path.isEmpty && part.isEmpty ? "/" : (path.hasSuffix("/") || path.isEmpty ? "" : "/") + part
+            if part.isEmpty { continue }
+            if mkdir(path, 0o755) != 0 && errno != EEXIST {
+                throw ZarrError.storage(key: describe(key), reason: "cannot create folder \(path): \(String(cString: strerror(errno)))")
+            }
         }
     }
 

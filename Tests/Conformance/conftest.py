@@ -1,0 +1,84 @@
+"""Fixtures for the Tessera conformance suite.
+
+The binary under test is $TESSERA_BIN, default <repo>/.build/debug/tessera where
+<repo> is two levels above this file (Tests/Conformance/conftest.py).
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+REPO_ROOT = HERE.parents[1]
+if str(HERE) not in sys.path:  # make `import tessera_conformance` work in any import mode
+    sys.path.insert(0, str(HERE))
+
+DEFAULT_TIMEOUT = float(os.environ.get("TESSERA_TEST_TIMEOUT", "120"))
+
+
+def tessera_path() -> Path:
+    env = os.environ.get("TESSERA_BIN")
+    return Path(env).resolve() if env else REPO_ROOT / ".build" / "debug" / "tessera"
+
+
+@pytest.fixture(scope="session")
+def tessera_bin() -> Path:
+    path = tessera_path()
+    if not (path.is_file() and os.access(path, os.X_OK)):
+        pytest.fail(
+            f"tessera binary not found or not executable at {path} "
+            "(build it with `swift build` or set TESSERA_BIN)",
+            pytrace=False,
+        )
+    return path
+
+
+class TesseraRunner:
+    def __init__(self, binary: Path):
+        self.binary = binary
+
+    def __call__(self, *args, timeout: float | None = None, check: bool = False) -> subprocess.CompletedProcess:
+        cmd = [str(self.binary), *map(str, args)]
+        try:
+            proc = subprocess.run(
+                cmd,
+                capture_output=True,
+                text=True,
+                timeout=timeout or DEFAULT_TIMEOUT,
+                stdin=subprocess.DEVNULL,
+            )
+        except subprocess.TimeoutExpired as exc:  # a hang is a failure, not an error
+            pytest.fail(f"tessera timed out after {exc.timeout}s: {self.format(args)}", pytrace=False)
+        if check and proc.returncode != 0:
+            pytest.fail(
+                f"tessera exited {proc.returncode}: {self.format(args)}\nstderr: {proc.stderr.strip()}",
+                pytrace=False,
+            )
+        return proc
+
+    def format(self, args) -> str:
+        return shlex.join([str(self.binary), *map(str, args)])
+
+    def copy(self, src, dst, *opts, **kw) -> subprocess.CompletedProcess:
+        return self("copy", src, dst, *opts, **kw)
+
+    def info(self, path, *opts, **kw) -> subprocess.CompletedProcess:
+        return self("info", path, *opts, **kw)
+
+
+@pytest.fixture(scope="session")
+def run_tessera(tessera_bin) -> TesseraRunner:
+    """`run_tessera("copy", src, dst, ...)` -> CompletedProcess (text, captured, with timeout)."""
+    return TesseraRunner(tessera_bin)
+
+
+@pytest.fixture(scope="session")
+def source_cache(tmp_path_factory):
+    """Directory for source arrays shared between tests of one session."""
+    return tmp_path_factory.mktemp("sources")
