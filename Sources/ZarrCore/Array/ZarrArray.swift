@@ -107,9 +107,9 @@ public final class ZarrArray: Sendable {
                 let overlap = chunkRegion.intersection(region)!
                 let local = zip(overlap.origin, chunkRegion.origin).map { $0 - $1 }
                 let at = zip(overlap.origin, region.origin).map { $0 - $1 }
-                if let sharding = m.codecs.sharding, overlap != chunkRegion {
-                    try self.readPartialShard(coords[i], sharding: sharding, want: Region(origin: local, shape: overlap.shape),
-                                              into: target, outShape: region.shape, at: at)
+                if let sharding = m.codecs.sharding {
+                    try self.readShard(coords[i], sharding: sharding, want: Region(origin: local, shape: overlap.shape),
+                                       whole: overlap == chunkRegion, into: target, outShape: region.shape, at: at)
                     return
                 }
                 guard let chunk = try self.readChunk(coords[i]) else { return }
@@ -123,21 +123,42 @@ public final class ZarrArray: Sendable {
         return out
     }
 
-    /// Reads the part `want` (in shard-local coordinates) of one shard by fetching its
-    /// index and then only the inner chunks that overlap `want`.
-    private func readPartialShard(_ coords: [Int], sharding: ShardingCodec, want: Region,
-                                  into target: SharedPointer, outShape: [Int], at: [Int]) throws {
+    /// Reads the part `want` (in shard-local coordinates) of one shard, decoding each
+    /// needed inner chunk straight into the output. When the whole shard is wanted it is
+    /// fetched in one read; otherwise the index is fetched first and then only the inner
+    /// chunks that overlap `want`, one ranged read each.
+    private func readShard(_ coords: [Int], sharding: ShardingCodec, want: Region, whole: Bool,
+                           into target: SharedPointer, outShape: [Int], at: [Int]) throws {
         let key = chunkKey(coords)
         let grid = sharding.chunksPerShard(metadata.chunkShape)
         guard let indexSize = sharding.indexByteCount(chunksPerShard: grid) else { return }
-        guard let shardSize = try store.size(key) else { return }
-        let where_ = sharding.indexRange(shardSize: shardSize, indexSize: indexSize)
-        guard shardSize >= indexSize, let indexBytes = try store.get(key, range: .slice(offset: where_.lowerBound, length: indexSize)),
-              indexBytes.count == indexSize else {
-            throw ZarrError.corruptChunk(key: store.describe(key), reason: "shard of \(shardSize) bytes is shorter than its \(indexSize)-byte index")
+        func corruptShard(_ reason: String) -> ZarrError { .corruptChunk(key: store.describe(key), reason: reason) }
+
+        // Either the whole shard in memory, or its size for ranged reads.
+        let shardBytes: [UInt8]?
+        let shardSize: Int
+        if whole {
+            guard let all = try store.get(key) else { return }
+            shardBytes = all
+            shardSize = all.count
+        } else {
+            guard let size = try store.size(key) else { return }
+            shardBytes = nil
+            shardSize = size
+        }
+        guard shardSize >= indexSize else { throw corruptShard("shard of \(shardSize) bytes is shorter than its \(indexSize)-byte index") }
+        func fetch(_ r: Range<Int>) throws -> [UInt8] {
+            if let shardBytes { return Array(shardBytes[r]) }
+            guard let bytes = try store.get(key, range: .slice(offset: r.lowerBound, length: r.count)), bytes.count == r.count else {
+                throw corruptShard("shard is shorter than its index says")
+            }
+            return bytes
         }
         let entries: [ShardingCodec.Entry?]
-        do { entries = try sharding.decodeIndex(indexBytes, chunksPerShard: grid, shardSize: shardSize) } catch let e as ZarrError {
+        do {
+            entries = try sharding.decodeIndex(try fetch(sharding.indexRange(shardSize: shardSize, indexSize: indexSize)),
+                                               chunksPerShard: grid, shardSize: shardSize)
+        } catch let e as ZarrError {
             throw e.at(key: store.describe(key))
         }
         let inner = sharding.innerChunkShape
@@ -147,11 +168,8 @@ public final class ZarrArray: Sendable {
         try forEachIndex(zip(hi, lo).map { $0 - $1 }) { rel in
             let ci = zip(rel, lo).map { $0 + $1 }
             guard let e = entries[zip(ci, strides).map { $0 * $1 }.reduce(0, +)] else { return }
-            guard let bytes = try store.get(key, range: .slice(offset: e.offset, length: e.length)), bytes.count == e.length else {
-                throw ZarrError.corruptChunk(key: store.describe(key), reason: "inner chunk \(ci) is truncated")
-            }
             let chunk: NDBuffer
-            do { chunk = try sharding.decodeInner(bytes, spec: metadata.chunkSpec) } catch let err as ZarrError {
+            do { chunk = try sharding.decodeInner(try fetch(e.offset..<(e.offset + e.length)), spec: metadata.chunkSpec) } catch let err as ZarrError {
                 throw err.at(key: store.describe(key) + " (inner chunk \(ci))")
             }
             let chunkRegion = Region(origin: zip(ci, inner).map { $0 * $1 }, shape: inner)
