@@ -30,20 +30,26 @@ func option(_ name: String, _ args: [String]) throws -> String {
 
 func now() -> Double { Date().timeIntervalSince1970 }
 
-func write(_ args: [String]) throws {
+/// Maps the raw uint16 input named by `--raw` with the `--shape` given.
+func mapInput(_ args: [String]) throws -> (base: SharedPointer, shape: [Int], jobs: Int) {
     let raw = try option("--raw", args)
     let shape = try option("--shape", args).split(separator: ",").map { Int($0)! }
-    let layout = try option("--layout", args)
-    let out = try option("--out", args)
     let jobs = Int((try? option("--jobs", args)) ?? "") ?? defaultConcurrency
     let fd = open(raw, O_RDONLY)
     guard fd >= 0 else { throw BenchError(description: "cannot open \(raw)") }
     let size = shape.reduce(1, *) * 2
     guard let map = mmap(nil, size, PROT_READ, MAP_SHARED, fd, 0), map != MAP_FAILED else { throw BenchError(description: "mmap failed") }
+    return (SharedPointer(base: map), shape, jobs)
+}
+
+func write(_ args: [String]) throws {
+    let (base, shape, jobs) = try mapInput(args)
+    let layout = try option("--layout", args)
+    let out = try option("--out", args)
+    let size = shape.reduce(1, *) * 2
     try? FileManager.default.removeItem(atPath: out)
     let m = try metadata(layout: layout, shape: shape)
     let array = ZarrArray(store: FileStore(path: out), path: "", metadata: m, concurrency: 1)
-    let base = SharedPointer(base: map)
     let coords = array.allChunkCoordinates
     let start = now()
     try parallelFor(coords.count, width: jobs) { i in
@@ -76,15 +82,9 @@ func read(_ args: [String]) throws {
 /// The compress-only floor: blosc-compress every 64³ chunk of the mapped input with
 /// `jobs` threads, no storage, no pyramid — what no writer of this layout can beat.
 func floor(_ args: [String]) throws {
-    let raw = try option("--raw", args)
-    let shape = try option("--shape", args).split(separator: ",").map { Int($0)! }
+    let (base, shape, jobs) = try mapInput(args)
     let cname = try option("--cname", args)
-    let jobs = Int((try? option("--jobs", args)) ?? "") ?? defaultConcurrency
-    let fd = open(raw, O_RDONLY)
-    guard fd >= 0 else { throw BenchError(description: "cannot open \(raw)") }
     let size = shape.reduce(1, *) * 2
-    guard let map = mmap(nil, size, PROT_READ, MAP_SHARED, fd, 0), map != MAP_FAILED else { throw BenchError(description: "mmap failed") }
-    let base = SharedPointer(base: map)
     let grid = Region(shape: shape.map { ($0 + 63) / 64 })
     let coords = (0..<grid.elementCount).map { i in [i / (grid.shape[1] * grid.shape[2]), i / grid.shape[2] % grid.shape[1], i % grid.shape[2]] }
     let codec = BloscCodec(cname: cname, clevel: 5, shuffle: .shuffle, typesize: 2)
