@@ -3,7 +3,8 @@ import Testing
 @testable import ZarrCore
 
 @Suite struct FileStoreTests {
-    func freshStore() -> FileStore { FileStore(root: FileManager.default.temporaryDirectory.appendingPathComponent("tessera-fs-\(UUID())")) }
+    let folder = TemporaryFolder()
+    func freshStore() -> FileStore { folder.store }
 
     @Test func writesAreAtomicAndListed() throws {
         let s = freshStore()

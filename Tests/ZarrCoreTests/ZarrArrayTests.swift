@@ -29,7 +29,8 @@ import Testing
     @Test(arguments: 0..<layouts.count)
     func regionWritesMatchAReference(_ i: Int) throws {
         let (_, m) = Self.layouts[i]
-        for store in [MemoryStore() as any Store, FileStore(root: FileManager.default.temporaryDirectory.appendingPathComponent("tessera-\(UUID())"))] {
+        let folder = TemporaryFolder()
+        for store in [MemoryStore() as any Store, folder.store] {
             let a = ZarrArray(store: store, path: "x/y", metadata: m, concurrency: 3)
             var reference = NDBuffer(dataType: .int32, shape: m.shape, fill: m.fillValue)
             let regions = [Region(origin: [0, 0, 0], shape: [11, 9, 14]), Region(origin: [2, 1, 3], shape: [5, 7, 2]),
