@@ -336,7 +336,8 @@ def write_tensorstore_zarr(
         "filters": None,
     }
     store = ts.open(
-        {"driver": "zarr", "kvstore": {"driver": "file", "path": str(Path(path).resolve())}, "metadata": metadata},
+        {"driver": "zarr", "kvstore": {"driver": "file", "path": str(Path(path).resolve())}, "metadata": metadata,
+         "context": {"file_io_sync": False}},
         create=True,
         delete_existing=True,
     ).result()
@@ -359,7 +360,8 @@ def write_tensorstore_zarr3(path: Path, data: np.ndarray, case: DtypeCase, chunk
         "codecs": codecs,
     }
     store = ts.open(
-        {"driver": "zarr3", "kvstore": {"driver": "file", "path": str(Path(path).resolve())}, "metadata": metadata},
+        {"driver": "zarr3", "kvstore": {"driver": "file", "path": str(Path(path).resolve())}, "metadata": metadata,
+         "context": {"file_io_sync": False}},
         create=True,
         delete_existing=True,
     ).result()

@@ -17,7 +17,10 @@ public struct ZstdCodec: BytesToBytesCodec {
     }
 
     public var metadata: JSONValue { codecMetadata("zstd", ["level": JSONValue(level), "checksum": .bool(checksum)]) }
-    public var v2Metadata: JSONValue? { ["id": "zstd", "level": JSONValue(level), "checksum": .bool(checksum)] }
+    /// numcodecs' form; `checksum` only when set, as tensorstore rejects the member.
+    public var v2Metadata: JSONValue? {
+        checksum ? ["id": "zstd", "level": JSONValue(level), "checksum": true] : ["id": "zstd", "level": JSONValue(level)]
+    }
 
     public func encode(_ bytes: [UInt8]) throws -> [UInt8] {
         guard let ctx = ZSTD_createCCtx() else { throw ZarrError.invalidRequest("zstd: out of memory") }
