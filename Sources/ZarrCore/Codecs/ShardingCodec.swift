@@ -82,23 +82,31 @@ public struct ShardingCodec: ArrayToBytesCodec {
         let count = grid.reduce(1, *)
         guard let indexSize = indexByteCount(chunksPerShard: grid) else { throw ZarrError.invalidMetadata(key: "", reason: "shard index size is not fixed") }
         var index = [UInt64](repeating: UInt64.max, count: count * 2)
-        var body = [UInt8]()
-        let base = indexLocation == .start ? indexSize : 0
+        // One output buffer, sized for the worst case up front: the shard is assembled in
+        // place (index slot, then chunks), never re-copied.
+        var out = [UInt8]()
+        out.reserveCapacity(shard.bytes.count + count * 64 + indexSize)
+        if indexLocation == .start { out.append(contentsOf: repeatElement(0, count: indexSize)) }
         var n = 0
         try forEachIndex(grid) { ci in
             let origin = zip(ci, innerChunkShape).map { $0 * $1 }
             let inner = shard.extract(Region(origin: origin, shape: innerChunkShape))
             if !inner.isUniform(spec.fillValue) {
                 let encoded = try codecs.encode(inner, spec: innerSpec)
-                index[2 * n] = UInt64(base + body.count)
+                index[2 * n] = UInt64(out.count)
                 index[2 * n + 1] = UInt64(encoded.count)
-                body.append(contentsOf: encoded)
+                out.append(contentsOf: encoded)
             }
             n += 1
         }
         let indexBytes = try encodeIndex(index, grid: grid)
         guard indexBytes.count == indexSize else { throw ZarrError.invalidMetadata(key: "", reason: "shard index encoded to an unexpected size") }
-        return indexLocation == .start ? indexBytes + body : body + indexBytes
+        if indexLocation == .start {
+            out.replaceSubrange(0..<indexSize, with: indexBytes)
+        } else {
+            out.append(contentsOf: indexBytes)
+        }
+        return out
     }
 
     func encodeIndex(_ index: [UInt64], grid: [Int]) throws -> [UInt8] {
