@@ -20,5 +20,5 @@ arr[:] = image
 print(f"zarr-python wrote demo/source-v2.zarr: {image.shape} uint16")
 PY
 "$tessera" info demo/source-v2.zarr
-"$tessera" copy demo/source-v2.zarr demo/sharded-v3.zarr --zarr-format 3 --chunks 32,128,128 --shards 64,512,512 --codec blosc-zstd
+"$tessera" copy demo/source-v2.zarr demo/sharded-v3.zarr --zarr-format 3 --chunks 32,128,128 --shards 32,256,256 --codec blosc-zstd
 "$tessera" info demo/sharded-v3.zarr
