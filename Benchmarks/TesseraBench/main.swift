@@ -51,6 +51,7 @@ func write(_ args: [String]) throws {
     let m = try metadata(layout: layout, shape: shape)
     let array = ZarrArray(store: FileStore(path: out), path: "", metadata: m, concurrency: 1)
     let coords = array.allChunkCoordinates
+    let innerWidth = max(1, jobs / coords.count)
     let start = now()
     try parallelFor(coords.count, width: jobs) { i in
         let region = m.chunkRegion(coords[i])
@@ -60,7 +61,7 @@ func write(_ args: [String]) throws {
             padded.paste(chunk, from: region.origin.map { _ in 0 }, to: region.origin.map { _ in 0 }, size: region.shape)
             chunk = padded
         }
-        try array.writeChunk(coords[i], chunk)
+        try array.writeChunk(coords[i], chunk, concurrency: innerWidth)
     }
     try array.writeMetadata()
     let seconds = now() - start

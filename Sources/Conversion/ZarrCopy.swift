@@ -114,6 +114,9 @@ public final class ZarrCopy: Sendable {
         let m = dst.metadata
         let coords = dst.allChunkCoordinates
         let tally = Mutex(CopySummary())
+        // Fewer objects than workers (one big shard, say): spread each object's inner
+        // chunks across the idle workers instead.
+        let innerWidth = max(1, options.jobs / max(1, coords.count))
         try parallelFor(coords.count, width: options.jobs) { i in
             let c = coords[i]
             let region = m.chunkRegion(c)
@@ -129,7 +132,7 @@ public final class ZarrCopy: Sendable {
                 chunk = NDBuffer(dataType: m.dataType, shape: m.chunkShape, fill: m.fillValue)
                 chunk.paste(data, from: Array(repeating: 0, count: m.dimensions), to: Array(repeating: 0, count: m.dimensions), size: region.shape)
             }
-            try dst.writeChunk(c, chunk)
+            try dst.writeChunk(c, chunk, concurrency: innerWidth)
             let outBytes = try dst.store.size(dst.chunkKey(c)) ?? 0
             tally.withLock {
                 $0.written += 1

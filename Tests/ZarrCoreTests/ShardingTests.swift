@@ -66,4 +66,17 @@ import Testing
         #expect(try store.list(prefix: "a/").map(\.key) == ["a/c/0/0"])
         #expect(try a.readChunk([0, 0]) == ramp([8, 8]))
     }
+
+    @Test(arguments: [ShardingCodec.IndexLocation.start, .end])
+    func parallelEncodingGivesTheSameBytes(_ location: ShardingCodec.IndexLocation) throws {
+        let a = sharded(location)
+        var shard = ramp([8, 8])
+        for i in 0..<32 { shard.bytes[i] = 7; shard.bytes[i + 1] = 0 }  // one sparse inner chunk
+        let sharding = try #require(a.metadata.codecs.sharding)
+        let serial = try sharding.encode(shard, spec: a.metadata.chunkSpec, concurrency: 1)
+        for width in [2, 3, 8] {
+            #expect(try sharding.encode(shard, spec: a.metadata.chunkSpec, concurrency: width) == serial)
+        }
+        #expect(try sharding.decode(serial, spec: a.metadata.chunkSpec) == shard)
+    }
 }

@@ -62,15 +62,22 @@ public final class ZarrArray: Sendable {
     }
 
     /// Encodes and stores a full chunk; a chunk that is all fill value is deleted instead,
-    /// as readers fill missing chunks anyway.
-    public func writeChunk(_ coords: [Int], _ chunk: NDBuffer) throws {
+    /// as readers fill missing chunks anyway. `concurrency` threads compress the inner
+    /// chunks of a shard (use it when fewer shards than cores are being written).
+    public func writeChunk(_ coords: [Int], _ chunk: NDBuffer, concurrency: Int = 1) throws {
         guard chunk.shape == metadata.chunkShape, chunk.dataType == metadata.dataType else {
             throw ZarrError.invalidRequest("chunk of shape \(chunk.shape) does not match the chunk shape \(metadata.chunkShape)")
         }
         let key = chunkKey(coords)
         if chunk.isUniform(metadata.fillValue) { try store.delete(key); return }
         let bytes: [UInt8]
-        do { bytes = try metadata.codecs.encode(chunk, spec: metadata.chunkSpec) } catch let e as ZarrError {
+        do {
+            if let sharding = metadata.codecs.sharding {
+                bytes = try sharding.encode(chunk, spec: metadata.chunkSpec, concurrency: concurrency)
+            } else {
+                bytes = try metadata.codecs.encode(chunk, spec: metadata.chunkSpec)
+            }
+        } catch let e as ZarrError {
             throw e.at(key: store.describe(key))
         }
         try store.set(key, bytes)
@@ -100,6 +107,7 @@ public final class ZarrArray: Sendable {
         if region.isEmpty { return out }
         let coords = chunks(touching: region)
         let m = metadata
+        let innerWidth = max(1, concurrency / coords.count)
         try out.bytes.withUnsafeMutableBytes { raw in
             let target = SharedPointer(base: raw.baseAddress!)
             try parallelFor(coords.count, width: concurrency) { i in
@@ -109,7 +117,7 @@ public final class ZarrArray: Sendable {
                 let at = zip(overlap.origin, region.origin).map { $0 - $1 }
                 if let sharding = m.codecs.sharding {
                     try self.readShard(coords[i], sharding: sharding, want: Region(origin: local, shape: overlap.shape),
-                                       whole: overlap == chunkRegion, into: target, outShape: region.shape, at: at)
+                                       whole: overlap == chunkRegion, width: innerWidth, into: target, outShape: region.shape, at: at)
                     return
                 }
                 guard let chunk = try self.readChunk(coords[i]) else { return }
@@ -127,12 +135,13 @@ public final class ZarrArray: Sendable {
     /// needed inner chunk straight into the output. When the whole shard is wanted it is
     /// fetched in one read; otherwise the index is fetched first and then only the inner
     /// chunks that overlap `want`, one ranged read each.
-    private func readShard(_ coords: [Int], sharding: ShardingCodec, want: Region, whole: Bool,
+    private func readShard(_ coords: [Int], sharding: ShardingCodec, want: Region, whole: Bool, width: Int,
                            into target: SharedPointer, outShape: [Int], at: [Int]) throws {
         let key = chunkKey(coords)
         let grid = sharding.chunksPerShard(metadata.chunkShape)
         guard let indexSize = sharding.indexByteCount(chunksPerShard: grid) else { return }
-        func corruptShard(_ reason: String) -> ZarrError { .corruptChunk(key: store.describe(key), reason: reason) }
+        let store = self.store
+        @Sendable func corruptShard(_ reason: String) -> ZarrError { .corruptChunk(key: store.describe(key), reason: reason) }
 
         // Either the whole shard in memory, or its size for ranged reads.
         let shardBytes: [UInt8]?
@@ -147,7 +156,7 @@ public final class ZarrArray: Sendable {
             shardSize = size
         }
         guard shardSize >= indexSize else { throw corruptShard("shard of \(shardSize) bytes is shorter than its \(indexSize)-byte index") }
-        func fetch(_ r: Range<Int>) throws -> [UInt8] {
+        @Sendable func fetch(_ r: Range<Int>) throws -> [UInt8] {
             if let shardBytes { return Array(shardBytes[r]) }
             guard let bytes = try store.get(key, range: .slice(offset: r.lowerBound, length: r.count)), bytes.count == r.count else {
                 throw corruptShard("shard is shorter than its index says")
@@ -165,11 +174,13 @@ public final class ZarrArray: Sendable {
         let lo = zip(want.origin, inner).map { $0 / $1 }
         let hi = zip(want.end, inner).map { ($0 + $1 - 1) / $1 }
         let strides = cStrides(grid)
-        try forEachIndex(zip(hi, lo).map { $0 - $1 }) { rel in
-            let ci = zip(rel, lo).map { $0 + $1 }
+        let wanted = allIndices(zip(hi, lo).map { $0 - $1 }).map { zip($0, lo).map { $0 + $1 } }
+        let spec = metadata.chunkSpec, elementSize = metadata.dataType.size
+        try parallelFor(wanted.count, width: width) { w in
+            let ci = wanted[w]
             guard let e = entries[zip(ci, strides).map { $0 * $1 }.reduce(0, +)] else { return }
             let chunk: NDBuffer
-            do { chunk = try sharding.decodeInner(try fetch(e.offset..<(e.offset + e.length)), spec: metadata.chunkSpec) } catch let err as ZarrError {
+            do { chunk = try sharding.decodeInner(try fetch(e.offset..<(e.offset + e.length)), spec: spec) } catch let err as ZarrError {
                 throw err.at(key: store.describe(key) + " (inner chunk \(ci))")
             }
             let chunkRegion = Region(origin: zip(ci, inner).map { $0 * $1 }, shape: inner)
@@ -178,7 +189,7 @@ public final class ZarrArray: Sendable {
                 copyBlock(src: src.baseAddress!, srcShape: inner, srcOrigin: zip(overlap.origin, chunkRegion.origin).map { $0 - $1 },
                           dst: target.base, dstShape: outShape,
                           dstOrigin: zip(zip(overlap.origin, want.origin).map { $0 - $1 }, at).map { $0 + $1 },
-                          size: overlap.shape, elementSize: metadata.dataType.size)
+                          size: overlap.shape, elementSize: elementSize)
             }
         }
     }
@@ -193,6 +204,7 @@ public final class ZarrArray: Sendable {
         if region.isEmpty { return }
         let coords = chunks(touching: region)
         let m = metadata
+        let innerWidth = max(1, concurrency / coords.count)
         try parallelFor(coords.count, width: concurrency) { i in
             let chunkRegion = m.chunkRegion(coords[i])
             let overlap = chunkRegion.intersection(region)!
@@ -208,7 +220,7 @@ public final class ZarrArray: Sendable {
                 chunk.paste(data, from: zip(overlap.origin, region.origin).map { $0 - $1 },
                             to: zip(overlap.origin, chunkRegion.origin).map { $0 - $1 }, size: overlap.shape)
             }
-            try self.writeChunk(coords[i], chunk)
+            try self.writeChunk(coords[i], chunk, concurrency: innerWidth)
         }
     }
 

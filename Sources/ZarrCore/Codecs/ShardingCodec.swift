@@ -1,3 +1,5 @@
+import Synchronization
+
 /// `sharding_indexed`: one stored object (a shard) holds a grid of inner chunks, each
 /// encoded with its own pipeline, plus an index of (offset, nbytes) pairs. Inner chunks
 /// that are all fill value are not stored (both index fields 2^64−1), so a sparse shard
@@ -76,28 +78,45 @@ public struct ShardingCodec: ArrayToBytesCodec {
     // MARK: encode
 
     public func encode(_ shard: NDBuffer, spec: ChunkSpec) throws -> [UInt8] {
+        try encode(shard, spec: spec, concurrency: 1)
+    }
+
+    /// Encodes a whole shard in one pass. With `concurrency` > 1 the inner chunks are
+    /// compressed on that many threads (for arrays with fewer shards than cores); the
+    /// shard is then assembled in inner-chunk order, so the bytes do not depend on it.
+    public func encode(_ shard: NDBuffer, spec: ChunkSpec, concurrency: Int) throws -> [UInt8] {
         try validateShape(spec.shape)
         let grid = chunksPerShard(spec.shape)
         let innerSpec = ChunkSpec(shape: innerChunkShape, dataType: spec.dataType, fillValue: spec.fillValue)
-        let count = grid.reduce(1, *)
+        let origins = allIndices(grid).map { zip($0, innerChunkShape).map { $0 * $1 } }
         guard let indexSize = indexByteCount(chunksPerShard: grid) else { throw ZarrError.invalidMetadata(key: "", reason: "shard index size is not fixed") }
-        var index = [UInt64](repeating: UInt64.max, count: count * 2)
+        let chunkShape = innerChunkShape, pipeline = codecs
+        /// The encoded inner chunk at `i`, or nil when it is all fill value (not stored).
+        @Sendable func encodeInner(_ i: Int) throws -> [UInt8]? {
+            let inner = shard.extract(Region(origin: origins[i], shape: chunkShape))
+            return inner.isUniform(spec.fillValue) ? nil : try pipeline.encode(inner, spec: innerSpec)
+        }
+        var index = [UInt64](repeating: UInt64.max, count: origins.count * 2)
         // One output buffer, sized for the worst case up front: the shard is assembled in
         // place (index slot, then chunks), never re-copied.
         var out = [UInt8]()
-        out.reserveCapacity(shard.bytes.count + count * 64 + indexSize)
+        out.reserveCapacity(shard.bytes.count + origins.count * 64 + indexSize)
         if indexLocation == .start { out.append(contentsOf: repeatElement(0, count: indexSize)) }
-        var n = 0
-        try forEachIndex(grid) { ci in
-            let origin = zip(ci, innerChunkShape).map { $0 * $1 }
-            let inner = shard.extract(Region(origin: origin, shape: innerChunkShape))
-            if !inner.isUniform(spec.fillValue) {
-                let encoded = try codecs.encode(inner, spec: innerSpec)
-                index[2 * n] = UInt64(out.count)
-                index[2 * n + 1] = UInt64(encoded.count)
-                out.append(contentsOf: encoded)
+        func append(_ encoded: [UInt8]?, at i: Int) {
+            guard let encoded else { return }
+            index[2 * i] = UInt64(out.count)
+            index[2 * i + 1] = UInt64(encoded.count)
+            out.append(contentsOf: encoded)
+        }
+        if concurrency <= 1 {
+            for i in origins.indices { append(try encodeInner(i), at: i) }
+        } else {
+            let encoded = Mutex([[UInt8]?](repeating: nil, count: origins.count))
+            try parallelFor(origins.count, width: concurrency) { i in
+                let bytes = try encodeInner(i)
+                encoded.withLock { $0[i] = bytes }
             }
-            n += 1
+            for (i, bytes) in encoded.withLock({ $0 }).enumerated() { append(bytes, at: i) }
         }
         let indexBytes = try encodeIndex(index, grid: grid)
         guard indexBytes.count == indexSize else { throw ZarrError.invalidMetadata(key: "", reason: "shard index encoded to an unexpected size") }
