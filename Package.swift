@@ -27,7 +27,9 @@ let package = Package(
         systemLibrary("CHDF5", pkgConfig: "hdf5", apt: "libhdf5-dev"),
         systemLibrary("CFITSIO", pkgConfig: "cfitsio", apt: "libcfitsio-dev"),
 
-        .target(name: "ZarrCore", dependencies: ["CBlosc", "CZstd", "CZlib"]),
+        // Process-level C knobs Swift's Glibc module does not expose (allocator tuning).
+        .target(name: "CPlatform"),
+        .target(name: "ZarrCore", dependencies: ["CBlosc", "CZstd", "CZlib", "CPlatform"]),
         .target(name: "NGFF", dependencies: ["ZarrCore"]),
         .target(name: "Conversion", dependencies: ["ZarrCore", "NGFF"]),
         .executableTarget(

@@ -99,6 +99,7 @@ func floor(_ args: [String]) throws {
     print("{\"tool\":\"floor\",\"op\":\"compress\",\"cname\":\"\(cname)\",\"seconds\":\(seconds),\"bytes\":\(size)}")
 }
 
+tuneAllocatorForChunkBuffers()
 let args = Array(CommandLine.arguments.dropFirst())
 do {
     switch args.first {

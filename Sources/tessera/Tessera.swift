@@ -10,6 +10,11 @@ struct Tessera: ParsableCommand {
         abstract: "Convert scientific images to OME-NGFF Zarr and re-encode Zarr stores.",
         subcommands: [InfoCommand.self, CopyCommand.self]
     )
+
+    static func main() {
+        tuneAllocatorForChunkBuffers()
+        main(nil)
+    }
 }
 
 /// Runs a command body, turning any failure into one line on stderr and exit code 1:

@@ -79,4 +79,16 @@ import Testing
         }
         #expect(try sharding.decode(serial, spec: a.metadata.chunkSpec) == shard)
     }
+
+    @Test func missingShardsAndInnerChunksReadAsFill() throws {
+        let a = sharded(.end)
+        let patch = ramp([2, 3])
+        try a.write(Region(origin: [9, 10], shape: [1, 3]), patch.extract(Region(origin: [0, 0], shape: [1, 3])))
+        var expected = NDBuffer(dataType: .uint16, shape: [10, 13], fill: a.metadata.fillValue)
+        expected.paste(patch, from: [0, 0], to: [9, 10], size: [1, 3])
+        #expect(try a.readAll() == expected)
+        for r in [Region(origin: [1, 2], shape: [9, 11]), Region(origin: [8, 8], shape: [2, 5]), Region(origin: [0, 0], shape: [3, 3])] {
+            #expect(try a.read(r) == expected.extract(r), "region \(r)")
+        }
+    }
 }

@@ -97,3 +97,38 @@ extension NDBuffer {
         self.init(dataType: dataType, shape: region.shape, bytes: bytes)
     }
 }
+
+/// Sets the block `size` at `origin` of the C-order array `dst` (of `shape`) to `pattern`
+/// (one element's bytes): how reads fill the parts of a region no stored chunk covers.
+func fillBlock(dst: UnsafeMutableRawPointer, shape: [Int], origin: [Int], size: [Int], pattern: [UInt8]) {
+    let n = size.count
+    let elementSize = pattern.count
+    if size.contains(0) { return }
+    if n == 0 { pattern.withUnsafeBytes { dst.copyMemory(from: $0.baseAddress!, byteCount: elementSize) }; return }
+    let strides = cStrides(shape).map { $0 * elementSize }
+    let row = repeatedPattern(pattern, count: size[n - 1])
+    let uniformByte: UInt8? = pattern.allSatisfy({ $0 == pattern[0] }) ? pattern[0] : nil
+    var base = 0
+    for d in 0..<n { base += origin[d] * strides[d] }
+    let outer = Array(size[0..<(n - 1)])
+    row.withUnsafeBytes { rowBytes in
+        func fillRow(_ offset: Int) {
+            if let b = uniformByte { memset(dst + offset, Int32(b), rowBytes.count) } else { (dst + offset).copyMemory(from: rowBytes.baseAddress!, byteCount: rowBytes.count) }
+        }
+        var idx = [Int](repeating: 0, count: n - 1)
+        var offset = base
+        while true {
+            fillRow(offset)
+            var d = n - 2
+            while d >= 0 {
+                idx[d] += 1
+                offset += strides[d]
+                if idx[d] < outer[d] { break }
+                offset -= strides[d] * outer[d]
+                idx[d] = 0
+                d -= 1
+            }
+            if d < 0 { return }
+        }
+    }
+}

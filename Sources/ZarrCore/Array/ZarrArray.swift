@@ -103,32 +103,46 @@ public final class ZarrArray: Sendable {
     /// Reads `region` into a new buffer; missing chunks read as the fill value.
     public func read(_ region: Region) throws -> NDBuffer {
         try checkBounds(region)
-        var out = NDBuffer(dataType: metadata.dataType, shape: region.shape, fill: metadata.fillValue)
-        if region.isEmpty { return out }
+        if region.isEmpty { return NDBuffer(dataType: metadata.dataType, shape: region.shape, bytes: []) }
         let coords = chunks(touching: region)
         let m = metadata
         let innerWidth = max(1, concurrency / coords.count)
-        try out.bytes.withUnsafeMutableBytes { raw in
-            let target = SharedPointer(base: raw.baseAddress!)
-            try parallelFor(coords.count, width: concurrency) { i in
-                let chunkRegion = m.chunkRegion(coords[i])
-                let overlap = chunkRegion.intersection(region)!
-                let local = zip(overlap.origin, chunkRegion.origin).map { $0 - $1 }
-                let at = zip(overlap.origin, region.origin).map { $0 - $1 }
-                if let sharding = m.codecs.sharding {
-                    try self.readShard(coords[i], sharding: sharding, want: Region(origin: local, shape: overlap.shape),
-                                       whole: overlap == chunkRegion, width: innerWidth, into: target, outShape: region.shape, at: at)
-                    return
-                }
-                guard let chunk = try self.readChunk(coords[i]) else { return }
-                chunk.bytes.withUnsafeBytes { src in
-                    copyBlock(src: src.baseAddress!, srcShape: chunk.shape, srcOrigin: local,
-                              dst: target.base, dstShape: region.shape, dstOrigin: at,
-                              size: overlap.shape, elementSize: m.dataType.size)
-                }
+        // The output starts uninitialised: every part of it is written exactly once, by a
+        // decoded chunk or, where nothing is stored, by the fill value.
+        let count = region.elementCount * m.dataType.size
+        var failure: (any Error)?
+        let bytes = [UInt8](unsafeUninitializedCapacity: count) { raw, initialized in
+            initialized = count
+            do { try readChunks(coords, of: region, into: SharedPointer(base: UnsafeMutableRawPointer(raw.baseAddress!)), innerWidth: innerWidth) } catch {
+                failure = error
             }
         }
-        return out
+        if let failure { throw failure }
+        return NDBuffer(dataType: m.dataType, shape: region.shape, bytes: bytes)
+    }
+
+    private func readChunks(_ coords: [[Int]], of region: Region, into target: SharedPointer, innerWidth: Int) throws {
+        let m = metadata
+        try parallelFor(coords.count, width: concurrency) { i in
+            let chunkRegion = m.chunkRegion(coords[i])
+            let overlap = chunkRegion.intersection(region)!
+            let local = zip(overlap.origin, chunkRegion.origin).map { $0 - $1 }
+            let at = zip(overlap.origin, region.origin).map { $0 - $1 }
+            if let sharding = m.codecs.sharding {
+                try self.readShard(coords[i], sharding: sharding, want: Region(origin: local, shape: overlap.shape),
+                                   whole: overlap == chunkRegion, width: innerWidth, into: target, outShape: region.shape, at: at)
+                return
+            }
+            guard let chunk = try self.readChunk(coords[i]) else {
+                fillBlock(dst: target.base, shape: region.shape, origin: at, size: overlap.shape, pattern: m.fillValue.bytes)
+                return
+            }
+            chunk.bytes.withUnsafeBytes { src in
+                copyBlock(src: src.baseAddress!, srcShape: chunk.shape, srcOrigin: local,
+                          dst: target.base, dstShape: region.shape, dstOrigin: at,
+                          size: overlap.shape, elementSize: m.dataType.size)
+            }
+        }
     }
 
     /// Reads the part `want` (in shard-local coordinates) of one shard, decoding each
@@ -139,7 +153,13 @@ public final class ZarrArray: Sendable {
                            into target: SharedPointer, outShape: [Int], at: [Int]) throws {
         let key = chunkKey(coords)
         let grid = sharding.chunksPerShard(metadata.chunkShape)
-        guard let indexSize = sharding.indexByteCount(chunksPerShard: grid) else { return }
+        let fill = metadata.fillValue.bytes
+        /// Fills the part `part` (shard-local) of the output with the fill value.
+        @Sendable func fillOutput(_ part: Region) {
+            fillBlock(dst: target.base, shape: outShape, origin: zip(zip(part.origin, want.origin).map { $0 - $1 }, at).map { $0 + $1 },
+                      size: part.shape, pattern: fill)
+        }
+        guard let indexSize = sharding.indexByteCount(chunksPerShard: grid) else { return fillOutput(want) }
         let store = self.store
         @Sendable func corruptShard(_ reason: String) -> ZarrError { .corruptChunk(key: store.describe(key), reason: reason) }
 
@@ -147,11 +167,11 @@ public final class ZarrArray: Sendable {
         let shardBytes: [UInt8]?
         let shardSize: Int
         if whole {
-            guard let all = try store.get(key) else { return }
+            guard let all = try store.get(key) else { return fillOutput(want) }
             shardBytes = all
             shardSize = all.count
         } else {
-            guard let size = try store.size(key) else { return }
+            guard let size = try store.size(key) else { return fillOutput(want) }
             shardBytes = nil
             shardSize = size
         }
@@ -178,13 +198,13 @@ public final class ZarrArray: Sendable {
         let spec = metadata.chunkSpec, elementSize = metadata.dataType.size
         try parallelFor(wanted.count, width: width) { w in
             let ci = wanted[w]
-            guard let e = entries[zip(ci, strides).map { $0 * $1 }.reduce(0, +)] else { return }
+            let chunkRegion = Region(origin: zip(ci, inner).map { $0 * $1 }, shape: inner)
+            let overlap = chunkRegion.intersection(want)!
+            guard let e = entries[zip(ci, strides).map { $0 * $1 }.reduce(0, +)] else { return fillOutput(overlap) }
             let chunk: NDBuffer
             do { chunk = try sharding.decodeInner(try fetch(e.offset..<(e.offset + e.length)), spec: spec) } catch let err as ZarrError {
                 throw err.at(key: store.describe(key) + " (inner chunk \(ci))")
             }
-            let chunkRegion = Region(origin: zip(ci, inner).map { $0 * $1 }, shape: inner)
-            let overlap = chunkRegion.intersection(want)!
             chunk.bytes.withUnsafeBytes { src in
                 copyBlock(src: src.baseAddress!, srcShape: inner, srcOrigin: zip(overlap.origin, chunkRegion.origin).map { $0 - $1 },
                           dst: target.base, dstShape: outShape,
