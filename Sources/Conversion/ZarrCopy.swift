@@ -132,8 +132,7 @@ public final class ZarrCopy: Sendable {
                 chunk = NDBuffer(dataType: m.dataType, shape: m.chunkShape, fill: m.fillValue)
                 chunk.paste(data, from: Array(repeating: 0, count: m.dimensions), to: Array(repeating: 0, count: m.dimensions), size: region.shape)
             }
-            try dst.writeChunk(c, chunk, concurrency: innerWidth)
-            let outBytes = try dst.store.size(dst.chunkKey(c)) ?? 0
+            let outBytes = try dst.writeChunk(c, chunk, concurrency: innerWidth)
             tally.withLock {
                 $0.written += 1
                 $0.inputBytes += inBytes

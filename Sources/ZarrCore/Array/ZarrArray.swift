@@ -56,7 +56,7 @@ public final class ZarrArray: Sendable {
         }
     }
 
-    /// Checks that the stored object at `coords` decodes; nil when it is absent.
+    /// Whether an object is stored at `coords`; throws if it is stored but does not decode.
     public func verifyChunk(_ coords: [Int]) throws -> Bool {
         (try readChunk(coords)) != nil
     }
@@ -64,12 +64,14 @@ public final class ZarrArray: Sendable {
     /// Encodes and stores a full chunk; a chunk that is all fill value is deleted instead,
     /// as readers fill missing chunks anyway. `concurrency` threads compress the inner
     /// chunks of a shard (use it when fewer shards than cores are being written).
-    public func writeChunk(_ coords: [Int], _ chunk: NDBuffer, concurrency: Int = 1) throws {
+    /// Returns the number of bytes stored (0 for a fill-only chunk).
+    @discardableResult
+    public func writeChunk(_ coords: [Int], _ chunk: NDBuffer, concurrency: Int = 1) throws -> Int {
         guard chunk.shape == metadata.chunkShape, chunk.dataType == metadata.dataType else {
             throw ZarrError.invalidRequest("chunk of shape \(chunk.shape) does not match the chunk shape \(metadata.chunkShape)")
         }
         let key = chunkKey(coords)
-        if chunk.isUniform(metadata.fillValue) { try store.delete(key); return }
+        if chunk.isUniform(metadata.fillValue) { try store.delete(key); return 0 }
         let bytes: [UInt8]
         do {
             if let sharding = metadata.codecs.sharding {
@@ -81,6 +83,7 @@ public final class ZarrArray: Sendable {
             throw e.at(key: store.describe(key))
         }
         try store.set(key, bytes)
+        return bytes.count
     }
 
     // MARK: regions
