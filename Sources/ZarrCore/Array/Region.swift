@@ -28,6 +28,14 @@ public struct Region: Sendable, Equatable, CustomStringConvertible {
         return Region(origin: o, shape: s)
     }
 
+    /// Coordinates of the cells of a regular grid (cells of `cellShape`, starting at 0)
+    /// that this region overlaps, in C order: chunks of an array, inner chunks of a shard.
+    public func gridCells(cellShape: [Int]) -> [[Int]] {
+        let lo = zip(origin, cellShape).map { $0 / $1 }
+        let hi = zip(end, cellShape).map { ($0 + $1 - 1) / $1 }
+        return allIndices(zip(hi, lo).map { $0 - $1 }).map { zip($0, lo).map { $0 + $1 } }
+    }
+
     public func contains(_ other: Region) -> Bool {
         for d in origin.indices where other.origin[d] < origin[d] || other.origin[d] + other.shape[d] > origin[d] + shape[d] {
             return false

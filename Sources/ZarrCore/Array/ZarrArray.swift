@@ -89,11 +89,7 @@ public final class ZarrArray: Sendable {
     // MARK: regions
 
     /// Chunk coordinates whose chunks intersect `region`.
-    func chunks(touching region: Region) -> [[Int]] {
-        let lo = zip(region.origin, metadata.chunkShape).map { $0 / $1 }
-        let hi = zip(region.end, metadata.chunkShape).map { ($0 + $1 - 1) / $1 }
-        return allIndices(zip(hi, lo).map { $0 - $1 }).map { zip($0, lo).map { $0 + $1 } }
-    }
+    func chunks(touching region: Region) -> [[Int]] { region.gridCells(cellShape: metadata.chunkShape) }
 
     func checkBounds(_ region: Region) throws {
         guard region.origin.count == metadata.dimensions, region.shape.count == metadata.dimensions,
@@ -157,10 +153,11 @@ public final class ZarrArray: Sendable {
         let key = chunkKey(coords)
         let grid = sharding.chunksPerShard(metadata.chunkShape)
         let fill = metadata.fillValue.bytes
+        /// Where the shard-local position `local` (inside `want`) lands in the output.
+        @Sendable func outputOrigin(_ local: [Int]) -> [Int] { zip(zip(local, want.origin).map { $0 - $1 }, at).map { $0 + $1 } }
         /// Fills the part `part` (shard-local) of the output with the fill value.
         @Sendable func fillOutput(_ part: Region) {
-            fillBlock(dst: target.base, shape: outShape, origin: zip(zip(part.origin, want.origin).map { $0 - $1 }, at).map { $0 + $1 },
-                      size: part.shape, pattern: fill)
+            fillBlock(dst: target.base, shape: outShape, origin: outputOrigin(part.origin), size: part.shape, pattern: fill)
         }
         guard let indexSize = sharding.indexByteCount(chunksPerShard: grid) else { return fillOutput(want) }
         let store = self.store
@@ -194,10 +191,8 @@ public final class ZarrArray: Sendable {
             throw e.at(key: store.describe(key))
         }
         let inner = sharding.innerChunkShape
-        let lo = zip(want.origin, inner).map { $0 / $1 }
-        let hi = zip(want.end, inner).map { ($0 + $1 - 1) / $1 }
         let strides = cStrides(grid)
-        let wanted = allIndices(zip(hi, lo).map { $0 - $1 }).map { zip($0, lo).map { $0 + $1 } }
+        let wanted = want.gridCells(cellShape: inner)
         let spec = metadata.chunkSpec, elementSize = metadata.dataType.size
         try parallelFor(wanted.count, width: width) { w in
             let ci = wanted[w]
@@ -210,8 +205,7 @@ public final class ZarrArray: Sendable {
             }
             chunk.bytes.withUnsafeBytes { src in
                 copyBlock(src: src.baseAddress!, srcShape: inner, srcOrigin: zip(overlap.origin, chunkRegion.origin).map { $0 - $1 },
-                          dst: target.base, dstShape: outShape,
-                          dstOrigin: zip(zip(overlap.origin, want.origin).map { $0 - $1 }, at).map { $0 + $1 },
+                          dst: target.base, dstShape: outShape, dstOrigin: outputOrigin(overlap.origin),
                           size: overlap.shape, elementSize: elementSize)
             }
         }
