@@ -31,11 +31,13 @@ let package = Package(
         .target(name: "CPlatform"),
         .target(name: "ZarrCore", dependencies: ["CBlosc", "CZstd", "CZlib", "CPlatform"]),
         .target(name: "NGFF", dependencies: ["ZarrCore"]),
-        .target(name: "Conversion", dependencies: ["ZarrCore", "NGFF"]),
+        .target(name: "ImageSources", dependencies: ["ZarrCore", "CPlatform", "CTIFF", "CHDF5", "CFITSIO"]),
+        .target(name: "Pyramid", dependencies: ["ZarrCore"]),
+        .target(name: "Conversion", dependencies: ["ZarrCore", "NGFF", "ImageSources", "Pyramid"]),
         .executableTarget(
             name: "tessera",
             dependencies: [
-                "ZarrCore", "NGFF", "Conversion",
+                "ZarrCore", "NGFF", "Conversion", "ImageSources", "Pyramid",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -52,6 +54,8 @@ let package = Package(
         ),
         .testTarget(name: "ZarrCoreTests", dependencies: ["ZarrCore"]),
         .testTarget(name: "NGFFTests", dependencies: ["NGFF", "ZarrCore"]),
-        .testTarget(name: "ConversionTests", dependencies: ["Conversion", "ZarrCore"]),
+        .testTarget(name: "ImageSourcesTests", dependencies: ["ImageSources", "ZarrCore", "CTIFF"]),
+        .testTarget(name: "PyramidTests", dependencies: ["Pyramid", "ZarrCore"]),
+        .testTarget(name: "ConversionTests", dependencies: ["Conversion", "ZarrCore", "ImageSources", "NGFF"]),
     ]
 )

@@ -9,3 +9,15 @@ void tessera_tune_allocator(void) {
     mallopt(M_TRIM_THRESHOLD, 256 << 20);
 #endif
 }
+
+#include <stdio.h>
+static __thread char captured_error[512];
+
+void tessera_capture_error(const char *module, const char *fmt, va_list ap) {
+    (void)module;
+    vsnprintf(captured_error, sizeof captured_error, fmt, ap);
+}
+
+const char *tessera_captured_error(void) { return captured_error; }
+
+void tessera_clear_captured_error(void) { captured_error[0] = 0; }

@@ -8,7 +8,7 @@ struct Tessera: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tessera",
         abstract: "Convert scientific images to OME-NGFF Zarr and re-encode Zarr stores.",
-        subcommands: [InfoCommand.self, CopyCommand.self]
+        subcommands: [ConvertCommand.self, InfoCommand.self, CopyCommand.self]
     )
 
     static func main() {

@@ -6,4 +6,12 @@
    being returned to the kernel and re-faulted as zeroed pages on every chunk.
    A no-op where the C library is not glibc. */
 void tessera_tune_allocator(void);
+
+#include <stdarg.h>
+/* C libraries that report errors through a process-wide printf-style callback (libtiff)
+   get this one: it keeps the last message per thread, so the failing call can name its
+   cause in one line instead of the library printing to stderr. */
+void tessera_capture_error(const char *module, const char *fmt, va_list ap);
+const char *tessera_captured_error(void);
+void tessera_clear_captured_error(void);
 #endif

@@ -49,7 +49,7 @@ public struct Region: Sendable, Equatable, CustomStringConvertible {
 }
 
 /// Visits every index of the grid `[0, counts)` in C order (last dimension fastest).
-func forEachIndex(_ counts: [Int], _ body: ([Int]) throws -> Void) rethrows {
+public func forEachIndex(_ counts: [Int], _ body: ([Int]) throws -> Void) rethrows {
     if counts.contains(0) { return }
     var idx = [Int](repeating: 0, count: counts.count)
     while true {
@@ -66,7 +66,7 @@ func forEachIndex(_ counts: [Int], _ body: ([Int]) throws -> Void) rethrows {
 }
 
 /// All indices of the grid `[0, counts)` in C order.
-func allIndices(_ counts: [Int]) -> [[Int]] {
+public func allIndices(_ counts: [Int]) -> [[Int]] {
     var out = [[Int]]()
     out.reserveCapacity(counts.reduce(1, *))
     forEachIndex(counts) { out.append($0) }
@@ -74,7 +74,7 @@ func allIndices(_ counts: [Int]) -> [[Int]] {
 }
 
 /// Row-major strides, in elements.
-func cStrides(_ shape: [Int]) -> [Int] {
+public func cStrides(_ shape: [Int]) -> [Int] {
     var strides = [Int](repeating: 1, count: shape.count)
     var acc = 1
     for d in stride(from: shape.count - 1, through: 0, by: -1) {

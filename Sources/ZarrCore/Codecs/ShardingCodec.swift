@@ -87,36 +87,43 @@ public struct ShardingCodec: ArrayToBytesCodec {
     public func encode(_ shard: NDBuffer, spec: ChunkSpec, concurrency: Int) throws -> [UInt8] {
         try validateShape(spec.shape)
         let grid = chunksPerShard(spec.shape)
-        let innerSpec = ChunkSpec(shape: innerChunkShape, dataType: spec.dataType, fillValue: spec.fillValue)
         let origins = allIndices(grid).map { zip($0, innerChunkShape).map { $0 * $1 } }
-        guard let indexSize = indexByteCount(chunksPerShard: grid) else { throw ZarrError.invalidMetadata(key: "", reason: "shard index size is not fixed") }
-        let chunkShape = innerChunkShape, pipeline = codecs
-        /// The encoded inner chunk at `i`, or nil when it is all fill value (not stored).
+        let chunkShape = innerChunkShape, codec = self
         @Sendable func encodeInner(_ i: Int) throws -> [UInt8]? {
-            let inner = shard.extract(Region(origin: origins[i], shape: chunkShape))
-            return inner.isUniform(spec.fillValue) ? nil : try pipeline.encode(inner, spec: innerSpec)
-        }
-        var index = [UInt64](repeating: UInt64.max, count: origins.count * 2)
-        // One output buffer, sized for the worst case up front: the shard is assembled in
-        // place (index slot, then chunks), never re-copied.
-        var out = [UInt8]()
-        out.reserveCapacity(shard.bytes.count + origins.count * 64 + indexSize)
-        if indexLocation == .start { out.append(contentsOf: repeatElement(0, count: indexSize)) }
-        func append(_ encoded: [UInt8]?, at i: Int) {
-            guard let encoded else { return }
-            index[2 * i] = UInt64(out.count)
-            index[2 * i + 1] = UInt64(encoded.count)
-            out.append(contentsOf: encoded)
+            try codec.encodeInner(shard.extract(Region(origin: origins[i], shape: chunkShape)), spec: spec)
         }
         if concurrency <= 1 {
-            for i in origins.indices { append(try encodeInner(i), at: i) }
-        } else {
-            let encoded = Mutex([[UInt8]?](repeating: nil, count: origins.count))
-            try parallelFor(origins.count, width: concurrency) { i in
-                let bytes = try encodeInner(i)
-                encoded.withLock { $0[i] = bytes }
-            }
-            for (i, bytes) in encoded.withLock({ $0 }).enumerated() { append(bytes, at: i) }
+            return try assemble(origins.indices.map(encodeInner), chunksPerShard: grid)
+        }
+        let encoded = Mutex([[UInt8]?](repeating: nil, count: origins.count))
+        try parallelFor(origins.count, width: concurrency) { i in
+            let bytes = try encodeInner(i)
+            encoded.withLock { $0[i] = bytes }
+        }
+        return try assemble(encoded.withLock { $0 }, chunksPerShard: grid)
+    }
+
+    /// One inner chunk encoded with the inner codecs, or nil when it is all fill value
+    /// (such chunks are not stored). `shardSpec` is the shard's spec (type and fill).
+    public func encodeInner(_ inner: NDBuffer, spec shardSpec: ChunkSpec) throws -> [UInt8]? {
+        if inner.isUniform(shardSpec.fillValue) { return nil }
+        return try codecs.encode(inner, spec: ChunkSpec(shape: innerChunkShape, dataType: shardSpec.dataType, fillValue: shardSpec.fillValue))
+    }
+
+    /// Builds a shard from its encoded inner chunks (C order over the shard's grid of inner
+    /// chunks, nil = not stored): chunks back to back, then the index (or index first).
+    public func assemble(_ encoded: [[UInt8]?], chunksPerShard grid: [Int]) throws -> [UInt8] {
+        guard let indexSize = indexByteCount(chunksPerShard: grid) else { throw ZarrError.invalidMetadata(key: "", reason: "shard index size is not fixed") }
+        var index = [UInt64](repeating: UInt64.max, count: encoded.count * 2)
+        // One output buffer, sized up front: the shard is assembled in place, never re-copied.
+        var out = [UInt8]()
+        out.reserveCapacity(encoded.reduce(indexSize) { $0 + ($1?.count ?? 0) })
+        if indexLocation == .start { out.append(contentsOf: repeatElement(0, count: indexSize)) }
+        for (i, bytes) in encoded.enumerated() {
+            guard let bytes else { continue }
+            index[2 * i] = UInt64(out.count)
+            index[2 * i + 1] = UInt64(bytes.count)
+            out.append(contentsOf: bytes)
         }
         let indexBytes = try encodeIndex(index, grid: grid)
         guard indexBytes.count == indexSize else { throw ZarrError.invalidMetadata(key: "", reason: "shard index encoded to an unexpected size") }

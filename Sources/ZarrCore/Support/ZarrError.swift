@@ -27,7 +27,7 @@ public enum ZarrError: Error, CustomStringConvertible, Equatable {
 
     /// The same error re-attributed to `key`; codecs fail without knowing which chunk
     /// they were decoding, and the array layer fills the key in.
-    func at(key: String) -> ZarrError {
+    public func at(key: String) -> ZarrError {
         switch self {
         case let .corruptChunk(_, reason): return .corruptChunk(key: key, reason: reason)
         case let .unsupported(_, what): return .unsupported(key: key, what: what)

@@ -1,0 +1,206 @@
+import Foundation
+import ImageSources
+import NGFF
+import ZarrCore
+
+public let tesseraVersion = "0.2.0"
+
+/// The totals printed at the end of a conversion.
+public struct ConvertSummary: Sendable {
+    public var inputs = 0
+    public var images = 0
+    public var fileBytes = 0
+    public var pixelBytes = 0
+    public var outputBytes = 0
+    public var written = 0
+    public var skipped = 0
+    public var seconds = 0.0
+}
+
+/// `tessera convert INPUT… OUTPUT`: expands directories, decides where each input goes,
+/// guards existing outputs, and converts inputs one after another (each one uses every
+/// worker, so a batch keeps all cores busy without two inputs competing for memory).
+public struct ConvertJob {
+    public let inputs: [String]
+    public let output: String
+    public let options: ConvertOptions
+    public let log: @Sendable (String) -> Void
+
+    public init(inputs: [String], output: String, options: ConvertOptions, log: @escaping @Sendable (String) -> Void) {
+        self.inputs = inputs
+        self.output = output
+        self.options = options
+        self.log = log
+    }
+
+    public func run() throws -> ConvertSummary {
+        let start = Date()
+        let files = try expandInputs()
+        let single = files.count == 1 && !isDirectory(inputs[0])
+        var destinations = [String]()
+        var seen = Set<String>()
+        for file in files {
+            let destination = single ? output : (output as NSString).appendingPathComponent(outputName(file) + ".ome.zarr")
+            guard seen.insert(destination).inserted else {
+                throw UsageError("two inputs would both be written to \(destination); convert them separately")
+            }
+            destinations.append(destination)
+        }
+        // Check every destination before converting anything, so a batch fails at once.
+        for destination in destinations { try prepare(destination, dryRun: true) }
+        let windows = try options.windowFrom.map(Self.windows(from:))
+        var summary = ConvertSummary()
+        for (file, destination) in zip(files, destinations) {
+            try prepare(destination, dryRun: false)
+            let source = try SourceOpener.open(file, options: options.source)
+            let store = FileStore(path: destination)
+            let result = try convert(source, into: store, windows: windows)
+            summary.inputs += 1
+            summary.images += result.count
+            summary.fileBytes += source.fileBytes
+            for r in result {
+                summary.pixelBytes += r.pixelBytes
+                summary.outputBytes += r.outputBytes
+                summary.written += r.written
+                summary.skipped += r.skipped
+            }
+        }
+        summary.seconds = Date().timeIntervalSince(start)
+        return summary
+    }
+
+    /// One input file: a single image at the root, or the bioformats2raw layout for
+    /// OME-TIFF and multi-image files.
+    private func convert(_ file: SourceFile, into store: FileStore, windows: [ChannelWindow]?) throws -> [ImageSummary] {
+        let layout = file.format == .omeTIFF || file.images.count > 1
+        var results = [ImageSummary]()
+        for (i, image) in file.images.enumerated() {
+            let d = image.description
+            let tessera: JSONValue = .object([
+                "version": .string(tesseraVersion),
+                "source": .object(["file": .string((file.path as NSString).lastPathComponent), "format": .string(file.format.rawValue),
+                                   "metadata": d.metadata]),
+                "downsample": .string(options.downsample.rawValue),
+            ])
+            let path = layout ? String(i) : ""
+            let conversion = ImageConversion(source: image, store: store, path: path, options: options,
+                                             extraAttributes: ["tessera": tessera], fixedWindows: windows, writeOmero: true, log: log)
+            results.append(try conversion.run())
+            if let labels = options.labelsPath {
+                guard !layout else { throw UsageError("--labels needs an input holding a single image") }
+                try convertLabels(labels, for: d, into: store)
+            }
+        }
+        if layout {
+            let format: ZarrFormat = options.ngff == .v05 ? .v3 : .v2
+            if let xml = file.omeXML { try store.set("OME/METADATA.ome.xml", Array(xml.utf8)) }
+            try Node.writeGroupMetadata(format: format, attributes: NGFFImageMetadata.omeSeries(version: options.ngff, series: file.images.indices.map(String.init)),
+                                        store: store, path: "OME")
+            try Node.writeGroupMetadata(format: format, attributes: NGFFImageMetadata.bioformats2rawRoot(version: options.ngff),
+                                        store: store, path: "")
+        }
+        return results
+    }
+
+    /// `--labels FILE`: a label image of the same y/x (and z) size, mode-downsampled,
+    /// at `labels/NAME/`.
+    private func convertLabels(_ path: String, for image: ImageDescription, into store: FileStore) throws {
+        let file = try SourceOpener.open(path, options: options.source)
+        guard file.images.count == 1, let labels = file.images.first else { throw SourceError(path, "a label file must hold one image") }
+        let l = labels.description
+        for axis in ["z", "y", "x"] {
+            let a = l.axisIndex(axis).map { l.shape[$0] }, b = image.axisIndex(axis).map { image.shape[$0] }
+            guard a == b || (a == nil && b == 1) || (a == 1 && b == nil) else {
+                throw SourceError(path, "labels have \(axis) size \(a ?? 1), the image has \(b ?? 1)")
+            }
+        }
+        guard !l.dataType.isFloatingPoint else { throw SourceError(path, "labels must be integers, not \(l.dataType.rawValue)") }
+        var labelOptions = options
+        labelOptions.downsample = .mode
+        let name = InputName.stem(path)
+        let imageLabel: JSONValue = .object(["version": .string(NGFFVersion.v05.rawValue), "source": .object(["image": "../../"])])
+        var extra: [String: JSONValue] = ["ome": .object(["image-label": imageLabel])]
+        extra = NGFFAttributes.translate(extra, to: options.ngff)
+        let conversion = ImageConversion(source: labels, store: store, path: "labels/\(name)", options: labelOptions,
+                                         extraAttributes: extra.merging(["tessera": .object(["version": .string(tesseraVersion)])]) { a, _ in a },
+                                         fixedWindows: nil, writeOmero: false, log: log)
+        _ = try conversion.run()
+        let format: ZarrFormat = options.ngff == .v05 ? .v3 : .v2
+        try Node.writeGroupMetadata(format: format, attributes: NGFFImageMetadata.labelsGroup(version: options.ngff, names: [name]),
+                                    store: store, path: "labels")
+    }
+
+    // MARK: inputs and outputs
+
+    private func isDirectory(_ path: String) -> Bool {
+        var d: ObjCBool = false
+        return FileManager.default.fileExists(atPath: path, isDirectory: &d) && d.boolValue
+    }
+
+    private func expandInputs() throws -> [String] {
+        var files = [String]()
+        for input in inputs {
+            if isDirectory(input) {
+                let names = try FileManager.default.contentsOfDirectory(atPath: input).filter(SourceOpener.looksLikeInput).sorted()
+                guard !names.isEmpty else { throw SourceError(input, "the directory holds no TIFF, HDF5 or FITS files") }
+                files += names.map { (input as NSString).appendingPathComponent($0) }
+            } else {
+                files.append(input)
+            }
+        }
+        return files
+    }
+
+    private func outputName(_ input: String) -> String {
+        let file = input.split(separator: ":", maxSplits: 1).first.map(String.init) ?? input
+        return InputName.stem(file)
+    }
+
+    /// Refuses to write into an existing output unless `--overwrite` (cleared first) or
+    /// `--resume` (kept) was given.
+    private func prepare(_ destination: String, dryRun: Bool) throws {
+        var isDir: ObjCBool = false
+        let exists = FileManager.default.fileExists(atPath: destination, isDirectory: &isDir)
+        if exists, !isDir.boolValue {
+            throw UsageError("'\(destination)' exists and is not a directory")
+        }
+        let occupied = exists && !((try? FileManager.default.contentsOfDirectory(atPath: destination)) ?? []).isEmpty
+        if occupied, !options.overwrite, !options.resume {
+            throw UsageError("'\(destination)' already exists; pass --overwrite to replace it or --resume to finish it")
+        }
+        guard !dryRun else { return }
+        let store = FileStore(path: destination)
+        if occupied, options.overwrite {
+            try store.deleteAll(prefix: "")
+        } else if occupied {
+            _ = store.removeStaleTemporaries()
+        }
+    }
+
+    /// `--window-from`: the omero windows of an NGFF image already written.
+    static func windows(from path: String) throws -> [ChannelWindow] {
+        let store = FileStore(path: path)
+        guard case let .group(_, attributes) = try Node.open(store: store, path: ""),
+              let channels = NGFFAttributes.ngff(attributes)?["omero"]?["channels"]?.arrayValue else {
+            throw UsageError("'\(path)' is not an NGFF image with omero channel windows")
+        }
+        return channels.map { c in
+            let w = c["window"]
+            return ChannelWindow(min: w?["min"]?.doubleValue ?? 0, max: w?["max"]?.doubleValue ?? 0,
+                                 start: w?["start"]?.doubleValue ?? 0, end: w?["end"]?.doubleValue ?? 0)
+        }
+    }
+}
+
+/// File names without their image extensions (`a.ome.tif` → `a`).
+enum InputName {
+    static func stem(_ path: String) -> String {
+        var name = (path as NSString).lastPathComponent
+        for ext in [".ome.tiff", ".ome.tif", ".ome.btf", ".fits.gz", ".fit.gz", ".fts.gz"] + SourceOpener.extensions
+            where name.lowercased().hasSuffix(ext) {
+            name = String(name.dropLast(ext.count))
+            break
+        }
+        return name
+    }
+}

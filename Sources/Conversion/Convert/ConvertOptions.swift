@@ -1,0 +1,30 @@
+import ImageSources
+import NGFF
+import Pyramid
+import ZarrCore
+
+/// What `tessera convert` was asked to do. Nil chunk/shard shapes mean Tessera's defaults
+/// (Docs/convert.md, "Chunks and shards").
+public struct ConvertOptions: Sendable {
+    public var ngff: NGFFVersion = .v05
+    /// Right-aligned to the image's axes; one value means "every spatial axis".
+    public var chunks: [Int]?
+    /// 0.5 only; `[0]` turns sharding off.
+    public var shards: [Int]?
+    public var codec: CodecChoice = .bloscZstd
+    public var level: Int?
+    public var downsample: DownsampleMethod = .mean
+    public var zDownsampling: ZDownsampling = .auto
+    public var source = SourceOptions()
+    public var jobs = defaultConcurrency
+    /// Bytes of pixel buffers the workers may hold at once.
+    public var memoryLimit = 1 << 30
+    public var overwrite = false
+    public var resume = false
+    /// A label image to write under `labels/` of a single-image conversion.
+    public var labelsPath: String?
+    /// Take omero windows from this image instead of each input.
+    public var windowFrom: String?
+
+    public init() {}
+}

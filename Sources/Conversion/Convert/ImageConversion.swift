@@ -1,0 +1,149 @@
+import Foundation
+import ImageSources
+import NGFF
+import Pyramid
+import Synchronization
+import ZarrCore
+
+/// What one converted image amounted to.
+public struct ImageSummary: Sendable {
+    public var name: String
+    public var levels: Int
+    public var pixelBytes = 0
+    public var written = 0
+    public var skipped = 0
+    public var outputBytes = 0
+}
+
+/// Converts one image into an NGFF image group at `path` of `store`: level arrays'
+/// metadata first, then every level from one pass over the source, then the group's
+/// NGFF metadata last — the mark that the image is complete.
+struct ImageConversion {
+    let source: any ImageSource
+    let store: any Store
+    let path: String
+    let options: ConvertOptions
+    /// Non-NGFF attributes for the group (`tessera`, `image-label`).
+    let extraAttributes: [String: JSONValue]
+    /// Windows to use instead of computing them (`--window-from`); nil = compute.
+    let fixedWindows: [ChannelWindow]?
+    let writeOmero: Bool
+    let log: @Sendable (String) -> Void
+
+    func run() throws -> ImageSummary {
+        let d = source.description
+        let plan = try ImagePlan(d, options: options)
+        let format: ZarrFormat = options.ngff == .v05 ? .v3 : .v2
+        let levelPaths = plan.arrays.indices.map { joinKey(path, String($0)) }
+        var existing = [Set<String>](repeating: [], count: plan.arrays.count)
+        for (i, m) in plan.arrays.enumerated() {
+            if options.resume { existing[i] = try existingObjects(planned: m, at: levelPaths[i]) }
+            try Node.writeArrayMetadata(m, store: store, path: levelPaths[i])
+        }
+
+        let summary = Mutex(ImageSummary(name: d.name, levels: plan.levels.count, pixelBytes: d.byteCount))
+        let log = self.log
+        var next: LevelWriter?
+        var writers = [LevelWriter]()
+        for i in plan.arrays.indices.reversed() {
+            let factors = i + 1 < plan.levels.count ? plan.levels[i + 1].factors : plan.levels[i].factors
+            let array = ZarrArray(store: store, path: levelPaths[i], metadata: plan.arrays[i], concurrency: 1)
+            let writer = LevelWriter(index: i, array: array, next: next, factors: factors, method: options.downsample,
+                                     existing: existing[i]) { w, s in
+                summary.withLock {
+                    $0.written += s.written
+                    $0.skipped += s.skipped
+                    $0.outputBytes += s.bytes
+                }
+                let m = w.array.metadata
+                log("\(d.name): level \(w.index) \(m.shape.map(String.init).joined(separator: "x")) done, \(s.written) objects written"
+                    + (s.skipped > 0 ? ", \(s.skipped) already complete" : "") + String(format: ", %.1f MB", Double(s.bytes) / 1e6))
+            }
+            writers.insert(writer, at: 0)
+            next = writer
+        }
+
+        let channelAxis = d.axisIndex("c")
+        let histograms = writeOmero && fixedWindows == nil
+            ? ChannelHistograms(dataType: d.dataType, channels: d.channels.count, channelAxis: channelAxis) : nil
+        let blocks = mortonOrderedBlocks(shape: d.shape, block: plan.blockShape, axisNames: d.axisNames)
+        let blockBytes = plan.blockShape.reduce(d.dataType.size, *)
+        // Each worker holds a source block, the units cut from it and their encodings.
+        let workers = max(1, min(options.jobs, options.memoryLimit / max(1, 3 * blockBytes)))
+        let innerWidth = max(1, workers / max(1, blocks.count))
+        let progress = ProgressReporter(total: blocks.count, label: d.name)
+        let levelZero = writers[0]
+        try parallelFor(blocks.count, width: workers) { i in
+            let region = blocks[i]
+            let pixels = try source.read(region)
+            histograms?.add(pixels, at: region)
+            try levelZero.receive(pixels, at: region, width: innerWidth)
+            progress.advance(bytes: pixels.bytes.count)
+        }
+        progress.finish()
+        for w in writers where !w.isComplete {
+            throw ZarrError.invalidRequest("internal error: level \(w.index) of '\(d.name)' did not receive all its pixels")
+        }
+
+        var attributes = extraAttributes
+        var omero: [OmeroChannel]? = nil
+        if writeOmero {
+            let windows = try fixedWindows ?? histograms?.windows()
+                ?? sortedWindows(writers.last!.array.read(Region(shape: plan.arrays.last!.shape)), channelAxis: channelAxis)
+            omero = omeroChannels(d, windows: windows)
+        }
+        let axes = d.axes.map { NGFFAxis(name: $0.name, type: $0.kind.rawValue, unit: $0.unit) }
+        attributes = NGFFImageMetadata.image(version: options.ngff, name: d.name, axes: axes, datasets: plan.datasets,
+                                             type: options.downsample.rawValue, omero: omero,
+                                             defaultZ: d.axisIndex("z").map { d.shape[$0] / 2 } ?? 0, extra: attributes)
+        try Node.writeGroupMetadata(format: format, attributes: attributes, store: store, path: path)
+        return summary.withLock { $0 }
+    }
+
+    /// On `--resume`: the level's stored objects, after checking the stored metadata
+    /// matches what this run would write.
+    private func existingObjects(planned: ArrayMetadata, at levelPath: String) throws -> Set<String> {
+        guard let node = try? Node.open(store: store, path: levelPath) else { return [] }
+        guard case let .array(found) = node, found.format == planned.format,
+              found.shape == planned.shape, found.chunkShape == planned.chunkShape, found.dataType == planned.dataType,
+              found.codecs.v3Metadata == planned.codecs.v3Metadata else {
+            throw UsageError("\(store.describe(levelPath)) was written with different settings; use --overwrite to start again")
+        }
+        let metadataNames: Set<String> = ["zarr.json", ".zarray", ".zattrs", ".zgroup"]
+        return Set(try store.list(prefix: levelPath + "/").map(\.key).filter { !metadataNames.contains(($0 as NSString).lastPathComponent) })
+    }
+
+    private func omeroChannels(_ d: ImageDescription, windows: [ChannelWindow]) -> [OmeroChannel] {
+        let palette = ["FF0000", "00FF00", "0000FF", "FFFF00", "FF00FF", "00FFFF", "FFFFFF"]
+        let count = d.channels.count
+        return d.channels.enumerated().map { k, info in
+            let color = info.color ?? (count == 1 ? "FFFFFF" : palette[k % palette.count])
+            let w = k < windows.count ? windows[k] : ChannelWindow(min: 0, max: 0, start: 0, end: 0)
+            return OmeroChannel(label: info.name ?? "Channel \(k)", color: color, window: (w.min, w.max, w.start, w.end),
+                                integral: !d.dataType.isFloatingPoint)
+        }
+    }
+}
+
+/// Level-0 blocks (clipped to the image), ordered so that blocks near each other in
+/// space are near each other in time: t and c outermost, then a Morton (Z-order) curve
+/// over z, y, x. Neighbouring blocks complete the next levels' units together, which is
+/// what keeps the pyramid's waiting units few.
+func mortonOrderedBlocks(shape: [Int], block: [Int], axisNames: [String]) -> [Region] {
+    let grid = zip(shape, block).map { ($0 + $1 - 1) / $1 }
+    let spatial = axisNames.indices.filter { ["z", "y", "x"].contains(axisNames[$0]) }
+    let other = axisNames.indices.filter { !spatial.contains($0) }
+    func morton(_ b: [Int]) -> UInt64 {
+        var code: UInt64 = 0
+        for bit in 0..<21 {
+            for (k, axis) in spatial.enumerated() {
+                code |= UInt64((b[axis] >> bit) & 1) << UInt64(bit * spatial.count + (spatial.count - 1 - k))
+            }
+        }
+        return code
+    }
+    let keyed = allIndices(grid).map { b in (outer: other.map { b[$0] }, code: morton(b), b: b) }
+    let sorted = keyed.sorted { l, r in l.outer != r.outer ? l.outer.lexicographicallyPrecedes(r.outer) : l.code < r.code }
+    let full = Region(shape: shape)
+    return sorted.map { Region(origin: zip($0.b, block).map { $0 * $1 }, shape: block).intersection(full)! }
+}

@@ -1,0 +1,169 @@
+import Pyramid
+import Synchronization
+import ZarrCore
+
+/// Receives one pyramid level in pieces, in any order, from any thread, and writes it.
+///
+/// Pixels are tracked per *unit* (a chunk, or an inner chunk of a shard). A unit that a
+/// piece covers entirely is encoded at once; a partly covered one waits in memory until
+/// the other pieces arrive. Every completed unit is also halved and passed to the next
+/// level's writer, so the whole pyramid is built from one read of the source: levels
+/// never re-read what was written. Shards are assembled from their encoded inner chunks
+/// and written once, whole.
+///
+/// Memory: the units waiting for pieces. Level-0 blocks visited in Morton order finish
+/// the next level's units after a few blocks, so the wait list stays short.
+final class LevelWriter: Sendable {
+    struct Summary: Sendable {
+        var written = 0
+        var skipped = 0
+        var bytes = 0
+    }
+
+    let index: Int
+    let array: ZarrArray
+    private let unit: [Int]
+    private let sharding: ShardingCodec?
+    private let unitsPerObject: [Int]
+    private let next: LevelWriter?
+    private let factors: [Int]
+    private let method: DownsampleMethod
+    /// Objects already stored (resume): their units are not encoded again.
+    private let existing: Set<String>
+    private let totalUnits: Int
+    private let onDone: @Sendable (LevelWriter, Summary) -> Void
+
+    private struct Partial {
+        var buffer: NDBuffer
+        var filled: Int
+    }
+
+    private struct Assembly {
+        var encoded: [[UInt8]?]
+        var received: Int
+        let expected: Int
+    }
+
+    private struct State {
+        var partial: [[Int]: Partial] = [:]
+        var shards: [[Int]: Assembly] = [:]
+        var unitsDone = 0
+        var summary = Summary()
+    }
+
+    private let state = Mutex(State())
+
+    init(index: Int, array: ZarrArray, next: LevelWriter?, factors: [Int], method: DownsampleMethod, existing: Set<String>,
+         onDone: @escaping @Sendable (LevelWriter, Summary) -> Void) {
+        self.index = index
+        self.array = array
+        let m = array.metadata
+        sharding = m.codecs.sharding
+        unit = sharding?.innerChunkShape ?? m.chunkShape
+        unitsPerObject = zip(m.chunkShape, unit).map { $0 / $1 }
+        self.next = next
+        self.factors = factors
+        self.method = method
+        self.existing = existing
+        totalUnits = zip(m.shape, unit).map { ($0 + $1 - 1) / $1 }.reduce(1, *)
+        self.onDone = onDone
+    }
+
+    var isComplete: Bool { state.withLock { $0.unitsDone == totalUnits } }
+
+    private func unitRegion(_ u: [Int]) -> Region {
+        let origin = zip(u, unit).map { $0 * $1 }
+        return Region(origin: origin, shape: zip(origin, zip(unit, array.metadata.shape)).map { Swift.min($1.0, $1.1 - $0) })
+    }
+
+    /// Takes the pixels of `region` of this level. `width` threads may encode the units
+    /// it completes (level 0 uses it when there are fewer blocks than workers).
+    func receive(_ piece: NDBuffer, at region: Region, width: Int = 1) throws {
+        let units = region.gridCells(cellShape: unit)
+        try parallelFor(units.count, width: width) { i in
+            let u = units[i]
+            let ur = self.unitRegion(u)
+            let overlap = ur.intersection(region)!
+            if overlap == ur {
+                let data = ur == region ? piece : piece.extract(Region(origin: zip(ur.origin, region.origin).map { $0 - $1 }, shape: ur.shape))
+                try self.complete(u, ur, data)
+                return
+            }
+            let fill = self.array.metadata.fillValue
+            let done: NDBuffer? = self.state.withLock { s in
+                // Taken out of the dictionary while pasted into, so the buffer is not copied.
+                var p = s.partial.removeValue(forKey: u) ?? Partial(buffer: NDBuffer(dataType: piece.dataType, shape: ur.shape, fill: fill), filled: 0)
+                p.buffer.paste(piece, from: zip(overlap.origin, region.origin).map { $0 - $1 },
+                               to: zip(overlap.origin, ur.origin).map { $0 - $1 }, size: overlap.shape)
+                p.filled += overlap.elementCount
+                if p.filled == ur.elementCount { return p.buffer }
+                s.partial[u] = p
+                return nil
+            }
+            if let done { try self.complete(u, ur, done) }
+        }
+    }
+
+    /// A unit has all its pixels: store it, then hand its halved pixels to the next level.
+    private func complete(_ u: [Int], _ ur: Region, _ data: NDBuffer) throws {
+        try store(u, ur, data)
+        if let next {
+            let small = try downsample(data, factors: factors, method: method)
+            try next.receive(small, at: Region(origin: zip(ur.origin, factors).map { $0 / $1 }, shape: small.shape))
+        }
+        let finished: Summary? = state.withLock { s in
+            s.unitsDone += 1
+            return s.unitsDone == totalUnits ? s.summary : nil
+        }
+        if let finished { onDone(self, finished) }
+    }
+
+    private func store(_ u: [Int], _ ur: Region, _ data: NDBuffer) throws {
+        let m = array.metadata
+        let object = zip(u, unitsPerObject).map { $0 / $1 }
+        let key = array.chunkKey(object)
+        let skip = existing.contains(key)
+        var full = data
+        if !skip, ur.shape != unit {
+            // Edge units are stored full size, padded with the fill value.
+            full = NDBuffer(dataType: m.dataType, shape: unit, fill: m.fillValue)
+            full.paste(data, from: unit.map { _ in 0 }, to: unit.map { _ in 0 }, size: ur.shape)
+        }
+        guard let sharding else {
+            let bytes = skip ? 0 : try array.writeChunk(object, full)
+            state.withLock { s in
+                if skip { s.summary.skipped += 1 } else if bytes > 0 { s.summary.written += 1; s.summary.bytes += bytes }
+            }
+            return
+        }
+        var encoded: [UInt8]?
+        if !skip {
+            do { encoded = try sharding.encodeInner(full, spec: m.chunkSpec) } catch let e as ZarrError {
+                throw e.at(key: array.store.describe(key))
+            }
+        }
+        let local = zip(zip(u, object), zip(unitsPerObject, cStrides(unitsPerObject))).map { ($0.0 - $0.1 * $1.0) * $1.1 }.reduce(0, +)
+        let complete: Assembly? = state.withLock { s in
+            var a = s.shards.removeValue(forKey: object)
+                ?? Assembly(encoded: Array(repeating: nil, count: unitsPerObject.reduce(1, *)), received: 0,
+                            expected: m.chunkRegion(object).gridCells(cellShape: unit).count)
+            a.encoded[local] = encoded
+            a.received += 1
+            if a.received == a.expected { return a }
+            s.shards[object] = a
+            return nil
+        }
+        guard let complete else { return }
+        if skip {
+            state.withLock { $0.summary.skipped += 1 }
+            return
+        }
+        guard complete.encoded.contains(where: { $0 != nil }) else { return } // all fill: nothing to store
+        let bytes = try sharding.assemble(complete.encoded, chunksPerShard: unitsPerObject)
+        try array.store.set(key, bytes)
+        state.withLock { s in
+            s.summary.written += 1
+            s.summary.bytes += bytes.count
+        }
+    }
+}

@@ -1,0 +1,72 @@
+@preconcurrency import CHDF5
+import ZarrCore
+
+/// An HDF5 object's attributes as JSON: numbers and strings (scalars or arrays); other
+/// types are noted by name so nothing is silently dropped.
+enum HDF5Attributes {
+    static func read(_ object: hid_t) -> [String: JSONValue] {
+        final class Box { var values: [String: JSONValue] = [:] }
+        let box = Box()
+        let visit: H5A_operator2_t = { location, name, _, context in
+            guard let name, let context else { return 0 }
+            let box = Unmanaged<Box>.fromOpaque(context).takeUnretainedValue()
+            let key = String(cString: name)
+            let attribute = H5Aopen(location, name, tessera_h5p_default())
+            guard attribute >= 0 else { return 0 }
+            defer { H5Aclose(attribute) }
+            box.values[key] = HDF5Attributes.value(attribute)
+            return 0
+        }
+        var index: hsize_t = 0
+        _ = H5Aiterate2(object, H5_INDEX_NAME, H5_ITER_NATIVE, &index, visit, Unmanaged.passUnretained(box).toOpaque())
+        return box.values
+    }
+
+    static func value(_ attribute: hid_t) -> JSONValue {
+        let type = H5Aget_type(attribute)
+        defer { H5Tclose(type) }
+        let space = H5Aget_space(attribute)
+        let count = Int(H5Sget_simple_extent_npoints(space))
+        let scalar = H5Sget_simple_extent_ndims(space) == 0
+        H5Sclose(space)
+        guard count > 0, count < 1 << 20 else { return .null }
+        func wrap(_ values: [JSONValue]) -> JSONValue { scalar && values.count == 1 ? values[0] : .array(values) }
+        switch H5Tget_class(type) {
+        case H5T_INTEGER:
+            if H5Tget_sign(type) == H5T_SGN_NONE {
+                var v = [UInt64](repeating: 0, count: count)
+                guard H5Aread(attribute, tessera_h5t_native_uint64(), &v) >= 0 else { return .null }
+                return wrap(v.map { .uint($0) })
+            }
+            var v = [Int64](repeating: 0, count: count)
+            guard H5Aread(attribute, tessera_h5t_native_int64(), &v) >= 0 else { return .null }
+            return wrap(v.map { .int($0) })
+        case H5T_FLOAT:
+            var v = [Double](repeating: 0, count: count)
+            guard H5Aread(attribute, tessera_h5t_native_double(), &v) >= 0 else { return .null }
+            return wrap(v.map { $0.isFinite ? .double($0) : .string("\($0)") })
+        case H5T_STRING:
+            let memoryType = H5Tcopy(tessera_h5t_c_s1())
+            defer { H5Tclose(memoryType) }
+            if H5Tis_variable_str(type) > 0 {
+                H5Tset_size(memoryType, size_t.max) // H5T_VARIABLE
+                var pointers = [UnsafeMutablePointer<CChar>?](repeating: nil, count: count)
+                guard H5Aread(attribute, memoryType, &pointers) >= 0 else { return .null }
+                let strings = pointers.map { $0.map { String(cString: $0) } ?? "" }
+                for p in pointers { if let p { H5free_memory(p) } }
+                return wrap(strings.map { .string($0) })
+            }
+            let size = H5Tget_size(type)
+            H5Tset_size(memoryType, size)
+            var raw = [UInt8](repeating: 0, count: count * size)
+            guard H5Aread(attribute, memoryType, &raw) >= 0 else { return .null }
+            let strings = (0..<count).map { i -> JSONValue in
+                let slice = raw[(i * size)..<((i + 1) * size)]
+                return .string(String(decoding: slice.prefix { $0 != 0 }, as: UTF8.self))
+            }
+            return wrap(strings)
+        default:
+            return .string("<\(HDF5Opener.typeName(type))>")
+        }
+    }
+}

@@ -1,0 +1,78 @@
+import Foundation
+import ZarrCore
+
+/// How to interpret inputs whose files leave something open.
+public struct SourceOptions: Sendable {
+    /// The axis multi-page TIFFs (without OME-XML) stack their pages along: z, c or t.
+    public var pagesAs = "z"
+    /// HDF5 axis names, slowest first (`zyx`), overriding attributes.
+    public var axes: String?
+    /// FITS: each image HDU its own image, or all stacked as channels.
+    public var stackFITSHDUs = false
+
+    public init() {}
+}
+
+/// Opens any supported input by looking at its first bytes, not its name.
+public enum SourceOpener {
+    public static let extensions = [".tif", ".tiff", ".btf", ".tf8", ".tf2", ".h5", ".hdf5", ".hdf", ".he5", ".nxs",
+                                    ".fits", ".fit", ".fts", ".fits.gz", ".fit.gz", ".fts.gz"]
+
+    /// `input` is a path, or for HDF5 `path:/dataset`.
+    public static func open(_ input: String, options: SourceOptions = SourceOptions()) throws -> SourceFile {
+        let (path, dataset) = splitDatasetPath(input)
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { throw SourceError(path, "no such file") }
+        guard !isDirectory.boolValue else { throw SourceError(path, "is a directory") }
+        guard let handle = FileHandle(forReadingAtPath: path) else { throw SourceError(path, "cannot be opened for reading") }
+        let head = [UInt8]((try? handle.read(upToCount: 16)) ?? Data())
+        try? handle.close()
+        switch kind(of: head, path: path) {
+        case .tiff:
+            if dataset != nil { throw SourceError(path, "a dataset path is only meaningful for HDF5 files") }
+            return try TIFFOpener.open(path: path, pagesAs: options.pagesAs)
+        case .hdf5:
+            return try HDF5Opener.open(path: path, dataset: dataset, axes: options.axes)
+        case .fits:
+            var file = try FITSOpener.open(path: path)
+            if options.stackFITSHDUs, file.images.count > 1 {
+                file.images = [try ChannelStack(file.images, name: FITSOpener.stem(path), path: path)]
+            }
+            return file
+        case nil:
+            throw SourceError(path, head.isEmpty ? "is empty" : "is not a TIFF, HDF5 or FITS file")
+        }
+    }
+
+    enum Kind { case tiff, hdf5, fits }
+
+    static func kind(of head: [UInt8], path: String) -> Kind? {
+        if head.count >= 4, (head[0] == 0x49 && head[1] == 0x49 && (head[2] == 42 || head[2] == 43) && head[3] == 0)
+            || (head[0] == 0x4D && head[1] == 0x4D && head[2] == 0 && (head[3] == 42 || head[3] == 43)) {
+            return .tiff
+        }
+        if head.starts(with: [0x89, 0x48, 0x44, 0x46, 0x0D, 0x0A, 0x1A, 0x0A]) { return .hdf5 }
+        if head.starts(with: Array("SIMPLE  =".utf8)) { return .fits }
+        let lower = path.lowercased()
+        if head.starts(with: [0x1F, 0x8B]), [".fits.gz", ".fit.gz", ".fts.gz"].contains(where: lower.hasSuffix) { return .fits }
+        // HDF5 files may carry a user block: the signature then sits at 512, 1024, ….
+        if [".h5", ".hdf5", ".hdf", ".he5", ".nxs"].contains(where: lower.hasSuffix) { return .hdf5 }
+        return nil
+    }
+
+    /// `scan.h5:/entry/data` → (`scan.h5`, `/entry/data`); a path that exists as given wins.
+    static func splitDatasetPath(_ input: String) -> (String, String?) {
+        if FileManager.default.fileExists(atPath: input) { return (input, nil) }
+        guard let colon = input.range(of: ":/", options: .backwards) ?? input.range(of: ":", options: .backwards) else { return (input, nil) }
+        let path = String(input[..<colon.lowerBound])
+        var dataset = String(input[colon.upperBound...])
+        if colon.upperBound > input.index(after: colon.lowerBound) { dataset = "/" + dataset }
+        return FileManager.default.fileExists(atPath: path) ? (path, dataset.isEmpty ? nil : dataset) : (input, nil)
+    }
+
+    /// Whether a directory entry looks like an input (for `tessera convert DIR OUT`).
+    public static func looksLikeInput(_ name: String) -> Bool {
+        let lower = name.lowercased()
+        return !lower.hasPrefix(".") && extensions.contains(where: lower.hasSuffix)
+    }
+}

@@ -1,0 +1,61 @@
+import CPlatform
+import CTIFF
+import Foundation
+import Synchronization
+
+/// Open libtiff handles for one file. A `TIFF*` is not thread-safe and switching
+/// directories re-parses an IFD, so each worker borrows its own handle and the handle
+/// remembers which directory it is on.
+final class TIFFHandlePool: @unchecked Sendable {
+    final class Handle: @unchecked Sendable {
+        let tif: OpaquePointer
+        var directory: UInt64 = 0
+        init(tif: OpaquePointer, directory: UInt64) {
+            self.tif = tif
+            self.directory = directory
+        }
+    }
+
+    let path: String
+    private let idle = Mutex<[Handle]>([])
+
+    private static let installHandlers: Void = tessera_tiff_route_errors()
+
+    init(path: String) { self.path = path }
+
+    deinit {
+        for h in idle.withLock({ $0 }) { TIFFClose(h.tif) }
+    }
+
+    /// Opens a new handle. "m" turns off memory mapping: mapped pages would count toward
+    /// the process's resident memory, and conversions must stay bounded whatever the file size.
+    func open() throws -> Handle {
+        _ = Self.installHandlers
+        tessera_clear_captured_error()
+        guard FileManager.default.isReadableFile(atPath: path) else { throw SourceError(path, "cannot be opened for reading") }
+        guard let tif = TIFFOpen(path, "rm") else {
+            throw SourceError(path, "not a readable TIFF file" + TIFFHandlePool.lastError(prefix: ": "))
+        }
+        return Handle(tif: tif, directory: TIFFCurrentDirOffset(tif))
+    }
+
+    /// Runs `body` with a handle positioned on the directory at `offset`.
+    func withDirectory<T>(_ offset: UInt64, _ body: (OpaquePointer) throws -> T) throws -> T {
+        let handle = try idle.withLock { $0.popLast() } ?? open()
+        defer { idle.withLock { $0.append(handle) } }
+        if handle.directory != offset {
+            tessera_clear_captured_error()
+            guard TIFFSetSubDirectory(handle.tif, offset) == 1 else {
+                throw SourceError(path, "cannot read the image directory at byte \(offset)" + TIFFHandlePool.lastError(prefix: ": "))
+            }
+            handle.directory = offset
+        }
+        return try body(handle.tif)
+    }
+
+    /// libtiff's last message on this thread, e.g. ": Read error at row 4294967295".
+    static func lastError(prefix: String) -> String {
+        let text = String(cString: tessera_captured_error())
+        return text.isEmpty ? "" : prefix + text
+    }
+}

@@ -1,0 +1,163 @@
+import CPlatform
+import CTIFF
+import Foundation
+import ZarrCore
+
+/// An image made of same-shaped TIFF pages (one file or several): every output axis but
+/// y, x and the sample axis picks a page. Regions are read tile by tile (or strip by
+/// strip), so a small region costs only the tiles it touches.
+final class TIFFImage: ImageSource, @unchecked Sendable {
+    /// One page of the image: which file, which directory.
+    struct Plane: Sendable {
+        var file: Int
+        var offset: UInt64
+        var pageNumber: Int
+    }
+
+    let description: ImageDescription
+    let layout: TIFFPageLayout
+    /// Output axes that select a page, in output order; `planes` is in C order over them.
+    let planeAxes: [Int]
+    /// The output axis holding the samples of a pixel (RGB → c), if there are several.
+    let sampleAxis: Int?
+    let planes: [Plane]
+    let files: [TIFFHandlePool]
+
+    init(description: ImageDescription, layout: TIFFPageLayout, planeAxes: [Int], sampleAxis: Int?,
+         planes: [Plane], files: [TIFFHandlePool]) {
+        var description = description
+        var block = description.shape
+        for a in planeAxes { block[a] = 1 }
+        if let sampleAxis, layout.planarSeparate { block[sampleAxis] = 1 }
+        block[block.count - 2] = layout.blockHeight
+        block[block.count - 1] = layout.blockWidth
+        description.readBlock = block
+        self.description = description
+        self.layout = layout
+        self.planeAxes = planeAxes
+        self.sampleAxis = sampleAxis
+        self.planes = planes
+        self.files = files
+    }
+
+    func read(_ region: Region) throws -> NDBuffer {
+        let shape = description.shape, rank = shape.count
+        guard region.origin.count == rank, Region(shape: shape).contains(region) else {
+            throw SourceError(files[0].path, "region \(region) is outside the image of shape \(shape)")
+        }
+        let es = description.dataType.size
+        let outStrides = cStrides(region.shape)
+        let planeStrides = cStrides(planeAxes.map { shape[$0] })
+        let rows = region.origin[rank - 2]..<(region.origin[rank - 2] + region.shape[rank - 2])
+        let cols = region.origin[rank - 1]..<(region.origin[rank - 1] + region.shape[rank - 1])
+        let samples = sampleAxis.map { region.origin[$0]..<(region.origin[$0] + region.shape[$0]) } ?? 0..<1
+        let count = region.elementCount * es
+        var failure: (any Error)?
+        let bytes = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            initialized = count
+            guard count > 0 else { return }
+            let out = UnsafeMutableRawPointer(buffer.baseAddress!)
+            do {
+                try forEachIndex(planeAxes.map { region.shape[$0] }) { local in
+                    var planeIndex = 0, outOffset = 0
+                    for (k, axis) in planeAxes.enumerated() {
+                        planeIndex += (local[k] + region.origin[axis]) * planeStrides[k]
+                        outOffset += local[k] * outStrides[axis]
+                    }
+                    let target = PlaneTarget(base: out + outOffset * es, rowStride: cols.count * es,
+                                             sampleStride: sampleAxis.map { outStrides[$0] * es } ?? 0)
+                    try readWindow(planes[planeIndex], rows: rows, cols: cols, samples: samples, into: target)
+                }
+            } catch {
+                failure = error
+            }
+        }
+        if let failure { throw failure }
+        return NDBuffer(dataType: description.dataType, shape: region.shape, bytes: bytes)
+    }
+
+    /// Where one page's window goes in the output: rows of `rowStride` bytes, samples
+    /// `sampleStride` bytes apart.
+    struct PlaneTarget {
+        var base: UnsafeMutableRawPointer
+        var rowStride: Int
+        var sampleStride: Int
+    }
+
+    private func readWindow(_ plane: Plane, rows: Range<Int>, cols: Range<Int>, samples: Range<Int>, into target: PlaneTarget) throws {
+        let file = files[plane.file]
+        let l = layout, es = l.dataType.size
+        let interleaved = l.planarSeparate ? 1 : l.samples
+        try file.withDirectory(plane.offset) { tif in
+            let capacity = Int(l.tiled ? TIFFTileSize64(tif) : TIFFStripSize64(tif))
+            guard capacity > 0 else { throw SourceError(file.path, "page \(plane.pageNumber) has no decodable tiles or strips") }
+            let block = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
+            defer { block.deallocate() }
+            for by in (rows.lowerBound / l.blockHeight)...((rows.upperBound - 1) / l.blockHeight) {
+                let y0 = by * l.blockHeight
+                let blockRows = min(l.blockHeight, l.height - y0)
+                let rowLo = max(rows.lowerBound, y0), rowHi = min(rows.upperBound, y0 + blockRows)
+                for bx in (cols.lowerBound / l.blockWidth)...((cols.upperBound - 1) / l.blockWidth) {
+                    let x0 = bx * l.blockWidth
+                    let colLo = max(cols.lowerBound, x0), colHi = min(cols.upperBound, x0 + l.blockWidth)
+                    let decodeSamples: [Int] = l.planarSeparate ? Array(samples) : [samples.lowerBound]
+                    for s in decodeSamples {
+                        let got = try decodeBlock(tif, file: file, plane: plane, x: x0, y: y0, sample: s, into: block, capacity: capacity)
+                        let needed = ((rowHi - 1 - y0) * l.blockWidth * interleaved + (colHi - x0) * interleaved) * es
+                        guard got >= needed else {
+                            throw SourceError(file.path, "page \(plane.pageNumber): a \(l.tiled ? "tile" : "strip") at row \(y0), column \(x0) decoded to \(got) bytes, \(needed) needed (truncated file?)")
+                        }
+                        let copied: Range<Int> = l.planarSeparate ? s..<(s + 1) : samples
+                        for row in rowLo..<rowHi {
+                            let src = block + ((row - y0) * l.blockWidth + (colLo - x0)) * interleaved * es
+                            let dstRow = target.base + (row - rows.lowerBound) * target.rowStride + (colLo - cols.lowerBound) * es
+                            for sample in copied {
+                                let dst = dstRow + (sample - samples.lowerBound) * target.sampleStride
+                                if interleaved == 1 {
+                                    dst.copyMemory(from: src, byteCount: (colHi - colLo) * es)
+                                } else {
+                                    copyStrided(from: src + sample * es, stride: interleaved, to: dst, count: colHi - colLo, elementSize: es)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Decodes the tile or strip holding pixel (x, y) of `sample`; returns its byte count.
+    private func decodeBlock(_ tif: OpaquePointer, file: TIFFHandlePool, plane: Plane, x: Int, y: Int, sample: Int,
+                             into block: UnsafeMutableRawPointer, capacity: Int) throws -> Int {
+        tessera_clear_captured_error()
+        let n: Int
+        let what: String
+        if layout.tiled {
+            let index = TIFFComputeTile(tif, UInt32(x), UInt32(y), 0, UInt16(sample))
+            what = "tile \(index)"
+            n = Int(TIFFReadEncodedTile(tif, index, block, tmsize_t(capacity)))
+        } else {
+            let index = TIFFComputeStrip(tif, UInt32(y), UInt16(sample))
+            what = "strip \(index)"
+            n = Int(TIFFReadEncodedStrip(tif, index, block, tmsize_t(capacity)))
+        }
+        guard n >= 0 else {
+            throw SourceError(file.path, "page \(plane.pageNumber): cannot decode \(what)" + TIFFHandlePool.lastError(prefix: ": "))
+        }
+        return n
+    }
+}
+
+/// Copies every `stride`-th element (de-interleaves one sample of RGB-style pixels).
+func copyStrided(from src: UnsafeRawPointer, stride: Int, to dst: UnsafeMutableRawPointer, count: Int, elementSize: Int) {
+    func run<T>(_: T.Type) {
+        let s = src.assumingMemoryBound(to: T.self), d = dst.assumingMemoryBound(to: T.self)
+        for i in 0..<count { d[i] = s[i * stride] }
+    }
+    switch elementSize {
+    case 1: run(UInt8.self)
+    case 2: run(UInt16.self)
+    case 4: run(UInt32.self)
+    default: run(UInt64.self)
+    }
+}

@@ -1,0 +1,165 @@
+import CPlatform
+import CTIFF
+import ZarrCore
+
+/// How one TIFF directory (page) stores its pixels: what the region reader needs.
+struct TIFFPageLayout: Equatable, Sendable {
+    var width: Int
+    var height: Int
+    var samples: Int
+    var dataType: DataType
+    var planarSeparate: Bool
+    var tiled: Bool
+    /// Tile size, or for strips the full width × rows per strip.
+    var blockWidth: Int
+    var blockHeight: Int
+
+    /// Whether two pages can be stacked into one array.
+    func stacks(with other: TIFFPageLayout) -> Bool {
+        width == other.width && height == other.height && samples == other.samples && dataType == other.dataType
+    }
+}
+
+/// One directory of a TIFF file: where it is and what it holds.
+struct TIFFPage: Sendable {
+    var offset: UInt64
+    var layout: TIFFPageLayout
+    var reducedResolution: Bool
+    var description: String?
+    var subIFDs: [UInt64]
+    var tags: [String: JSONValue]
+}
+
+enum TIFFTags {
+    static func u16(_ tif: OpaquePointer, _ tag: Int32, defaulted: Bool = false) -> UInt16? {
+        var v: UInt16 = 0
+        let ok = defaulted ? tessera_tiff_get_defaulted_u16(tif, UInt32(tag), &v) : tessera_tiff_get_u16(tif, UInt32(tag), &v)
+        return ok == 1 ? v : nil
+    }
+
+    static func u32(_ tif: OpaquePointer, _ tag: Int32, defaulted: Bool = false) -> UInt32? {
+        var v: UInt32 = 0
+        let ok = defaulted ? tessera_tiff_get_defaulted_u32(tif, UInt32(tag), &v) : tessera_tiff_get_u32(tif, UInt32(tag), &v)
+        return ok == 1 ? v : nil
+    }
+
+    static func float(_ tif: OpaquePointer, _ tag: Int32) -> Float? {
+        var v: Float = 0
+        return tessera_tiff_get_float(tif, UInt32(tag), &v) == 1 ? v : nil
+    }
+
+    static func string(_ tif: OpaquePointer, _ tag: Int32) -> String? {
+        var p: UnsafeMutablePointer<CChar>?
+        guard tessera_tiff_get_string(tif, UInt32(tag), &p) == 1, let p else { return nil }
+        return String(cString: p)
+    }
+
+    static func offsets(_ tif: OpaquePointer, _ tag: Int32) -> [UInt64] {
+        var count: UInt16 = 0
+        var p: UnsafeMutablePointer<UInt64>?
+        guard tessera_tiff_get_u64_array(tif, UInt32(tag), &count, &p) == 1, let p else { return [] }
+        return Array(UnsafeBufferPointer(start: p, count: Int(count)))
+    }
+}
+
+extension TIFFPage {
+    /// Reads the current directory of `tif`. Throws for layouts Tessera cannot turn into
+    /// an array (1-bit, odd bit depths).
+    static func read(_ tif: OpaquePointer, path: String) throws -> TIFFPage {
+        guard let width = TIFFTags.u32(tif, TIFFTAG_IMAGEWIDTH), let height = TIFFTags.u32(tif, TIFFTAG_IMAGELENGTH) else {
+            throw SourceError(path, "a TIFF directory has no image width or length")
+        }
+        let bits = Int(TIFFTags.u16(tif, TIFFTAG_BITSPERSAMPLE, defaulted: true) ?? 1)
+        let samples = Int(TIFFTags.u16(tif, TIFFTAG_SAMPLESPERPIXEL, defaulted: true) ?? 1)
+        let format = Int(TIFFTags.u16(tif, TIFFTAG_SAMPLEFORMAT, defaulted: true) ?? 1)
+        let planar = TIFFTags.u16(tif, TIFFTAG_PLANARCONFIG, defaulted: true) ?? 1
+        let compression = TIFFTags.u16(tif, TIFFTAG_COMPRESSION, defaulted: true) ?? 1
+        let photometric = TIFFTags.u16(tif, TIFFTAG_PHOTOMETRIC)
+        guard let dataType = dataType(bits: bits, format: format) else {
+            throw SourceError(path, "TIFF samples of \(bits) bits with sample format \(format) are not supported")
+        }
+        if let depth = TIFFTags.u32(tif, TIFFTAG_IMAGEDEPTH), depth > 1 {
+            throw SourceError(path, "volumetric TIFF tiles (ImageDepth \(depth)) are not supported")
+        }
+        let tiled = TIFFIsTiled(tif) != 0
+        var blockWidth = Int(width), blockHeight = Int(height)
+        if tiled {
+            blockWidth = Int(TIFFTags.u32(tif, TIFFTAG_TILEWIDTH) ?? 0)
+            blockHeight = Int(TIFFTags.u32(tif, TIFFTAG_TILELENGTH) ?? 0)
+            guard blockWidth > 0, blockHeight > 0 else { throw SourceError(path, "a tiled TIFF directory has no tile size") }
+        } else {
+            blockHeight = min(Int(height), Int(TIFFTags.u32(tif, TIFFTAG_ROWSPERSTRIP, defaulted: true) ?? height))
+        }
+        if compression == UInt16(COMPRESSION_JPEG), photometric == UInt16(PHOTOMETRIC_YCBCR) {
+            // Let libtiff's JPEG codec hand back RGB rather than subsampled YCbCr.
+            _ = tessera_tiff_set_int(tif, UInt32(TIFFTAG_JPEGCOLORMODE), JPEGCOLORMODE_RGB)
+        }
+        let layout = TIFFPageLayout(width: Int(width), height: Int(height), samples: samples, dataType: dataType,
+                                    planarSeparate: planar == UInt16(PLANARCONFIG_SEPARATE) && samples > 1,
+                                    tiled: tiled, blockWidth: blockWidth, blockHeight: max(1, blockHeight))
+        let subfile = TIFFTags.u32(tif, TIFFTAG_SUBFILETYPE) ?? 0
+        let description = TIFFTags.string(tif, TIFFTAG_IMAGEDESCRIPTION)
+        var tags: [String: JSONValue] = [
+            "ImageWidth": JSONValue(Int(width)), "ImageLength": JSONValue(Int(height)), "BitsPerSample": JSONValue(bits),
+            "SamplesPerPixel": JSONValue(samples), "SampleFormat": JSONValue(format), "Compression": JSONValue(Int(compression)),
+            "PlanarConfiguration": JSONValue(Int(planar)),
+        ]
+        if let photometric { tags["PhotometricInterpretation"] = JSONValue(Int(photometric)) }
+        if tiled {
+            tags["TileWidth"] = JSONValue(blockWidth)
+            tags["TileLength"] = JSONValue(blockHeight)
+        } else {
+            tags["RowsPerStrip"] = JSONValue(blockHeight)
+        }
+        for (name, tag) in [("Software", TIFFTAG_SOFTWARE), ("DateTime", TIFFTAG_DATETIME), ("Artist", TIFFTAG_ARTIST),
+                            ("Make", TIFFTAG_MAKE), ("Model", TIFFTAG_MODEL), ("DocumentName", TIFFTAG_DOCUMENTNAME)] {
+            if let s = TIFFTags.string(tif, tag) { tags[name] = .string(s) }
+        }
+        if let x = TIFFTags.float(tif, TIFFTAG_XRESOLUTION) { tags["XResolution"] = .double(Double(x)) }
+        if let y = TIFFTags.float(tif, TIFFTAG_YRESOLUTION) { tags["YResolution"] = .double(Double(y)) }
+        if let u = TIFFTags.u16(tif, TIFFTAG_RESOLUTIONUNIT) { tags["ResolutionUnit"] = JSONValue(Int(u)) }
+        return TIFFPage(offset: TIFFCurrentDirOffset(tif), layout: layout, reducedResolution: subfile & 1 != 0,
+                        description: description, subIFDs: TIFFTags.offsets(tif, TIFFTAG_SUBIFD), tags: tags)
+    }
+
+    static func dataType(bits: Int, format: Int) -> DataType? {
+        switch (format, bits) {
+        case (1, 8), (4, 8): return .uint8
+        case (1, 16), (4, 16): return .uint16
+        case (1, 32), (4, 32): return .uint32
+        case (1, 64), (4, 64): return .uint64
+        case (2, 8): return .int8
+        case (2, 16): return .int16
+        case (2, 32): return .int32
+        case (2, 64): return .int64
+        case (3, 16): return .float16
+        case (3, 32): return .float32
+        case (3, 64): return .float64
+        default: return nil
+        }
+    }
+
+    /// Pixel size in micrometres from the resolution tags, when they are in centimetres
+    /// (inch-based values are almost always a meaningless 72 dpi default).
+    var micrometresPerPixel: (y: Double, x: Double)? {
+        guard tags["ResolutionUnit"]?.intValue == Int(RESUNIT_CENTIMETER),
+              let xr = tags["XResolution"]?.doubleValue, let yr = tags["YResolution"]?.doubleValue, xr > 0, yr > 0 else { return nil }
+        return (10_000 / yr, 10_000 / xr)
+    }
+}
+
+/// Every top-level directory of a TIFF file, in order.
+func scanTIFFPages(_ pool: TIFFHandlePool) throws -> [TIFFPage] {
+    let handle = try pool.open()
+    defer { TIFFClose(handle.tif) }
+    var pages = [TIFFPage]()
+    repeat {
+        pages.append(try TIFFPage.read(handle.tif, path: pool.path))
+        tessera_clear_captured_error()
+    } while TIFFReadDirectory(handle.tif) == 1
+    let trailing = TIFFHandlePool.lastError(prefix: "")
+    if !trailing.isEmpty, !trailing.contains("Sanity check") {
+        throw SourceError(pool.path, "damaged TIFF directory after page \(pages.count): \(trailing)")
+    }
+    return pages
+}
