@@ -1,0 +1,78 @@
+@testable import Pyramid
+import Testing
+import ZarrCore
+
+private func buffer<T>(_ values: [T], _ shape: [Int], _ type: DataType) -> NDBuffer {
+    NDBuffer(dataType: type, shape: shape, bytes: values.withUnsafeBytes { Array($0) })
+}
+
+private func values<T>(_ b: NDBuffer, as: T.Type) -> [T] {
+    b.bytes.withUnsafeBytes { Array($0.bindMemory(to: T.self)) }
+}
+
+@Suite struct DownsampleTests {
+    @Test func integerMeanRoundsHalfUpIncludingNegatives() throws {
+        // Blocks (2x2): {1,2,3,4} = 2.5 → 3; {-1,-2,-3,-4} = -2.5 → -2; {0,0,0,1} = 0.25 → 0.
+        let input = buffer([1, 2, -1, -2, 0, 0, 3, 4, -3, -4, 0, 1] as [Int16], [2, 6], .int16)
+        let out = try downsample(input, factors: [2, 2], method: .mean)
+        #expect(out.shape == [1, 3])
+        #expect(values(out, as: Int16.self) == [3, -2, 0])
+    }
+
+    @Test func oddEdgesAverageOnlyExistingPixels() throws {
+        // 3x3 → 2x2: the last row/column blocks are partial.
+        let input = buffer([1, 2, 10, 3, 4, 20, 100, 200, 7] as [UInt8], [3, 3], .uint8)
+        let out = try downsample(input, factors: [2, 2], method: .mean)
+        #expect(out.shape == [2, 2])
+        #expect(values(out, as: UInt8.self) == [3, 15, 150, 7])
+    }
+
+    @Test func sixtyFourBitMeanDoesNotOverflow() throws {
+        let big = UInt64.max - 1
+        let input = buffer([big, big, big, UInt64.max] as [UInt64], [1, 2, 2], .uint64)
+        let out = try downsample(input, factors: [1, 2, 2], method: .mean)
+        #expect(values(out, as: UInt64.self) == [big]) // (3(max-1) + max) / 4 = max - 0.75 → rounds to max - 1
+    }
+
+    @Test func floatMeanMaxAndNaN() throws {
+        let input = buffer([1, 2, .nan, 4, 3, 4, 1, 1] as [Float], [2, 4], .float32)
+        #expect(values(try downsample(input, factors: [2, 2], method: .mean), as: Float.self)[0] == 2.5)
+        #expect(values(try downsample(input, factors: [2, 2], method: .mean), as: Float.self)[1].isNaN)
+        #expect(values(try downsample(input, factors: [2, 2], method: .max), as: Float.self)[0] == 4)
+        #expect(values(try downsample(input, factors: [2, 2], method: .max), as: Float.self)[1].isNaN)
+    }
+
+    @Test func nearestTakesTheFirstPixelAndModeBreaksTiesLow() throws {
+        let input = buffer([5, 9, 7, 7, 9, 5, 8, 8] as [UInt32], [2, 4], .uint32)
+        #expect(values(try downsample(input, factors: [2, 2], method: .nearest), as: UInt32.self) == [5, 7])
+        // {5,9,9,5}: 5 and 9 tie → 5; {7,7,8,8}: tie → 7.
+        #expect(values(try downsample(input, factors: [2, 2], method: .mode), as: UInt32.self) == [5, 7])
+    }
+
+    @Test func leadingAxesAreBatchesAndZCanStay() throws {
+        // c=2, z=2, y=2, x=2; halve y and x only.
+        let input = buffer((0..<16).map { UInt16($0) }, [2, 2, 2, 2], .uint16)
+        let out = try downsample(input, factors: [1, 1, 2, 2], method: .max)
+        #expect(out.shape == [2, 2, 1, 1])
+        #expect(values(out, as: UInt16.self) == [3, 7, 11, 15])
+        #expect(throws: DownsampleError.self) { try downsample(input, factors: [2, 1, 1, 1, 1].dropLast().map { $0 }, method: .mean) }
+    }
+}
+
+@Suite struct PyramidPlanTests {
+    @Test func levelsUntilYAndXFitOneChunk() {
+        let levels = PyramidPlanner.plan(shape: [3, 1000, 600], axisNames: ["c", "y", "x"], spacing: [1, 1, 1], chunk: [1, 256, 256], z: .auto)
+        #expect(levels.map(\.shape) == [[3, 1000, 600], [3, 500, 300], [3, 250, 150]])
+        #expect(levels[2].cumulative == [1, 4, 4])
+    }
+
+    @Test func zFollowsSpacing() {
+        // z spacing 5, y/x 1: z halves from the step where 5 < 2 × (y/x spacing 4), i.e. into level 3.
+        let aniso = PyramidPlanner.plan(shape: [64, 4096, 4096], axisNames: ["z", "y", "x"], spacing: [5, 1, 1], chunk: [64, 128, 128], z: .auto)
+        #expect(aniso.map { $0.factors[0] } == [1, 1, 1, 2, 2, 2])
+        let iso = PyramidPlanner.plan(shape: [64, 512, 512], axisNames: ["z", "y", "x"], spacing: [1, 1, 1], chunk: [64, 256, 256], z: .auto)
+        #expect(iso[1].shape == [32, 256, 256])
+        let never = PyramidPlanner.plan(shape: [64, 512, 512], axisNames: ["z", "y", "x"], spacing: [1, 1, 1], chunk: [64, 256, 256], z: .never)
+        #expect(never[1].shape == [64, 256, 256])
+    }
+}
