@@ -1,6 +1,7 @@
 import Foundation
 import ImageSources
 import NGFF
+import Synchronization
 import ZarrCore
 
 public let tesseraVersion = "0.2.0"
@@ -20,7 +21,7 @@ public struct ConvertSummary: Sendable {
 /// `tessera convert INPUT… OUTPUT`: expands directories, decides where each input goes,
 /// guards existing outputs, and converts inputs one after another (each one uses every
 /// worker, so a batch keeps all cores busy without two inputs competing for memory).
-public struct ConvertJob {
+public struct ConvertJob: Sendable {
     public let inputs: [String]
     public let output: String
     public let options: ConvertOptions
@@ -49,29 +50,40 @@ public struct ConvertJob {
         // Check every destination before converting anything, so a batch fails at once.
         for destination in destinations { try prepare(destination, dryRun: true) }
         let windows = try options.windowFrom.map(Self.windows(from:))
-        var summary = ConvertSummary()
-        for (file, destination) in zip(files, destinations) {
-            try prepare(destination, dryRun: false)
-            let source = try SourceOpener.open(file, options: options.source)
-            let store = FileStore(path: destination)
-            let result = try convert(source, into: store, windows: windows)
-            summary.inputs += 1
-            summary.images += result.count
-            summary.fileBytes += source.fileBytes
-            for r in result {
-                summary.pixelBytes += r.pixelBytes
-                summary.outputBytes += r.outputBytes
-                summary.written += r.written
-                summary.skipped += r.skipped
+        // Several inputs convert side by side, each with its share of workers and memory,
+        // so a folder of small images keeps every core busy; one big input gets them all.
+        let width = max(1, min(options.jobs, files.count))
+        var share = options
+        share.jobs = max(1, options.jobs / width)
+        share.memoryLimit = options.memoryLimit / width
+        share.progressBars = options.progressBars && width == 1
+        let total = Mutex(ConvertSummary())
+        let (targets, perInput) = (destinations, share)
+        try parallelFor(files.count, width: width) { i in
+            let (file, destination) = (files[i], targets[i])
+            try self.prepare(destination, dryRun: false)
+            let source = try SourceOpener.open(file, options: perInput.source)
+            let result = try self.convert(source, into: FileStore(path: destination), options: perInput, windows: windows)
+            total.withLock { summary in
+                summary.inputs += 1
+                summary.images += result.count
+                summary.fileBytes += source.fileBytes
+                for r in result {
+                    summary.pixelBytes += r.pixelBytes
+                    summary.outputBytes += r.outputBytes
+                    summary.written += r.written
+                    summary.skipped += r.skipped
+                }
             }
         }
+        var summary = total.withLock { $0 }
         summary.seconds = Date().timeIntervalSince(start)
         return summary
     }
 
     /// One input file: a single image at the root, or the bioformats2raw layout for
     /// OME-TIFF and multi-image files.
-    private func convert(_ file: SourceFile, into store: FileStore, windows: [ChannelWindow]?) throws -> [ImageSummary] {
+    private func convert(_ file: SourceFile, into store: FileStore, options: ConvertOptions, windows: [ChannelWindow]?) throws -> [ImageSummary] {
         let layout = file.format == .omeTIFF || file.images.count > 1
         var results = [ImageSummary]()
         for (i, image) in file.images.enumerated() {
@@ -88,7 +100,7 @@ public struct ConvertJob {
             results.append(try conversion.run())
             if let labels = options.labelsPath {
                 guard !layout else { throw UsageError("--labels needs an input holding a single image") }
-                try convertLabels(labels, for: d, into: store)
+                try convertLabels(labels, for: d, into: store, options: options)
             }
         }
         if layout {
@@ -104,7 +116,7 @@ public struct ConvertJob {
 
     /// `--labels FILE`: a label image of the same y/x (and z) size, mode-downsampled,
     /// at `labels/NAME/`.
-    private func convertLabels(_ path: String, for image: ImageDescription, into store: FileStore) throws {
+    private func convertLabels(_ path: String, for image: ImageDescription, into store: FileStore, options: ConvertOptions) throws {
         let file = try SourceOpener.open(path, options: options.source)
         guard file.images.count == 1, let labels = file.images.first else { throw SourceError(path, "a label file must hold one image") }
         let l = labels.description

@@ -71,7 +71,7 @@ struct ImageConversion {
         // Each worker holds a source block, the units cut from it and their encodings.
         let workers = max(1, min(options.jobs, options.memoryLimit / max(1, 3 * blockBytes)))
         let innerWidth = max(1, workers / max(1, blocks.count))
-        let progress = ProgressReporter(total: blocks.count, label: d.name)
+        let progress = ProgressReporter(total: blocks.count, label: d.name, interactive: options.progressBars && isatty(STDERR_FILENO) == 1)
         let levelZero = writers[0]
         try parallelFor(blocks.count, width: workers) { i in
             let region = blocks[i]
