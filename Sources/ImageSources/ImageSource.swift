@@ -83,6 +83,16 @@ public protocol ImageSource: AnyObject, Sendable {
     func read(_ region: Region) throws -> NDBuffer
 }
 
+extension ImageSource {
+    /// Lower resolutions the file already holds (a TIFF's SubIFD pyramid), largest first.
+    public var storedLevels: [any ImageSource] { (self as? StoredPyramid)?.reducedLevels() ?? [] }
+}
+
+/// Sources whose files carry their own pyramid.
+protocol StoredPyramid {
+    func reducedLevels() -> [any ImageSource]
+}
+
 /// A file opened for conversion: one or more images, plus what describes the file as a
 /// whole (the OME-XML of an OME-TIFF).
 public struct SourceFile: Sendable {

@@ -5,6 +5,12 @@ public struct PyramidLevel: Sendable, Equatable {
     public var factors: [Int]
     /// Factors from level 0.
     public var cumulative: [Int]
+
+    public init(shape: [Int], factors: [Int], cumulative: [Int]) {
+        self.shape = shape
+        self.factors = factors
+        self.cumulative = cumulative
+    }
 }
 
 /// When z is halved along with y and x.

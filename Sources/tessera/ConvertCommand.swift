@@ -32,6 +32,7 @@ struct ConvertCommand: ParsableCommand {
     @Option(help: "HDF5 axis names, slowest first, e.g. zyx.") var axes: String?
     @Option(name: .customLong("pages-as"), help: "Multi-page TIFF pages become z, c or t.") var pagesAs = "z"
     @Option(name: .customLong("fits-hdus"), help: "FITS image HDUs: each (one image each) or channels (stacked).") var fitsHDUs = "each"
+    @Flag(name: .customLong("use-existing-levels"), help: "Copy a TIFF's own SubIFD pyramid instead of downsampling.") var useExistingLevels = false
     @Option(help: "A label image written under labels/ (mode downsampling).") var labels: String?
     @Option(name: .customLong("window-from"), help: "An NGFF image whose omero windows every output reuses.") var windowFrom: String?
     @Option(help: "Parallel workers (default: cores).") var jobs: Int = defaultConcurrency
@@ -61,6 +62,7 @@ struct ConvertCommand: ParsableCommand {
             options.source.pagesAs = pagesAs
             guard ["each", "channels"].contains(fitsHDUs) else { throw UsageError("--fits-hdus must be each or channels") }
             options.source.stackFITSHDUs = fitsHDUs == "channels"
+            options.useExistingLevels = useExistingLevels
             options.labelsPath = labels
             options.windowFrom = windowFrom
             options.jobs = max(1, jobs)

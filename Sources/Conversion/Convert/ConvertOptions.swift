@@ -25,6 +25,8 @@ public struct ConvertOptions: Sendable {
     public var labelsPath: String?
     /// Take omero windows from this image instead of each input.
     public var windowFrom: String?
+    /// Copy a TIFF's own SubIFD pyramid instead of computing levels.
+    public var useExistingLevels = false
     /// A redrawn progress bar on a terminal (off when several inputs run side by side).
     public var progressBars = true
 

@@ -32,7 +32,11 @@ struct ImageConversion {
 
     func run() throws -> ImageSummary {
         let d = source.description
-        let plan = try ImagePlan(d, options: options)
+        // With --use-existing-levels each stored level is copied from its own pages and
+        // nothing is downsampled; otherwise every level comes from level 0's blocks.
+        let stored = options.useExistingLevels ? source.storedLevels : []
+        let plan = try ImagePlan(d, options: options, storedLevels: stored.map(\.description.shape))
+        let levelSources: [any ImageSource] = [source] + stored
         let format: ZarrFormat = options.ngff == .v05 ? .v3 : .v2
         let levelPaths = plan.arrays.indices.map { joinKey(path, String($0)) }
         var existing = [Set<String>](repeating: [], count: plan.arrays.count)
@@ -48,7 +52,7 @@ struct ImageConversion {
         for i in plan.arrays.indices.reversed() {
             let factors = i + 1 < plan.levels.count ? plan.levels[i + 1].factors : plan.levels[i].factors
             let array = ZarrArray(store: store, path: levelPaths[i], metadata: plan.arrays[i], concurrency: 1)
-            let writer = LevelWriter(index: i, array: array, next: next, factors: factors, method: options.downsample,
+            let writer = LevelWriter(index: i, array: array, next: stored.isEmpty ? next : nil, factors: factors, method: options.downsample,
                                      existing: existing[i]) { w, s in
                 summary.withLock {
                     $0.written += s.written
@@ -66,18 +70,25 @@ struct ImageConversion {
         let channelAxis = d.axisIndex("c")
         let histograms = writeOmero && fixedWindows == nil
             ? ChannelHistograms(dataType: d.dataType, channels: d.channels.count, channelAxis: channelAxis) : nil
-        let blocks = mortonOrderedBlocks(shape: d.shape, block: plan.blockShape, axisNames: d.axisNames)
+        // Blocks of every level that is read from the source (level 0, or all stored levels).
+        var blocks = [(level: Int, region: Region)]()
+        for (i, levelSource) in levelSources.enumerated() {
+            let shape = plan.arrays[i].shape
+            let block = i == 0 ? plan.blockShape
+                : ImagePlan.block(object: plan.arrays[i].chunkShape, source: levelSource.description.readBlock, shape: shape, elementSize: d.dataType.size)
+            blocks += mortonOrderedBlocks(shape: shape, block: block, axisNames: d.axisNames).map { (i, $0) }
+        }
         let blockBytes = plan.blockShape.reduce(d.dataType.size, *)
         // Each worker holds a source block, the units cut from it and their encodings.
         let workers = max(1, min(options.jobs, options.memoryLimit / max(1, 3 * blockBytes)))
         let innerWidth = max(1, workers / max(1, blocks.count))
         let progress = ProgressReporter(total: blocks.count, label: d.name, interactive: options.progressBars && isatty(STDERR_FILENO) == 1)
-        let levelZero = writers[0]
+        let (targets, inputs, work) = (writers, levelSources, blocks)
         try parallelFor(blocks.count, width: workers) { i in
-            let region = blocks[i]
-            let pixels = try source.read(region)
-            histograms?.add(pixels, at: region)
-            try levelZero.receive(pixels, at: region, width: innerWidth)
+            let (level, region) = work[i]
+            let pixels = try inputs[level].read(region)
+            if level == 0 { histograms?.add(pixels, at: region) }
+            try targets[level].receive(pixels, at: region, width: innerWidth)
             progress.advance(bytes: pixels.bytes.count)
         }
         progress.finish()

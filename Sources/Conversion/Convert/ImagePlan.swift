@@ -14,7 +14,8 @@ struct ImagePlan {
     /// source tiles/strips so nothing is decoded twice.
     let blockShape: [Int]
 
-    init(_ d: ImageDescription, options: ConvertOptions) throws {
+    /// `storedLevels`: shapes of levels the source already has (used instead of planning).
+    init(_ d: ImageDescription, options: ConvertOptions, storedLevels: [[Int]] = []) throws {
         description = d
         let names = d.axisNames
         let rank = names.count
@@ -28,7 +29,16 @@ struct ImagePlan {
             chunk = spatial.map { $0 ? (volumetric ? 64 : 256) : 1 }
             if !volumetric, let z = d.axisIndex("z") { chunk[z] = 1 }
         }
-        let levels = PyramidPlanner.plan(shape: d.shape, axisNames: names, spacing: d.spacing, chunk: chunk, z: options.zDownsampling)
+        var levels = PyramidPlanner.plan(shape: d.shape, axisNames: names, spacing: d.spacing, chunk: chunk, z: options.zDownsampling)
+        if !storedLevels.isEmpty {
+            levels = [levels[0]] + storedLevels.map { shape in
+                let cumulative: [Int] = zip(d.shape, shape).map { full, reduced in
+                    let ratio = Double(full) / Double(Swift.max(reduced, 1))
+                    return Swift.max(1, Int(ratio.rounded()))
+                }
+                return PyramidLevel(shape: shape, factors: cumulative, cumulative: cumulative)
+            }
+        }
         self.levels = levels
 
         var shardFactor: [Int]? = nil
@@ -54,7 +64,7 @@ struct ImagePlan {
             let levelChunk = zip(chunk, level.shape).map { max(1, min($0, $1)) }
             // Blocks of the next level come from 2×-blocks of this one: a chunk on an axis
             // that is halved must start at an even index, unless it is the only chunk.
-            if index + 1 < levels.count {
+            if index + 1 < levels.count, storedLevels.isEmpty {
                 for a in 0..<rank where levels[index + 1].factors[a] == 2 && levelChunk[a] % 2 == 1 && levelChunk[a] < level.shape[a] {
                     throw UsageError("chunk size \(levelChunk[a]) on axis \(names[a]) must be even to build a 2× pyramid")
                 }

@@ -148,6 +148,35 @@ final class TIFFImage: ImageSource, @unchecked Sendable {
     }
 }
 
+extension TIFFImage: StoredPyramid {
+    /// SubIFD k of every page, as an image, for each k that all pages have and that holds
+    /// the same kind of pixels at a smaller size (how tifffile and OME-TIFF store pyramids).
+    func reducedLevels() -> [any ImageSource] {
+        var levels = [any ImageSource]()
+        var k = 0
+        while true {
+            var planes = [Plane]()
+            var layout: TIFFPageLayout?
+            for plane in self.planes {
+                guard let sub = try? files[plane.file].withDirectory(plane.offset, { tif in TIFFTags.offsets(tif, TIFFTAG_SUBIFD) }),
+                      k < sub.count,
+                      let page = try? files[plane.file].withDirectory(sub[k], { tif in try TIFFPage.read(tif, path: files[plane.file].path) })
+                else { return levels }
+                if layout == nil { layout = page.layout }
+                guard page.layout.stacks(with: layout!), page.layout.samples == self.layout.samples,
+                      page.layout.dataType == self.layout.dataType else { return levels }
+                planes.append(Plane(file: plane.file, offset: sub[k], pageNumber: plane.pageNumber))
+            }
+            guard let layout, layout.width < (k == 0 ? self.layout.width : (levels.last as! TIFFImage).layout.width) || layout.height < self.layout.height else { return levels }
+            var d = description
+            d.shape[d.shape.count - 2] = layout.height
+            d.shape[d.shape.count - 1] = layout.width
+            levels.append(TIFFImage(description: d, layout: layout, planeAxes: planeAxes, sampleAxis: sampleAxis, planes: planes, files: files))
+            k += 1
+        }
+    }
+}
+
 /// Copies every `stride`-th element (de-interleaves one sample of RGB-style pixels).
 func copyStrided(from src: UnsafeRawPointer, stride: Int, to dst: UnsafeMutableRawPointer, count: Int, elementSize: Int) {
     func run<T>(_: T.Type) {
