@@ -72,7 +72,12 @@ private func dispatch(_ type: DataType, method: DownsampleMethod, _ g: BlockGeom
         case .mode: reduceBlocks(g, s, d, T.mode)
         }
     }
+    func runMean<T: BlockReducible & FixedWidthInteger & UnsignedInteger>(_: T.Type) {
+        reduceBlocks(g, src.assumingMemoryBound(to: T.self), dst.assumingMemoryBound(to: T.self), T.mean, pairRow: meanOfPairs)
+    }
     switch type {
+    case .uint8 where method == .mean: runMean(UInt8.self)
+    case .uint16 where method == .mean: runMean(UInt16.self)
     case .bool, .uint8: run(UInt8.self)
     case .int8: run(Int8.self)
     case .uint16: run(UInt16.self)
@@ -90,38 +95,83 @@ private func dispatch(_ type: DataType, method: DownsampleMethod, _ g: BlockGeom
 }
 
 /// Visits every output pixel, gathers its block (first pixel first, in C order) into a
-/// small buffer and stores `reduce(block)`.
+/// small buffer and stores `reduce(block)`. The rows a block spans are resolved once per
+/// output row, so the per-pixel work is the gather and the reduction only.
 @inline(__always)
 private func reduceBlocks<T>(_ g: BlockGeometry, _ src: UnsafePointer<T>, _ dst: UnsafeMutablePointer<T>,
-                             _ reduce: (UnsafeBufferPointer<T>) -> T) {
+                             _ reduce: (UnsafeBufferPointer<T>) -> T,
+                             pairRow: ((UnsafeMutablePointer<UnsafePointer<T>>, Int, Int, UnsafeMutablePointer<T>) -> Void)? = nil) {
     let (Z, Y, X) = g.size
     let (fz, fy, fx) = g.factor
     let (oz, oy, ox) = g.outSize
+    let pairs = fx == 2 ? X / 2 : 0 // output pixels whose x extent is complete (2 wide)
     withUnsafeTemporaryAllocation(of: T.self, capacity: 8) { block in
-        var out = dst
-        for l in 0..<g.lead {
-            let volume = src + l * Z * Y * X
-            for z in 0..<oz {
-                let z0 = z * fz, zn = min(fz, Z - z0)
-                for y in 0..<oy {
-                    let y0 = y * fy, yn = min(fy, Y - y0)
-                    for x in 0..<ox {
-                        let x0 = x * fx, xn = min(fx, X - x0)
-                        var n = 0
+        withUnsafeTemporaryAllocation(of: UnsafePointer<T>.self, capacity: 4) { rows in
+            var out = dst
+            for l in 0..<g.lead {
+                let volume = src + l * Z * Y * X
+                for z in 0..<oz {
+                    let z0 = z * fz, zn = min(fz, Z - z0)
+                    for y in 0..<oy {
+                        let y0 = y * fy, yn = min(fy, Y - y0)
+                        var rowCount = 0
                         for dz in 0..<zn {
                             for dy in 0..<yn {
-                                let row = volume + ((z0 + dz) * Y + (y0 + dy)) * X + x0
+                                rows[rowCount] = volume + ((z0 + dz) * Y + (y0 + dy)) * X
+                                rowCount += 1
+                            }
+                        }
+                        if let pairRow {
+                            pairRow(rows.baseAddress!, rowCount, pairs, out)
+                            out += pairs
+                        } else {
+                            for x in 0..<pairs {
+                                for r in 0..<rowCount {
+                                    block[2 * r] = rows[r][2 * x]
+                                    block[2 * r + 1] = rows[r][2 * x + 1]
+                                }
+                                out.pointee = reduce(UnsafeBufferPointer(rebasing: block[0..<(2 * rowCount)]))
+                                out += 1
+                            }
+                        }
+                        for x in pairs..<ox {
+                            let x0 = x * fx, xn = min(fx, X - x0)
+                            var n = 0
+                            for r in 0..<rowCount {
                                 for dx in 0..<xn {
-                                    block[n] = row[dx]
+                                    block[n] = rows[r][x0 + dx]
                                     n += 1
                                 }
                             }
+                            out.pointee = reduce(UnsafeBufferPointer(rebasing: block[0..<n]))
+                            out += 1
                         }
-                        out.pointee = reduce(UnsafeBufferPointer(rebasing: block[0..<n]))
-                        out += 1
                     }
                 }
             }
+        }
+    }
+}
+
+/// The common case at full speed: the mean of 2-wide blocks over 1, 2 or 4 rows of
+/// 8- or 16-bit unsigned pixels, summed in 32 bits, rounded half up by a shift.
+@inline(__always)
+private func meanOfPairs<T: FixedWidthInteger & UnsignedInteger>(_ rows: UnsafeMutablePointer<UnsafePointer<T>>, _ rowCount: Int,
+                                                                 _ pairs: Int, _ out: UnsafeMutablePointer<T>) {
+    let n = UInt32(2 * rowCount), shift = UInt32(n.trailingZeroBitCount), half = n / 2
+    @inline(__always) func pair(_ p: UnsafePointer<T>, _ x: Int) -> UInt32 { UInt32(p[2 * x]) &+ UInt32(p[2 * x + 1]) }
+    switch rowCount {
+    case 4:
+        let (a, b, c, d) = (rows[0], rows[1], rows[2], rows[3])
+        for x in 0..<pairs { out[x] = T(truncatingIfNeeded: (pair(a, x) &+ pair(b, x) &+ pair(c, x) &+ pair(d, x) &+ half) >> shift) }
+    case 2:
+        let (a, b) = (rows[0], rows[1])
+        for x in 0..<pairs { out[x] = T(truncatingIfNeeded: (pair(a, x) &+ pair(b, x) &+ half) >> shift) }
+    default:
+        for x in 0..<pairs {
+            var sum = half
+            for r in 0..<rowCount { sum &+= pair(rows[r], x) }
+            out[x] = T(truncatingIfNeeded: sum >> shift)
         }
     }
 }
@@ -155,13 +205,13 @@ extension BlockReducible {
     }
 }
 
-/// floor((2·sum + n) / (2n)) = floor(sum / n + 1/2), with a floor division that is
-/// right for negative sums too.
+/// floor((2·sum + n) / (2n)) = floor(sum / n + 1/2). A block holds 1, 2, 4 or 8 pixels,
+/// so the division is an arithmetic shift (which floors negative sums too) — no integer
+/// division in the hot loop.
 @inline(__always)
 private func roundedMean<W: FixedWidthInteger & SignedInteger>(_ sum: W, _ n: W) -> W {
-    let num = 2 * sum + n, den = 2 * n
-    let q = num / den
-    return (num % den != 0 && num < 0) ? q - 1 : q
+    assert(n & (n - 1) == 0, "blocks hold 1, 2, 4 or 8 pixels")
+    return (2 * sum + n) >> (2 * n).trailingZeroBitCount
 }
 
 extension UInt8: BlockReducible { static func mean(_ v: UnsafeBufferPointer<Self>) -> Self { Self(integerMean(v)) } }

@@ -27,6 +27,27 @@ private func values<T>(_ b: NDBuffer, as: T.Type) -> [T] {
         #expect(values(out, as: UInt8.self) == [3, 15, 150, 7])
     }
 
+    /// The unsigned 8/16-bit fast path against a plain loop over blocks, on odd sizes.
+    @Test(arguments: [[1, 2, 2], [2, 2, 2]]) func fastMeanMatchesPlainBlockLoop(factors: [Int]) throws {
+        let shape = [5, 7, 9]
+        var state: UInt32 = 7
+        let input = (0..<(5 * 7 * 9)).map { _ -> UInt16 in state = state &* 1_664_525 &+ 1_013_904_223; return UInt16(state >> 16) }
+        let out = try downsample(buffer(input, shape, .uint16), factors: factors, method: .mean)
+        let os = zip(shape, factors).map { ($0 + $1 - 1) / $1 }
+        var expected = [UInt16]()
+        for z in 0..<os[0] { for y in 0..<os[1] { for x in 0..<os[2] {
+            var sum = 0, n = 0
+            for iz in (z * factors[0])..<min(shape[0], (z + 1) * factors[0]) {
+                for iy in (y * 2)..<min(shape[1], y * 2 + 2) { for ix in (x * 2)..<min(shape[2], x * 2 + 2) {
+                    sum += Int(input[(iz * shape[1] + iy) * shape[2] + ix]); n += 1
+                } }
+            }
+            expected.append(UInt16((2 * sum + n) / (2 * n)))
+        } } }
+        #expect(out.shape == os)
+        #expect(values(out, as: UInt16.self) == expected)
+    }
+
     @Test func sixtyFourBitMeanDoesNotOverflow() throws {
         let big = UInt64.max - 1
         let input = buffer([big, big, big, UInt64.max] as [UInt64], [1, 2, 2], .uint64)
