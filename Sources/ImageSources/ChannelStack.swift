@@ -21,10 +21,14 @@ final class ChannelStack: ImageSource, @unchecked Sendable {
         spacing.insert(1, at: at)
         origin.insert(0, at: at)
         block.insert(1, at: at)
+        var metadata: [String: JSONValue] = ["channels": .array(members.map { $0.description.metadata })]
+        // Where each channel came from (FITS HDU numbers), one entry per channel.
+        let hdus = members.compactMap { $0.description.metadata["hdu"] }
+        if hdus.count == members.count { metadata["hdu"] = .array(hdus) }
         self.description = ImageDescription(
             name: name, axes: axes, shape: shape, dataType: first.dataType, spacing: spacing, origin: origin,
-            channels: members.map { ChannelInfo(name: $0.description.name) },
-            metadata: .object(["channels": .array(members.map { $0.description.metadata })]),
+            channels: members.map { ChannelInfo(name: $0.description.metadata["extname"]?.stringValue) },
+            metadata: .object(metadata),
             readBlock: block, hasPhysicalSizes: first.hasPhysicalSizes)
         self.members = members
         self.channelAxis = at

@@ -113,7 +113,8 @@ public enum NGFFImageMetadata {
     /// 0.5: NGFF keys under `ome`; 0.4: translated to top-level keys with per-object versions.
     static func finish(_ ome: [String: JSONValue], version: NGFFVersion, extra: [String: JSONValue]) -> [String: JSONValue] {
         var attributes = extra
-        attributes["ome"] = .object(ome)
+        // Keys the caller already put under `ome` (e.g. `image-label`) stay beside ours.
+        attributes["ome"] = .object((extra["ome"]?.objectValue ?? [:]).merging(ome) { _, ours in ours })
         return version == .v05 ? attributes : NGFFAttributes.translate(attributes, to: .v04)
     }
 

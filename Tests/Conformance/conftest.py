@@ -71,11 +71,25 @@ class TesseraRunner:
     def info(self, path, *opts, **kw) -> subprocess.CompletedProcess:
         return self("info", path, *opts, **kw)
 
+    def convert(self, *args, **kw) -> subprocess.CompletedProcess:
+        return self("convert", *args, **kw)
+
 
 @pytest.fixture(scope="session")
 def run_tessera(tessera_bin) -> TesseraRunner:
     """`run_tessera("copy", src, dst, ...)` -> CompletedProcess (text, captured, with timeout)."""
     return TesseraRunner(tessera_bin)
+
+
+@pytest.fixture(scope="session")
+def run_convert(run_tessera) -> TesseraRunner:
+    """Like run_tessera, but fails the test at once when the binary has no
+    `convert` subcommand (`convert --help` then prints the top-level help)."""
+    proc = run_tessera("convert", "--help")
+    if proc.returncode != 0 or "tessera convert" not in proc.stdout:
+        pytest.fail(f"{run_tessera.binary} has no `convert` subcommand yet:\n{proc.stdout[-800:]}{proc.stderr[-800:]}",
+                    pytrace=False)
+    return run_tessera
 
 
 @pytest.fixture(scope="session")

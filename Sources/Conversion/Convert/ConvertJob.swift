@@ -85,23 +85,24 @@ public struct ConvertJob: Sendable {
     /// OME-TIFF and multi-image files.
     private func convert(_ file: SourceFile, into store: FileStore, options: ConvertOptions, windows: [ChannelWindow]?) throws -> [ImageSummary] {
         let layout = file.format == .omeTIFF || file.images.count > 1
+        if options.labelsPath != nil, layout { throw UsageError("--labels needs an input holding a single image") }
         var results = [ImageSummary]()
         for (i, image) in file.images.enumerated() {
             let d = image.description
+            var sourceInfo: [String: JSONValue] = ["file": .string((file.path as NSString).lastPathComponent),
+                                                   "format": .string(file.format.rawValue), "metadata": d.metadata]
+            // Which part of the file this image is: HDF5 dataset or FITS HDU.
+            for key in ["dataset", "hdu"] { if let v = d.metadata[key] { sourceInfo[key] = v } }
             let tessera: JSONValue = .object([
-                "version": .string(tesseraVersion),
-                "source": .object(["file": .string((file.path as NSString).lastPathComponent), "format": .string(file.format.rawValue),
-                                   "metadata": d.metadata]),
+                "version": .string(tesseraVersion), "source": .object(sourceInfo),
                 "downsample": .string(options.downsample.rawValue),
             ])
+            // Labels first: the image's own metadata, written last, marks everything complete.
+            if let labels = options.labelsPath { try convertLabels(labels, for: d, into: store, options: options) }
             let path = layout ? String(i) : ""
             let conversion = ImageConversion(source: image, store: store, path: path, options: options,
                                              extraAttributes: ["tessera": tessera], fixedWindows: windows, writeOmero: true, log: log)
             results.append(try conversion.run())
-            if let labels = options.labelsPath {
-                guard !layout else { throw UsageError("--labels needs an input holding a single image") }
-                try convertLabels(labels, for: d, into: store, options: options)
-            }
         }
         if layout {
             let format: ZarrFormat = options.ngff == .v05 ? .v3 : .v2

@@ -80,8 +80,9 @@ enum FITSOpener {
         var physical = false
         for (k, name) in names.enumerated() where ["z", "y", "x"].contains(name) {
             let n = rank - k // FITS axis number
-            if let unit = header["CUNIT\(n)"]?.stringValue.flatMap(lengthUnit), let delta = header["CDELT\(n)"]?.doubleValue, delta != 0 {
-                axes[k].unit = unit
+            guard let unit = header["CUNIT\(n)"]?.stringValue.flatMap(lengthUnit) else { continue }
+            axes[k].unit = unit
+            if let delta = header["CDELT\(n)"]?.doubleValue, delta != 0 {
                 spacing[k] = abs(delta)
                 physical = true
             }

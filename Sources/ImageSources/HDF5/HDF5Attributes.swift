@@ -1,4 +1,5 @@
 @preconcurrency import CHDF5
+import Foundation
 import ZarrCore
 
 /// An HDF5 object's attributes as JSON: numbers and strings (scalars or arrays); other
@@ -46,10 +47,12 @@ enum HDF5Attributes {
             guard H5Aread(attribute, tessera_h5t_native_double(), &v) >= 0 else { return .null }
             return wrap(v.map { $0.isFinite ? .double($0) : .string("\($0)") })
         case H5T_STRING:
-            let memoryType = H5Tcopy(tessera_h5t_c_s1())
+            // Read with the file's own string type, so its character set, padding and
+            // size are kept (a converted C string type drops the last character of a
+            // full-length NULLPAD string, and UTF-8 ↔ ASCII conversion is refused).
+            let memoryType = H5Tcopy(type)
             defer { H5Tclose(memoryType) }
             if H5Tis_variable_str(type) > 0 {
-                H5Tset_size(memoryType, size_t.max) // H5T_VARIABLE
                 var pointers = [UnsafeMutablePointer<CChar>?](repeating: nil, count: count)
                 guard H5Aread(attribute, memoryType, &pointers) >= 0 else { return .null }
                 let strings = pointers.map { $0.map { String(cString: $0) } ?? "" }
@@ -57,12 +60,12 @@ enum HDF5Attributes {
                 return wrap(strings.map { .string($0) })
             }
             let size = H5Tget_size(type)
-            H5Tset_size(memoryType, size)
             var raw = [UInt8](repeating: 0, count: count * size)
             guard H5Aread(attribute, memoryType, &raw) >= 0 else { return .null }
             let strings = (0..<count).map { i -> JSONValue in
                 let slice = raw[(i * size)..<((i + 1) * size)]
-                return .string(String(decoding: slice.prefix { $0 != 0 }, as: UTF8.self))
+                let text = String(decoding: slice.prefix { $0 != 0 }, as: UTF8.self)
+                return .string(text.trimmingCharacters(in: .whitespaces))
             }
             return wrap(strings)
         default:
