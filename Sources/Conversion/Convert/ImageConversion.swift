@@ -42,8 +42,16 @@ struct ImageConversion {
         var existing = [Set<String>](repeating: [], count: plan.arrays.count)
         for (i, m) in plan.arrays.enumerated() {
             if options.resume { existing[i] = try existingObjects(planned: m, at: levelPaths[i]) }
-            try Node.writeArrayMetadata(m, store: store, path: levelPaths[i])
         }
+        // The group's NGFF metadata is written only after every level is complete, so on
+        // --resume its presence (with matching levels, checked above) means nothing is left.
+        if options.resume, case let .group(_, attributes)? = try? Node.open(store: store, path: path),
+           NGFFAttributes.levelAxes(attributes).count == plan.arrays.count {
+            log("\(d.name): already complete")
+            return ImageSummary(name: d.name, levels: plan.levels.count, pixelBytes: d.byteCount,
+                                skipped: existing.map(\.count).reduce(0, +))
+        }
+        for (i, m) in plan.arrays.enumerated() { try Node.writeArrayMetadata(m, store: store, path: levelPaths[i]) }
 
         let summary = Mutex(ImageSummary(name: d.name, levels: plan.levels.count, pixelBytes: d.byteCount))
         let log = self.log
