@@ -36,7 +36,7 @@ public enum SourceOpener {
         case .fits:
             var file = try FITSOpener.open(path: path)
             if options.stackFITSHDUs, file.images.count > 1 {
-                file.images = [try ChannelStack(file.images, name: FITSOpener.stem(path), path: path)]
+                file.images = [try ChannelStack(file.images, name: SourceOpener.stem(path), path: path)]
             }
             return file
         case nil:
@@ -68,6 +68,21 @@ public enum SourceOpener {
         var dataset = String(input[colon.upperBound...])
         if colon.upperBound > input.index(after: colon.lowerBound) { dataset = "/" + dataset }
         return FileManager.default.fileExists(atPath: path) ? (path, dataset.isEmpty ? nil : dataset) : (input, nil)
+    }
+
+    /// A file's name without its image extensions (`a.ome.tif` → `a`, `b.fits.gz` → `b`):
+    /// the image name and, for batches, the output's name.
+    public static func stem(_ path: String) -> String {
+        let name = (path as NSString).lastPathComponent
+        let lower = name.lowercased()
+        let compound = [".ome.tiff", ".ome.tif", ".ome.btf"]
+        guard let ext = (compound + extensions.sorted { $0.count > $1.count }).first(where: lower.hasSuffix) else { return name }
+        return String(name.dropLast(ext.count))
+    }
+
+    /// Bytes on disk, for the conversion summary (0 if it cannot be read).
+    static func fileSize(_ path: String) -> Int {
+        ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.intValue ?? 0
     }
 
     /// Whether a directory entry looks like an input (for `tessera convert DIR OUT`).

@@ -130,7 +130,7 @@ public struct ConvertJob: Sendable {
         guard !l.dataType.isFloatingPoint else { throw SourceError(path, "labels must be integers, not \(l.dataType.rawValue)") }
         var labelOptions = options
         labelOptions.downsample = .mode
-        let name = InputName.stem(path)
+        let name = SourceOpener.stem(path)
         let imageLabel: JSONValue = .object(["version": .string(NGFFVersion.v05.rawValue), "source": .object(["image": "../../"])])
         var extra: [String: JSONValue] = ["ome": .object(["image-label": imageLabel])]
         extra = NGFFAttributes.translate(extra, to: options.ngff)
@@ -166,7 +166,7 @@ public struct ConvertJob: Sendable {
 
     private func outputName(_ input: String) -> String {
         let file = input.split(separator: ":", maxSplits: 1).first.map(String.init) ?? input
-        return InputName.stem(file)
+        return SourceOpener.stem(file)
     }
 
     /// Refuses to write into an existing output unless `--overwrite` (cleared first) or
@@ -202,18 +202,5 @@ public struct ConvertJob: Sendable {
             return ChannelWindow(min: w?["min"]?.doubleValue ?? 0, max: w?["max"]?.doubleValue ?? 0,
                                  start: w?["start"]?.doubleValue ?? 0, end: w?["end"]?.doubleValue ?? 0)
         }
-    }
-}
-
-/// File names without their image extensions (`a.ome.tif` → `a`).
-enum InputName {
-    static func stem(_ path: String) -> String {
-        var name = (path as NSString).lastPathComponent
-        for ext in [".ome.tiff", ".ome.tif", ".ome.btf", ".fits.gz", ".fit.gz", ".fts.gz"] + SourceOpener.extensions
-            where name.lowercased().hasSuffix(ext) {
-            name = String(name.dropLast(ext.count))
-            break
-        }
-        return name
     }
 }

@@ -19,22 +19,12 @@ enum FITSOpener {
             _ = tessera_fits_close(probe, &closeStatus)
             if status != 0 { throw SourceError(path, "damaged FITS file: \(message(status))") }
         }
-        let stem = FITSOpener.stem(path)
+        let stem = SourceOpener.stem(path)
         for hdu in 1...max(1, Int(count)) {
             if let image = try openHDU(path: path, hdu: hdu, stem: stem) { images.append(image) }
         }
         guard !images.isEmpty else { throw SourceError(path, "the FITS file has no image HDU with 2 or more axes") }
-        let size = ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.intValue ?? 0
-        return SourceFile(path: path, format: .fits, images: images, fileBytes: size)
-    }
-
-    static func stem(_ path: String) -> String {
-        var name = (path as NSString).lastPathComponent
-        for ext in [".fits.gz", ".fit.gz", ".fts.gz", ".fits", ".fit", ".fts"] where name.lowercased().hasSuffix(ext) {
-            name = String(name.dropLast(ext.count))
-            break
-        }
-        return name
+        return SourceFile(path: path, format: .fits, images: images, fileBytes: SourceOpener.fileSize(path))
     }
 
     /// The image at `hdu` (1-based), or nil when that HDU is a table or has < 2 axes.

@@ -82,17 +82,15 @@ enum HDF5Opener {
             "dataset": .string(datasetPath), "shape": JSONValue(sourceShape), "axes": .array(names.map { .string($0) }),
             "attributes": .object(attributes), "fileAttributes": .object(fileAttributes),
         ])
-        let stem = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
         let description = ImageDescription(
-            name: stem, axes: axes, shape: order.map { sourceShape[$0] }, dataType: dataType,
+            name: SourceOpener.stem(path), axes: axes, shape: order.map { sourceShape[$0] }, dataType: dataType,
             spacing: order.map { spacing[$0] }, metadata: metadata, readBlock: order.map { chunkShape[$0] },
             hasPhysicalSizes: physical)
         let image = HDF5Image(path: path, datasetPath: datasetPath, file: file, dataset: dataset, memoryType: memoryType,
                               sourceShape: sourceShape, order: order, description: description)
         fileOwned = false
         datasetOwned = false
-        let size = ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.intValue ?? 0
-        return SourceFile(path: path, format: .hdf5, images: [image], fileBytes: size)
+        return SourceFile(path: path, format: .hdf5, images: [image], fileBytes: SourceOpener.fileSize(path))
     }
 
     /// Axis names, slowest first: `--axes`, else an axes attribute, else y, x last.

@@ -13,18 +13,6 @@ enum TIFFOpener {
         return try openPlain(path: path, pool: pool, pages: pages, pagesAs: pagesAs)
     }
 
-    static func stem(_ path: String) -> String {
-        var name = (path as NSString).lastPathComponent
-        for ext in [".ome.tiff", ".ome.tif", ".ome.btf", ".tiff", ".tif", ".btf", ".tf8", ".tf2"] where name.lowercased().hasSuffix(ext) {
-            name = String(name.dropLast(ext.count))
-            break
-        }
-        return name
-    }
-
-    static func fileSize(_ path: String) -> Int {
-        ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.intValue ?? 0
-    }
 
     // MARK: plain TIFF
 
@@ -54,7 +42,7 @@ enum TIFFOpener {
         }
         var metadata: [String: JSONValue] = ["pages": JSONValue(pages.count), "tags": .object(first.tags)]
         if let d = first.description { metadata["ImageDescription"] = .string(d) }
-        let description = ImageDescription(name: stem(path), axes: axes, shape: shape, dataType: layout.dataType,
+        let description = ImageDescription(name: SourceOpener.stem(path), axes: axes, shape: shape, dataType: layout.dataType,
                                            spacing: spacing, metadata: .object(metadata), hasPhysicalSizes: physical)
         shape = description.shape
         let planes = stack.map { TIFFImage.Plane(file: 0, offset: $0.element.offset, pageNumber: $0.offset) }
@@ -62,7 +50,7 @@ enum TIFFOpener {
                               planeAxes: stack.count > 1 ? [names.firstIndex(of: pagesAs)!] : [],
                               sampleAxis: layout.samples > 1 ? names.firstIndex(of: "c") : nil,
                               planes: planes, files: [pool])
-        return SourceFile(path: path, format: .tiff, images: [image], fileBytes: fileSize(path))
+        return SourceFile(path: path, format: .tiff, images: [image], fileBytes: SourceOpener.fileSize(path))
     }
 
     // MARK: OME-TIFF
@@ -148,14 +136,14 @@ enum TIFFOpener {
                 "tags": .object(filePages[firstFile][firstIFD].tags),
             ])
             let description = ImageDescription(
-                name: ome.name ?? "\(stem(path))_\(number)", axes: axes, shape: [T, C, Z, layout.height, layout.width],
+                name: ome.name ?? "\(SourceOpener.stem(path))_\(number)", axes: axes, shape: [T, C, Z, layout.height, layout.width],
                 dataType: layout.dataType, spacing: spacing, channels: channels, metadata: metadata,
                 hasPhysicalSizes: physical["X"] != nil)
             images.append(TIFFImage(description: description, layout: layout,
                                     planeAxes: samples > 1 ? [0, 2] : [0, 1, 2], sampleAxis: samples > 1 ? 1 : nil,
                                     planes: planes, files: files))
         }
-        let bytes = files.map { fileSize($0.path) }.reduce(0, +)
+        let bytes = files.map { SourceOpener.fileSize($0.path) }.reduce(0, +)
         return SourceFile(path: path, format: .omeTIFF, images: images, omeXML: xml, fileBytes: bytes)
     }
 }
