@@ -36,21 +36,28 @@ def input_path(shape, cache=CACHE):
     return Path(cache) / ("bench-%s-u16.raw" % "x".join(str(v) for v in shape))
 
 
-def generate(shape, path):
-    """Write the input plane by plane (memory: a few planes) to a temporary file, then
-    rename it into place so an interrupted run never leaves a truncated cache file."""
+def iter_planes(shape):
+    """The input's z planes in order, each a (Y, X) little-endian uint16 array (the one
+    definition of the benchmark data, shared by the raw file and the TIFF inputs)."""
     z, y, x = shape
     rng = np.random.default_rng(SEED)
     yy = np.arange(y, dtype=np.float64)[:, None]
     xx = np.arange(x, dtype=np.float64)[None, :]
     base = (np.sin(yy / 97) + np.cos(xx / 131)) * 8000 + 20000
+    for k in range(z):
+        plane = base + k * 50 + rng.normal(0, 300, (y, x))
+        yield np.clip(plane, 0, 65535).astype("<u2")
+
+
+def generate(shape, path):
+    """Write the input plane by plane (memory: a few planes) to a temporary file, then
+    rename it into place so an interrupted run never leaves a truncated cache file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".partial-%d" % os.getpid())
     try:
         with open(tmp, "wb") as f:
-            for k in range(z):
-                plane = base + k * 50 + rng.normal(0, 300, (y, x))
-                f.write(np.clip(plane, 0, 65535).astype("<u2").tobytes())
+            for plane in iter_planes(shape):
+                f.write(plane.tobytes())
         os.replace(tmp, path)
     finally:
         if tmp.exists():

@@ -1,9 +1,21 @@
 #!/usr/bin/env python3
 """`make bench`: Tessera vs zarr-python 3 and tensorstore, same run, same input.
 
-    python Benchmarks/run_bench.py [--small | --shape Z,Y,X] [--repeat N] [--jobs N]
-                                   [--layouts L,...] [--tools T,...] [--tessera-bench PATH]
+    python Benchmarks/run_bench.py [--sections io,convert] [--small | --shape Z,Y,X]
+                                   [--repeat N] [--jobs N] [--layouts L,...] [--tools T,...]
+                                   [--convert-tools T,...] [--convert-variants V,...]
+                                   [--memory-check] [--tessera-bench PATH] [--tessera PATH]
 
+Two sections, both by default:
+  io       (this file) write and read back one Zarr array, described below.
+  convert  Benchmarks/convert_bench.py: `tessera convert` of a tiled TIFF to a full NGFF
+           pyramid vs ngff-zarr, a tensorstore script (and bioformats2raw when installed),
+           with the compress-only floor; --memory-check adds the 4 GiB BigTIFF peak-RSS
+           check. See that file's docstring; its results go to
+           Benchmarks/.cache/last-convert-bench.json.
+The exit status is 1 if either section failed.
+
+The io section:
 For each layout (v3-blosc-zstd-sharded, v2-blosc-lz4) and each tool (tessera, zarr-python,
 tensorstore) the whole input array is written to a fresh Zarr array and then read back
 whole, each step in its own child process (tessera-bench for Tessera, peers.py run with
@@ -53,6 +65,7 @@ import make_input  # noqa: E402
 ALL_LAYOUTS = ("v3-blosc-zstd-sharded", "v2-blosc-lz4")
 ALL_TOOLS = ("tessera", "zarr-python", "tensorstore")
 PEERS = ("zarr-python", "tensorstore")
+ALL_SECTIONS = ("io", "convert")
 SMALL_SHAPE = (32, 512, 512)
 FLOOR_CNAME = {"v3-blosc-zstd-sharded": "zstd", "v2-blosc-lz4": "lz4"}
 MB = 1e6
@@ -560,56 +573,98 @@ def csv_choice(allowed):
     return parse
 
 
+def convert_argv(args):
+    """The arguments of Benchmarks/convert_bench.py for the `convert` section, from ours."""
+    argv = []
+    if args.small:
+        argv.append("--small")
+    elif args.shape_given:
+        argv += ["--shape", ",".join(map(str, args.shape))]
+    argv += ["--repeat", str(args.repeat), "--jobs", str(args.jobs), "--timeout", str(args.timeout),
+             "--tessera", str(args.tessera), "--tessera-bench", str(args.tessera_bench)]
+    if args.convert_tools:
+        argv += ["--tools", ",".join(args.convert_tools)]
+    if args.convert_variants:
+        argv += ["--variants", ",".join(args.convert_variants)]
+    for flag, on in (("--memory-check", args.memory_check), ("--no-floor", args.no_floor),
+                     ("--no-sync", not args.sync), ("--keep", args.keep)):
+        if on:
+            argv.append(flag)
+    return argv
+
+
 def main(argv=None):
+    import convert_bench
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sections", type=csv_choice(ALL_SECTIONS), default=ALL_SECTIONS,
+                    help="comma-separated, default: io,convert. io = this file's write/read of one array; "
+                         "convert = Benchmarks/convert_bench.py (tessera convert vs ngff-zarr, tensorstore, ...)")
     size = ap.add_mutually_exclusive_group()
     size.add_argument("--small", action="store_true",
                       help="quick smoke run on %s instead of the 1 GiB input" % "x".join(map(str, SMALL_SHAPE)))
     size.add_argument("--shape", type=make_input.parse_shape, help="input shape Z,Y,X (default 128,2048,2048)")
     ap.add_argument("--repeat", type=int, default=1, help="runs per step; the best time is kept (default 1)")
     ap.add_argument("--layouts", type=csv_choice(ALL_LAYOUTS), default=ALL_LAYOUTS,
-                    help="comma-separated, default: " + ",".join(ALL_LAYOUTS))
+                    help="io: comma-separated, default: " + ",".join(ALL_LAYOUTS))
     ap.add_argument("--tools", type=csv_choice(ALL_TOOLS), default=ALL_TOOLS,
-                    help="comma-separated, default: " + ",".join(ALL_TOOLS))
+                    help="io: comma-separated, default: " + ",".join(ALL_TOOLS))
+    ap.add_argument("--convert-tools", type=csv_choice(convert_bench.ALL_TOOLS), default=None,
+                    help="convert: comma-separated, default: " + ",".join(convert_bench.ALL_TOOLS))
+    ap.add_argument("--convert-variants", type=csv_choice(tuple(convert_bench.VARIANTS)), default=None,
+                    help="convert: comma-separated, default: " + ",".join(convert_bench.DEFAULT_VARIANTS))
+    ap.add_argument("--memory-check", action="store_true",
+                    help="convert: also convert a 4 GiB BigTIFF with tessera and require peak RSS < 1 GiB")
     ap.add_argument("--jobs", type=int, default=os.cpu_count(), help="threads per tool (default: os.cpu_count())")
     ap.add_argument("--tessera-bench", type=Path, default=REPO / ".build" / "release" / "tessera-bench",
                     help="path of the tessera-bench binary (default <repo>/.build/release/tessera-bench)")
+    ap.add_argument("--tessera", type=Path, default=REPO / ".build" / "release" / "tessera",
+                    help="convert: path of the tessera binary (default <repo>/.build/release/tessera)")
     ap.add_argument("--no-floor", action="store_true", help="skip the compress-only floor rows")
     ap.add_argument("--json", type=Path, default=HERE / ".cache" / "last-bench.json",
-                    help="where to write the results (default Benchmarks/.cache/last-bench.json)")
+                    help="io: where to write the results (default Benchmarks/.cache/last-bench.json; "
+                         "convert writes Benchmarks/.cache/last-convert-bench.json)")
     ap.add_argument("--timeout", type=float, default=1800, help="seconds before a child is killed (default 1800)")
     ap.add_argument("--no-sync", dest="sync", action="store_false",
                     help="do not sync(2) before each step (by default dirty pages are flushed off the clock)")
     ap.add_argument("--keep", action="store_true", help="keep the output folders (their path is printed)")
     args = ap.parse_args(argv)
+    args.shape_given = args.shape is not None
     args.shape = SMALL_SHAPE if args.small else (args.shape or make_input.DEFAULT_SHAPE)
     if args.repeat < 1:
         ap.error("--repeat must be >= 1")
     if args.jobs < 1:
         ap.error("--jobs must be >= 1")
     args.tessera_bench = args.tessera_bench.resolve()
-    if "tessera" in args.tools and not os.access(args.tessera_bench, os.X_OK):
+    args.tessera = args.tessera.absolute()
+    if "io" in args.sections and "tessera" in args.tools and not os.access(args.tessera_bench, os.X_OK):
         ap.error(f"{args.tessera_bench} is missing; build it with "
                  f"`swift build -c release --product tessera-bench` (or `make release`), or pass --tessera-bench")
 
-    bench = Bench(args)
-    bench.git = git_describe()
-    try:
-        bench.run()
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-    print(bench.table())
-    bench.write_json(args.json)
-    print(f"results: {args.json}")
-    if bench.failures:
-        print("\n" + "=" * 72)
-        print(f"FAIL: {len(bench.failures)} problem(s):")
-        for f in bench.failures:
-            print("  - " + f)
-        print("=" * 72)
-        return 1
-    return 0
+    rc = 0
+    if "io" in args.sections:
+        bench = Bench(args)
+        bench.git = git_describe()
+        try:
+            bench.run()
+        except KeyboardInterrupt:
+            print("interrupted", file=sys.stderr)
+            return 130
+        print(bench.table())
+        bench.write_json(args.json)
+        print(f"results: {args.json}")
+        if bench.failures:
+            print("\n" + "=" * 72)
+            print(f"FAIL: {len(bench.failures)} problem(s):")
+            for f in bench.failures:
+                print("  - " + f)
+            print("=" * 72)
+            rc = 1
+    if "convert" in args.sections:
+        if "io" in args.sections:
+            print("\n")
+        sys.stdout.flush()
+        rc = max(rc, convert_bench.main(convert_argv(args)))
+    return rc
 
 
 if __name__ == "__main__":
