@@ -67,6 +67,29 @@ final class MemoryImage: ImageSource, @unchecked Sendable {
         #expect(shapes == [[2, 13, 70, 45], [2, 7, 35, 23], [2, 4, 18, 12], [2, 2, 9, 6], [2, 1, 5, 3]]) // until y, x ≤ 8
     }
 
+    /// A tight memory budget reads shards in several blocks; shards are then assembled
+    /// from inner chunks that arrive from different blocks and must come out the same.
+    @Test func shardsSplitAcrossBlocksAreAssembledExactly() throws {
+        let image = MemoryImage(axes: ["z", "y", "x"], shape: [40, 96, 100])
+        let whole = MemoryStore(), split = MemoryStore()
+        _ = try convert(image, into: whole) { $0.chunks = [8]; $0.shards = [32] }
+        _ = try convert(image, into: split) { $0.chunks = [8]; $0.shards = [32]; $0.memoryLimit = 64 << 10 }
+        let plan = try ImagePlan(image.description, options: { var o = ConvertOptions(); o.chunks = [8]; o.shards = [32]; o.memoryLimit = 64 << 10; o.jobs = 3; return o }())
+        #expect(plan.blockShape == [8, 8, 32]) // a shard (32³) is read in 16 blocks
+        _ = try checkLevels(split, image)
+        for key in try whole.list(prefix: "").map(\.key) where !key.hasSuffix("zarr.json") {
+            #expect(try split.get(key) == whole.get(key), "\(key)")
+        }
+    }
+
+    @Test func blocksSplitDeepShardsButNeverASourceTile() {
+        // 256-deep shard of 64³ chunks, u16: 32 MiB → halved along z to 16 MiB.
+        #expect(ImagePlan.block(object: [256, 256, 256], unit: [64, 64, 64], source: [1, 256, 256], shape: [512, 2048, 2048], elementSize: 2) == [128, 256, 256])
+        // Full-width strips: x stays whole and nothing goes below one chunk, even past the limit.
+        #expect(ImagePlan.block(object: [64, 64, 64], unit: [64, 64, 64], source: [1, 16, 4000], shape: [64, 4000, 4000], elementSize: 2, limit: 8 << 20)
+            == [64, 64, 4032])
+    }
+
     @Test func resumeRedoesOnlyWhatIsMissing() throws {
         let image = MemoryImage(axes: ["y", "x"], shape: [300, 260])
         let store = MemoryStore()

@@ -83,7 +83,8 @@ struct ImageConversion {
         for (i, levelSource) in levelSources.enumerated() {
             let shape = plan.arrays[i].shape
             let block = i == 0 ? plan.blockShape
-                : ImagePlan.block(object: plan.arrays[i].chunkShape, source: levelSource.description.readBlock, shape: shape, elementSize: d.dataType.size)
+                : ImagePlan.block(object: plan.arrays[i].chunkShape, unit: plan.arrays[i].codecs.sharding?.innerChunkShape ?? plan.arrays[i].chunkShape,
+                                  source: levelSource.description.readBlock, shape: shape, elementSize: d.dataType.size)
             blocks += mortonOrderedBlocks(shape: shape, block: block, axisNames: d.axisNames).map { (i, $0) }
         }
         let blockBytes = plan.blockShape.reduce(d.dataType.size, *)

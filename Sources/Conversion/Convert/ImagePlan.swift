@@ -92,7 +92,11 @@ struct ImagePlan {
                         scale: (0..<rank).map { d.spacing[$0] * Double(level.cumulative[$0]) },
                         translation: (0..<rank).map { d.origin[$0] + (centred ? Double(level.cumulative[$0] - 1) / 2 * d.spacing[$0] : 0) })
         }
-        blockShape = Self.block(object: arrays[0].chunkShape, source: d.readBlock, shape: d.shape, elementSize: d.dataType.size)
+        // Blocks stay within a slice of the memory budget (at most 16 MiB): a deep shard is
+        // read in several blocks and assembled from its encoded inner chunks instead.
+        let limit = Swift.min(16 << 20, options.memoryLimit / (4 * Swift.max(1, options.jobs)))
+        blockShape = Self.block(object: arrays[0].chunkShape, unit: arrays[0].codecs.sharding?.innerChunkShape ?? arrays[0].chunkShape,
+                                source: d.readBlock, shape: d.shape, elementSize: d.dataType.size, limit: limit)
     }
 
     /// `--chunks`/`--shards`: one value for every spatial axis (t and c get 1), or a list
@@ -106,17 +110,29 @@ struct ImagePlan {
         return Array(repeating: 1, count: names.count - values.count) + values
     }
 
-    /// Level-0 blocks: whole objects, grown to whole source read units (tiles, strips) and
-    /// to at least a few MiB so per-block overheads stay small.
-    static func block(object: [Int], source: [Int], shape: [Int], elementSize: Int) -> [Int] {
+    /// Level-0 blocks: whole storage objects, widened to whole source read units (tiles,
+    /// strips); split along the slowest axes while larger than `limit` (never below one
+    /// unit — a chunk or inner chunk — nor cutting a source read unit); grown to a few MiB
+    /// when small, so per-block overheads stay small.
+    static func block(object: [Int], unit: [Int], source: [Int], shape: [Int], elementSize: Int, limit: Int = 16 << 20) -> [Int] {
         var block = object
         let rounded = zip(shape, object).map { ($0 + $1 - 1) / $1 * $1 }
         for d in block.indices where source[d] > block[d] {
             block[d] = min(lcm(block[d], source[d]), rounded[d])
         }
         var bytes = block.reduce(elementSize, *)
+        var axis = 0
+        while bytes > limit, axis < block.count {
+            let half = block[axis] / 2, read = min(source[axis], shape[axis])
+            if half >= unit[axis], half % unit[axis] == 0, half % max(1, read) == 0 {
+                block[axis] = half
+                bytes /= 2
+            } else {
+                axis += 1
+            }
+        }
         var d = block.count - 2
-        while bytes < 4 << 20, d >= 0, d < block.count {
+        while bytes < min(4 << 20, limit / 2), d >= 0, d < block.count {
             if block[d] * 2 <= rounded[d] {
                 block[d] *= 2
                 bytes *= 2
