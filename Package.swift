@@ -31,13 +31,14 @@ let package = Package(
         .target(name: "CPlatform"),
         .target(name: "ZarrCore", dependencies: ["CBlosc", "CZstd", "CZlib", "CPlatform"]),
         .target(name: "NGFF", dependencies: ["ZarrCore"]),
+        .target(name: "ObjectStore", dependencies: ["ZarrCore", "CCurl"]),
         .target(name: "ImageSources", dependencies: ["ZarrCore", "CPlatform", "CTIFF", "CHDF5", "CFITSIO"]),
         .target(name: "Pyramid", dependencies: ["ZarrCore"]),
-        .target(name: "Conversion", dependencies: ["ZarrCore", "NGFF", "ImageSources", "Pyramid"]),
+        .target(name: "Conversion", dependencies: ["ZarrCore", "NGFF", "ImageSources", "Pyramid", "ObjectStore"]),
         .executableTarget(
             name: "tessera",
             dependencies: [
-                "ZarrCore", "NGFF", "Conversion", "ImageSources", "Pyramid",
+                "ZarrCore", "NGFF", "Conversion", "ImageSources", "Pyramid", "ObjectStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -56,6 +57,7 @@ let package = Package(
         .testTarget(name: "NGFFTests", dependencies: ["NGFF", "ZarrCore"]),
         .testTarget(name: "ImageSourcesTests", dependencies: ["ImageSources", "ZarrCore", "CTIFF"]),
         .testTarget(name: "PyramidTests", dependencies: ["Pyramid", "ZarrCore"]),
+        .testTarget(name: "ObjectStoreTests", dependencies: ["ObjectStore"]),
         .testTarget(name: "ConversionTests", dependencies: ["Conversion", "ZarrCore", "ImageSources", "NGFF"]),
     ]
 )

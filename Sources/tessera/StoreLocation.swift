@@ -1,17 +1,15 @@
 import Foundation
+import ObjectStore
 import ZarrCore
 
-/// Where a hierarchy lives: a store plus the key prefix inside it. Only local folders
-/// for now; `s3://` arrives with the object-store module.
+/// Where a hierarchy lives: a store plus the key prefix inside it — a local folder, or
+/// `s3://bucket/prefix` (endpoint, region and credentials from the AWS environment).
 struct StoreLocation {
     var store: any Store
     var path: String
 
     init(_ argument: String) throws {
-        if argument.contains("://") {
-            throw ValidationErrorMessage("'\(argument)': only local paths are supported in this build")
-        }
-        store = FileStore(path: argument)
+        store = try openStore(argument)
         path = ""
     }
 }

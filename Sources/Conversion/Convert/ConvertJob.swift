@@ -1,6 +1,7 @@
 import Foundation
 import ImageSources
 import NGFF
+import ObjectStore
 import Synchronization
 import ZarrCore
 
@@ -41,7 +42,7 @@ public struct ConvertJob: Sendable {
         var destinations = [String]()
         var seen = Set<String>()
         for file in files {
-            let destination = single ? output : (output as NSString).appendingPathComponent(outputName(file) + ".ome.zarr")
+            let destination = single ? output : joinLocation(output, outputName(file) + ".ome.zarr")
             guard seen.insert(destination).inserted else {
                 throw UsageError("two inputs would both be written to \(destination); convert them separately")
             }
@@ -63,7 +64,7 @@ public struct ConvertJob: Sendable {
             let (file, destination) = (files[i], targets[i])
             try self.prepare(destination, dryRun: false)
             let source = try SourceOpener.open(file, options: perInput.source)
-            let result = try self.convert(source, into: FileStore(path: destination), options: perInput, windows: windows)
+            let result = try self.convert(source, into: try openStore(destination), options: perInput, windows: windows)
             total.withLock { summary in
                 summary.inputs += 1
                 summary.images += result.count
@@ -83,7 +84,7 @@ public struct ConvertJob: Sendable {
 
     /// One input file: a single image at the root, or the bioformats2raw layout for
     /// OME-TIFF and multi-image files.
-    private func convert(_ file: SourceFile, into store: FileStore, options: ConvertOptions, windows: [ChannelWindow]?) throws -> [ImageSummary] {
+    private func convert(_ file: SourceFile, into store: any Store, options: ConvertOptions, windows: [ChannelWindow]?) throws -> [ImageSummary] {
         let layout = file.format == .omeTIFF || file.images.count > 1
         if options.labelsPath != nil, layout { throw UsageError("--labels needs an input holding a single image") }
         var results = [ImageSummary]()
@@ -117,7 +118,7 @@ public struct ConvertJob: Sendable {
 
     /// `--labels FILE`: a label image of the same y/x (and z) size, mode-downsampled,
     /// at `labels/NAME/`.
-    private func convertLabels(_ path: String, for image: ImageDescription, into store: FileStore, options: ConvertOptions) throws {
+    private func convertLabels(_ path: String, for image: ImageDescription, into store: any Store, options: ConvertOptions) throws {
         let file = try SourceOpener.open(path, options: options.source)
         guard file.images.count == 1, let labels = file.images.first else { throw SourceError(path, "a label file must hold one image") }
         let l = labels.description
@@ -173,26 +174,27 @@ public struct ConvertJob: Sendable {
     /// `--resume` (kept) was given.
     private func prepare(_ destination: String, dryRun: Bool) throws {
         var isDir: ObjCBool = false
-        let exists = FileManager.default.fileExists(atPath: destination, isDirectory: &isDir)
-        if exists, !isDir.boolValue {
+        if !destination.contains("://"), FileManager.default.fileExists(atPath: destination, isDirectory: &isDir), !isDir.boolValue {
             throw UsageError("'\(destination)' exists and is not a directory")
         }
-        let occupied = exists && !((try? FileManager.default.contentsOfDirectory(atPath: destination)) ?? []).isEmpty
+        let store = try openStore(destination)
+        // Any object under the output (a folder's files, a bucket prefix's keys) means a
+        // previous run was here.
+        let occupied = !(try store.list(prefix: "")).isEmpty
         if occupied, !options.overwrite, !options.resume {
             throw UsageError("'\(destination)' already exists; pass --overwrite to replace it or --resume to finish it")
         }
         guard !dryRun else { return }
-        let store = FileStore(path: destination)
         if occupied, options.overwrite {
             try store.deleteAll(prefix: "")
         } else if occupied {
-            _ = store.removeStaleTemporaries()
+            _ = (store as? FileStore)?.removeStaleTemporaries()
         }
     }
 
     /// `--window-from`: the omero windows of an NGFF image already written.
     static func windows(from path: String) throws -> [ChannelWindow] {
-        let store = FileStore(path: path)
+        let store = try openStore(path)
         guard case let .group(_, attributes) = try Node.open(store: store, path: ""),
               let channels = NGFFAttributes.ngff(attributes)?["omero"]?["channels"]?.arrayValue else {
             throw UsageError("'\(path)' is not an NGFF image with omero channel windows")
@@ -203,4 +205,9 @@ public struct ConvertJob: Sendable {
                                  start: w?["start"]?.doubleValue ?? 0, end: w?["end"]?.doubleValue ?? 0)
         }
     }
+}
+
+/// A child of a local folder or of an s3:// prefix.
+func joinLocation(_ parent: String, _ name: String) -> String {
+    parent.contains("://") ? (parent.hasSuffix("/") ? parent + name : parent + "/" + name) : (parent as NSString).appendingPathComponent(name)
 }

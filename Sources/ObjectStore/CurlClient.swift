@@ -1,0 +1,119 @@
+import CCurl
+import Foundation
+import Synchronization
+
+/// One HTTP exchange, as S3 needs it: a method, a URL, headers, maybe a body.
+struct HTTPRequest {
+    var method: String
+    var url: String
+    var headers: [String] = []
+    var body: [UInt8]? = nil
+}
+
+struct HTTPResponse {
+    var status: Int
+    var body: [UInt8]
+    /// Content-Length of the response (HEAD answers carry the object size here).
+    var contentLength: Int?
+}
+
+/// A transport failure (no HTTP status): connection refused, reset, timed out, stalled.
+struct TransportError: Error {
+    var code: Int32
+    var message: String
+}
+
+/// Blocking HTTP over libcurl easy handles, reused from a pool so connections stay open
+/// between requests (keep-alive) without sharing a handle between threads.
+final class CurlClient: @unchecked Sendable {
+    /// SigV4 signing by libcurl: "aws:amz:REGION:s3" and the key pair, or nil (anonymous).
+    struct Signing {
+        var provider: String
+        var userpwd: String
+    }
+
+    /// A libcurl easy handle; used by one thread at a time (taken from and returned to `idle`).
+    private struct Handle: @unchecked Sendable { let raw: UnsafeMutableRawPointer }
+    private let idle = Mutex<[Handle]>([])
+    private let signing: Signing?
+    /// A transfer slower than 1 byte/s for this long counts as stalled and is retried.
+    private let stallSeconds: Int
+
+    private static let globalInit: Void = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }()
+
+    init(signing: Signing?, stallSeconds: Int = 20) {
+        _ = Self.globalInit
+        self.signing = signing
+        self.stallSeconds = stallSeconds
+    }
+
+    deinit {
+        for h in idle.withLock({ $0 }) { curl_easy_cleanup(h.raw) }
+    }
+
+    /// Collects a response body; passed to libcurl as its write-callback context.
+    private final class Sink {
+        var bytes = [UInt8]()
+    }
+
+    func perform(_ request: HTTPRequest) throws -> HTTPResponse {
+        guard let handle = idle.withLock({ $0.popLast()?.raw }) ?? curl_easy_init() else {
+            throw TransportError(code: -1, message: "cannot create a libcurl handle")
+        }
+        defer {
+            curl_easy_reset(handle)
+            idle.withLock { $0.append(Handle(raw: handle)) }
+        }
+        let sink = Sink()
+        var headers: UnsafeMutablePointer<curl_slist>?
+        // An empty Expect stops libcurl from waiting for "100 Continue" before bodies.
+        for h in request.headers + ["Expect:"] { headers = curl_slist_append(headers, h) }
+        defer { curl_slist_free_all(headers) }
+        var errorBuffer = [CChar](repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
+
+        _ = tessera_curl_setopt_string(handle, CURLOPT_URL, request.url)
+        _ = tessera_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
+        _ = tessera_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT, 10)
+        _ = tessera_curl_setopt_long(handle, CURLOPT_LOW_SPEED_LIMIT, 1)
+        _ = tessera_curl_setopt_long(handle, CURLOPT_LOW_SPEED_TIME, stallSeconds)
+        _ = tessera_curl_setopt_slist(handle, CURLOPT_HTTPHEADER, headers)
+        if let signing {
+            _ = tessera_curl_setopt_string(handle, CURLOPT_AWS_SIGV4, signing.provider)
+            _ = tessera_curl_setopt_string(handle, CURLOPT_USERPWD, signing.userpwd)
+        }
+        let context = Unmanaged.passUnretained(sink).toOpaque()
+        _ = tessera_curl_setopt_ptr(handle, CURLOPT_WRITEDATA, context)
+        _ = tessera_curl_setopt_write_callback(handle) { data, size, count, context in
+            let n = size * count
+            guard let data, let context else { return n }
+            let sink = Unmanaged<Sink>.fromOpaque(context).takeUnretainedValue()
+            data.withMemoryRebound(to: UInt8.self, capacity: n) { sink.bytes.append(contentsOf: UnsafeBufferPointer(start: $0, count: n)) }
+            return n
+        }
+        errorBuffer.withUnsafeMutableBufferPointer { _ = tessera_curl_setopt_ptr(handle, CURLOPT_ERRORBUFFER, $0.baseAddress) }
+        switch request.method {
+        case "GET": break
+        case "HEAD": _ = tessera_curl_setopt_long(handle, CURLOPT_NOBODY, 1)
+        default: _ = tessera_curl_setopt_string(handle, CURLOPT_CUSTOMREQUEST, request.method)
+        }
+        let body = request.body ?? (request.method == "PUT" || request.method == "POST" ? [] : nil)
+        let code: CURLcode = body.map { bytes in
+            bytes.withUnsafeBytes { raw in
+                _ = tessera_curl_setopt_off(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(bytes.count))
+                _ = tessera_curl_setopt_ptr(handle, CURLOPT_POSTFIELDS, raw.baseAddress ?? UnsafeRawPointer(bitPattern: 1))
+                return curl_easy_perform(handle)
+            }
+        } ?? curl_easy_perform(handle)
+        // The error buffer was handed to libcurl; clear it from the handle before it dies.
+        _ = tessera_curl_setopt_ptr(handle, CURLOPT_ERRORBUFFER, nil)
+        guard code == CURLE_OK else {
+            let detail = String(decoding: errorBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            throw TransportError(code: Int32(code.rawValue), message: detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail)
+        }
+        var status = 0
+        _ = tessera_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
+        var length: curl_off_t = -1
+        _ = tessera_curl_getinfo_off(handle, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length)
+        return HTTPResponse(status: status, body: sink.bytes, contentLength: length >= 0 ? Int(length) : nil)
+    }
+}

@@ -1,0 +1,62 @@
+import Foundation
+
+/// Where a bucket lives and who we are to it, from the usual AWS environment:
+/// `AWS_ENDPOINT_URL_S3`/`AWS_ENDPOINT_URL` (any S3-compatible service), `AWS_REGION`/
+/// `AWS_DEFAULT_REGION`, `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`/`AWS_SESSION_TOKEN`,
+/// else `AWS_PROFILE` in `~/.aws/credentials`, else anonymous (public buckets).
+public struct S3Configuration: Sendable {
+    public struct Credentials: Sendable {
+        public var accessKey: String
+        public var secretKey: String
+        public var sessionToken: String?
+    }
+
+    /// `https://s3.REGION.amazonaws.com` when nil.
+    public var endpoint: String?
+    public var region: String
+    public var credentials: Credentials?
+    /// Path-style (`endpoint/bucket/key`) rather than virtual-host (`bucket.host/key`);
+    /// the default for custom endpoints, where bucket subdomains rarely resolve.
+    public var pathStyle: Bool
+
+    public init(endpoint: String? = nil, region: String = "us-east-1", credentials: Credentials? = nil, pathStyle: Bool? = nil) {
+        self.endpoint = endpoint.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
+        self.region = region
+        self.credentials = credentials
+        self.pathStyle = pathStyle ?? (endpoint != nil)
+    }
+
+    public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment, endpoint: String? = nil) -> S3Configuration {
+        let region = env["AWS_REGION"] ?? env["AWS_DEFAULT_REGION"] ?? "us-east-1"
+        var credentials: Credentials?
+        if env["AWS_NO_SIGN_REQUEST"].map({ ["1", "true", "yes"].contains($0.lowercased()) }) != true {
+            if let key = env["AWS_ACCESS_KEY_ID"], let secret = env["AWS_SECRET_ACCESS_KEY"], !key.isEmpty {
+                credentials = Credentials(accessKey: key, secretKey: secret, sessionToken: env["AWS_SESSION_TOKEN"])
+            } else {
+                let file = env["AWS_SHARED_CREDENTIALS_FILE"] ?? ((env["HOME"] ?? NSHomeDirectory()) + "/.aws/credentials")
+                credentials = profile(env["AWS_PROFILE"] ?? "default", in: file)
+            }
+        }
+        let addressing = env["TESSERA_S3_ADDRESSING"]?.lowercased()
+        return S3Configuration(endpoint: endpoint ?? env["AWS_ENDPOINT_URL_S3"] ?? env["AWS_ENDPOINT_URL"], region: region,
+                               credentials: credentials, pathStyle: addressing.map { $0 == "path" })
+    }
+
+    /// A profile's keys from an AWS credentials file (INI), or nil.
+    static func profile(_ name: String, in path: String) -> Credentials? {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
+        var section = "", values = [String: String]()
+        for raw in text.split(whereSeparator: \.isNewline) {
+            let line = raw.trimmingCharacters(in: .whitespaces)
+            if line.isEmpty || line.hasPrefix("#") || line.hasPrefix(";") { continue }
+            if line.hasPrefix("["), line.hasSuffix("]") {
+                section = String(line.dropFirst().dropLast()).trimmingCharacters(in: .whitespaces)
+                continue
+            }
+            guard section == name, let eq = line.firstIndex(of: "=") else { continue }
+            values[line[..<eq].trimmingCharacters(in: .whitespaces).lowercased()] = line[line.index(after: eq)...].trimmingCharacters(in: .whitespaces)
+        }
+        guard let key = values["aws_access_key_id"], let secret = values["aws_secret_access_key"] else { return nil }
+        return Credentials(accessKey: key, secretKey: secret, sessionToken: values["aws_session_token"])
+    }
+}
