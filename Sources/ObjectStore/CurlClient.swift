@@ -15,6 +15,8 @@ struct HTTPResponse {
     var body: [UInt8]
     /// Content-Length of the response (HEAD answers carry the object size here).
     var contentLength: Int?
+    /// Response headers, names lower-cased (the last value wins).
+    var headers: [String: String] = [:]
 }
 
 /// A transport failure (no HTTP status): connection refused, reset, timed out, stalled.
@@ -41,7 +43,7 @@ final class CurlClient: @unchecked Sendable {
 
     private static let globalInit: Void = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }()
 
-    init(signing: Signing?, stallSeconds: Int = 20) {
+    init(signing: Signing?, stallSeconds: Int) {
         _ = Self.globalInit
         self.signing = signing
         self.stallSeconds = stallSeconds
@@ -54,6 +56,7 @@ final class CurlClient: @unchecked Sendable {
     /// Collects a response body; passed to libcurl as its write-callback context.
     private final class Sink {
         var bytes = [UInt8]()
+        var headers = [String: String]()
     }
 
     func perform(_ request: HTTPRequest) throws -> HTTPResponse {
@@ -66,8 +69,14 @@ final class CurlClient: @unchecked Sendable {
         }
         let sink = Sink()
         var headers: UnsafeMutablePointer<curl_slist>?
-        // An empty Expect stops libcurl from waiting for "100 Continue" before bodies.
-        for h in request.headers + ["Expect:"] { headers = curl_slist_append(headers, h) }
+        // An empty Expect stops libcurl from waiting for "100 Continue" before bodies, and
+        // a body is raw bytes: libcurl would otherwise label it as a urlencoded form,
+        // which some servers then parse away.
+        var lines = request.headers + ["Expect:"]
+        if request.body != nil, !lines.contains(where: { $0.lowercased().hasPrefix("content-type:") }) {
+            lines.append("Content-Type: application/octet-stream")
+        }
+        for h in lines { headers = curl_slist_append(headers, h) }
         defer { curl_slist_free_all(headers) }
         var errorBuffer = [CChar](repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
 
@@ -88,6 +97,17 @@ final class CurlClient: @unchecked Sendable {
             guard let data, let context else { return n }
             let sink = Unmanaged<Sink>.fromOpaque(context).takeUnretainedValue()
             data.withMemoryRebound(to: UInt8.self, capacity: n) { sink.bytes.append(contentsOf: UnsafeBufferPointer(start: $0, count: n)) }
+            return n
+        }
+        _ = tessera_curl_setopt_ptr(handle, CURLOPT_HEADERDATA, context)
+        _ = tessera_curl_setopt_header_callback(handle) { data, size, count, context in
+            let n = size * count
+            guard let data, let context else { return n }
+            let sink = Unmanaged<Sink>.fromOpaque(context).takeUnretainedValue()
+            let line = data.withMemoryRebound(to: UInt8.self, capacity: n) { String(decoding: UnsafeBufferPointer(start: $0, count: n), as: UTF8.self) }
+            if let colon = line.firstIndex(of: ":") {
+                sink.headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines)
+            }
             return n
         }
         errorBuffer.withUnsafeMutableBufferPointer { _ = tessera_curl_setopt_ptr(handle, CURLOPT_ERRORBUFFER, $0.baseAddress) }
@@ -114,6 +134,6 @@ final class CurlClient: @unchecked Sendable {
         _ = tessera_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
         var length: curl_off_t = -1
         _ = tessera_curl_getinfo_off(handle, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length)
-        return HTTPResponse(status: status, body: sink.bytes, contentLength: length >= 0 ? Int(length) : nil)
+        return HTTPResponse(status: status, body: sink.bytes, contentLength: length >= 0 ? Int(length) : nil, headers: sink.headers)
     }
 }

@@ -18,6 +18,12 @@ public struct S3Configuration: Sendable {
     /// Path-style (`endpoint/bucket/key`) rather than virtual-host (`bucket.host/key`);
     /// the default for custom endpoints, where bucket subdomains rarely resolve.
     public var pathStyle: Bool
+    /// Objects larger than this go up as a multipart upload (`TESSERA_S3_MULTIPART_THRESHOLD`).
+    public var multipartThreshold = 64 << 20
+    /// Part size for multipart uploads (S3's minimum is 5 MiB except for the last part).
+    public var partSize = 16 << 20
+    /// A transfer slower than 1 byte/s for this long is a stall, retried (`TESSERA_S3_STALL_SECONDS`).
+    public var stallSeconds = 20
 
     public init(endpoint: String? = nil, region: String = "us-east-1", credentials: Credentials? = nil, pathStyle: Bool? = nil) {
         self.endpoint = endpoint.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
@@ -38,8 +44,14 @@ public struct S3Configuration: Sendable {
             }
         }
         let addressing = env["TESSERA_S3_ADDRESSING"]?.lowercased()
-        return S3Configuration(endpoint: endpoint ?? env["AWS_ENDPOINT_URL_S3"] ?? env["AWS_ENDPOINT_URL"], region: region,
-                               credentials: credentials, pathStyle: addressing.map { $0 == "path" })
+        var c = S3Configuration(endpoint: endpoint ?? env["AWS_ENDPOINT_URL_S3"] ?? env["AWS_ENDPOINT_URL"], region: region,
+                                credentials: credentials, pathStyle: addressing.map { $0 == "path" })
+        if let t = env["TESSERA_S3_MULTIPART_THRESHOLD"].flatMap(Int.init), t > 0 {
+            c.multipartThreshold = t
+            c.partSize = max(5 << 20, min(c.partSize, t))
+        }
+        if let s = env["TESSERA_S3_STALL_SECONDS"].flatMap(Int.init), s > 0 { c.stallSeconds = s }
+        return c
     }
 
     /// A profile's keys from an AWS credentials file (INI), or nil.

@@ -24,7 +24,7 @@ public final class S3Store: Store {
         self.maxAttempts = maxAttempts
         client = CurlClient(signing: configuration.credentials.map {
             CurlClient.Signing(provider: "aws:amz:\(configuration.region):s3", userpwd: "\($0.accessKey):\($0.secretKey)")
-        })
+        }, stallSeconds: configuration.stallSeconds)
     }
 
     /// `s3://bucket/prefix` → a store, configured from the environment.
@@ -86,6 +86,7 @@ public final class S3Store: Store {
 
     public func set(_ key: String, _ bytes: [UInt8]) throws {
         try checked(key)
+        if bytes.count > configuration.multipartThreshold { return try MultipartUpload(store: self, key: key).upload(bytes) }
         let r = try send("PUT", key: key, headers: ["Content-Type: application/octet-stream"], body: bytes)
         guard r.status == 200 else { throw failure(r, key: key) }
     }
@@ -141,7 +142,7 @@ public final class S3Store: Store {
 
     /// One request with retries. Transient failures back off 100 ms, 200 ms, 400 ms, …
     /// (capped at 5 s, with jitter) until `maxAttempts`; then the last failure is reported.
-    private func send(_ method: String, key: String?, query: String = "", headers: [String] = [], body: [UInt8]? = nil) throws -> HTTPResponse {
+    func send(_ method: String, key: String?, query: String = "", headers: [String] = [], body: [UInt8]? = nil) throws -> HTTPResponse {
         var request = HTTPRequest(method: method, url: url(for: key, query: query), headers: headers, body: body)
         request.headers.append("x-amz-content-sha256: UNSIGNED-PAYLOAD")
         if let token = configuration.credentials?.sessionToken { request.headers.append("x-amz-security-token: \(token)") }
@@ -166,7 +167,7 @@ public final class S3Store: Store {
         throw ZarrError.storage(key: what, reason: "\(method) failed after \(maxAttempts) attempts: \(lastProblem)")
     }
 
-    private func failure(_ r: HTTPResponse, key: String) -> ZarrError {
+    func failure(_ r: HTTPResponse, key: String) -> ZarrError {
         var reason = Self.summary(r)
         switch Self.errorCode(r.body) ?? "" {
         case "NoSuchBucket": reason = "bucket '\(bucket)' does not exist (\(reason))"

@@ -100,3 +100,31 @@ def test_dead_endpoint_fails_after_the_retry_budget(s3_env, run_convert, tmp_pat
     lines = [l for l in proc.stderr.splitlines() if l.strip()]
     assert len(lines) == 1 and "attempts" in lines[0] and BUCKET in lines[0], proc.stderr
     assert elapsed < 60, f"gave up only after {elapsed:.1f}s"
+
+
+def test_conversion_through_faults_is_exact_and_leaves_no_multipart_uploads(s3_env, run_convert, tmp_path, monkeypatch):
+    from fault_proxy import FaultProxy
+
+    proxy = FaultProxy(s3_env.port, rate=0.25, seed=7, stall_seconds=4)
+    try:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.endpoint)
+        monkeypatch.setenv("TESSERA_S3_STALL_SECONDS", "2")
+        # 5 MiB multipart threshold: the 8 MiB level-0 shard of noise goes up in parts.
+        monkeypatch.setenv("TESSERA_S3_MULTIPART_THRESHOLD", str(5 << 20))
+        data = ci.pixels("uint16", (2048, 2048), seed=9)
+        src = ci.write_tiff(tmp_path / "big.tif", data, "yx", tile=(256, 256))
+        prefix = unique("faults") + ".ome.zarr"
+        cc.convert(run_convert, *cc.convert_args([src.arg], f"s3://{BUCKET}/{prefix}"), timeout=600)
+    finally:
+        proxy.stop()
+    assert proxy.counts["503"] + proxy.counts["reset"] + proxy.counts["stall"] > 5, proxy.counts
+    group = zarr.open_group(f"s3://{BUCKET}/{prefix}", mode="r", storage_options=s3_env.storage_options())
+    np.testing.assert_array_equal(group["0"][:], data)
+    import boto3
+
+    client = boto3.client("s3", endpoint_url=s3_env.endpoint, aws_access_key_id="testing",
+                          aws_secret_access_key="testing", region_name="us-east-1")
+    pending = client.list_multipart_uploads(Bucket=BUCKET).get("Uploads", [])
+    assert pending == [], f"orphaned multipart uploads: {pending}"
+    sizes = [o["Size"] for o in client.list_objects_v2(Bucket=BUCKET, Prefix=prefix + "/0/")["Contents"]]
+    assert max(sizes) > 5 << 20, f"no object large enough to have gone up in parts: {sizes}"
