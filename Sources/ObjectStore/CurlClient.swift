@@ -69,10 +69,10 @@ final class CurlClient: @unchecked Sendable {
         }
         let sink = Sink()
         var headers: UnsafeMutablePointer<curl_slist>?
-        // An empty Expect stops libcurl from waiting for "100 Continue" before bodies, and
-        // a body is raw bytes: libcurl would otherwise label it as a urlencoded form,
-        // which some servers then parse away.
-        var lines = request.headers + ["Expect:"]
+        // A body is raw bytes: libcurl would otherwise label it as a urlencoded form, which
+        // some servers then parse away. (No empty "Expect:" to skip 100-continue: libcurl
+        // 7.88 signs that header and then drops it, and S3 rejects the signature.)
+        var lines = request.headers
         if request.body != nil, !lines.contains(where: { $0.lowercased().hasPrefix("content-type:") }) {
             lines.append("Content-Type: application/octet-stream")
         }

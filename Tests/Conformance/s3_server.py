@@ -19,12 +19,17 @@ def free_port() -> int:
 
 
 class MotoServer:
-    def __init__(self):
+    def __init__(self, unauthenticated_actions: int | None = None):
+        """With `unauthenticated_actions`, moto checks SigV4 signatures and IAM policies
+        (as AWS does) once that many requests have been served."""
         self.port = free_port()
         self.endpoint = f"http://127.0.0.1:{self.port}"
         server = Path(sys.executable).with_name("moto_server")
+        env = dict(os.environ)
+        if unauthenticated_actions is not None:
+            env["INITIAL_NO_AUTH_ACTION_COUNT"] = str(unauthenticated_actions)
         self.proc = subprocess.Popen([str(server), "-H", "127.0.0.1", "-p", str(self.port)],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
         deadline = time.time() + 30
         while True:
             try:
