@@ -128,3 +128,18 @@ def test_conversion_through_faults_is_exact_and_leaves_no_multipart_uploads(s3_e
     assert pending == [], f"orphaned multipart uploads: {pending}"
     sizes = [o["Size"] for o in client.list_objects_v2(Bucket=BUCKET, Prefix=prefix + "/0/")["Contents"]]
     assert max(sizes) > 5 << 20, f"no object large enough to have gone up in parts: {sizes}"
+
+
+def test_anonymous_reads_of_a_public_bucket(s3_env, run_tessera, tmp_path, monkeypatch):
+    """No keys anywhere → unsigned requests (public buckets); moto here accepts them."""
+    prefix = unique("public")
+    data = np.arange(20 * 30, dtype="uint16").reshape(20, 30)
+    zarr.create_array(f"s3://{BUCKET}/{prefix}", shape=data.shape, chunks=(8, 8), dtype="uint16",
+                      storage_options=s3_env.storage_options())[:] = data
+    for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(k, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    out = tmp_path / "copy.zarr"
+    proc = run_tessera("copy", f"s3://{BUCKET}/{prefix}", out)
+    assert proc.returncode == 0, proc.stderr
+    np.testing.assert_array_equal(zarr.open_array(out, mode="r")[:], data)
