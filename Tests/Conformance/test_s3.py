@@ -6,6 +6,7 @@ bucket and a dead endpoint fail with one clear line."""
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import socket
 import time
@@ -131,15 +132,25 @@ def test_conversion_through_faults_is_exact_and_leaves_no_multipart_uploads(s3_e
 
 
 def test_anonymous_reads_of_a_public_bucket(s3_env, run_tessera, tmp_path, monkeypatch):
-    """No keys anywhere → unsigned requests (public buckets); moto here accepts them."""
-    prefix = unique("public")
+    """No keys anywhere → unsigned requests, which a bucket whose policy lets everyone
+    read (a public dataset) answers."""
+    import boto3
+
+    public = unique("public")
+    s3_env.create_bucket(public)
+    boto3.client("s3", endpoint_url=s3_env.endpoint, aws_access_key_id="testing", aws_secret_access_key="testing",
+                 region_name="us-east-1").put_bucket_policy(Bucket=public, Policy=json.dumps({
+                     "Version": "2012-10-17",
+                     "Statement": [{"Effect": "Allow", "Principal": "*", "Action": ["s3:GetObject", "s3:ListBucket"],
+                                    "Resource": [f"arn:aws:s3:::{public}", f"arn:aws:s3:::{public}/*"]}]}))
+    prefix = "data"
     data = np.arange(20 * 30, dtype="uint16").reshape(20, 30)
-    zarr.create_array(f"s3://{BUCKET}/{prefix}", shape=data.shape, chunks=(8, 8), dtype="uint16",
+    zarr.create_array(f"s3://{public}/{prefix}", shape=data.shape, chunks=(8, 8), dtype="uint16",
                       storage_options=s3_env.storage_options())[:] = data
     for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
         monkeypatch.delenv(k, raising=False)
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
     out = tmp_path / "copy.zarr"
-    proc = run_tessera("copy", f"s3://{BUCKET}/{prefix}", out)
+    proc = run_tessera("copy", f"s3://{public}/{prefix}", out)
     assert proc.returncode == 0, proc.stderr
     np.testing.assert_array_equal(zarr.open_array(out, mode="r")[:], data)
