@@ -1,19 +1,25 @@
 #!/usr/bin/env python3
 """`make bench`: Tessera vs zarr-python 3 and tensorstore, same run, same input.
 
-    python Benchmarks/run_bench.py [--sections io,convert] [--small | --shape Z,Y,X]
+    python Benchmarks/run_bench.py [--sections io,convert,s3] [--small | --shape Z,Y,X]
                                    [--repeat N] [--jobs N] [--layouts L,...] [--tools T,...]
                                    [--convert-tools T,...] [--convert-variants V,...]
                                    [--memory-check] [--tessera-bench PATH] [--tessera PATH]
 
-Two sections, both by default:
+Three sections, all by default:
   io       (this file) write and read back one Zarr array, described below.
   convert  Benchmarks/convert_bench.py: `tessera convert` of a tiled TIFF to a full NGFF
            pyramid vs ngff-zarr, a tensorstore script (and bioformats2raw when installed),
            with the compress-only floor; --memory-check adds the 4 GiB BigTIFF peak-RSS
            check. See that file's docstring; its results go to
            Benchmarks/.cache/last-convert-bench.json.
-The exit status is 1 if either section failed.
+  s3       Benchmarks/s3_bench.py: write the same array (v3-blosc-zstd-sharded) to a local
+           S3 server (moto_server, started and stopped by the bench), tessera copy vs
+           zarr-python 3 + s3fs vs tensorstore's s3 kvstore: MB/s, requests per object by
+           method, peak RSS, every output read back and checked. --tools applies to it too;
+           --small runs it on 64x512x512 (the 64-deep shards then fit the array in every
+           tool). Results go to Benchmarks/.cache/last-s3-bench.json.
+The exit status is 1 if any section failed.
 
 The io section:
 For each layout (v3-blosc-zstd-sharded, v2-blosc-lz4) and each tool (tessera, zarr-python,
@@ -65,7 +71,7 @@ import make_input  # noqa: E402
 ALL_LAYOUTS = ("v3-blosc-zstd-sharded", "v2-blosc-lz4")
 ALL_TOOLS = ("tessera", "zarr-python", "tensorstore")
 PEERS = ("zarr-python", "tensorstore")
-ALL_SECTIONS = ("io", "convert")
+ALL_SECTIONS = ("io", "convert", "s3")
 SMALL_SHAPE = (32, 512, 512)
 FLOOR_CNAME = {"v3-blosc-zstd-sharded": "zstd", "v2-blosc-lz4": "lz4"}
 MB = 1e6
@@ -593,12 +599,28 @@ def convert_argv(args):
     return argv
 
 
+def s3_argv(args):
+    """The arguments of Benchmarks/s3_bench.py for the `s3` section, from ours."""
+    argv = []
+    if args.small:
+        argv.append("--small")  # s3_bench's own small shape (64x512x512)
+    elif args.shape_given:
+        argv += ["--shape", ",".join(map(str, args.shape))]
+    argv += ["--repeat", str(args.repeat), "--jobs", str(args.jobs), "--timeout", str(args.timeout),
+             "--tessera", str(args.tessera), "--tools", ",".join(args.tools)]
+    if not args.sync:
+        argv.append("--no-sync")
+    return argv
+
+
 def main(argv=None):
     import convert_bench
+    import s3_bench
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sections", type=csv_choice(ALL_SECTIONS), default=ALL_SECTIONS,
-                    help="comma-separated, default: io,convert. io = this file's write/read of one array; "
-                         "convert = Benchmarks/convert_bench.py (tessera convert vs ngff-zarr, tensorstore, ...)")
+                    help="comma-separated, default: io,convert,s3. io = this file's write/read of one array; "
+                         "convert = Benchmarks/convert_bench.py (tessera convert vs ngff-zarr, tensorstore, ...); "
+                         "s3 = Benchmarks/s3_bench.py (the same array written to a local S3 server)")
     size = ap.add_mutually_exclusive_group()
     size.add_argument("--small", action="store_true",
                       help="quick smoke run on %s instead of the 1 GiB input" % "x".join(map(str, SMALL_SHAPE)))
@@ -607,7 +629,7 @@ def main(argv=None):
     ap.add_argument("--layouts", type=csv_choice(ALL_LAYOUTS), default=ALL_LAYOUTS,
                     help="io: comma-separated, default: " + ",".join(ALL_LAYOUTS))
     ap.add_argument("--tools", type=csv_choice(ALL_TOOLS), default=ALL_TOOLS,
-                    help="io: comma-separated, default: " + ",".join(ALL_TOOLS))
+                    help="io and s3: comma-separated, default: " + ",".join(ALL_TOOLS))
     ap.add_argument("--convert-tools", type=csv_choice(convert_bench.ALL_TOOLS), default=None,
                     help="convert: comma-separated, default: " + ",".join(convert_bench.ALL_TOOLS))
     ap.add_argument("--convert-variants", type=csv_choice(tuple(convert_bench.VARIANTS)), default=None,
@@ -664,6 +686,11 @@ def main(argv=None):
             print("\n")
         sys.stdout.flush()
         rc = max(rc, convert_bench.main(convert_argv(args)))
+    if "s3" in args.sections:
+        if "io" in args.sections or "convert" in args.sections:
+            print("\n")
+        sys.stdout.flush()
+        rc = max(rc, s3_bench.main(s3_argv(args)))
     return rc
 
 

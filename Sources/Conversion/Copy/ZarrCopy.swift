@@ -117,11 +117,14 @@ public final class ZarrCopy: Sendable {
         // Fewer objects than workers (one big shard, say): spread each object's inner
         // chunks across the idle workers instead.
         let innerWidth = max(1, options.jobs / max(1, coords.count))
+        // One listing tells which objects a previous run left; only those are verified
+        // (on S3 a probe per object would be a request, and a download, per shard).
+        let stored: Set<String> = options.overwrite ? [] : Set(try dst.store.list(prefix: dst.path.isEmpty ? "" : dst.path + "/").map(\.key))
         try parallelFor(coords.count, width: options.jobs) { i in
             let c = coords[i]
             let region = m.chunkRegion(c)
             let inBytes = region.elementCount * m.dataType.size
-            if try self.isComplete(dst, c) {
+            if stored.contains(dst.chunkKey(c)), try self.isComplete(dst, c) {
                 tally.withLock { $0.skipped += 1 }
                 progress.advance(bytes: inBytes)
                 return
