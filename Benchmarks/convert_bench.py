@@ -72,6 +72,7 @@ CACHE = HERE / ".cache"
 sys.path.insert(0, str(HERE))
 import convert_peers  # noqa: E402
 import make_input  # noqa: E402
+from bench_common import last_json_line, git_describe, count_objects, csv_choice, write_json  # noqa: E402
 
 DEFAULT_SHAPE = (128, 2048, 2048)
 SMALL_SHAPE = (32, 512, 512)
@@ -288,42 +289,11 @@ def run_timed(cmd, timeout, env=None):
             "maxrss_kib": gt.get("maxrss_kib", 0), "peak_anon_kib": peak[0], "time": gt}
 
 
-def last_json_line(text):
-    for line in reversed(text.strip().splitlines()):
-        line = line.strip()
-        if line.startswith("{"):
-            try:
-                return json.loads(line)
-            except json.JSONDecodeError:
-                continue
-    return None
-
-
-def count_objects(folder):
-    n = size = 0
-    for root, _dirs, files in os.walk(folder):
-        for f in files:
-            n += 1
-            size += os.lstat(os.path.join(root, f)).st_size
-    return n, size
-
-
 def tool_version(cmd):
     try:
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
         return (r.stdout.strip() or r.stderr.strip()).splitlines()[0] if r.returncode == 0 else None
     except (OSError, subprocess.SubprocessError, IndexError):
-        return None
-
-
-def git_describe():
-    try:
-        head = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
-                              capture_output=True, text=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, timeout=10).stdout.strip()
-        return head + ("-dirty" if dirty else "") if head else None
-    except (OSError, subprocess.SubprocessError):
         return None
 
 
@@ -787,20 +757,7 @@ class ConvertBench:
             "ok": not self.failures,
             "runtime_seconds": self.runtime,
         }
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(doc, indent=2) + "\n")
-        os.replace(tmp, path)
-
-
-def csv_choice(allowed):
-    def parse(text):
-        items = [s.strip() for s in text.split(",") if s.strip()]
-        bad = [s for s in items if s not in allowed]
-        if bad or not items:
-            raise argparse.ArgumentTypeError(f"choose from {', '.join(allowed)} (got {text!r})")
-        return tuple(dict.fromkeys(items))
-    return parse
+        write_json(path, doc)
 
 
 def build_parser():

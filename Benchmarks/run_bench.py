@@ -67,6 +67,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 import make_input  # noqa: E402
+from bench_common import last_json_line, git_describe, count_objects, csv_choice, write_json  # noqa: E402
 
 ALL_LAYOUTS = ("v3-blosc-zstd-sharded", "v2-blosc-lz4")
 ALL_TOOLS = ("tessera", "zarr-python", "tensorstore")
@@ -169,15 +170,6 @@ def layout_differences(got, want, path=""):
     return [] if got == want else [f"{path}: got {got!r}, want {want!r}"]
 
 
-def count_objects(folder):
-    n = size = 0
-    for root, _dirs, files in os.walk(folder):
-        for f in files:
-            n += 1
-            size += os.lstat(os.path.join(root, f)).st_size
-    return n, size
-
-
 # ----------------------------------------------------------------------------- children
 
 # Peak RSS must be measured on a process that did not start as a copy of this driver: a
@@ -256,17 +248,6 @@ def run_child(cmd, timeout):
     }
 
 
-def last_json_line(text):
-    for line in reversed(text.strip().splitlines()):
-        line = line.strip()
-        if line.startswith("{"):
-            try:
-                return json.loads(line)
-            except json.JSONDecodeError:
-                continue
-    return None
-
-
 def input_checksum(path, block=64 * MiB):
     """Read the raw input once (this also warms the page cache) and return the sum of all
     uint16 values as a wrapping uint64."""
@@ -281,17 +262,6 @@ def input_checksum(path, block=64 * MiB):
                 break
             total += np.frombuffer(view[:n], dtype="<u2").sum(dtype=np.uint64)
     return int(total)
-
-
-def git_describe():
-    try:
-        head = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
-                              capture_output=True, text=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, timeout=10).stdout.strip()
-        return head + ("-dirty" if dirty else "") if head else None
-    except (OSError, subprocess.SubprocessError):
-        return None
 
 
 # ----------------------------------------------------------------------------- the run
@@ -563,20 +533,7 @@ class Bench:
             "ok": not self.failures,
             "runtime_seconds": self.runtime,
         }
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(doc, indent=2) + "\n")
-        os.replace(tmp, path)
-
-
-def csv_choice(allowed):
-    def parse(text):
-        items = [s.strip() for s in text.split(",") if s.strip()]
-        bad = [s for s in items if s not in allowed]
-        if bad or not items:
-            raise argparse.ArgumentTypeError(f"choose from {', '.join(allowed)} (got {text!r})")
-        return tuple(dict.fromkeys(items))
-    return parse
+        write_json(path, doc)
 
 
 def convert_argv(args):

@@ -69,6 +69,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 import make_input  # noqa: E402
+from bench_common import write_json  # noqa: E402
 
 ALL_TOOLS = ("tessera", "zarr-python", "tensorstore")
 PEERS = ("zarr-python", "tensorstore")
@@ -470,10 +471,7 @@ class S3Bench:
             "ratios": self.ratios(),
             "failures": self.failures, "ok": not self.failures, "runtime_seconds": self.runtime,
         }
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(doc, indent=2) + "\n")
-        os.replace(tmp, path)
+        write_json(path, doc)
 
 
 def build_parser():
