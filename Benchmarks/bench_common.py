@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -59,3 +60,25 @@ def csv_choice(allowed):
             raise argparse.ArgumentTypeError(f"choose from {', '.join(allowed)} (got {text!r})")
         return tuple(dict.fromkeys(items))
     return parse
+
+
+def run_section(bench, json_path) -> int:
+    """Runs one section's bench object (run/table/write_json/failures), prints its table
+    and problems, writes its results; returns the exit status (130 on ^C)."""
+    bench.git = git_describe()
+    try:
+        bench.run()
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    print(bench.table())
+    bench.write_json(json_path)
+    print(f"results: {json_path}")
+    if bench.failures:
+        print("\n" + "=" * 72)
+        print(f"FAIL: {len(bench.failures)} problem(s):")
+        for f in bench.failures:
+            print("  - " + f)
+        print("=" * 72)
+        return 1
+    return 0

@@ -72,7 +72,7 @@ CACHE = HERE / ".cache"
 sys.path.insert(0, str(HERE))
 import convert_peers  # noqa: E402
 import make_input  # noqa: E402
-from bench_common import last_json_line, git_describe, count_objects, csv_choice, write_json  # noqa: E402
+from bench_common import last_json_line, count_objects, csv_choice, write_json, run_section  # noqa: E402
 
 DEFAULT_SHAPE = (128, 2048, 2048)
 SMALL_SHAPE = (32, 512, 512)
@@ -809,23 +809,7 @@ def main(argv=None):
         found = shutil.which("bioformats2raw")
         args.bioformats2raw = Path(found) if found else None
     bench = ConvertBench(args)
-    bench.git = git_describe()
-    try:
-        bench.run()
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-    print(bench.table())
-    bench.write_json(args.json)
-    print(f"results: {args.json}")
-    if bench.failures:
-        print("\n" + "=" * 72)
-        print(f"FAIL: {len(bench.failures)} problem(s):")
-        for f in bench.failures:
-            print("  - " + f)
-        print("=" * 72)
-        return 1
-    return 0
+    return run_section(bench, args.json)
 
 
 if __name__ == "__main__":

@@ -67,7 +67,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 import make_input  # noqa: E402
-from bench_common import last_json_line, git_describe, count_objects, csv_choice, write_json  # noqa: E402
+from bench_common import last_json_line, count_objects, csv_choice, write_json, run_section  # noqa: E402
 
 ALL_LAYOUTS = ("v3-blosc-zstd-sharded", "v2-blosc-lz4")
 ALL_TOOLS = ("tessera", "zarr-python", "tensorstore")
@@ -621,23 +621,9 @@ def main(argv=None):
 
     rc = 0
     if "io" in args.sections:
-        bench = Bench(args)
-        bench.git = git_describe()
-        try:
-            bench.run()
-        except KeyboardInterrupt:
-            print("interrupted", file=sys.stderr)
-            return 130
-        print(bench.table())
-        bench.write_json(args.json)
-        print(f"results: {args.json}")
-        if bench.failures:
-            print("\n" + "=" * 72)
-            print(f"FAIL: {len(bench.failures)} problem(s):")
-            for f in bench.failures:
-                print("  - " + f)
-            print("=" * 72)
-            rc = 1
+        rc = run_section(Bench(args), args.json)
+        if rc == 130:
+            return rc
     if "convert" in args.sections:
         if "io" in args.sections:
             print("\n")

@@ -69,7 +69,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 import make_input  # noqa: E402
-from bench_common import write_json  # noqa: E402
+from bench_common import write_json, run_section  # noqa: E402
 
 ALL_TOOLS = ("tessera", "zarr-python", "tensorstore")
 PEERS = ("zarr-python", "tensorstore")
@@ -508,7 +508,6 @@ def main(argv=None):
                else verify(c.url, c.jobs))
         print(json.dumps(out), flush=True)
         return 0
-    import run_bench
     ap = build_parser()
     args = ap.parse_args(argv)
     args.shape = SMALL_SHAPE if args.small else (args.shape or make_input.DEFAULT_SHAPE)
@@ -518,23 +517,7 @@ def main(argv=None):
     if "tessera" in args.tools and not os.access(args.tessera, os.X_OK):
         ap.error(f"{args.tessera} is missing; build it with `make release` or pass --tessera")
     bench = S3Bench(args)
-    bench.git = run_bench.git_describe()
-    try:
-        bench.run()
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-    print(bench.table())
-    bench.write_json(args.json)
-    print(f"results: {args.json}")
-    if bench.failures:
-        print("\n" + "=" * 72)
-        print(f"FAIL: {len(bench.failures)} problem(s):")
-        for f in bench.failures:
-            print("  - " + f)
-        print("=" * 72)
-        return 1
-    return 0
+    return run_section(bench, args.json)
 
 
 if __name__ == "__main__":
