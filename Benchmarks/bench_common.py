@@ -82,3 +82,19 @@ def run_section(bench, json_path) -> int:
         print("=" * 72)
         return 1
     return 0
+
+
+def format_table(header, rows, right, group=True) -> list:
+    """Text table lines: columns padded to width, columns in `right` right-aligned, a rule
+    under the header, and (with `group`) a blank line where the first column changes."""
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(header)]
+
+    def fmt(r):
+        return "  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths)))
+
+    lines = [fmt(header), "  ".join("-" * w for w in widths)]
+    for i, r in enumerate(rows):
+        if group and i > 0 and r[0] != rows[i - 1][0]:
+            lines.append("")
+        lines.append(fmt(r))
+    return lines

@@ -72,7 +72,7 @@ CACHE = HERE / ".cache"
 sys.path.insert(0, str(HERE))
 import convert_peers  # noqa: E402
 import make_input  # noqa: E402
-from bench_common import last_json_line, count_objects, csv_choice, write_json, run_section  # noqa: E402
+from bench_common import last_json_line, count_objects, csv_choice, write_json, run_section, format_table  # noqa: E402
 
 DEFAULT_SHAPE = (128, 2048, 2048)
 SMALL_SHAPE = (32, 512, 512)
@@ -678,19 +678,8 @@ class ConvertBench:
                 rows.append((variant, tool, f"{r['wall']:.2f}", f"{r['mb_per_s']:.1f}", f"{r['peak_rss_mib']:.0f}",
                              f"{r['peak_anon_mib']:.0f}", str(r.get("cpu_percent") or ""), str(r["objects"]),
                              str(r["out_bytes"]), check))
-        widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(hdr)]
         right = {2, 3, 4, 5, 6, 7, 8}
-
-        def fmt(r):
-            return "  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths)))
-        lines.append(fmt(hdr))
-        lines.append("  ".join("-" * w for w in widths))
-        prev = None
-        for r in rows:
-            if prev is not None and r[0] != prev:
-                lines.append("")
-            prev = r[0]
-            lines.append(fmt(r))
+        lines += format_table(hdr, rows, right)
         rat = self.ratios()
         if rat:
             lines.append("")

@@ -67,7 +67,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 import make_input  # noqa: E402
-from bench_common import last_json_line, count_objects, csv_choice, write_json, run_section  # noqa: E402
+from bench_common import last_json_line, count_objects, csv_choice, write_json, run_section, format_table  # noqa: E402
 
 ALL_LAYOUTS = ("v3-blosc-zstd-sharded", "v2-blosc-lz4")
 ALL_TOOLS = ("tessera", "zarr-python", "tensorstore")
@@ -485,19 +485,8 @@ class Bench:
                                  f"{r['peak_rss_mib']:.0f}", f"{r['peak_anon_mib']:.0f}",
                                  str(r.get("objects", "")) if op == "write" else "",
                                  str(r.get("out_bytes", "")) if op == "write" else "", check))
-        widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(hdr)]
         right = {3, 4, 5, 6, 7, 8}
-
-        def fmt(r):
-            return "  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths)))
-        lines.append(fmt(hdr))
-        lines.append("  ".join("-" * w for w in widths))
-        prev = None
-        for r in rows:
-            if prev is not None and r[0] != prev:
-                lines.append("")
-            prev = r[0]
-            lines.append(fmt(r))
+        lines += format_table(hdr, rows, right)
         rat = self.ratios()
         if rat:
             lines.append("")

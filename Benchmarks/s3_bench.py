@@ -69,7 +69,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 import make_input  # noqa: E402
-from bench_common import write_json, run_section  # noqa: E402
+from bench_common import format_table, write_json, run_section  # noqa: E402
 
 ALL_TOOLS = ("tessera", "zarr-python", "tensorstore")
 PEERS = ("zarr-python", "tensorstore")
@@ -438,11 +438,7 @@ class S3Bench:
                          str(q["errors"]), str(q["total"]), str(r["objects"]), f"{r['stored_bytes'] / MB:.1f}",
                          f"{r['requests_per_object']:.2f}" if r.get("requests_per_object") else "-",
                          f"{r['peak_rss_mib']:.0f}", f"{r['peak_anon_mib']:.0f}", "ok" if r["ok"] else "FAIL"))
-        widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(hdr)]
-
-        def fmt(r):
-            return "  ".join(c.ljust(w) if i in (0, 17) else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
-        lines += [fmt(hdr), "  ".join("-" * w for w in widths)] + [fmt(r) for r in rows]
+        lines += format_table(hdr, rows, right=set(range(len(hdr))) - {0, 17}, group=False)
         rat = self.ratios()
         if rat:
             lines.append("")
