@@ -17,6 +17,14 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // The gateway: HTTP server, JWT verification, Prometheus exposition, YAML config.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0"),
+        .package(url: "https://github.com/vapor/jwt-kit", from: "5.7.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.0"),
     ],
     targets: [
         systemLibrary("CBlosc", pkgConfig: "blosc", apt: "libblosc-dev"),
@@ -35,10 +43,23 @@ let package = Package(
         .target(name: "ImageSources", dependencies: ["ZarrCore", "CPlatform", "CTIFF", "CHDF5", "CFITSIO"]),
         .target(name: "Pyramid", dependencies: ["ZarrCore"]),
         .target(name: "Conversion", dependencies: ["ZarrCore", "NGFF", "ImageSources", "Pyramid", "ObjectStore"]),
+        .target(
+            name: "Gateway",
+            dependencies: [
+                "ZarrCore", "ObjectStore", "CPlatform",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
         .executableTarget(
             name: "tessera",
             dependencies: [
-                "ZarrCore", "NGFF", "Conversion", "ImageSources", "Pyramid", "ObjectStore",
+                "ZarrCore", "NGFF", "Conversion", "ImageSources", "Pyramid", "ObjectStore", "Gateway",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -59,5 +80,9 @@ let package = Package(
         .testTarget(name: "PyramidTests", dependencies: ["Pyramid", "ZarrCore"]),
         .testTarget(name: "ObjectStoreTests", dependencies: ["ObjectStore"]),
         .testTarget(name: "ConversionTests", dependencies: ["Conversion", "ZarrCore", "ImageSources", "NGFF"]),
+        .testTarget(
+            name: "GatewayTests",
+            dependencies: ["Gateway", "ZarrCore"]
+        ),
     ]
 )

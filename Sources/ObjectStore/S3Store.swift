@@ -98,25 +98,54 @@ public final class S3Store: Store {
     }
 
     public func list(prefix listPrefix: String) throws -> [StoreEntry] {
+        try listPages(prefix: listPrefix, delimited: false).objects
+    }
+
+    /// What one folder holds: its objects and the names of its subfolders (ListObjectsV2
+    /// with a `/` delimiter, so a folder of a million chunks is not walked for its names).
+    public func listFolder(_ folder: String) throws -> (objects: [StoreEntry], folders: [String]) {
+        let listing = try listPages(prefix: folder.isEmpty ? "" : folder + "/", delimited: true)
+        let strip = folder.isEmpty ? 0 : folder.count + 1
+        return (listing.objects.map { StoreEntry(key: String($0.key.dropFirst(strip)), size: $0.size) },
+                listing.folders.map { String($0.dropFirst(strip).dropLast()) })
+    }
+
+    /// Every page of a ListObjectsV2 answer; keys and folder prefixes relative to the store.
+    private func listPages(prefix listPrefix: String, delimited: Bool) throws -> (objects: [StoreEntry], folders: [String]) {
         let full = prefix.isEmpty ? listPrefix : prefix + "/" + listPrefix
         var entries = [StoreEntry]()
+        var folders = [String]()
         var token: String?
+        let strip = prefix.isEmpty ? 0 : prefix.count + 1
         repeat {
             // Query parameters in canonical (sorted) order, as SigV4 signs them.
             var query = [String]()
             if let token { query.append("continuation-token=\(Self.encode(token, keepSlash: false))") }
+            if delimited { query.append("delimiter=%2F") }
             query.append("list-type=2")
             query.append("prefix=\(Self.encode(full, keepSlash: false))")
             let r = try send("GET", key: nil, query: query.joined(separator: "&"))
             guard r.status == 200 else { throw failure(r, key: listPrefix) }
             let page = ListPage.parse(r.body)
-            let strip = prefix.isEmpty ? 0 : prefix.count + 1
             entries += page.entries.compactMap { e in
                 e.key.count > strip || strip == 0 ? StoreEntry(key: String(e.key.dropFirst(strip)), size: e.size) : nil
             }
+            folders += page.folders.compactMap { $0.count > strip ? String($0.dropFirst(strip)) : nil }
             token = page.truncated ? page.nextToken : nil
         } while token != nil
-        return entries
+        return (entries, folders)
+    }
+
+    /// What a HEAD tells about an object: size, entity tag and modification date as S3
+    /// sent them, or nil if there is no such object.
+    public func head(_ key: String) throws -> ObjectHead? {
+        try checked(key)
+        let r = try send("HEAD", key: key)
+        switch r.status {
+        case 200: return ObjectHead(size: r.contentLength ?? 0, etag: r.headers["etag"], lastModified: r.headers["last-modified"])
+        case 404: return nil
+        default: throw failure(r, key: key)
+        }
     }
 
     // MARK: HTTP
@@ -197,9 +226,20 @@ public final class S3Store: Store {
     }
 }
 
+/// An object's attributes as a HEAD reports them.
+public struct ObjectHead: Sendable, Equatable {
+    public var size: Int
+    /// Quoted, as S3 sends it.
+    public var etag: String?
+    /// An HTTP date.
+    public var lastModified: String?
+}
+
 /// One page of a ListObjectsV2 answer.
 struct ListPage {
     var entries: [(key: String, size: Int)] = []
+    /// CommonPrefixes of a delimited listing, each ending in the delimiter.
+    var folders: [String] = []
     var truncated = false
     var nextToken: String?
 
@@ -215,9 +255,11 @@ struct ListPage {
         var page = ListPage()
         var text = ""
         var key = "", size = 0
+        var inCommonPrefixes = false
 
         func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String] = [:]) {
             text = ""
+            if name == "CommonPrefixes" { inCommonPrefixes = true }
         }
 
         func parser(_ parser: XMLParser, foundCharacters string: String) { text += string }
@@ -225,6 +267,8 @@ struct ListPage {
         func parser(_ parser: XMLParser, didEndElement name: String, namespaceURI: String?, qualifiedName: String?) {
             switch name {
             case "Key": key = text
+            case "Prefix" where inCommonPrefixes: page.folders.append(text)
+            case "CommonPrefixes": inCommonPrefixes = false
             case "Size": size = Int(text) ?? 0
             case "Contents": page.entries.append((key, size))
             case "IsTruncated": page.truncated = text == "true"

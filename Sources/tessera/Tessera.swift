@@ -4,16 +4,25 @@ import Foundation
 import ZarrCore
 
 @main
-struct Tessera: ParsableCommand {
+struct Tessera: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tessera",
-        abstract: "Convert scientific images to OME-NGFF Zarr and re-encode Zarr stores.",
-        subcommands: [ConvertCommand.self, InfoCommand.self, CopyCommand.self]
+        abstract: "Convert scientific images to OME-NGFF Zarr, re-encode Zarr stores, and serve them over HTTP.",
+        subcommands: [ConvertCommand.self, InfoCommand.self, CopyCommand.self, ServeCommand.self]
     )
 
-    static func main() {
+    static func main() async {
         tuneAllocatorForChunkBuffers()
-        main(nil)
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
     }
 }
 

@@ -14,4 +14,11 @@ void tessera_tune_allocator(void);
 void tessera_capture_error(const char *module, const char *fmt, va_list ap);
 const char *tessera_captured_error(void);
 void tessera_clear_captured_error(void);
+
+/* Opens `path` (relative, '/'-separated) read-only under the directory `rootfd`, the way
+   a server must: the path and every symlink it meets must stay beneath the root.
+   Uses openat2(RESOLVE_BENEATH) where the kernel has it; elsewhere walks the path one
+   component at a time with O_NOFOLLOW, so a symlink anywhere fails with ELOOP.
+   Returns a descriptor or -1 with errno set (ENOENT, ENOTDIR, EXDEV/ELOOP for escapes). */
+int tessera_open_beneath(int rootfd, const char *path);
 #endif

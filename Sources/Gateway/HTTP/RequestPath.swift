@@ -1,0 +1,63 @@
+/// What a request path names. The gateway decodes a path exactly once, here, and
+/// refuses anything that could step outside a root before a store ever sees it.
+public enum RequestTarget: Equatable, Sendable {
+    case health
+    case metrics
+    /// A key inside a root; `key` is "" for the root itself. `isFolder` when the path
+    /// ended in "/" (only meaningful with listing on).
+    case object(root: String, key: String, isFolder: Bool)
+    /// Malformed or hostile: answered 404, exactly like a key that does not exist.
+    case rejected
+}
+
+public enum RequestPath {
+    /// Routes a raw (still percent-encoded) request path.
+    ///
+    /// Each segment is percent-decoded once and must then be valid UTF-8 (so overlong
+    /// encodings fail), contain no `/`, `\`, NUL or control character, and be neither
+    /// `.`, `..` nor empty. A `%2f` therefore never becomes a separator and `%252e`
+    /// stays the literal name `%2e`, which no root contains.
+    public static func parse(_ raw: Substring) -> RequestTarget {
+        guard raw.first == "/" else { return .rejected }
+        if raw == "/healthz" { return .health }
+        if raw == "/metrics" { return .metrics }
+        var segments = raw.dropFirst().split(separator: "/", omittingEmptySubsequences: false)
+        let isFolder = segments.count > 1 && segments.last == ""
+        if isFolder { segments.removeLast() }
+        var decoded = [String]()
+        decoded.reserveCapacity(segments.count)
+        for segment in segments {
+            guard let part = decodeSegment(segment) else { return .rejected }
+            decoded.append(part)
+        }
+        guard let root = decoded.first else { return .rejected }
+        return .object(root: root, key: decoded.dropFirst().joined(separator: "/"), isFolder: isFolder)
+    }
+
+    static func decodeSegment(_ segment: Substring) -> String? {
+        var bytes = [UInt8]()
+        bytes.reserveCapacity(segment.utf8.count)
+        var it = segment.utf8.makeIterator()
+        while let b = it.next() {
+            if b == UInt8(ascii: "%") {
+                guard let hi = it.next().flatMap(hexValue), let lo = it.next().flatMap(hexValue) else { return nil }
+                bytes.append(hi << 4 | lo)
+            } else {
+                bytes.append(b)
+            }
+        }
+        guard !bytes.isEmpty, bytes != [0x2E], bytes != [0x2E, 0x2E],
+              !bytes.contains(where: { $0 < 0x20 || $0 == 0x7F || $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "\\") })
+        else { return nil }
+        return String(validating: bytes, as: UTF8.self)
+    }
+
+    private static func hexValue(_ c: UInt8) -> UInt8? {
+        switch c {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): c - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+}

@@ -1,0 +1,131 @@
+import CPlatform
+import Foundation
+import Hummingbird
+import NIOCore
+import NIOPosix
+import ZarrCore
+
+/// A root in a local folder.
+///
+/// Every open goes through `tessera_open_beneath`, relative to a descriptor of the root
+/// taken at start: `..`, absolute paths and symlinks that leave the root fail in the
+/// kernel, whatever the path looks like. Small reads happen inline (a page-cache read
+/// costs less than a thread hop, which is where per-request file serving loses its
+/// time); large bodies are read in pieces on NIO's blocking pool as the socket drains.
+public final class FileObjectSource: ObjectSource {
+    public let location: String
+    private let rootFD: Int32
+    /// Objects up to this size are read inline into one buffer.
+    static let inlineLimit = 1 << 20
+    /// Piece size for streamed bodies.
+    static let pieceSize = 256 << 10
+
+    public init(path: String) throws {
+        location = path
+        rootFD = Glibc.open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard rootFD >= 0 else {
+            throw ZarrError.storage(key: path, reason: "cannot open the root folder: \(String(cString: strerror(errno)))")
+        }
+    }
+
+    deinit { close(rootFD) }
+
+    /// A descriptor for `key` beneath the root, or nil when there is nothing to serve.
+    private func openBeneath(_ key: String) throws -> Int32? {
+        let fd = key.isEmpty ? dup(rootFD) : tessera_open_beneath(rootFD, key)
+        if fd >= 0 { return fd }
+        switch errno {
+        // Missing, or a path that leaves the root (EXDEV, ELOOP): both are plain 404s.
+        case ENOENT, ENOTDIR, EXDEV, ELOOP, ENAMETOOLONG, EACCES, EPERM: return nil
+        default: throw ZarrError.storage(key: location + "/" + key, reason: String(cString: strerror(errno)))
+        }
+    }
+
+    public func open(_ key: String) async throws -> (any OpenedObject)? {
+        guard !key.isEmpty, let fd = try openBeneath(key) else { return nil }
+        var st = stat()
+        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { close(fd); return nil }
+        return FileObject(fd: fd, stat: st, path: location + "/" + key)
+    }
+
+    public func listFolder(_ key: String) async throws -> FolderListing? {
+        guard let fd = try openBeneath(key) else { return nil }
+        guard let dir = fdopendir(fd) else { close(fd); return nil }
+        defer { closedir(dir) }
+        var listing = FolderListing(objects: [], folders: [])
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+            if name == "." || name == ".." || name.hasPrefix(".tessera-tmp-") { continue }
+            var st = stat()
+            guard fstatat(dirfd(dir), name, &st, AT_SYMLINK_NOFOLLOW) == 0 else { continue }
+            switch st.st_mode & S_IFMT {
+            case S_IFDIR: listing.folders.append(name)
+            case S_IFREG: listing.objects.append(StoreEntry(key: name, size: Int(st.st_size)))
+            default: continue // symlinks are not followed by listings
+            }
+        }
+        listing.objects.sort { $0.key < $1.key }
+        listing.folders.sort()
+        return listing
+    }
+}
+
+/// An open file; the descriptor closes when the last reference (the response body) goes.
+final class FileObject: OpenedObject {
+    let fd: Int32
+    let size: Int
+    let validators: Validators
+    let path: String
+
+    init(fd: Int32, stat st: stat, path: String) {
+        self.fd = fd
+        self.size = Int(st.st_size)
+        self.path = path
+        let nanos = Int(st.st_mtim.tv_sec) &* 1_000_000_000 &+ Int(st.st_mtim.tv_nsec)
+        // Inode, size and nanosecond mtime: writers replace files by rename, so any new
+        // content has a new inode and the tag changes with it.
+        validators = Validators(
+            etag: "\"\(String(st.st_ino, radix: 16))-\(String(size, radix: 16))-\(String(nanos, radix: 16))\"",
+            lastModified: Int(st.st_mtim.tv_sec)
+        )
+    }
+
+    deinit { close(fd) }
+
+    func body(_ range: Range<Int>) async throws -> ResponseBody {
+        if range.count <= FileObjectSource.inlineLimit {
+            return ResponseBody(byteBuffer: try read(range))
+        }
+        return ResponseBody(contentLength: range.count) { writer in
+            var offset = range.lowerBound
+            while offset < range.upperBound {
+                let piece = offset..<min(range.upperBound, offset + FileObjectSource.pieceSize)
+                let buffer = try await NIOThreadPool.singleton.runIfActive { try self.read(piece) }
+                try await writer.write(buffer)
+                offset = piece.upperBound
+            }
+            try await writer.finish(nil)
+        }
+    }
+
+    /// `range` read with pread into a fresh buffer; a file that shrank underneath is an error,
+    /// never a short body under a longer Content-Length.
+    func read(_ range: Range<Int>) throws -> ByteBuffer {
+        var buffer = ByteBufferAllocator().buffer(capacity: range.count)
+        var failure: Int32 = 0
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: range.count) { raw in
+            var done = 0
+            while done < range.count {
+                let n = pread(fd, raw.baseAddress! + done, range.count - done, off_t(range.lowerBound + done))
+                if n < 0 { if errno == EINTR { continue }; failure = errno; break }
+                if n == 0 { failure = EIO; break }
+                done += n
+            }
+            return done
+        }
+        if failure != 0 {
+            throw ZarrError.storage(key: path, reason: failure == EIO ? "file shrank while being served" : String(cString: strerror(failure)))
+        }
+        return buffer
+    }
+}

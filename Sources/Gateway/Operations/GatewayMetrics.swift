@@ -1,0 +1,49 @@
+import Prometheus
+import Synchronization
+
+/// The gateway's Prometheus series: requests by method, status and root; bytes sent;
+/// request latency as a histogram. Exposed at `/metrics`.
+final class GatewayMetrics: Sendable {
+    let registry = PrometheusCollectorRegistry()
+    private let latency: DurationHistogram
+    private let bytesSent: Counter
+    private let inFlight: Gauge
+    /// Counters already registered, by "method status root" (the registry's own lookup
+    /// builds a label array per call; this keeps the hot path to one dictionary probe).
+    private let requests = Mutex<[String: Counter]>([:])
+
+    init() {
+        latency = registry.makeDurationHistogram(
+            descriptor: .init(namespace: "tessera", metricName: "http_request_duration", unitName: "seconds",
+                              helpText: "Time from request head to response head"),
+            buckets: [.microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5),
+                      .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250),
+                      .milliseconds(500), .seconds(1), .seconds(5)]
+        )
+        bytesSent = registry.makeCounter(descriptor: .init(namespace: "tessera", metricName: "http_response_body", unitName: "bytes",
+                                                           helpText: "Response body bytes sent (declared Content-Length)"))
+        inFlight = registry.makeGauge(descriptor: .init(namespace: "tessera", metricName: "http_requests_in_flight", unitName: "count",
+                                                        helpText: "Requests being answered"))
+    }
+
+    func started() { inFlight.increment() }
+
+    func finished(method: String, status: Int, root: String, bytes: Int, duration: Duration) {
+        inFlight.decrement()
+        let label = "\(method) \(status) \(root)"
+        let counter = requests.withLock { cache in
+            if let c = cache[label] { return c }
+            let c = registry.makeCounter(
+                descriptor: .init(namespace: "tessera", metricName: "http_requests", unitName: "total", helpText: "Requests answered"),
+                labels: [("method", method), ("status", String(status)), ("root", root)]
+            )
+            cache[label] = c
+            return c
+        }
+        counter.increment()
+        if bytes > 0 { bytesSent.increment(by: Int64(bytes)) }
+        latency.record(duration)
+    }
+
+    func exposition() -> [UInt8] { registry.emitToBuffer() }
+}

@@ -1,0 +1,55 @@
+import Foundation
+import ZarrCore
+
+/// The gateway's state: the roots it serves and the settings every response follows.
+/// Built once from a validated configuration; immutable while serving.
+public final class Gateway: Sendable {
+    struct ServedRoot: Sendable {
+        let source: any ObjectSource
+        let rule: AccessPolicy.Rule
+    }
+
+    let roots: [String: ServedRoot]
+    let policy: AccessPolicy
+    let listing: Bool
+    let consolidate: Bool
+    let cacheControl: String
+    let corsOrigins: Set<String>
+    let metrics = GatewayMetrics()
+    let accessLog: AccessLog?
+    let generated = GeneratedDocuments()
+
+    /// Opens every root (a missing folder or an unparsable S3 URL fails here, before the
+    /// port is bound, naming the root).
+    public init(configuration raw: GatewayConfiguration) async throws {
+        let configuration = try raw.validated()
+        var roots = [String: ServedRoot]()
+        for root in configuration.roots ?? [] {
+            let source: any ObjectSource
+            do {
+                source = root.location.hasPrefix("s3://")
+                    ? try S3ObjectSource(url: root.location)
+                    : try FileObjectSource(path: root.location)
+            } catch {
+                throw ConfigurationError("root '\(root.name)' (\(root.location)): \(error)")
+            }
+            let rule: AccessPolicy.Rule = switch root.access ?? .everyone {
+            case .everyone: .everyone
+            case let .groups(groups): .groups(Set(groups))
+            }
+            roots[root.name] = ServedRoot(source: source, rule: rule)
+        }
+        self.roots = roots
+        policy = try await AccessPolicy(configuration: configuration.auth ?? AuthConfiguration())
+        listing = configuration.listing ?? false
+        consolidate = configuration.consolidate ?? true
+        cacheControl = configuration.cacheControl ?? "public, max-age=60"
+        corsOrigins = Set(configuration.corsOrigins ?? ["*"])
+        accessLog = try AccessLog.open(configuration.accessLog ?? "stderr")
+    }
+
+    /// The roots by name, with where each lives (for the startup banner).
+    public var rootLocations: [(name: String, location: String)] {
+        roots.map { ($0.key, $0.value.source.location) }.sorted { $0.name < $1.name }
+    }
+}

@@ -1,0 +1,180 @@
+import Foundation
+import Yams
+
+/// Everything `tessera serve` is told, from `--config tessera.yaml` and the command line
+/// (flags win). The YAML keys are these property names; see Docs/serve.md.
+public struct GatewayConfiguration: Codable, Sendable {
+    public var host: String?
+    public var port: Int?
+    public var roots: [RootConfiguration]?
+    /// Folder listings as JSON when a path ends in "/" (off: such paths are 404s).
+    public var listing: Bool?
+    /// `Cache-Control` sent with every object.
+    public var cacheControl: String?
+    /// Allowed CORS origins; `*` (the default) allows any.
+    public var corsOrigins: [String]?
+    /// Where access-log lines go: `stderr` (default), `stdout`, `off`, or a file path.
+    public var accessLog: String?
+    /// Serve generated consolidated metadata (`.zmetadata` for v2, inline in a v3 group's
+    /// `zarr.json`) when the store has none. Default true.
+    public var consolidate: Bool?
+    public var auth: AuthConfiguration?
+
+    public init() {}
+
+    public static func load(yamlFile path: String) throws -> GatewayConfiguration {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw ConfigurationError("\(path): cannot read the configuration file")
+        }
+        do {
+            return try YAMLDecoder().decode(GatewayConfiguration.self, from: text)
+        } catch let error as DecodingError {
+            throw ConfigurationError("\(path): \(Self.describe(error))")
+        } catch {
+            throw ConfigurationError("\(path): \(error)")
+        }
+    }
+
+    private static func describe(_ error: DecodingError) -> String {
+        func at(_ path: [any CodingKey]) -> String { path.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".") }
+        switch error {
+        case let .keyNotFound(key, context): return "missing '\(key.stringValue)' at \(at(context.codingPath).isEmpty ? "top level" : at(context.codingPath))"
+        case let .typeMismatch(_, context), let .valueNotFound(_, context), let .dataCorrupted(context):
+            return "\(at(context.codingPath)): \(context.debugDescription)"
+        @unknown default: return "\(error)"
+        }
+    }
+
+    /// Checks what a server cannot start without, naming the offending entry.
+    public func validated() throws -> GatewayConfiguration {
+        let roots = self.roots ?? []
+        guard !roots.isEmpty else { throw ConfigurationError("no roots to serve: give --root NAME=PATH_OR_S3_URL or roots: in the config") }
+        var seen = Set<String>()
+        for root in roots {
+            guard RequestPath.decodeSegment(root.name[...]) == root.name, !root.name.contains("%"),
+                  !["healthz", "metrics"].contains(root.name) else {
+                throw ConfigurationError("root name '\(root.name)' is not usable in a URL (reserved, or contains '/', '%', '..' or control characters)")
+            }
+            guard seen.insert(root.name).inserted else { throw ConfigurationError("root '\(root.name)' is given twice") }
+            if case let .groups(groups)? = root.access, groups.isEmpty {
+                throw ConfigurationError("root '\(root.name)': access lists no groups (use 'public' to open it)")
+            }
+        }
+        if let port, !(0...65535).contains(port) { throw ConfigurationError("port \(port) is out of range") }
+        return self
+    }
+}
+
+public struct RootConfiguration: Codable, Sendable, Equatable {
+    public var name: String
+    /// A folder or `s3://bucket/prefix`.
+    public var location: String
+    /// `public` or a list of groups; default public.
+    public var access: Access?
+
+    public enum Access: Codable, Sendable, Equatable {
+        case everyone
+        case groups([String])
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.singleValueContainer()
+            if let word = try? c.decode(String.self) {
+                guard word == "public" else {
+                    throw DecodingError.dataCorruptedError(in: c, debugDescription: "access is 'public' or a list of groups, not '\(word)'")
+                }
+                self = .everyone
+            } else {
+                self = .groups(try c.decode([String].self))
+            }
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.singleValueContainer()
+            switch self {
+            case .everyone: try c.encode("public")
+            case let .groups(g): try c.encode(g)
+            }
+        }
+    }
+
+    public init(name: String, location: String, access: Access? = nil) {
+        self.name = name
+        self.location = location
+        self.access = access
+    }
+
+    /// `NAME=LOCATION` as given to `--root`.
+    public init(argument: String) throws {
+        guard let eq = argument.firstIndex(of: "="), eq != argument.startIndex, argument.index(after: eq) != argument.endIndex else {
+            throw ConfigurationError("--root '\(argument)': expected NAME=PATH_OR_S3_URL")
+        }
+        self.init(name: String(argument[..<eq]), location: String(argument[argument.index(after: eq)...]))
+    }
+}
+
+public struct AuthConfiguration: Codable, Sendable {
+    public var tokens: [TokenEntry]?
+    public var jwt: JWTConfiguration?
+
+    public init(tokens: [TokenEntry]? = nil, jwt: JWTConfiguration? = nil) {
+        self.tokens = tokens
+        self.jwt = jwt
+    }
+
+    /// A static bearer token; the secret is given inline, in a file, or in an environment variable.
+    public struct TokenEntry: Codable, Sendable {
+        public var token: String?
+        public var tokenFile: String?
+        public var tokenEnv: String?
+        public var groups: [String]
+
+        func resolvedToken() throws -> String {
+            guard let secret = try readSecret(inline: token, file: tokenFile, env: tokenEnv, what: "token"), !secret.isEmpty else {
+                throw ConfigurationError("auth.tokens: an entry for groups \(groups) has no token (token, tokenFile or tokenEnv)")
+            }
+            return secret
+        }
+    }
+
+    public struct JWTConfiguration: Codable, Sendable {
+        public var hs256Secret: String?
+        public var hs256SecretFile: String?
+        public var hs256SecretEnv: String?
+        /// PEM file of the RSA public key that verifies RS256 tokens.
+        public var rs256PublicKeyFile: String?
+        /// The claim listing the caller's groups (default `groups`).
+        public var groupsClaim: String?
+        public var issuer: String?
+        public var audience: String?
+
+        func resolvedHS256Secret() throws -> String? {
+            try readSecret(inline: hs256Secret, file: hs256SecretFile, env: hs256SecretEnv, what: "HS256 secret")
+        }
+
+        func resolvedRS256PublicKey() throws -> String? {
+            try rs256PublicKeyFile.map { try readSecret(inline: nil, file: $0, env: nil, what: "RS256 public key")! }
+        }
+    }
+}
+
+private func readSecret(inline: String?, file: String?, env: String?, what: String) throws -> String? {
+    if let inline { return inline }
+    if let file {
+        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+            throw ConfigurationError("\(file): cannot read the \(what)")
+        }
+        return text.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+    if let env {
+        guard let value = ProcessInfo.processInfo.environment[env] else {
+            throw ConfigurationError("the \(what) environment variable \(env) is not set")
+        }
+        return value
+    }
+    return nil
+}
+
+public struct ConfigurationError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

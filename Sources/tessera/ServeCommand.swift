@@ -1,0 +1,52 @@
+import ArgumentParser
+import Foundation
+import Gateway
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve Zarr hierarchies read-only over HTTP to any Zarr reader or browser viewer.",
+        discussion: """
+        Each root is served at /NAME/ with its keys as paths. Ranges, HEAD, ETag, CORS and \
+        consolidated metadata are handled for readers such as zarr-python, tensorstore, napari, \
+        neuroglancer and vizarr. Auth and per-root access rules come from --config (Docs/serve.md).
+        """
+    )
+
+    @Option(name: .customLong("root"), help: "NAME=PATH_OR_S3_URL, repeatable.") var roots: [String] = []
+    @Option(help: "Address to bind (default 127.0.0.1).") var host: String?
+    @Option(help: "Port (default 8080; 0 picks a free one).") var port: Int?
+    @Option(help: "A YAML configuration file (roots, auth, CORS, …); flags override it.") var config: String?
+    @Flag(help: "Answer paths ending in '/' with a JSON listing of the folder.") var listing = false
+    @Option(name: .customLong("cors-origin"), help: "An allowed CORS origin, repeatable (default *).") var corsOrigins: [String] = []
+    @Option(help: "Cache-Control sent with objects (default 'public, max-age=60').") var cacheControl: String?
+    @Option(help: "Access log: stderr (default), stdout, off, or a file.") var accessLog: String?
+    @Flag(help: "Do not generate consolidated metadata for hierarchies that lack it.") var noConsolidate = false
+
+    func run() async throws {
+        do {
+            var configuration = try config.map(GatewayConfiguration.load(yamlFile:)) ?? GatewayConfiguration()
+            if !roots.isEmpty { configuration.roots = (configuration.roots ?? []) + (try roots.map(RootConfiguration.init(argument:))) }
+            if let host { configuration.host = host }
+            if let port { configuration.port = port }
+            if listing { configuration.listing = true }
+            if !corsOrigins.isEmpty { configuration.corsOrigins = corsOrigins }
+            if let cacheControl { configuration.cacheControl = cacheControl }
+            if let accessLog { configuration.accessLog = accessLog }
+            if noConsolidate { configuration.consolidate = false }
+            let gateway = try await Gateway(configuration: configuration)
+            let host = configuration.host ?? "127.0.0.1"
+            try await GatewayServer.run(gateway, host: host, port: configuration.port ?? 8080) { bound in
+                let base = "http://\(host.contains(":") ? "[\(host)]" : host):\(bound)"
+                var banner = "tessera serve: listening on \(base)/\n"
+                for root in gateway.rootLocations { banner += "  \(base)/\(root.name)/  <- \(root.location)\n" }
+                FileHandle.standardOutput.write(Data(banner.utf8))
+            }
+        } catch let error as ValidationError {
+            throw error
+        } catch {
+            FileHandle.standardError.write(Data("tessera: error: \(error)\n".utf8))
+            throw ExitCode.failure
+        }
+    }
+}
