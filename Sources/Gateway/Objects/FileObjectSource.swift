@@ -32,7 +32,9 @@ public final class FileObjectSource: ObjectSource {
 
     /// A descriptor for `key` beneath the root, or nil when there is nothing to serve.
     private func openBeneath(_ key: String) throws -> Int32? {
-        let fd = key.isEmpty ? dup(rootFD) : tessera_open_beneath(rootFD, key)
+        // The root itself is reopened, not dup'ed: a dup shares the directory read
+        // position, so a second listing of the root would come back empty.
+        let fd = key.isEmpty ? openat(rootFD, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : tessera_open_beneath(rootFD, key)
         if fd >= 0 { return fd }
         switch errno {
         // Missing, or a path that leaves the root (EXDEV, ELOOP): both are plain 404s.
