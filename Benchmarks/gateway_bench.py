@@ -52,12 +52,15 @@ same script (default 2 s, not recorded). From wrk, per run:
   errors    socket errors (connect, read, write, timeout) + answers with an unexpected
             status class (for 200/206 workloads: status >= 400; for 404: status < 400)
   B/resp    bytes read / requests minus the expected body size: the average header size;
-            a server that sent short or long bodies shows up here
+            a server that sent short or long bodies shows up here (outside 0..2048: FAIL)
   CPU       the server's user+system CPU time during the run (/proc/PID/stat, all of
             nginx's processes) per request, in microseconds; less sensitive than rps to
             wrk sharing the CPUs with the server
   RSS       the server's VmRSS after the run (nginx: master + workers summed, so shared
             pages count more than once), MiB
+  others %  CPU time charged to every other process during the run (/proc/stat's user +
+            nice + system, minus the server's and wrk's), per second of the run, 100 = one
+            core: the disturbance from concurrent builds and tests
 With --repeat N the run with the highest rps is shown; every run is in the JSON.
 
 Correctness, before any timing: a sample of every workload's requests (24 each) is fetched
@@ -66,8 +69,9 @@ file's bytes (or its range), Content-Length, Content-Range for 206, an empty bod
 Any wrong answer prints FAIL and the run exits 1 without timing anything. Missing headers
 (ETag, Last-Modified, Cache-Control, Accept-Ranges, CORS) are reported as notes.
 
-Goals (shared/PERFORMANCE.md), per workload: tessera rps >= nginx rps, and tessera p99
-<= 5 ms at 64 connections.
+Goals, per workload, at 64 connections: tessera rps >= nginx rps and tessera p99 <= nginx
+p99 (shared/PERFORMANCE.md); also shown: tessera p99 <= 5 ms (an absolute target; wrk shares
+the CPUs with the server here, so even nginx's p99 can exceed it on a small machine).
 
 Results: Benchmarks/.cache/last-gateway-bench.json. The machine's noise (and wrk, which
 runs on the same CPUs) affects both servers alike; compare the ratios, not absolutes.
@@ -80,6 +84,7 @@ import platform
 import pwd
 import random
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -342,6 +347,17 @@ def proc_cpu_seconds(pid):
         with open(f"/proc/{pid}/stat") as f:
             fields = f.read().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+def machine_task_cpu_seconds():
+    """user + nice + system time of all CPUs (/proc/stat), seconds: what processes were
+    charged, without interrupt time (which the kernel does not charge to processes)."""
+    try:
+        with open("/proc/stat") as f:
+            fields = f.readline().split()
+        return (int(fields[1]) + int(fields[2]) + int(fields[3])) / os.sysconf("SC_CLK_TCK")
     except (OSError, ValueError, IndexError):
         return 0.0
 
@@ -624,8 +640,14 @@ class GatewayBench:
         if a.warmup > 0:
             self.wrk(srv, w, a.warmup)
         cpu0 = srv.cpu_seconds()
+        ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        all0 = machine_task_cpu_seconds()
         cmd, r = self.wrk(srv, w, a.duration)
+        all1 = machine_task_cpu_seconds()
+        ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu = srv.cpu_seconds() - cpu0
+        wrk_cpu = (ru1.ru_utime + ru1.ru_stime) - (ru0.ru_utime + ru0.ru_stime)
+        other = max(0.0, (all1 - all0) - cpu - wrk_cpu)
         self.step += 1
         j = wrk_json(r.stdout)
         text = parse_wrk(r.stdout)
@@ -647,8 +669,11 @@ class GatewayBench:
                "wrong_status": wrong_status, "errors": socket_errors + wrong_status,
                "header_bytes_per_response": hdr_bytes, "mb_per_s": j["bytes"] / secs / 1e6,
                "server_cpu_seconds": cpu, "server_cpu_us_per_request": cpu / n * 1e6,
+               "wrk_cpu_seconds": wrk_cpu, "other_cpu_seconds": other,
                "rss_mib_after": srv.rss_mib(), "wrk_text": text, "order_in_pair": pos, "repeat": rep,
                "load_after": os.getloadavg()[0]}
+        # Work by other processes during the run (builds, tests): it takes CPU from both.
+        run["other_cpu_percent"] = other / run["seconds"] * 100
         if srv.name == "tessera":
             run["tessera_vmhwm_mib"] = proc_status_kib(srv.proc.pid, "VmHWM") / 1024
         if not (0 < hdr_bytes < 2048):
@@ -662,7 +687,7 @@ class GatewayBench:
         row["command"] = cmd
         print(f"[{self.step}/{self.steps_total}] {what:<16} {run['rps']:10.0f} req/s  p50 {run['p50_ms']:6.2f} ms  "
               f"p99 {run['p99_ms']:6.2f} ms  errors {run['errors']}  cpu {run['server_cpu_us_per_request']:6.1f} "
-              f"us/req  rss {run['rss_mib_after']:6.1f} MiB  load {run['load_after']:.2f}",
+              f"us/req  rss {run['rss_mib_after']:6.1f} MiB  other processes {run['other_cpu_percent']:.0f}% CPU",
               file=sys.stderr, flush=True)
 
     def run(self):
@@ -732,6 +757,8 @@ class GatewayBench:
             w = x["workload"]
             t = self.rows[(w, "tessera")]
             g.append((f"{w}: tessera rps >= nginx rps ({at})", x["rps"], "x", x["rps"] >= 1.0))
+            if x["p99"] is not None:
+                g.append((f"{w}: tessera p99 <= nginx p99 ({at})", x["p99"], "x", x["p99"] <= 1.0))
             g.append((f"{w}: tessera p99 <= {GOAL_P99_MS:g} ms ({at})", t["p99_ms"], " ms", t["p99_ms"] <= GOAL_P99_MS))
         return g
 
@@ -743,9 +770,10 @@ class GatewayBench:
                  f"({a.workers} workers)",
                  f"data: {len(chunk_keys())} x 64 KiB chunk files, {SHARDS} x 4 MiB shards, warm page cache; "
                  "latency in ms; errors = socket errors + unexpected status; B/resp = bytes read per answer "
-                 "beyond the body; CPU = server CPU time per request; RSS after the run (MiB)"]
+                 "beyond the body; CPU = server CPU time per request; RSS after the run (MiB); others % = CPU "
+                 "used by other processes during the run (100 = one core)"]
         hdr = ("workload", "server", "req/s", "MB/s", "p50", "p90", "p99", "max", "errors", "B/resp",
-               "CPU us/req", "RSS")
+               "CPU us/req", "RSS", "others %")
         rows = []
         for w in a.workloads:
             for s in SERVERS:
@@ -755,7 +783,8 @@ class GatewayBench:
                 rows.append((f"{w} ({EXPECTED_STATUS[w]})", s, f"{r['rps']:.0f}", f"{r['mb_per_s']:.1f}",
                              f"{r['p50_ms']:.2f}", f"{r['p90_ms']:.2f}", f"{r['p99_ms']:.2f}", f"{r['max_ms']:.1f}",
                              str(r["errors_total"]), f"{r['header_bytes_per_response']:.0f}",
-                             f"{r['server_cpu_us_per_request']:.1f}", f"{r['rss_mib_after']:.1f}"))
+                             f"{r['server_cpu_us_per_request']:.1f}", f"{r['rss_mib_after']:.1f}",
+                             f"{r['other_cpu_percent']:.0f}"))
         lines += format_table(hdr, rows, right=set(range(2, len(hdr))))
         rat = self.ratios()
         if rat:
@@ -769,7 +798,7 @@ class GatewayBench:
         goals = self.goals()
         if goals:
             lines.append("")
-            lines.append("Goals (shared/PERFORMANCE.md):")
+            lines.append("Goals (shared/PERFORMANCE.md: rps and p99 vs nginx; plus p99 <= 5 ms):")
             for name, v, unit, ok in goals:
                 lines.append(f"  {'met ' if ok else 'MISS'}  {name}: {v:.2f}{unit}")
         if getattr(self, "rss_idle", None):
@@ -778,10 +807,11 @@ class GatewayBench:
         for n in self.notes:
             lines.append(f"note: {n}")
         lb = getattr(self, "load_before", None)
-        la = getattr(self, "load_after", None)
-        if lb and la:
-            lines.append(f"load average (1 min) before {lb[0]:.2f}, after {la[0]:.2f}"
-                         + ("  (other work was running: timings are disturbed)" if lb[0] > 0.5 else ""))
+        busy = max((x["other_cpu_percent"] for r in self.rows.values() for x in r["runs"]), default=0)
+        if lb:
+            lines.append(f"load average (1 min) before the runs {lb[0]:.2f}; other processes used up to "
+                         f"{busy:.0f}% of a core during a run"
+                         + ("  (other work was running: timings are disturbed)" if busy > 10 else ""))
         lines.append(f"total runtime {self.runtime:.1f} s")
         return "\n".join(lines)
 

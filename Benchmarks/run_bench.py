@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """`make bench`: Tessera vs zarr-python 3 and tensorstore, same run, same input.
 
-    python Benchmarks/run_bench.py [--sections io,convert,s3] [--small | --shape Z,Y,X]
+    python Benchmarks/run_bench.py [--sections io,convert,s3,gateway] [--small | --shape Z,Y,X]
                                    [--repeat N] [--jobs N] [--layouts L,...] [--tools T,...]
                                    [--convert-tools T,...] [--convert-variants V,...]
                                    [--memory-check] [--tessera-bench PATH] [--tessera PATH]
+                                   [--gateway-duration S] [--gateway-connections N]
 
-Three sections, all by default:
+Four sections, all by default:
   io       (this file) write and read back one Zarr array, described below.
   convert  Benchmarks/convert_bench.py: `tessera convert` of a tiled TIFF to a full NGFF
            pyramid vs ngff-zarr, a tensorstore script (and bioformats2raw when installed),
@@ -19,6 +20,12 @@ Three sections, all by default:
            method, peak RSS, every output read back and checked. --tools applies to it too;
            --small runs it on 64x512x512 (the 64-deep shards then fit the array in every
            tool). Results go to Benchmarks/.cache/last-s3-bench.json.
+  gateway  Benchmarks/gateway_bench.py: `tessera serve` vs nginx (same folder, same headers,
+           both on 127.0.0.1) under wrk -t2 -c64 -d10s: whole 64 KiB chunk GETs, 64 KiB
+           inner-chunk ranges of 4 MiB shards, shard-index suffix ranges and 404s; req/s,
+           p50/p99 latency, errors, server CPU per request and RSS, every workload's answers
+           checked byte for byte first. Needs wrk and nginx (apt-get install wrk nginx);
+           --small runs it with 3 s runs. Results go to Benchmarks/.cache/last-gateway-bench.json.
 The exit status is 1 if any section failed.
 
 The io section:
@@ -72,7 +79,7 @@ from bench_common import last_json_line, count_objects, csv_choice, write_json, 
 ALL_LAYOUTS = ("v3-blosc-zstd-sharded", "v2-blosc-lz4")
 ALL_TOOLS = ("tessera", "zarr-python", "tensorstore")
 PEERS = ("zarr-python", "tensorstore")
-ALL_SECTIONS = ("io", "convert", "s3")
+ALL_SECTIONS = ("io", "convert", "s3", "gateway")
 SMALL_SHAPE = (32, 512, 512)
 FLOOR_CNAME = {"v3-blosc-zstd-sharded": "zstd", "v2-blosc-lz4": "lz4"}
 MB = 1e6
@@ -559,14 +566,31 @@ def s3_argv(args):
     return argv
 
 
+def gateway_argv(args):
+    """The arguments of Benchmarks/gateway_bench.py for the `gateway` section, from ours."""
+    argv = ["--tessera", str(args.tessera)]
+    if args.small:
+        argv.append("--quick")  # 3 s runs, 1 s warm-up
+    if args.gateway_duration:
+        argv += ["--duration", str(args.gateway_duration)]
+    if args.gateway_connections:
+        argv += ["--connections", str(args.gateway_connections)]
+    argv += ["--repeat", str(args.repeat)]
+    if args.keep:
+        argv.append("--keep")
+    return argv
+
+
 def main(argv=None):
     import convert_bench
+    import gateway_bench
     import s3_bench
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sections", type=csv_choice(ALL_SECTIONS), default=ALL_SECTIONS,
-                    help="comma-separated, default: io,convert,s3. io = this file's write/read of one array; "
+                    help="comma-separated, default: io,convert,s3,gateway. io = this file's write/read of one array; "
                          "convert = Benchmarks/convert_bench.py (tessera convert vs ngff-zarr, tensorstore, ...); "
-                         "s3 = Benchmarks/s3_bench.py (the same array written to a local S3 server)")
+                         "s3 = Benchmarks/s3_bench.py (the same array written to a local S3 server); "
+                         "gateway = Benchmarks/gateway_bench.py (tessera serve vs nginx under wrk)")
     size = ap.add_mutually_exclusive_group()
     size.add_argument("--small", action="store_true",
                       help="quick smoke run on %s instead of the 1 GiB input" % "x".join(map(str, SMALL_SHAPE)))
@@ -586,7 +610,10 @@ def main(argv=None):
     ap.add_argument("--tessera-bench", type=Path, default=REPO / ".build" / "release" / "tessera-bench",
                     help="path of the tessera-bench binary (default <repo>/.build/release/tessera-bench)")
     ap.add_argument("--tessera", type=Path, default=REPO / ".build" / "release" / "tessera",
-                    help="convert: path of the tessera binary (default <repo>/.build/release/tessera)")
+                    help="convert, s3, gateway: path of the tessera binary (default <repo>/.build/release/tessera)")
+    ap.add_argument("--gateway-duration", type=int, default=None,
+                    help="gateway: seconds per wrk run (default 10; 3 with --small)")
+    ap.add_argument("--gateway-connections", type=int, default=None, help="gateway: wrk connections (default 64)")
     ap.add_argument("--no-floor", action="store_true", help="skip the compress-only floor rows")
     ap.add_argument("--json", type=Path, default=HERE / ".cache" / "last-bench.json",
                     help="io: where to write the results (default Benchmarks/.cache/last-bench.json; "
@@ -623,6 +650,13 @@ def main(argv=None):
             print("\n")
         sys.stdout.flush()
         rc = max(rc, s3_bench.main(s3_argv(args)))
+        if rc == 130:
+            return rc
+    if "gateway" in args.sections:
+        if any(s in args.sections for s in ("io", "convert", "s3")):
+            print("\n")
+        sys.stdout.flush()
+        rc = max(rc, gateway_bench.main(gateway_argv(args)))
     return rc
 
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Conversion
 import Foundation
+import Gateway
 import ZarrCore
 
 @main
@@ -12,6 +13,7 @@ struct Tessera: AsyncParsableCommand {
     )
 
     static func main() async {
+        if CommandLine.arguments.dropFirst().first == "serve" { GatewayServer.runConcurrencyOnEventLoops() }
         tuneAllocatorForChunkBuffers()
         do {
             var command = try parseAsRoot()

@@ -32,9 +32,8 @@ extension ObjectSource {
         guard let object = try await open(key) else { return nil }
         var collected = [UInt8]()
         collected.reserveCapacity(object.size)
-        var writer: any ResponseBodyWriter = CollectingWriter { collected.append(contentsOf: $0.readableBytesView) }
+        let writer: any ResponseBodyWriter = CollectingWriter { collected.append(contentsOf: $0.readableBytesView) }
         try await object.body(0..<object.size).write(writer)
-        _ = writer
         return collected
     }
 }

@@ -1,10 +1,21 @@
 import Hummingbird
 import Logging
 import NIOCore
+import NIOPosix
 
 /// Runs the gateway on Hummingbird until SIGTERM or SIGINT, then stops accepting,
 /// lets in-flight responses finish (swift-service-lifecycle's graceful shutdown) and returns.
 public enum GatewayServer {
+    /// Makes NIO's event loops Swift Concurrency's global executor, so a request's handler
+    /// runs on the thread that read it instead of hopping to the cooperative pool and back
+    /// (two thread switches per request, the largest single cost in a profile of small
+    /// answers). Must be called first thing on the main thread; `tessera serve` only, as
+    /// conversion work belongs on its own worker threads.
+    @discardableResult
+    public static func runConcurrencyOnEventLoops() -> Bool {
+        NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+    }
+
     public static func run(
         _ gateway: Gateway, host: String, port: Int,
         onRunning: @escaping @Sendable (_ boundPort: Int) async -> Void
