@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import os
+import platform
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +21,17 @@ def write_json(path: Path, doc: dict) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(doc, indent=2) + "\n")
     os.replace(tmp, path)
+
+
+def run_header(git, **host_extra) -> dict:
+    """The fields every results document starts with: when, what command, which commit,
+    on what machine (plus any host readings a section adds, e.g. load averages)."""
+    return {
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "command": [sys.executable] + sys.argv,
+        "tessera_git": git,
+        "host": {"cpus": os.cpu_count(), "machine": platform.machine(), "python": platform.python_version(), **host_extra},
+    }
 
 
 def last_json_line(text):

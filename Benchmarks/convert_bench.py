@@ -53,10 +53,8 @@ checked first).
 Results: Benchmarks/.cache/last-convert-bench.json. Compare the ratios, not absolutes.
 """
 import argparse
-import datetime
 import json
 import os
-import platform
 import re
 import shutil
 import subprocess
@@ -72,7 +70,7 @@ CACHE = HERE / ".cache"
 sys.path.insert(0, str(HERE))
 import convert_peers  # noqa: E402
 import make_input  # noqa: E402
-from bench_common import last_json_line, count_objects, csv_choice, write_json, run_section, format_table  # noqa: E402
+from bench_common import last_json_line, count_objects, csv_choice, write_json, run_section, format_table, run_header  # noqa: E402
 
 DEFAULT_SHAPE = (128, 2048, 2048)
 SMALL_SHAPE = (32, 512, 512)
@@ -724,11 +722,8 @@ class ConvertBench:
     def write_json(self, path):
         a = self.args
         doc = {
-            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            "command": [sys.executable] + sys.argv,
-            "tessera_git": self.git,
+            **run_header(self.git),
             "tessera": str(a.tessera),
-            "host": {"cpus": os.cpu_count(), "machine": platform.machine(), "python": platform.python_version()},
             "versions": self.versions,
             "input": {"tiff": str(self.tiff), **self.info},
             "jobs": a.jobs, "repeat": a.repeat, "variants": {v: VARIANTS[v] for v in a.variants},

@@ -77,10 +77,8 @@ Results: Benchmarks/.cache/last-gateway-bench.json. The machine's noise (and wrk
 runs on the same CPUs) affects both servers alike; compare the ratios, not absolutes.
 """
 import argparse
-import datetime
 import json
 import os
-import platform
 import pwd
 import random
 import re
@@ -100,7 +98,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 CACHE = HERE / ".cache"
 sys.path.insert(0, str(HERE))
-from bench_common import csv_choice, write_json, run_section, format_table  # noqa: E402
+from bench_common import csv_choice, write_json, run_section, format_table, run_header  # noqa: E402
 
 DATA = CACHE / "gateway-bench"
 ROOT = "bench"
@@ -818,12 +816,9 @@ class GatewayBench:
     def write_json(self, path):
         a = self.args
         doc = {
-            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            "command": [sys.executable] + sys.argv,
-            "tessera_git": self.git, "tessera": str(a.tessera), "nginx": str(a.nginx), "wrk": a.wrk,
-            "host": {"cpus": os.cpu_count(), "machine": platform.machine(), "python": platform.python_version(),
-                     "load_before": list(getattr(self, "load_before", []) or []),
-                     "load_after": list(getattr(self, "load_after", []) or [])},
+            **run_header(self.git, load_before=list(getattr(self, "load_before", []) or []),
+                         load_after=list(getattr(self, "load_after", []) or [])),
+            "tessera": str(a.tessera), "nginx": str(a.nginx), "wrk": a.wrk,
             "versions": self.versions,
             "data": {"folder": str(DATA), **manifest(), "index_bytes": INDEX_BYTES, "range_pairs": RANGE_PAIRS},
             "wrk_options": {"threads": a.threads, "connections": a.connections, "duration_s": a.duration,

@@ -59,10 +59,8 @@ Results are also written as JSON to Benchmarks/.cache/last-bench.json.
 All timings in one run share the machine's noise; compare the ratios, not absolutes.
 """
 import argparse
-import datetime
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -74,7 +72,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 import make_input  # noqa: E402
-from bench_common import last_json_line, count_objects, csv_choice, write_json, run_section, format_table  # noqa: E402
+from bench_common import last_json_line, count_objects, csv_choice, write_json, run_section, format_table, run_header  # noqa: E402
 
 ALL_LAYOUTS = ("v3-blosc-zstd-sharded", "v2-blosc-lz4")
 ALL_TOOLS = ("tessera", "zarr-python", "tensorstore")
@@ -511,11 +509,8 @@ class Bench:
     def write_json(self, path):
         a = self.args
         doc = {
-            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            "command": [sys.executable] + sys.argv,
-            "tessera_git": self.git,
+            **run_header(self.git),
             "tessera_bench": str(a.tessera_bench),
-            "host": {"cpus": os.cpu_count(), "machine": platform.machine(), "python": platform.python_version()},
             "versions": self.versions,
             "input": {"path": str(self.raw), "shape": list(self.shape), "dtype": "uint16", "bytes": self.nbytes,
                       "checksum": self.checksum},

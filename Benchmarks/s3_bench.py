@@ -52,10 +52,8 @@ the ratios and the request counts more than the absolute MB/s.
 Results: Benchmarks/.cache/last-s3-bench.json.
 """
 import argparse
-import datetime
 import json
 import os
-import platform
 import re
 import shutil
 import socket
@@ -69,7 +67,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 import make_input  # noqa: E402
-from bench_common import format_table, write_json, run_section  # noqa: E402
+from bench_common import format_table, write_json, run_section, run_header  # noqa: E402
 
 ALL_TOOLS = ("tessera", "zarr-python", "tensorstore")
 PEERS = ("zarr-python", "tensorstore")
@@ -452,10 +450,8 @@ class S3Bench:
     def write_json(self, path):
         a = self.args
         doc = {
-            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            "command": [sys.executable] + sys.argv,
-            "tessera_git": self.git, "tessera": str(a.tessera),
-            "host": {"cpus": os.cpu_count(), "machine": platform.machine(), "python": platform.python_version()},
+            **run_header(self.git),
+            "tessera": str(a.tessera),
             "server": "moto_server (fresh per tool run)",
             "input": {"path": str(self.raw), "shape": list(self.shape), "dtype": "uint16", "bytes": self.nbytes,
                       "checksum": self.checksum},
