@@ -364,6 +364,7 @@ class Server:
     name = ""
     proc = None
     base = ""
+    err = None  # the server's captured stderr, closed by stop()
 
     def pids(self):
         return [self.proc.pid] + _children(self.proc.pid)
@@ -378,14 +379,17 @@ class Server:
         return self.proc is not None and self.proc.poll() is None
 
     def stop(self):
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGTERM)
         try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+            if self.proc is not None and self.proc.poll() is None:
+                self.proc.send_signal(signal.SIGTERM)
+                try:
+                    self.proc.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    self.proc.kill()
+                    self.proc.wait()
+        finally:
+            if self.err:
+                self.err.close()
 
 
 class Tessera(Server):
@@ -421,11 +425,6 @@ class Tessera(Server):
             return r.stdout.strip() or None
         except (OSError, subprocess.SubprocessError):
             return None
-
-    def stop(self):
-        super().stop()
-        if getattr(self, "err", None):
-            self.err.close()
 
 
 NGINX_CONF = """\
@@ -524,11 +523,6 @@ class Nginx(Server):
             return (r.stderr or r.stdout).strip().replace("nginx version: ", "") or None
         except (OSError, subprocess.SubprocessError):
             return None
-
-    def stop(self):
-        super().stop()
-        if getattr(self, "err", None):
-            self.err.close()
 
 
 # ----------------------------------------------------------------------------- checking
