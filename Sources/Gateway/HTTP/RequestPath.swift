@@ -35,6 +35,14 @@ public enum RequestPath {
     }
 
     static func decodeSegment(_ segment: Substring) -> String? {
+        // Most segments have no escapes: check them in place (they are already valid
+        // UTF-8, being part of a String) and copy once.
+        if !segment.utf8.contains(UInt8(ascii: "%")) {
+            guard !segment.isEmpty, segment != ".", segment != "..",
+                  !segment.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F || $0 == UInt8(ascii: "\\") })
+            else { return nil }
+            return String(segment)
+        }
         var bytes = [UInt8]()
         bytes.reserveCapacity(segment.utf8.count)
         var it = segment.utf8.makeIterator()

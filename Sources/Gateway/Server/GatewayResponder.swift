@@ -5,12 +5,15 @@ import NIOCore
 /// The request context: Hummingbird's core storage plus the peer address for the log.
 public struct GatewayRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
-    let remote: String
+    /// Kept to name the peer in the access log, and asked only when a line is written.
+    let channel: any Channel
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
-        remote = source.channel.remoteAddress?.ipAddress ?? "-"
+        channel = source.channel
     }
+
+    var remote: String { channel.remoteAddress?.ipAddress ?? "-" }
 }
 
 /// Every request goes through `respond`: route, authorise, answer, then one log line and
@@ -34,12 +37,14 @@ public struct GatewayResponder: HTTPResponder {
         let elapsed = ContinuousClock.now - start
         gateway.metrics.finished(method: request.method.rawValue, status: response.status.code, root: rootLabel,
                                  bytes: bytes, duration: elapsed)
-        gateway.accessLog?.write(.init(
-            time: Int(Date().timeIntervalSince1970), remote: context.remote, method: request.method.rawValue,
-            path: request.uri.string, range: request.headers[.range], status: response.status.code, bytes: bytes,
-            micros: Int(elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000),
-            root: rootLabel == "-" ? nil : rootLabel
-        ))
+        if let log = gateway.accessLog {
+            log.write(.init(
+                time: time(nil), remote: context.remote, method: request.method.rawValue,
+                path: request.uri.string, range: request.headers[.range], status: response.status.code, bytes: bytes,
+                micros: Int(elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000),
+                root: rootLabel == "-" ? nil : rootLabel
+            ))
+        }
         return response
     }
 
