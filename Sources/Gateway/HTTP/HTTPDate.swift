@@ -1,3 +1,4 @@
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -39,6 +40,17 @@ public enum HTTPDate {
 }
 
 extension HTTPDate {
+    private static let current = Mutex<(second: Int, text: String)>((-1, ""))
+
+    /// The `Date` header value for now, formatted at most once a second.
+    static func now() -> String {
+        let second = time(nil)
+        return current.withLock { cache in
+            if cache.second != second { cache = (second, format(second)) }
+            return cache.text
+        }
+    }
+
     /// `2026-11-23T10:00:00Z`, for log lines.
     static func iso8601(_ seconds: Int) -> String {
         var t = time_t(seconds), tm = tm()

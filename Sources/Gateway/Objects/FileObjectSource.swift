@@ -43,7 +43,10 @@ public final class FileObjectSource: ObjectSource {
         }
     }
 
-    public func open(_ key: String) async throws -> (any OpenedObject)? {
+    public func open(_ key: String) async throws -> (any OpenedObject)? { try openNow(key) }
+
+    /// `open` without suspending: page-cache opens are cheaper than any hop (FastFileHandler).
+    func openNow(_ key: String) throws -> FileObject? {
         guard !key.isEmpty, let fd = try openBeneath(key) else { return nil }
         var st = stat()
         guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { close(fd); return nil }

@@ -10,6 +10,9 @@ public final class Gateway: Sendable {
     }
 
     let roots: [String: ServedRoot]
+    /// Local roots anyone may read: their plain object requests take the event-loop
+    /// fast path (FastFileHandler).
+    let fastRoots: [String: FileObjectSource]
     let policy: AccessPolicy
     let listing: Bool
     let consolidate: Bool
@@ -40,7 +43,12 @@ public final class Gateway: Sendable {
             roots[root.name] = ServedRoot(source: source, rule: rule)
         }
         self.roots = roots
-        policy = try await AccessPolicy(configuration: configuration.auth ?? AuthConfiguration())
+        let policy = try await AccessPolicy(configuration: configuration.auth ?? AuthConfiguration())
+        self.policy = policy
+        fastRoots = roots.compactMapValues { root in
+            guard let files = root.source as? FileObjectSource, !policy.isEnabled || root.rule == .everyone else { return nil }
+            return files
+        }
         listing = configuration.listing ?? false
         consolidate = configuration.consolidate ?? true
         cacheControl = configuration.cacheControl ?? "public, max-age=60"

@@ -32,26 +32,17 @@ public struct GatewayResponder: HTTPResponder {
         var rootLabel = "-"
         if case let .object(root, _, _) = target, gateway.roots[root] != nil { rootLabel = root }
         var response = await answer(request, target)
-        addCORS(&response, request)
-        let bytes = request.method == .head ? 0 : response.body.contentLength ?? 0
-        let elapsed = ContinuousClock.now - start
-        gateway.metrics.finished(method: request.method.rawValue, status: response.status.code, root: rootLabel,
-                                 bytes: bytes, duration: elapsed)
-        if let log = gateway.accessLog {
-            log.write(.init(
-                time: time(nil), remote: context.remote, method: request.method.rawValue,
-                path: request.uri.string, range: request.headers[.range], status: response.status.code, bytes: bytes,
-                micros: Int(elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000),
-                root: rootLabel == "-" ? nil : rootLabel
-            ))
-        }
+        gateway.addCORS(&response.headers, request: request.headers, method: request.method)
+        gateway.record(method: request.method, path: request.uri.string, requestHeaders: request.headers,
+                       status: response.status.code, bytes: request.method == .head ? 0 : response.body.contentLength ?? 0,
+                       root: rootLabel, since: start, remote: context.remote)
         return response
     }
 
     private func answer(_ request: Request, _ target: RequestTarget) async -> Response {
         switch request.method {
         case .get, .head: break
-        case .options: return Response(status: .noContent, headers: preflightHeaders(request))
+        case .options: return Response(status: .noContent, headers: gateway.preflightHeaders(request.headers))
         default: return Response(status: .methodNotAllowed, headers: [.allow: "GET, HEAD, OPTIONS"])
         }
         let identity = gateway.policy.isEnabled ? await gateway.policy.identify(request.headers[.authorization].map { $0[...] }) : .anonymous
@@ -137,39 +128,5 @@ public struct GatewayResponder: HTTPResponder {
             return Response(status: status, headers: headers)
         }
         return Response(status: status, headers: headers, body: .init(byteBuffer: buffer))
-    }
-
-    // MARK: CORS
-
-    /// The allowed origin for this request, or nil when CORS does not apply to it.
-    private func allowedOrigin(_ request: Request) -> String? {
-        if gateway.corsOrigins.contains("*") { return "*" }
-        guard let origin = request.headers[.origin], gateway.corsOrigins.contains(origin) else { return nil }
-        return origin
-    }
-
-    private func addCORS(_ response: inout Response, _ request: Request) {
-        guard let origin = allowedOrigin(request) else { return }
-        response.headers[.accessControlAllowOrigin] = origin
-        if origin != "*" { response.headers[.vary] = "Origin" }
-        if request.method != .options {
-            response.headers[.accessControlExposeHeaders] = "Content-Range, Content-Length, ETag, Accept-Ranges, Last-Modified"
-        }
-    }
-
-    /// A preflight answer identical for every path, existing or not, hidden or not: a
-    /// browser sends no credentials with it, so it must not depend on them, and it
-    /// reveals nothing about what is served.
-    private func preflightHeaders(_ request: Request) -> HTTPFields {
-        var headers: HTTPFields = [.allow: "GET, HEAD, OPTIONS", .contentLength: "0"]
-        guard allowedOrigin(request) != nil else { return headers }
-        headers[.accessControlAllowMethods] = "GET, HEAD, OPTIONS"
-        // Echo what the browser asks for (Range, Authorization, If-None-Match, …), limited
-        // to header-name characters; `*` would not cover Authorization.
-        let asked = request.headers[.accessControlRequestHeaders] ?? ""
-        let safe = asked.filter { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "," || $0 == " " }
-        headers[.accessControlAllowHeaders] = safe.isEmpty ? "Range, Authorization, If-None-Match, If-Modified-Since" : safe
-        headers[.accessControlMaxAge] = "86400"
-        return headers
     }
 }

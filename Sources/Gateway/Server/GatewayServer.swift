@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import Logging
 import NIOCore
@@ -24,6 +25,8 @@ public enum GatewayServer {
         logger.logLevel = .warning // one access-log line per request is the request log
         let app = Application(
             responder: GatewayResponder(gateway: gateway),
+            server: .http1(configuration: .init(additionalChannelHandlers:
+                ProcessInfo.processInfo.environment["TESSERA_FAST_PATH"] == "0" ? [] : [FastFileHandler(gateway: gateway)])),
             configuration: .init(address: .hostname(host, port: port), serverName: nil, backlog: 1024),
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) },
             logger: logger
