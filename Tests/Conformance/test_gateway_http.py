@@ -16,6 +16,7 @@ from gateway_server import GatewayServer
 
 MARKER = b"TESSERA-OUTSIDE-THE-ROOT"
 PAYLOAD = bytes((i * 7 + 3) % 251 for i in range(200_000))
+BIG = bytes((i * 13 + 5) % 253 for i in range(3 * 2**20 + 77))  # above the 1 MiB inline limit
 
 
 @pytest.fixture(scope="module")
@@ -27,6 +28,7 @@ def tree(tmp_path_factory) -> Path:
     (data / "img" / "0" / "zarr.json").write_text('{"zarr_format":3,"node_type":"array","shape":[1]}')
     (data / "img" / "0" / "c" / "0" / "0").write_bytes(PAYLOAD)
     (data / "empty").write_bytes(b"")
+    (data / "big").write_bytes(BIG)
     (data / "v2").mkdir()
     (data / "v2" / ".zgroup").write_text('{"zarr_format":2}')
     (data / "v2" / ".zattrs").write_text('{"a":1}')
@@ -124,6 +126,21 @@ def test_unsatisfiable_or_malformed_ranges_get_416(server, header):
     assert status == 416, (header, status)
     assert h["content-range"] == f"bytes */{len(PAYLOAD)}"
     assert body == b""
+
+
+@pytest.mark.parametrize("header,start,end", [
+    (None, 0, len(BIG) - 1),                                   # streamed in pieces
+    ("bytes=-1028", len(BIG) - 1028, len(BIG) - 1),            # a shard index: small range of a big object
+    ("bytes=1048570-1114105", 1048570, 1114105),               # an inner chunk across a piece boundary
+    ("bytes=100-", 100, len(BIG) - 1),                         # a large range: streamed
+])
+def test_large_objects_whole_and_in_ranges(server, header, start, end):
+    status, h, body = get(server, "/data/big", {"Range": header} if header else {})
+    assert status == (206 if header else 200)
+    assert int(h["content-length"]) == end - start + 1 == len(body)
+    if header:
+        assert h["content-range"] == f"bytes {start}-{end}/{len(BIG)}"
+    assert body == BIG[start:end + 1]
 
 
 def test_other_range_units_are_ignored(server):

@@ -12,7 +12,8 @@ import NIOHTTPTypes
 /// handler in front delivers one request at a time, so answers stay in order whichever
 /// side produced them. Anything it does not fully own passes through untouched:
 /// other methods, auth-checked requests, S3 roots, listings, metadata the gateway may
-/// rewrite (`zarr.json`, `.zmetadata`), bodies above the inline limit, and every error.
+/// rewrite (`zarr.json`, `.zmetadata`), bodies above the inline limit (a small range of a
+/// large shard is not one), and every error.
 /// The answer is built by the same `ObjectResponse.plan` as the responder's.
 final class FastFileHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
@@ -65,9 +66,10 @@ extension Gateway {
         var body: ByteBuffer?
         do {
             if let object = try source.openNow(key) {
-                guard object.size <= FileObjectSource.inlineLimit else { return nil }
                 let plan = ObjectResponse.plan(size: object.size, validators: object.validators, key: key,
                                                method: request.method, headers: request.headerFields, cacheControl: cacheControl)
+                // Large bodies stream through the responder; a small range of a big shard stays here.
+                guard (plan.body?.count ?? 0) <= FileObjectSource.inlineLimit else { return nil }
                 status = plan.status
                 headers = plan.headers
                 body = try plan.body.map(object.read)
