@@ -20,6 +20,8 @@ public struct AccessPolicy: Sendable {
         case member(Set<String>)
         /// Credentials were sent but do not verify (bad token, bad signature, expired).
         case refused
+
+        public var isMember: Bool { if case .member = self { true } else { false } }
     }
 
     public enum Decision: Sendable, Equatable {

@@ -51,7 +51,7 @@ public struct GatewayResponder: HTTPResponder {
             return text(.ok, "ok\n", request)
         case .metrics:
             // Series carry root names, so with auth on they are for authenticated callers only.
-            if gateway.policy.isEnabled, case .member = identity {} else if gateway.policy.isEnabled { return unauthorized() }
+            if gateway.policy.isEnabled && !identity.isMember { return unauthorized() }
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4", .cacheControl: "no-store"],
                             body: request.method == .head ? .init() : .init(byteBuffer: ByteBuffer(bytes: gateway.metrics.exposition())))
         case .rejected:
