@@ -74,15 +74,7 @@ public final class S3Store: Store {
         }
     }
 
-    public func size(_ key: String) throws -> Int? {
-        try checked(key)
-        let r = try send("HEAD", key: key)
-        switch r.status {
-        case 200: return r.contentLength ?? 0
-        case 404: return nil
-        default: throw failure(r, key: key)
-        }
-    }
+    public func size(_ key: String) throws -> Int? { try head(key)?.size }
 
     public func set(_ key: String, _ bytes: [UInt8]) throws {
         try checked(key)

@@ -38,8 +38,7 @@ public enum RequestPath {
         // Most segments have no escapes: check them in place (they are already valid
         // UTF-8, being part of a String) and copy once.
         if !segment.utf8.contains(UInt8(ascii: "%")) {
-            guard !segment.isEmpty, segment != ".", segment != "..",
-                  !segment.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F || $0 == UInt8(ascii: "\\") })
+            guard !segment.isEmpty, segment != ".", segment != "..", !segment.utf8.contains(where: forbidden)
             else { return nil }
             return String(segment)
         }
@@ -54,10 +53,15 @@ public enum RequestPath {
                 bytes.append(b)
             }
         }
-        guard !bytes.isEmpty, bytes != [0x2E], bytes != [0x2E, 0x2E],
-              !bytes.contains(where: { $0 < 0x20 || $0 == 0x7F || $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "\\") })
+        guard !bytes.isEmpty, bytes != [0x2E], bytes != [0x2E, 0x2E], !bytes.contains(where: forbidden)
         else { return nil }
         return String(validating: bytes, as: UTF8.self)
+    }
+
+    /// Bytes no decoded segment may hold: control characters, `/` (a decoded `%2f` must
+    /// never become a separator) and `\` (a separator elsewhere).
+    private static func forbidden(_ b: UInt8) -> Bool {
+        b < 0x20 || b == 0x7F || b == UInt8(ascii: "/") || b == UInt8(ascii: "\\")
     }
 
     private static func hexValue(_ c: UInt8) -> UInt8? {

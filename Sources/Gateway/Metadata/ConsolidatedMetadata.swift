@@ -8,6 +8,19 @@ import Foundation
 /// into groups' subfolders, never into an array's chunks, so its cost follows the number
 /// of arrays and groups, not of chunks.
 enum ConsolidatedMetadata {
+    /// A key split into its folder and last name, e.g. "img/0/zarr.json" → ("img/0", "zarr.json").
+    static func split(_ key: String) -> (folder: String, name: Substring) {
+        guard let slash = key.lastIndex(of: "/") else { return ("", key[...]) }
+        return (String(key[..<slash]), key[key.index(after: slash)...])
+    }
+
+    /// Whether the gateway may answer `key` with a generated document instead of the
+    /// stored bytes (a v2 `.zmetadata`, a v3 group `zarr.json`).
+    static func mayGenerate(_ key: String) -> Bool {
+        let name = split(key).name
+        return name == ".zmetadata" || name == "zarr.json"
+    }
+
     /// `.zmetadata` for the v2 group at `group` ("" for the root), or nil if there is no
     /// v2 group there.
     static func v2(_ source: any ObjectSource, group: String) async throws -> [UInt8]? {

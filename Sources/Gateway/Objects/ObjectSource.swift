@@ -29,11 +29,17 @@ public struct FolderListing: Sendable, Equatable {
 extension ObjectSource {
     /// A small object read whole (metadata documents), or nil if there is none.
     func readAll(_ key: String) async throws -> [UInt8]? {
-        guard let object = try await open(key) else { return nil }
+        try await open(key)?.readAll()
+    }
+}
+
+extension OpenedObject {
+    /// The whole object in memory; only for small documents the gateway itself rewrites.
+    func readAll() async throws -> [UInt8] {
         var collected = [UInt8]()
-        collected.reserveCapacity(object.size)
+        collected.reserveCapacity(size)
         let writer: any ResponseBodyWriter = CollectingWriter { collected.append(contentsOf: $0.readableBytesView) }
-        try await object.body(0..<object.size).write(writer)
+        try await body(0..<size).write(writer)
         return collected
     }
 }

@@ -60,7 +60,7 @@ extension Gateway {
         guard case let .object(rootName, key, false) = RequestPath.parse(path), !key.isEmpty,
               let source = fastRoots[rootName] else { return nil }
         if policy.isEnabled && request.headerFields[.authorization] != nil { return nil }
-        if consolidate && (key.hasSuffix("zarr.json") || key.hasSuffix(".zmetadata")) { return nil }
+        if consolidate && ConsolidatedMetadata.mayGenerate(key) { return nil }
         var status: HTTPResponse.Status
         var headers: HTTPFields
         var body: ByteBuffer?

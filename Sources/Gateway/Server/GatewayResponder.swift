@@ -81,10 +81,8 @@ public struct GatewayResponder: HTTPResponder {
     /// The stored object, or a generated consolidated document standing in for it.
     private func resolve(_ root: Gateway.ServedRoot, rootName: String, key: String) async throws -> (any OpenedObject)? {
         let stored = try await root.source.open(key)
-        guard gateway.consolidate else { return stored }
-        let slash = key.lastIndex(of: "/")
-        let name = slash.map { key[key.index(after: $0)...] } ?? key[...]
-        let folder = slash.map { String(key[..<$0]) } ?? ""
+        guard gateway.consolidate, ConsolidatedMetadata.mayGenerate(key) else { return stored }
+        let (folder, name) = ConsolidatedMetadata.split(key)
         if name == ".zmetadata", stored == nil {
             return try await gateway.generated.document("\(rootName)\0\(key)") {
                 try await ConsolidatedMetadata.v2(root.source, group: folder)
@@ -92,8 +90,7 @@ public struct GatewayResponder: HTTPResponder {
         }
         if name == "zarr.json", let stored, stored.size < 1 << 20 {
             let generated = try await gateway.generated.document("\(rootName)\0\(key)\0\(stored.validators.etag)") {
-                guard let bytes = try await root.source.readAll(key) else { return nil }
-                return try await ConsolidatedMetadata.v3Inline(root.source, group: folder, document: bytes)
+                try await ConsolidatedMetadata.v3Inline(root.source, group: folder, document: try await stored.readAll())
             }
             return generated ?? stored
         }
