@@ -21,6 +21,21 @@ import Testing
         #expect(RequestPath.parse(path[...]) == .rejected)
     }
 
+    /// The in-place parser for paths without escapes must agree with the general
+    /// split-decode-join parser on every path, hostile ones included.
+    @Test func inPlaceParserAgreesWithTheGeneralOne() {
+        let alphabet: [Character] = ["a", "b", "/", "/", ".", "\\", "\u{01}", "\u{7f}", "é", "-"]
+        var generator = SystemRandomNumberGenerator()
+        var paths = ["", "/", "//", "a", "a/", "a//", "a/.", "a/..", "a/./b", ".", "..", "a/b/", "a/b//", "./a", "a\\b"]
+        for _ in 0..<20_000 {
+            let length = Int.random(in: 0...9, using: &generator)
+            paths.append(String((0..<length).map { _ in alphabet.randomElement(using: &generator)! }))
+        }
+        for path in paths {
+            #expect(RequestPath.parseUnescaped(path[...]) == RequestPath.parseSegments(path[...]), "path \(path.debugDescription)")
+        }
+    }
+
     @Test func doubleEncodingDecodesOnlyOnce() {
         // %252e%252e is the literal name "%2e%2e", never "..".
         #expect(RequestPath.parse("/img/%252e%252e/x") == .object(root: "img", key: "%2e%2e/x", isFolder: false))
@@ -32,6 +47,7 @@ import Testing
         #expect(RangeRequest(header: "bytes=0-99") == .closed(first: 0, last: 99))
         #expect(RangeRequest(header: "bytes=100-") == .closed(first: 100, last: nil))
         #expect(RangeRequest(header: "bytes=-16") == .suffix(16))
+        #expect(RangeRequest(header: "Bytes=7-8") == .closed(first: 7, last: 8)) // the unit is case-insensitive
         #expect(RangeRequest(header: " bytes = 5-9 ") == .none) // unit must be exactly "bytes="
         #expect(RangeRequest(header: nil) == .none)
         #expect(RangeRequest(header: "items=0-5") == .none)

@@ -2,13 +2,19 @@
 /// opaque bytes (chunks and shards are never labelled as compressed text).
 enum ContentType {
     static func of(_ key: Substring) -> String {
-        let name = key.split(separator: "/").last ?? key
-        switch name {
-        case "zarr.json", ".zarray", ".zgroup", ".zattrs", ".zmetadata": return "application/json"
-        default:
-            if name.hasSuffix(".json") { return "application/json" }
-            if name.hasSuffix(".xml") { return "application/xml" }
-            return "application/octet-stream"
+        // Only the last path segment counts; compared byte-wise, as this runs per chunk.
+        let bytes = key.utf8
+        let name = bytes.lastIndex(of: UInt8(ascii: "/")).map { bytes[bytes.index(after: $0)...] } ?? bytes[...]
+        if name.elementsEqual(".zarray".utf8) || name.elementsEqual(".zgroup".utf8) || name.elementsEqual(".zattrs".utf8)
+            || name.elementsEqual(".zmetadata".utf8) || name.hasSuffix(".json".utf8) {
+            return "application/json"
         }
+        return name.hasSuffix(".xml".utf8) ? "application/xml" : "application/octet-stream"
+    }
+}
+
+private extension Substring.UTF8View {
+    func hasSuffix(_ suffix: String.UTF8View) -> Bool {
+        count >= suffix.count && self[index(endIndex, offsetBy: -suffix.count)...].elementsEqual(suffix)
     }
 }

@@ -15,9 +15,19 @@ public enum HTTPDate {
     public static func format(_ seconds: Int) -> String {
         var t = time_t(seconds), tm = tm()
         gmtime_r(&t, &tm)
-        func two(_ v: Int32) -> String { v < 10 ? "0\(v)" : "\(v)" }
-        return "\(days[Int(tm.tm_wday)]), \(two(tm.tm_mday)) \(months[Int(tm.tm_mon)]) \(tm.tm_year + 1900) "
-            + "\(two(tm.tm_hour)):\(two(tm.tm_min)):\(two(tm.tm_sec)) GMT"
+        // Written byte by byte: every file response carries a Last-Modified.
+        return String(unsafeUninitializedCapacity: 29) { out in
+            var i = 0
+            func put(_ s: String) { for c in s.utf8 { out[i] = c; i += 1 } }
+            func two(_ v: Int32) { out[i] = UInt8(48 + v / 10); out[i + 1] = UInt8(48 + v % 10); i += 2 }
+            put(days[Int(tm.tm_wday)]); put(", ")
+            two(tm.tm_mday); put(" ")
+            put(months[Int(tm.tm_mon)]); put(" ")
+            let year = tm.tm_year + 1900
+            two(year / 100); two(year % 100); put(" ")
+            two(tm.tm_hour); put(":"); two(tm.tm_min); put(":"); two(tm.tm_sec); put(" GMT")
+            return i
+        }
     }
 
     /// Seconds since the epoch, or nil for anything that is not an IMF-fixdate.

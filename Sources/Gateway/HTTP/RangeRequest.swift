@@ -13,9 +13,14 @@ public enum RangeRequest: Equatable, Sendable {
 
     public init(header: Substring?) {
         guard let header = header?.trimmingSpaces else { self = .none; return }
-        guard header.count >= 6, header.prefix(6).lowercased() == "bytes=" else { self = .none; return }
+        let bytes = header.utf8
+        // Byte-wise: this runs for every shard read, and String searches on Substring
+        // go through Foundation here.
+        guard bytes.count >= 6, zip(bytes.prefix(6), "bytes=".utf8).allSatisfy({ asciiLowercased($0) == $1 })
+        else { self = .none; return }
         let spec = header.dropFirst(6).trimmingSpaces
-        guard !spec.contains(","), let dash = spec.firstIndex(of: "-") else { self = .unsatisfiable; return }
+        guard !spec.utf8.contains(UInt8(ascii: ",")), let dash = spec.utf8.firstIndex(of: UInt8(ascii: "-"))
+        else { self = .unsatisfiable; return }
         let first = spec[..<dash].trimmingSpaces, last = spec[spec.index(after: dash)...].trimmingSpaces
         switch (Self.number(first), Self.number(last)) {
         case (nil, let n?) where first.isEmpty: self = .suffix(n)
@@ -56,6 +61,11 @@ public enum RangeRequest: Equatable, Sendable {
     }
 
     public struct Unsatisfiable: Error, Equatable {}
+}
+
+/// `c` with A–Z mapped to a–z.
+func asciiLowercased(_ c: UInt8) -> UInt8 {
+    c >= UInt8(ascii: "A") && c <= UInt8(ascii: "Z") ? c | 0x20 : c
 }
 
 extension Substring {

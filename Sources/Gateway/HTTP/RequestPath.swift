@@ -21,7 +21,13 @@ public enum RequestPath {
         guard raw.first == "/" else { return .rejected }
         if raw == "/healthz" { return .health }
         if raw == "/metrics" { return .metrics }
-        var segments = raw.dropFirst().split(separator: "/", omittingEmptySubsequences: false)
+        if !raw.utf8.contains(UInt8(ascii: "%")) { return parseUnescaped(raw.dropFirst()) }
+        return parseSegments(raw.dropFirst())
+    }
+
+    /// The general case: split, decode each segment, join.
+    static func parseSegments(_ path: Substring) -> RequestTarget {
+        var segments = path.split(separator: "/", omittingEmptySubsequences: false)
         let isFolder = segments.count > 1 && segments.last == ""
         if isFolder { segments.removeLast() }
         var decoded = [String]()
@@ -32,6 +38,37 @@ public enum RequestPath {
         }
         guard let root = decoded.first else { return .rejected }
         return .object(root: root, key: decoded.dropFirst().joined(separator: "/"), isFolder: isFolder)
+    }
+
+    /// `parse` for a path without escapes (nearly every request): the segments are
+    /// checked in place and the key is the path's own tail, so nothing is split or joined.
+    static func parseUnescaped(_ path: Substring) -> RequestTarget {
+        let bytes = path.utf8
+        var isFolder = false
+        var end = bytes.endIndex
+        if let last = bytes.indices.last, bytes[last] == UInt8(ascii: "/") {
+            isFolder = true
+            end = last
+        }
+        var rootEnd: String.Index?
+        var segmentStart = bytes.startIndex
+        var index = bytes.startIndex
+        while true {
+            let atEnd = index == end
+            if atEnd || bytes[index] == UInt8(ascii: "/") {
+                let segment = bytes[segmentStart..<index]
+                guard !segment.isEmpty, !segment.elementsEqual(".".utf8), !segment.elementsEqual("..".utf8) else { return .rejected }
+                if rootEnd == nil { rootEnd = index }
+                if atEnd { break }
+                segmentStart = bytes.index(after: index)
+            } else if forbidden(bytes[index]) {
+                return .rejected
+            }
+            index = bytes.index(after: index)
+        }
+        let root = String(path[..<rootEnd!])
+        let key = rootEnd! == end ? "" : String(path[bytes.index(after: rootEnd!)..<end])
+        return .object(root: root, key: key, isFolder: isFolder)
     }
 
     static func decodeSegment(_ segment: Substring) -> String? {

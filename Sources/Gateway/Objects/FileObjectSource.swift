@@ -17,6 +17,9 @@ public final class FileObjectSource: ObjectSource {
     private let rootFD: Int32
     /// Objects up to this size are read inline into one buffer.
     static let inlineLimit = 1 << 20
+    /// Bodies from this size on leave by sendfile on the fast path; smaller ones are read
+    /// into the buffer that carries the response head (one write instead of two).
+    static let sendfileThreshold = ProcessInfo.processInfo.environment["TESSERA_SENDFILE_MIN"].flatMap { Int($0) } ?? 256 << 10
     /// Piece size for streamed bodies.
     static let pieceSize = 256 << 10
 
@@ -89,13 +92,31 @@ final class FileObject: OpenedObject {
         let nanos = Int(st.st_mtim.tv_sec) &* 1_000_000_000 &+ Int(st.st_mtim.tv_nsec)
         // Inode, size and nanosecond mtime: writers replace files by rename, so any new
         // content has a new inode and the tag changes with it.
-        validators = Validators(
-            etag: "\"\(String(st.st_ino, radix: 16))-\(String(size, radix: 16))-\(String(nanos, radix: 16))\"",
-            lastModified: Int(st.st_mtim.tv_sec)
-        )
+        validators = Validators(etag: Self.etag(inode: UInt64(st.st_ino), size: UInt64(size), nanos: UInt64(bitPattern: Int64(nanos))),
+                                lastModified: Int(st.st_mtim.tv_sec))
     }
 
     deinit { close(fd) }
+
+    /// `"inode-size-mtime"` in lower-case hex, written directly (one String per file response).
+    static func etag(inode: UInt64, size: UInt64, nanos: UInt64) -> String {
+        String(unsafeUninitializedCapacity: 3 * 16 + 4) { out in
+            var i = 0
+            func hex(_ value: UInt64) {
+                let digits = max(1, (64 - value.leadingZeroBitCount + 3) / 4)
+                for k in stride(from: digits - 1, through: 0, by: -1) {
+                    let nibble = UInt8((value >> (4 * UInt64(k))) & 0xF)
+                    out[i] = nibble < 10 ? 48 + nibble : 87 + nibble
+                    i += 1
+                }
+            }
+            out[i] = UInt8(ascii: "\""); i += 1
+            hex(inode); out[i] = UInt8(ascii: "-"); i += 1
+            hex(size); out[i] = UInt8(ascii: "-"); i += 1
+            hex(nanos); out[i] = UInt8(ascii: "\""); i += 1
+            return i
+        }
+    }
 
     func body(_ range: Range<Int>) async throws -> ResponseBody {
         if range.count <= FileObjectSource.inlineLimit {
@@ -117,6 +138,12 @@ final class FileObject: OpenedObject {
     /// never a short body under a longer Content-Length.
     func read(_ range: Range<Int>) throws -> ByteBuffer {
         var buffer = ByteBufferAllocator().buffer(capacity: range.count)
+        try read(range, into: &buffer)
+        return buffer
+    }
+
+    /// `range` appended to `buffer` with pread.
+    func read(_ range: Range<Int>, into buffer: inout ByteBuffer) throws {
         var failure: Int32 = 0
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: range.count) { raw in
             var done = 0
@@ -126,11 +153,10 @@ final class FileObject: OpenedObject {
                 if n == 0 { failure = EIO; break }
                 done += n
             }
-            return done
+            return failure == 0 ? done : 0
         }
         if failure != 0 {
             throw ZarrError.storage(key: path, reason: failure == EIO ? "file shrank while being served" : String(cString: strerror(failure)))
         }
-        return buffer
     }
 }

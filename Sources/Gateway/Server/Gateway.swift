@@ -18,6 +18,7 @@ public final class Gateway: Sendable {
     let consolidate: Bool
     let cacheControl: String
     let corsOrigins: Set<String>
+    let allowsAnyOrigin: Bool
     let metrics = GatewayMetrics()
     let accessLog: AccessLog?
     let generated = GeneratedDocuments()
@@ -53,6 +54,7 @@ public final class Gateway: Sendable {
         consolidate = configuration.consolidate ?? true
         cacheControl = configuration.cacheControl ?? "public, max-age=60"
         corsOrigins = Set(configuration.corsOrigins ?? ["*"])
+        allowsAnyOrigin = corsOrigins.contains("*")
         accessLog = try AccessLog.open(configuration.accessLog ?? "stderr")
     }
 

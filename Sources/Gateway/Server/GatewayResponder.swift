@@ -31,21 +31,22 @@ public struct GatewayResponder: HTTPResponder {
         let target = RequestPath.parse(request.uri.path[...])
         var rootLabel = "-"
         if case let .object(root, _, _) = target, gateway.roots[root] != nil { rootLabel = root }
-        var response = await answer(request, target)
-        gateway.addCORS(&response.headers, request: request.headers, method: request.method)
-        gateway.record(method: request.method, path: request.uri.string, requestHeaders: request.headers,
+        let fields = RequestFields(request.headers)
+        var response = await answer(request, target, fields)
+        gateway.addCORS(&response.headers, origin: fields.origin, method: request.method)
+        gateway.record(method: request.method, path: request.uri.string, range: fields.range,
                        status: response.status.code, bytes: request.method == .head ? 0 : response.body.contentLength ?? 0,
                        root: rootLabel, since: start, remote: context.remote)
         return response
     }
 
-    private func answer(_ request: Request, _ target: RequestTarget) async -> Response {
+    private func answer(_ request: Request, _ target: RequestTarget, _ fields: RequestFields) async -> Response {
         switch request.method {
         case .get, .head: break
         case .options: return Response(status: .noContent, headers: gateway.preflightHeaders(request.headers))
         default: return Response(status: .methodNotAllowed, headers: [.allow: "GET, HEAD, OPTIONS"])
         }
-        let identity = gateway.policy.isEnabled ? await gateway.policy.identify(request.headers[.authorization].map { $0[...] }) : .anonymous
+        let identity = gateway.policy.isEnabled ? await gateway.policy.identify(fields.authorization?[...]) : .anonymous
         switch target {
         case .health:
             return text(.ok, "ok\n", request)
@@ -68,10 +69,11 @@ public struct GatewayResponder: HTTPResponder {
             guard let root else { return notFound() }
             do {
                 if isFolder || key.isEmpty {
-                    return try await folder(root, rootName: rootName, key: key, request)
+                    return try await folder(root, rootName: rootName, key: key, request.method, fields)
                 }
                 guard let object = try await resolve(root, rootName: rootName, key: key) else { return notFound() }
-                return await ObjectResponse.make(object, key: key, request: request, cacheControl: gateway.cacheControl)
+                return await ObjectResponse.make(object, key: key, method: request.method, fields: fields,
+                                                 cacheControl: gateway.cacheControl)
             } catch {
                 return text(.badGateway, "cannot read \(rootName)/\(key): \(error)\n", request)
             }
@@ -97,14 +99,16 @@ public struct GatewayResponder: HTTPResponder {
         return stored
     }
 
-    private func folder(_ root: Gateway.ServedRoot, rootName: String, key: String, _ request: Request) async throws -> Response {
+    private func folder(_ root: Gateway.ServedRoot, rootName: String, key: String, _ method: HTTPRequest.Method,
+                        _ fields: RequestFields) async throws -> Response {
         guard gateway.listing, let listing = try await root.source.listFolder(key) else { return notFound() }
         let document: [String: Any] = [
             "folders": listing.folders,
             "objects": listing.objects.map { ["key": $0.key, "size": $0.size] as [String: Any] },
         ]
         let bytes = try JSONSerialization.data(withJSONObject: document, options: [.sortedKeys, .withoutEscapingSlashes])
-        return await ObjectResponse.make(MemoryObject(Array(bytes)), key: "listing.json", request: request, cacheControl: "no-cache")
+        return await ObjectResponse.make(MemoryObject(Array(bytes)), key: "listing.json", method: method, fields: fields,
+                                         cacheControl: "no-cache")
     }
 
     // MARK: Small answers

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 import NIOPosix
@@ -25,8 +26,10 @@ public enum GatewayServer {
         logger.logLevel = .warning // one access-log line per request is the request log
         let app = Application(
             responder: GatewayResponder(gateway: gateway),
-            server: .http1(configuration: .init(additionalChannelHandlers:
-                ProcessInfo.processInfo.environment["TESSERA_FAST_PATH"] == "0" ? [] : [FastFileHandler(gateway: gateway)])),
+            server: HTTPServerBuilder { responder in
+                GatewayChannel(responder: responder, gateway: gateway,
+                               fastPath: ProcessInfo.processInfo.environment["TESSERA_FAST_PATH"] != "0")
+            },
             configuration: .init(address: .hostname(host, port: port), serverName: nil, backlog: 1024),
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) },
             logger: logger

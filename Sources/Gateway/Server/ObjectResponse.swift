@@ -1,57 +1,85 @@
+import HTTPTypes
 import Hummingbird
 import NIOCore
 
 /// The answer for one object: preconditions (304/412), then the range (206/416), then
 /// the headers every reader relies on (CONFORMANCE.md, "Serving over HTTP"). `plan`
 /// decides everything but the body, so the Hummingbird responder and the event-loop
-/// fast path (FastFileHandler) answer identically.
+/// fast path (FastPathHandler) answer identically; each renders the same fields
+/// (`forEachField`), one into HTTPFields, the other straight into wire bytes.
 enum ObjectResponse {
     struct Plan {
         var status: HTTPResponse.Status
-        var headers: HTTPFields
+        var validators: Validators
+        var cacheControl: String
+        var contentType: String?
+        /// `bytes a-b/size` for a 206, `bytes */size` for a 416.
+        var contentRange: String?
+        /// Absent on a 304, which describes the stored object, not a body.
+        var contentLength: Int?
         /// The bytes to send, or nil for a body-less answer (304, 412, 416, HEAD).
         var body: Range<Int>?
+
+        /// The response fields, in the order they are sent.
+        func forEachField(_ emit: (HTTPField.Name, String) -> Void) {
+            emit(.eTag, validators.etag)
+            emit(.cacheControl, cacheControl)
+            emit(.acceptRanges, "bytes")
+            if let modified = validators.lastModified { emit(.lastModified, HTTPDate.format(modified)) }
+            if let contentType { emit(.contentType, contentType) }
+            if let contentRange { emit(.contentRange, contentRange) }
+            if let contentLength { emit(.contentLength, String(contentLength)) }
+        }
+
+        var headers: HTTPFields {
+            var fields = HTTPFields()
+            forEachField { fields.append(HTTPField(name: $0, value: $1)) }
+            return fields
+        }
     }
 
     static func plan(size: Int, validators v: Validators, key: String, method: HTTPRequest.Method,
-                     headers h: HTTPFields, cacheControl: String) -> Plan {
-        var headers: HTTPFields = [.eTag: v.etag, .cacheControl: cacheControl, .acceptRanges: "bytes"]
-        if let modified = v.lastModified { headers[.lastModified] = HTTPDate.format(modified) }
+                     headers h: RequestFields, cacheControl: String) -> Plan {
+        var plan = Plan(status: .ok, validators: v, cacheControl: cacheControl)
         switch Preconditions.evaluate(
-            ifMatch: h[.ifMatch].map { $0[...] }, ifUnmodifiedSince: h[.ifUnmodifiedSince].map { $0[...] },
-            ifNoneMatch: h[.ifNoneMatch].map { $0[...] }, ifModifiedSince: h[.ifModifiedSince].map { $0[...] },
+            ifMatch: h.ifMatch?[...], ifUnmodifiedSince: h.ifUnmodifiedSince?[...],
+            ifNoneMatch: h.ifNoneMatch?[...], ifModifiedSince: h.ifModifiedSince?[...],
             validators: v
         ) {
-        case .notModified: return Plan(status: .notModified, headers: headers, body: nil)
+        case .notModified:
+            plan.status = .notModified
+            return plan
         case .failed:
-            headers[.contentLength] = "0"
-            return Plan(status: .preconditionFailed, headers: headers, body: nil)
+            plan.status = .preconditionFailed
+            plan.contentLength = 0
+            return plan
         case .proceed: break
         }
-        headers[.contentType] = ContentType.of(key[...])
-        var rangeRequest = RangeRequest(header: h[.range].map { $0[...] })
-        if let ifRange = h[.ifRange], !Preconditions.ifRangeHolds(ifRange[...], v) { rangeRequest = .none }
-        var status = HTTPResponse.Status.ok
+        var rangeRequest = RangeRequest(header: h.range?[...])
+        if let ifRange = h.ifRange, !Preconditions.ifRangeHolds(ifRange[...], v) { rangeRequest = .none }
         var span = 0..<size
         switch rangeRequest.resolve(size: size) {
         case nil: break
         case .failure?:
-            headers[.contentRange] = "bytes */\(size)"
-            headers[.contentLength] = "0"
-            headers[.contentType] = nil
-            return Plan(status: .rangeNotSatisfiable, headers: headers, body: nil)
+            plan.status = .rangeNotSatisfiable
+            plan.contentRange = "bytes */\(size)"
+            plan.contentLength = 0
+            return plan
         case let .success(range)?:
-            status = .partialContent
+            plan.status = .partialContent
+            plan.contentRange = "bytes \(range.lowerBound)-\(range.upperBound - 1)/\(size)"
             span = range
-            headers[.contentRange] = "bytes \(range.lowerBound)-\(range.upperBound - 1)/\(size)"
         }
-        headers[.contentLength] = String(span.count)
-        return Plan(status: status, headers: headers, body: method == .head ? nil : span)
+        plan.contentType = ContentType.of(key[...])
+        plan.contentLength = span.count
+        plan.body = method == .head ? nil : span
+        return plan
     }
 
-    static func make(_ object: any OpenedObject, key: String, request: Request, cacheControl: String) async -> Response {
-        let plan = plan(size: object.size, validators: object.validators, key: key, method: request.method,
-                        headers: request.headers, cacheControl: cacheControl)
+    static func make(_ object: any OpenedObject, key: String, method: HTTPRequest.Method, fields: RequestFields,
+                     cacheControl: String) async -> Response {
+        let plan = plan(size: object.size, validators: object.validators, key: key, method: method,
+                        headers: fields, cacheControl: cacheControl)
         guard let span = plan.body else { return Response(status: plan.status, headers: plan.headers) }
         do {
             return Response(status: plan.status, headers: plan.headers, body: try await object.body(span))

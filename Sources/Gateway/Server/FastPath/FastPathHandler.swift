@@ -1,0 +1,267 @@
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// The gateway's hot path: the first handler on every connection, reading request heads
+/// straight from the socket's bytes and answering object requests it owns (see
+/// `Gateway.fastAnswer`) without NIO's HTTP parser, the HTTPTypes conversion or
+/// Hummingbird's async request path. Profiles of a chunk server are dominated by that
+/// per-request machinery, not by file I/O.
+///
+/// Requests it does not own are handed on, one at a time and byte for byte, to the
+/// ordinary pipeline behind it (NIO's HTTP/1 codec, then Hummingbird and
+/// `GatewayResponder`). While the responder works on one, later pipelined bytes wait
+/// here, so answers leave in request order; `SlowAnswerObserver` reports when the
+/// responder's answer is complete. A head the strict `RawRequestParser` will not take on
+/// (malformed, with a body, an upgrade) hands the whole connection to NIO's parser.
+///
+/// Input is held back (no `read()`) while the responder works and while the socket is
+/// not writable, so a client that sends without reading cannot grow our buffers.
+final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    typealias OutboundIn = IOData
+    typealias OutboundOut = IOData
+
+    private enum Mode: Equatable {
+        /// Reading heads and answering what we own.
+        case answering
+        /// A request went to the responder; its answer is not complete yet. `thenClose`
+        /// when the connection ends after it (HTTP/1.0, or `Connection: close`).
+        case awaitingResponder(thenClose: Bool)
+        /// The connection belongs to NIO's parser from here on.
+        case passthrough
+        /// No more requests are read (Connection: close, or shutting down).
+        case closing
+    }
+
+    private let gateway: Gateway
+    /// False with `TESSERA_FAST_PATH=0`: every request goes to the responder, through
+    /// the same connection handling.
+    private let answers: Bool
+    private var mode = Mode.answering
+    /// Bytes received and not yet parsed or handed on.
+    private var unread: ByteBuffer?
+    /// A `read()` we held back; issued when input flows again.
+    private var heldRead = false
+    /// The client closed its sending side; the pipeline behind hears of it once every
+    /// request before has been answered.
+    private var inputClosed = false
+    private var needsFlush = false
+    /// Bytes went to the pipeline behind in this read cycle, so it needs the
+    /// read-complete event (otherwise the event stops here: nothing behind is waiting).
+    private var handedOn = false
+    private var context: ChannelHandlerContext?
+
+    init(gateway: Gateway, answers: Bool) {
+        self.gateway = gateway
+        self.answers = answers
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
+
+    // MARK: Input
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch mode {
+        case .passthrough:
+            handedOn = true
+            return context.fireChannelRead(data)
+        case .closing: return
+        case .answering, .awaitingResponder: break
+        }
+        var bytes = unwrapInboundIn(data)
+        if var buffered = unread {
+            unread = nil // keep the storage uniquely referenced: appending must not copy it
+            buffered.writeBuffer(&bytes)
+            unread = buffered
+        } else {
+            unread = bytes
+        }
+        if mode == .answering, answerUnread(context) { handedOn = true }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        flushIfNeeded(context)
+        if handedOn {
+            handedOn = false
+            context.fireChannelReadComplete()
+        }
+    }
+
+    /// Answers every complete head in `unread`, in order, until one goes to the responder.
+    /// Returns whether anything was handed on (the caller then completes the read).
+    @discardableResult
+    private func answerUnread(_ context: ChannelHandlerContext) -> Bool {
+        while mode == .answering, context.channel.isWritable, var buffer = unread {
+            let parsed = buffer.withUnsafeReadableBytes { RawRequestParser.parse($0) }
+            switch parsed {
+            case .needMore:
+                return false
+            case .unsupported:
+                unread = nil
+                mode = .passthrough
+                context.fireChannelRead(wrapInboundOut(buffer))
+                releaseHeldRead(context)
+                return true
+            case let .request(head, length):
+                let headBytes = buffer.readSlice(length: length)!
+                unread = buffer.readableBytes > 0 ? buffer : nil
+                let channel = context.channel
+                if answers, let answer = gateway.fastAnswer(head, allocator: channel.allocator,
+                                                            remote: channel.remoteAddress?.ipAddress ?? "-") {
+                    send(answer, context)
+                } else {
+                    mode = .awaitingResponder(thenClose: head.close)
+                    context.fireChannelRead(wrapInboundOut(headBytes))
+                    return true
+                }
+            }
+        }
+        return false
+    }
+
+    private func send(_ answer: FastAnswer, _ context: ChannelHandlerContext) {
+        context.write(wrapOutboundOut(.byteBuffer(answer.bytes)), promise: nil)
+        if let (object, span) = answer.file {
+            let handle = NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: dup(object.fd))
+            let region = FileRegion(fileHandle: handle, readerIndex: span.lowerBound, endIndex: span.upperBound)
+            let written = context.eventLoop.makePromise(of: Void.self)
+            written.futureResult.whenComplete { _ in try? handle.close() }
+            context.write(wrapOutboundOut(.fileRegion(region)), promise: written)
+        }
+        needsFlush = true
+        if answer.close {
+            mode = .closing
+            unread = nil
+            closeAfterWrites(context)
+        }
+    }
+
+    // MARK: The responder's side
+
+    /// Called by `SlowAnswerObserver` once the responder has written its answer's end.
+    /// The next request is taken up on a later turn of the loop, so nothing is written
+    /// from inside the responder's write.
+    func responderAnswerWritten() {
+        guard case .awaitingResponder = mode, let context else { return }
+        context.eventLoop.assumeIsolated().execute {
+            guard case let .awaitingResponder(thenClose) = self.mode, let context = self.context else { return }
+            if thenClose {
+                self.mode = .closing
+                self.unread = nil
+                return self.closeAfterWrites(context)
+            }
+            self.mode = .answering
+            self.resume(context)
+        }
+    }
+
+    /// Takes up buffered requests again, outside a read cycle.
+    private func resume(_ context: ChannelHandlerContext) {
+        if answerUnread(context) { context.fireChannelReadComplete() }
+        flushIfNeeded(context)
+        if mode == .answering { releaseHeldRead(context) }
+        deliverInputClosedIfDue(context)
+    }
+
+    // MARK: Flow control
+
+    func read(context: ChannelHandlerContext) {
+        switch mode {
+        case .passthrough: context.read()
+        case .awaitingResponder, .closing: heldRead = true
+        case .answering:
+            if context.channel.isWritable { context.read() } else { heldRead = true }
+        }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if mode == .answering, context.channel.isWritable { resume(context) }
+        context.fireChannelWritabilityChanged()
+    }
+
+    private func releaseHeldRead(_ context: ChannelHandlerContext) {
+        guard heldRead else { return }
+        heldRead = false
+        context.read()
+    }
+
+    private func flushIfNeeded(_ context: ChannelHandlerContext) {
+        guard needsFlush else { return }
+        needsFlush = false
+        context.flush()
+    }
+
+    /// Closes once everything written so far has left (writes complete in order, so an
+    /// empty write's completion marks that point).
+    private func closeAfterWrites(_ context: ChannelHandlerContext) {
+        needsFlush = false
+        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        context.writeAndFlush(wrapOutboundOut(.byteBuffer(ByteBuffer()))).whenComplete { _ in
+            loopBound.value.close(promise: nil)
+        }
+    }
+
+    // MARK: Events
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        switch (event, mode) {
+        case (is ChannelShouldQuiesceEvent, .answering):
+            // Graceful shutdown: finish what was answered, then close. The pipeline
+            // behind has nothing in flight.
+            mode = .closing
+            unread = nil
+            closeAfterWrites(context)
+        case (is ChannelShouldQuiesceEvent, .awaitingResponder):
+            // The responder's connection handler closes after its answer.
+            mode = .closing
+            context.fireUserInboundEventTriggered(event)
+        case (is ChannelShouldQuiesceEvent, .closing):
+            break
+        case (ChannelEvent.inputClosed, .answering), (ChannelEvent.inputClosed, .awaitingResponder),
+             (ChannelEvent.inputClosed, .closing):
+            inputClosed = true
+            deliverInputClosedIfDue(context)
+        default:
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
+    /// A client that half-closes after its last request still gets every answer: the
+    /// pipeline behind closes the output when it hears of the half-close, so it hears
+    /// only after every buffered request is answered and those answers are out.
+    private func deliverInputClosedIfDue(_ context: ChannelHandlerContext) {
+        guard inputClosed else { return }
+        switch mode {
+        case .awaitingResponder, .passthrough: return
+        case .answering where unread != nil && !context.channel.isWritable: return // resumed when writable
+        case .answering, .closing: break
+        }
+        inputClosed = false
+        unread = nil // an incomplete head can no longer complete
+        needsFlush = false
+        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        context.writeAndFlush(wrapOutboundOut(.byteBuffer(ByteBuffer()))).whenComplete { _ in
+            loopBound.value.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
+        }
+    }
+}
+
+/// Sits behind NIO's HTTP/1 codec and tells the fast path when the responder has written
+/// the end of an answer, so it can take up the next pipelined request.
+final class SlowAnswerObserver: ChannelOutboundHandler, RemovableChannelHandler {
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private weak var fastPath: FastPathHandler?
+
+    init(fastPath: FastPathHandler) { self.fastPath = fastPath }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        let isEnd = if case .end = unwrapOutboundIn(data) { true } else { false }
+        context.write(data, promise: promise)
+        if isEnd { fastPath?.responderAnswerWritten() }
+    }
+}

@@ -1,0 +1,50 @@
+import HummingbirdCore
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOHTTPTypes
+import NIOHTTPTypesHTTP1
+
+/// The gateway's HTTP/1 connection: Hummingbird's own HTTP/1 pipeline with the fast path
+/// (FastPathHandler) in front of NIO's HTTP codec. Requests the fast path hands on reach
+/// `GatewayResponder` exactly as they would through `HTTP1Channel`, whose setup this
+/// follows step for step. The fast path's handler is always there, as it also keeps
+/// pipelined answers in order and closes HTTP/1.0 connections; `fastPath` decides
+/// whether it answers anything itself.
+struct GatewayChannel: ServerChildChannel, HTTPChannelHandler {
+    typealias Value = NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>
+
+    let responder: HTTPChannelHandler.Responder
+    let gateway: Gateway
+    /// Off with `TESSERA_FAST_PATH=0`: every request then takes the responder (tests run
+    /// the HTTP suites both ways).
+    let fastPath: Bool
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+        channel.eventLoop.makeCompletedFuture {
+            let pipeline = channel.pipeline.syncOperations
+            let fast = FastPathHandler(gateway: gateway, answers: fastPath)
+            try pipeline.addHandler(fast)
+            let defaults = HTTP1Channel.Configuration().httpDecoder
+            var limits = NIOHTTPDecoderLimitConfiguration()
+            limits.maxHeaderFieldSize = defaults.maxHeaderFieldSize
+            limits.maxHeaderListSize = defaults.maxHeaderListSize
+            limits.maxHeaderFieldCount = defaults.maxHeaderFieldCount
+            try pipeline.configureHTTPServerPipeline(
+                withPipeliningAssistance: false, // the async channel answers one request at a time
+                withErrorHandling: false, // Hummingbird answers parse errors with 400
+                withOutboundHeaderValidation: false, // HTTPTypes validates fields already
+                withEncoderConfiguration: .init(),
+                withDecoderLimitConfiguration: limits
+            )
+            try pipeline.addHandler(SlowAnswerObserver(fastPath: fast))
+            try pipeline.addHandler(HTTP1ToHTTPServerCodec(secure: false))
+            try pipeline.addHandler(HTTPConnectionStateHandler(idleTimeout: nil, logger: logger))
+            return try NIOAsyncChannel(wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
+        }
+    }
+
+    func handle(value asyncChannel: Value, logger: Logger) async {
+        await handleHTTP(asyncChannel: asyncChannel, logger: logger)
+    }
+}
