@@ -212,3 +212,32 @@ def test_sigterm_lets_a_download_in_progress_finish(tessera_bin, tree, mode):
             assert status == 200 and body == BIG
     finally:
         assert srv.stop() == 0
+
+
+def test_a_file_truncated_while_sent_ends_the_connection(server, tree):
+    # A file cut short in place during a transfer can no longer fill the Content-Length
+    # already sent: the answer must end with the connection (the client sees a short
+    # body), never leave the client waiting or the server spinning.
+    # Larger than any socket buffer, so most of it is still in the file when it shrinks.
+    victim = tree / f"truncated-{server.proc.pid}"
+    victim.write_bytes(BIG * 12)
+    with connect(server, timeout=20) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32 * 1024)
+        s.sendall(request("GET", "/data/" + victim.name))
+        reader = ResponseReader(s)
+        while len(reader.buffer) < 50_000:
+            reader._fill()
+        with open(victim, "r+b") as f:
+            f.truncate(1_000_000)
+        started = time.time()
+        with pytest.raises(EOFError, match="short of a body"):
+            reader.next()
+        assert time.time() - started < 10
+    status, _, body = ResponseReader_get(server, CHUNK)
+    assert status == 200 and body == PAYLOAD
+
+
+def ResponseReader_get(server, path):
+    with connect(server) as s:
+        s.sendall(request("GET", path))
+        return ResponseReader(s).next()

@@ -124,19 +124,39 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func send(_ answer: FastAnswer, _ context: ChannelHandlerContext) {
         context.write(wrapOutboundOut(.byteBuffer(answer.bytes)), promise: nil)
-        if let (object, span) = answer.file {
-            let handle = NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: dup(object.fd))
-            let region = FileRegion(fileHandle: handle, readerIndex: span.lowerBound, endIndex: span.upperBound)
-            let written = context.eventLoop.makePromise(of: Void.self)
-            written.futureResult.whenComplete { _ in try? handle.close() }
-            context.write(wrapOutboundOut(.fileRegion(region)), promise: written)
-        }
+        if let (object, span) = answer.file { sendFile(object.fd, span, context) }
         needsFlush = true
         if answer.close {
             mode = .closing
             unread = nil
             closeAfterWrites(context)
         }
+    }
+
+    /// A large body goes out by sendfile, straight from the page cache. NIO retries a
+    /// sendfile that returns nothing, which is what a file truncated underneath returns,
+    /// so a watch checks the file's size while the transfer lasts and ends the connection
+    /// (the client sees a short body, never a hang) if it shrank below the span.
+    private func sendFile(_ fd: Int32, _ span: Range<Int>, _ context: ChannelHandlerContext) {
+        let handle = NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: dup(fd))
+        let region = FileRegion(fileHandle: handle, readerIndex: span.lowerBound, endIndex: span.upperBound)
+        let written = context.eventLoop.makePromise(of: Void.self)
+        let channel = context.channel
+        let watch = context.eventLoop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { task in
+            let size = try? handle.withUnsafeFileDescriptor { fd -> Int in
+                var st = stat()
+                return fstat(fd, &st) == 0 ? Int(st.st_size) : -1
+            }
+            if (size ?? -1) < span.upperBound {
+                task.cancel()
+                channel.close(promise: nil)
+            }
+        }
+        written.futureResult.whenComplete { _ in
+            watch.cancel()
+            try? handle.close()
+        }
+        context.write(wrapOutboundOut(.fileRegion(region)), promise: written)
     }
 
     // MARK: The responder's side
