@@ -26,7 +26,7 @@ import ZarrCore
         #expect(stat(folder + "/root/a/0.0", &st) == 0)
         let nanos = Int(st.st_mtim.tv_sec) * 1_000_000_000 + Int(st.st_mtim.tv_nsec)
         #expect(object.validators.etag == "\"\(String(st.st_ino, radix: 16))-64-\(String(nanos, radix: 16))\"")
-        #expect(FileObject.etag(inode: 0, size: 0xABC, nanos: UInt64.max) == "\"0-abc-ffffffffffffffff\"")
+        #expect(OpenFile.etag(inode: 0, size: 0xABC, nanos: UInt64.max) == "\"0-abc-ffffffffffffffff\"")
         #expect(try await source.open("a/missing") == nil)
         #expect(try await source.open("a") == nil) // folders are not objects
     }

@@ -43,31 +43,29 @@ public enum RequestPath {
     /// `parse` for a path without escapes (nearly every request): the segments are
     /// checked in place and the key is the path's own tail, so nothing is split or joined.
     static func parseUnescaped(_ path: Substring) -> RequestTarget {
-        let bytes = path.utf8
-        var isFolder = false
-        var end = bytes.endIndex
-        if let last = bytes.indices.last, bytes[last] == UInt8(ascii: "/") {
-            isFolder = true
-            end = last
-        }
-        var rootEnd: String.Index?
-        var segmentStart = bytes.startIndex
-        var index = bytes.startIndex
-        while true {
-            let atEnd = index == end
-            if atEnd || bytes[index] == UInt8(ascii: "/") {
-                let segment = bytes[segmentStart..<index]
-                guard !segment.isEmpty, !segment.elementsEqual(".".utf8), !segment.elementsEqual("..".utf8) else { return .rejected }
-                if rootEnd == nil { rootEnd = index }
-                if atEnd { break }
-                segmentStart = bytes.index(after: index)
+        var path = path
+        return path.withUTF8 { parseUnescaped($0) }
+    }
+
+    static func parseUnescaped(_ bytes: UnsafeBufferPointer<UInt8>) -> RequestTarget {
+        var end = bytes.count
+        let isFolder = end > 0 && bytes[end - 1] == UInt8(ascii: "/")
+        if isFolder { end -= 1 }
+        var rootEnd = -1
+        var segmentStart = 0
+        for index in 0...end {
+            if index == end || bytes[index] == UInt8(ascii: "/") {
+                let length = index - segmentStart
+                guard length > 0, !(length <= 2 && bytes[segmentStart..<index].allSatisfy { $0 == UInt8(ascii: ".") })
+                else { return .rejected }
+                if rootEnd < 0 { rootEnd = index }
+                segmentStart = index + 1
             } else if forbidden(bytes[index]) {
                 return .rejected
             }
-            index = bytes.index(after: index)
         }
-        let root = String(path[..<rootEnd!])
-        let key = rootEnd! == end ? "" : String(path[bytes.index(after: rootEnd!)..<end])
+        let root = String(decoding: UnsafeBufferPointer(rebasing: bytes[..<rootEnd]), as: UTF8.self)
+        let key = rootEnd == end ? "" : String(decoding: UnsafeBufferPointer(rebasing: bytes[(rootEnd + 1)..<end]), as: UTF8.self)
         return .object(root: root, key: key, isFolder: isFolder)
     }
 

@@ -8,9 +8,15 @@ final class GatewayMetrics: Sendable {
     private let latency: DurationHistogram
     private let bytesSent: Counter
     private let inFlight: Gauge
-    /// Counters already registered, by "method status root" (the registry's own lookup
-    /// builds a label array per call; this keeps the hot path to one dictionary probe).
-    private let requests = Mutex<[String: Counter]>([:])
+    /// Counters already registered, by method, status and root (the registry's own
+    /// lookup builds a label array per call; this keeps the hot path to one probe).
+    private let requests = Mutex<[RequestKey: Counter]>([:])
+
+    private struct RequestKey: Hashable {
+        let method: String
+        let status: Int
+        let root: String
+    }
 
     init() {
         latency = registry.makeDurationHistogram(
@@ -26,18 +32,20 @@ final class GatewayMetrics: Sendable {
                                                         helpText: "Requests being answered"))
     }
 
+    /// A request the responder has begun (the fast path answers within one call on the
+    /// event loop, so its requests are never in flight as far as a scrape can tell).
     func started() { inFlight.increment() }
+    func ended() { inFlight.decrement() }
 
     func finished(method: String, status: Int, root: String, bytes: Int, duration: Duration) {
-        inFlight.decrement()
-        let label = "\(method) \(status) \(root)"
+        let key = RequestKey(method: method, status: status, root: root)
         let counter = requests.withLock { cache in
-            if let c = cache[label] { return c }
+            if let c = cache[key] { return c }
             let c = registry.makeCounter(
                 descriptor: .init(namespace: "tessera", metricName: "http_requests", unitName: "total", helpText: "Requests answered"),
                 labels: [("method", method), ("status", String(status)), ("root", root)]
             )
-            cache[label] = c
+            cache[key] = c
             return c
         }
         counter.increment()

@@ -43,13 +43,13 @@ extension Gateway {
     }
 
     /// Metrics and the access-log line for one answered request.
-    func record(method: HTTPRequest.Method, path: String, range: String?, status: Int, bytes: Int,
+    func record(method: HTTPRequest.Method, path: @autoclosure () -> String, range: String?, status: Int, bytes: Int,
                 root: String, since start: ContinuousClock.Instant, remote: @autoclosure () -> String) {
         let elapsed = ContinuousClock.now - start
         metrics.finished(method: method.rawValue, status: status, root: root, bytes: bytes, duration: elapsed)
         guard let accessLog else { return }
         accessLog.write(.init(
-            time: time(nil), remote: remote(), method: method.rawValue, path: path, range: range,
+            time: time(nil), remote: remote(), method: method.rawValue, path: path(), range: range,
             status: status, bytes: bytes,
             micros: Int(elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000),
             root: root == "-" ? nil : root

@@ -28,6 +28,7 @@ public struct GatewayResponder: HTTPResponder {
     public func respond(to request: Request, context: Context) async throws -> Response {
         let start = ContinuousClock.now
         gateway.metrics.started()
+        defer { gateway.metrics.ended() }
         let target = RequestPath.parse(request.uri.path[...])
         var rootLabel = "-"
         if case let .object(root, _, _) = target, gateway.roots[root] != nil { rootLabel = root }

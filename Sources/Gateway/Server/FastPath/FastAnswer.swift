@@ -1,12 +1,15 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import HTTPTypes
 import NIOCore
 
 /// A complete answer from the fast path: wire bytes (the response head, and a small body
 /// read right behind it so both leave in one write), then for a large body the file
-/// span the kernel sends itself (sendfile).
+/// span the kernel sends itself (sendfile). The handler owns `file`'s descriptor.
 struct FastAnswer {
     var bytes: ByteBuffer
-    var file: (object: FileObject, span: Range<Int>)?
+    var file: (fd: Int32, span: Range<Int>)?
     var close: Bool
 }
 
@@ -21,26 +24,23 @@ extension Gateway {
         guard request.method != .other else { return nil }
         let start = ContinuousClock.now
         let method: HTTPRequest.Method = request.method == .get ? .get : .head
-        let path = request.target.firstIndex(of: "?").map { request.target[..<$0] } ?? request.target
+        let path = request.target.utf8.firstIndex(of: UInt8(ascii: "?")).map { request.target[..<$0] } ?? request.target
         guard case let .object(rootName, key, false) = RequestPath.parse(path), !key.isEmpty,
               let source = fastRoots[rootName] else { return nil }
         if policy.isEnabled && request.fields.authorization != nil { return nil }
         if consolidate && ConsolidatedMetadata.mayGenerate(key) { return nil }
-        var plan: ObjectResponse.Plan?
-        var object: FileObject?
-        do {
-            object = try source.openNow(key)
-            if let object {
-                plan = ObjectResponse.plan(size: object.size, validators: object.validators, key: key,
-                                           method: method, headers: request.fields, cacheControl: cacheControl)
-            }
-        } catch {
-            return nil
+        let file: OpenFile?
+        do { file = try source.openFile(key) } catch { return nil }
+        var keepOpen = false
+        defer { if let file, !keepOpen { close(file.fd) } }
+        let plan = file.map {
+            ObjectResponse.plan(size: $0.size, validators: $0.validators, key: key, method: method,
+                                headers: request.fields, cacheControl: cacheControl)
         }
         let status = plan?.status ?? .notFound
-        let body = plan?.body.map { (object: object!, span: $0) }
-        let inline = body.map { $0.span.count < FileObjectSource.sendfileThreshold } ?? true
-        var bytes = allocator.buffer(capacity: 512 + (inline ? body?.span.count ?? 0 : 0))
+        let body = plan?.body
+        let inline = body.map { $0.count < FileObjectSource.sendfileThreshold } ?? true
+        var bytes = allocator.buffer(capacity: 512 + (inline ? body?.count ?? 0 : 0))
         bytes.writeStatusLine(status)
         if let plan {
             plan.forEachField { bytes.writeField($0, $1) }
@@ -51,13 +51,14 @@ extension Gateway {
         bytes.writeField(.date, HTTPDate.now())
         if request.close { bytes.writeField(.connection, "close") }
         bytes.writeStaticString("\r\n")
-        if inline, let (object, span) = body {
-            do { try object.read(span, into: &bytes) } catch { return nil }
+        if inline, let span = body, let file {
+            do { try file.read(span, into: &bytes, path: rootName + "/" + key) } catch { return nil }
         }
-        metrics.started()
         record(method: method, path: String(request.target), range: request.fields.range, status: status.code,
-               bytes: body?.span.count ?? 0, root: rootName, since: start, remote: remote())
-        return FastAnswer(bytes: bytes, file: inline ? nil : body, close: request.close)
+               bytes: body?.count ?? 0, root: rootName, since: start, remote: remote())
+        guard !inline, let span = body, let file else { return FastAnswer(bytes: bytes, file: nil, close: request.close) }
+        keepOpen = true
+        return FastAnswer(bytes: bytes, file: (file.fd, span), close: request.close)
     }
 }
 

@@ -48,6 +48,12 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// request before has been answered.
     private var inputClosed = false
     private var needsFlush = false
+    /// A file body was written since the last flush: the flush is corked so its head and
+    /// body leave in full segments (as nginx's tcp_nopush), not a lone head packet first.
+    private var corkNextFlush = false
+    /// File bodies written and not yet fully sent, oldest first (see `watchFilesInFlight`).
+    private var filesInFlight = CircularBuffer<(handle: NIOFileHandle, end: Int)>()
+    private var truncationWatch: RepeatedTask?
     /// Bytes went to the pipeline behind in this read cycle, so it needs the
     /// read-complete event (otherwise the event stops here: nothing behind is waiting).
     private var handedOn = false
@@ -124,7 +130,10 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func send(_ answer: FastAnswer, _ context: ChannelHandlerContext) {
         context.write(wrapOutboundOut(.byteBuffer(answer.bytes)), promise: nil)
-        if let (object, span) = answer.file { sendFile(object.fd, span, context) }
+        if let (fd, span) = answer.file {
+            sendFile(fd, span, context)
+            corkNextFlush = true
+        }
         needsFlush = true
         if answer.close {
             mode = .closing
@@ -133,30 +142,53 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    /// A large body goes out by sendfile, straight from the page cache. NIO retries a
-    /// sendfile that returns nothing, which is what a file truncated underneath returns,
-    /// so a watch checks the file's size while the transfer lasts and ends the connection
-    /// (the client sees a short body, never a hang) if it shrank below the span.
+    /// A large body goes out by sendfile, straight from the page cache; the descriptor
+    /// is closed once NIO is done with it.
     private func sendFile(_ fd: Int32, _ span: Range<Int>, _ context: ChannelHandlerContext) {
-        let handle = NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: dup(fd))
+        let handle = NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: fd)
         let region = FileRegion(fileHandle: handle, readerIndex: span.lowerBound, endIndex: span.upperBound)
         let written = context.eventLoop.makePromise(of: Void.self)
+        filesInFlight.append((handle, span.upperBound))
+        written.futureResult.assumeIsolated().whenComplete { _ in
+            // Writes complete in order, so this is the oldest file still in flight.
+            self.filesInFlight.removeFirst()
+            try? handle.close()
+        }
+        context.write(wrapOutboundOut(.fileRegion(region)), promise: written)
+    }
+
+    /// NIO retries a sendfile that returns nothing, which is what a file truncated
+    /// underneath returns: the client would wait forever and the loop would spin. While
+    /// a file body is still being sent after a flush (rare: most leave within it), a watch
+    /// checks once a second that the file still reaches the end of its span, and ends the
+    /// connection if not (the client sees a short body).
+    private func watchFilesInFlight(_ context: ChannelHandlerContext) {
+        guard !filesInFlight.isEmpty, truncationWatch == nil else { return }
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
         let channel = context.channel
-        let watch = context.eventLoop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { task in
+        truncationWatch = context.eventLoop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { task in
+            let handler = bound.value
+            guard let (handle, end) = handler.filesInFlight.first else {
+                task.cancel()
+                handler.truncationWatch = nil
+                return
+            }
             let size = try? handle.withUnsafeFileDescriptor { fd -> Int in
                 var st = stat()
                 return fstat(fd, &st) == 0 ? Int(st.st_size) : -1
             }
-            if (size ?? -1) < span.upperBound {
+            if (size ?? -1) < end {
                 task.cancel()
+                handler.truncationWatch = nil
                 channel.close(promise: nil)
             }
         }
-        written.futureResult.whenComplete { _ in
-            watch.cancel()
-            try? handle.close()
-        }
-        context.write(wrapOutboundOut(.fileRegion(region)), promise: written)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        truncationWatch?.cancel()
+        truncationWatch = nil
+        context.fireChannelInactive()
     }
 
     // MARK: The responder's side
@@ -211,13 +243,19 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func flushIfNeeded(_ context: ChannelHandlerContext) {
         guard needsFlush else { return }
         needsFlush = false
+        guard corkNextFlush, let options = context.channel.syncOptions else { return context.flush() }
+        corkNextFlush = false
+        let cork = ChannelOptions.Types.SocketOption(level: .init(rawValue: CInt(IPPROTO_TCP)), name: .init(rawValue: CInt(TCP_CORK)))
+        try? options.setOption(cork, value: 1)
         context.flush()
+        try? options.setOption(cork, value: 0)
+        watchFilesInFlight(context)
     }
 
     /// Closes once everything written so far has left (writes complete in order, so an
     /// empty write's completion marks that point).
     private func closeAfterWrites(_ context: ChannelHandlerContext) {
-        needsFlush = false
+        flushIfNeeded(context)
         let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
         context.writeAndFlush(wrapOutboundOut(.byteBuffer(ByteBuffer()))).whenComplete { _ in
             loopBound.value.close(promise: nil)
@@ -261,7 +299,7 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         inputClosed = false
         unread = nil // an incomplete head can no longer complete
-        needsFlush = false
+        flushIfNeeded(context)
         let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
         context.writeAndFlush(wrapOutboundOut(.byteBuffer(ByteBuffer()))).whenComplete { _ in
             loopBound.value.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
