@@ -22,6 +22,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Cache-Control sent with objects (default 'public, max-age=60').") var cacheControl: String?
     @Option(help: "Access log: stderr (default), stdout, off, or a file.") var accessLog: String?
     @Flag(help: "Do not generate consolidated metadata for hierarchies that lack it.") var noConsolidate = false
+    @Option(help: "Seconds an open file (or a miss) is reused before it is opened again: the longest a replaced or new file goes unseen (default 1; 0 opens on every request).")
+    var fileCacheSeconds: Double?
 
     func run() async throws {
         do {
@@ -34,6 +36,7 @@ struct ServeCommand: AsyncParsableCommand {
             if let cacheControl { configuration.cacheControl = cacheControl }
             if let accessLog { configuration.accessLog = accessLog }
             if noConsolidate { configuration.consolidate = false }
+            if let fileCacheSeconds { configuration.fileCacheSeconds = fileCacheSeconds }
             let gateway = try await Gateway(configuration: configuration)
             let host = configuration.host ?? "127.0.0.1"
             try await GatewayServer.run(gateway, host: host, port: configuration.port ?? 8080) { bound in

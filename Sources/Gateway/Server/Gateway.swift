@@ -1,4 +1,6 @@
 import Foundation
+import NIOCore
+import Synchronization
 import ZarrCore
 
 /// The gateway's state: the roots it serves and the settings every response follows.
@@ -22,6 +24,10 @@ public final class Gateway: Sendable {
     let metrics = GatewayMetrics()
     let accessLog: AccessLog?
     let generated = GeneratedDocuments()
+    /// How long the fast path reuses an open file; zero: never.
+    let fileCacheLifetime: Duration
+    /// One OpenFileCache per event loop, made on first use there.
+    private let fileCaches = Mutex<[ObjectIdentifier: NIOLoopBound<OpenFileCache>]>([:])
 
     /// Opens every root (a missing folder or an unparsable S3 URL fails here, before the
     /// port is bound, naming the root).
@@ -56,6 +62,18 @@ public final class Gateway: Sendable {
         corsOrigins = Set(configuration.corsOrigins ?? ["*"])
         allowsAnyOrigin = corsOrigins.contains("*")
         accessLog = try AccessLog.open(configuration.accessLog ?? "stderr")
+        fileCacheLifetime = .milliseconds(Int((configuration.fileCacheSeconds ?? 1) * 1000))
+    }
+
+    /// The file cache of `loop`; call on that loop.
+    func fileCache(on loop: any EventLoop) -> OpenFileCache {
+        fileCaches.withLock { caches in
+            if let cache = caches[ObjectIdentifier(loop)] { return cache.value }
+            let cache = OpenFileCache(lifetime: fileCacheLifetime,
+                                      capacity: fileCacheLifetime > .zero ? OpenFileCache.capacityPerLoop : 0)
+            caches[ObjectIdentifier(loop)] = NIOLoopBound(cache, eventLoop: loop)
+            return cache
+        }
     }
 
     /// The roots by name, with where each lives (for the startup banner).

@@ -23,7 +23,11 @@ struct GatewayChannel: ServerChildChannel, HTTPChannelHandler {
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
             let pipeline = channel.pipeline.syncOperations
-            let fast = FastPathHandler(gateway: gateway, answers: fastPath)
+            // NIO counts a file body's bytes as pending writes although they stay in the
+            // page cache; with its 64 KiB default every chunk answer flipped the channel
+            // to unwritable and back (two events through the pipeline per answer).
+            try channel.syncOptions?.setOption(ChannelOptions.writeBufferWaterMark, value: .init(low: 256 << 10, high: 1 << 20))
+            let fast = FastPathHandler(gateway: gateway, answers: fastPath, files: gateway.fileCache(on: channel.eventLoop))
             try pipeline.addHandler(fast)
             let defaults = HTTP1Channel.Configuration().httpDecoder
             var limits = NIOHTTPDecoderLimitConfiguration()

@@ -18,6 +18,10 @@ public struct GatewayConfiguration: Codable, Sendable {
     /// Serve generated consolidated metadata (`.zmetadata` for v2, inline in a v3 group's
     /// `zarr.json`) when the store has none. Default true.
     public var consolidate: Bool?
+    /// How long an open file (or a missing one) is reused by the fast path before it is
+    /// opened again: the longest a replaced or new file can go unseen. Default 1; 0 opens
+    /// on every request.
+    public var fileCacheSeconds: Double?
     public var auth: AuthConfiguration?
 
     public init() {}
@@ -61,6 +65,15 @@ public struct GatewayConfiguration: Codable, Sendable {
             }
         }
         if let port, !(0...65535).contains(port) { throw ConfigurationError("port \(port) is out of range") }
+        if let fileCacheSeconds, !(0...3600).contains(fileCacheSeconds) {
+            throw ConfigurationError("fileCacheSeconds \(fileCacheSeconds) is outside 0...3600")
+        }
+        // These go into every answer's head as they are.
+        for (name, value) in [("cacheControl", cacheControl)] + (corsOrigins ?? []).map({ ("corsOrigins", $0) }) {
+            if let value, value.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) {
+                throw ConfigurationError("\(name) '\(value.debugDescription)' contains a control character")
+            }
+        }
         return self
     }
 }

@@ -1,15 +1,13 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import HTTPTypes
 import NIOCore
 
 /// A complete answer from the fast path: wire bytes (the response head, and a small body
 /// read right behind it so both leave in one write), then for a large body the file
-/// span the kernel sends itself (sendfile). The handler owns `file`'s descriptor.
+/// span the kernel sends itself (sendfile), with a transfer begun on its lease that the
+/// handler ends once NIO is done.
 struct FastAnswer {
     var bytes: ByteBuffer
-    var file: (fd: Int32, span: Range<Int>)?
+    var file: (lease: OpenFileLease, span: Range<Int>)?
     var close: Bool
 }
 
@@ -19,7 +17,7 @@ extension Gateway {
     /// read, when the request carries no credentials and the key is not metadata the
     /// gateway may generate. Failures are left to the responder too, which names them.
     /// The status and headers come from the same `ObjectResponse.plan` the responder uses.
-    func fastAnswer(_ request: RawRequestHead, allocator: ByteBufferAllocator,
+    func fastAnswer(_ request: RawRequestHead, files: OpenFileCache, allocator: ByteBufferAllocator,
                     remote: @autoclosure () -> String) -> FastAnswer? {
         guard request.method != .other else { return nil }
         let start = ContinuousClock.now
@@ -29,10 +27,11 @@ extension Gateway {
               let source = fastRoots[rootName] else { return nil }
         if policy.isEnabled && request.fields.authorization != nil { return nil }
         if consolidate && ConsolidatedMetadata.mayGenerate(key) { return nil }
-        let file: OpenFile?
-        do { file = try source.openFile(key) } catch { return nil }
-        var keepOpen = false
-        defer { if let file, !keepOpen { close(file.fd) } }
+        let lease: OpenFileLease
+        do { lease = try files.lease(source, root: rootName, key: key, now: start) } catch { return nil }
+        let file = lease.file
+        var transferGoesOn = false
+        defer { if !transferGoesOn { lease.endTransfer() } }
         let plan = file.map {
             ObjectResponse.plan(size: $0.size, validators: $0.validators, key: key, method: method,
                                 headers: request.fields, cacheControl: cacheControl)
@@ -56,9 +55,9 @@ extension Gateway {
         }
         record(method: method, path: String(request.target), range: request.fields.range, status: status.code,
                bytes: body?.count ?? 0, root: rootName, since: start, remote: remote())
-        guard !inline, let span = body, let file else { return FastAnswer(bytes: bytes, file: nil, close: request.close) }
-        keepOpen = true
-        return FastAnswer(bytes: bytes, file: (file.fd, span), close: request.close)
+        guard !inline, let span = body else { return FastAnswer(bytes: bytes, file: nil, close: request.close) }
+        transferGoesOn = true
+        return FastAnswer(bytes: bytes, file: (lease, span), close: request.close)
     }
 }
 

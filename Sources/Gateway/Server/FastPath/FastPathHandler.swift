@@ -39,6 +39,8 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// False with `TESSERA_FAST_PATH=0`: every request goes to the responder, through
     /// the same connection handling.
     private let answers: Bool
+    /// This event loop's open files, shared by its connections.
+    private let files: OpenFileCache
     private var mode = Mode.answering
     /// Bytes received and not yet parsed or handed on.
     private var unread: ByteBuffer?
@@ -59,9 +61,10 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var handedOn = false
     private var context: ChannelHandlerContext?
 
-    init(gateway: Gateway, answers: Bool) {
+    init(gateway: Gateway, answers: Bool, files: OpenFileCache) {
         self.gateway = gateway
         self.answers = answers
+        self.files = files
     }
 
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
@@ -115,7 +118,7 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 let headBytes = buffer.readSlice(length: length)!
                 unread = buffer.readableBytes > 0 ? buffer : nil
                 let channel = context.channel
-                if answers, let answer = gateway.fastAnswer(head, allocator: channel.allocator,
+                if answers, let answer = gateway.fastAnswer(head, files: files, allocator: channel.allocator,
                                                             remote: channel.remoteAddress?.ipAddress ?? "-") {
                     send(answer, context)
                 } else {
@@ -130,8 +133,8 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func send(_ answer: FastAnswer, _ context: ChannelHandlerContext) {
         context.write(wrapOutboundOut(.byteBuffer(answer.bytes)), promise: nil)
-        if let (fd, span) = answer.file {
-            sendFile(fd, span, context)
+        if let (lease, span) = answer.file {
+            sendFile(lease, span, context)
             corkNextFlush = true
         }
         needsFlush = true
@@ -142,17 +145,19 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    /// A large body goes out by sendfile, straight from the page cache; the descriptor
-    /// is closed once NIO is done with it.
-    private func sendFile(_ fd: Int32, _ span: Range<Int>, _ context: ChannelHandlerContext) {
-        let handle = NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: fd)
+    /// A large body goes out by sendfile, straight from the page cache; the transfer on
+    /// the lease ends once NIO is done with it.
+    private func sendFile(_ lease: OpenFileLease, _ span: Range<Int>, _ context: ChannelHandlerContext) {
+        // The handle borrows the lease's descriptor; the lease closes it.
+        let handle = NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: lease.file!.fd)
         let region = FileRegion(fileHandle: handle, readerIndex: span.lowerBound, endIndex: span.upperBound)
         let written = context.eventLoop.makePromise(of: Void.self)
         filesInFlight.append((handle, span.upperBound))
         written.futureResult.assumeIsolated().whenComplete { _ in
             // Writes complete in order, so this is the oldest file still in flight.
             self.filesInFlight.removeFirst()
-            try? handle.close()
+            _ = try? handle.takeDescriptorOwnership()
+            lease.endTransfer()
         }
         context.write(wrapOutboundOut(.fileRegion(region)), promise: written)
     }
