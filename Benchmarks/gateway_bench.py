@@ -16,7 +16,7 @@ manifest.json records the parameters and the files are regenerated when they dif
                    (absent folders): nothing is there.
 Before timing every file is read once, so both servers start with a warm page cache.
 
-Servers, both started once for the whole run on 127.0.0.1 and stopped at the end:
+Servers, all started once for the whole run on 127.0.0.1 and stopped at the end:
   tessera  `tessera serve --root bench=FOLDER --port 0 --access-log off`, FOLDER's files at
            /bench/<path>; its answers carry ETag, Last-Modified, Cache-Control "public,
            max-age=60", Accept-Ranges, Content-Type and CORS headers.
@@ -30,8 +30,13 @@ Servers, both started once for the whole run on 127.0.0.1 and stopped at the end
            every 1000 requests; tessera never does); a 404 answers an empty body
            (`error_page 404 = @empty;` and there `return 404 $empty` with $empty set to "":
            a literal `return 404 ""` still sends nginx's HTML page) like tessera's.
-           open_file_cache stays off (nginx's default): both servers open and stat the file
-           on every request.
+           open_file_cache stays off (nginx's default): nginx opens and stats the file on
+           every request.
+  nginx-cached  the same nginx configuration plus open_file_cache (max=8192, valid 1s,
+           errors on): what tessera serve does by default (--file-cache-seconds 1, open
+           files and misses reused for a second). Skipped with --without-cached-nginx.
+The goals are against plain nginx, as the issue states them; the ratios against
+nginx-cached are printed too, so the file cache's share of the result is visible.
 
 Workloads (each a wrk Lua script whose request list is built once in init(), so the client
 costs the same per request for both servers; every thread starts at its own offset):
@@ -113,7 +118,8 @@ INDEX_BYTES = INNER * 16 + 4
 RANGE_PAIRS = 4096
 SEED = 20241123
 DATA_VERSION = 1
-SERVERS = ("tessera", "nginx")
+SERVERS = ("tessera", "nginx", "nginx-cached")
+BASELINES = ("nginx", "nginx-cached")
 ALL_WORKLOADS = ("chunk", "range", "index", "404")
 EXPECTED_STATUS = {"chunk": 200, "range": 206, "index": 206, "404": 404}
 EXPECTED_BODY = {"chunk": CHUNK_BYTES, "range": CHUNK_BYTES, "index": INDEX_BYTES, "404": 0}
@@ -427,6 +433,14 @@ class Tessera(Server):
             return None
 
 
+# What tessera serve does by default (--file-cache-seconds 1): open files and misses are
+# reused for a second. nginx's open_file_cache is off unless configured like this.
+NGINX_FILE_CACHE = """\
+    open_file_cache max=8192 inactive=10s;
+    open_file_cache_valid 1s;
+    open_file_cache_errors on;
+"""
+
 NGINX_CONF = """\
 {user}worker_processes {workers};
 pid {tmp}/nginx.pid;
@@ -441,7 +455,7 @@ http {{
     sendfile on;
     tcp_nopush on;
     tcp_nodelay on;
-    keepalive_timeout 65;
+{file_cache}    keepalive_timeout 65;
     keepalive_requests 1000000;
     default_type application/octet-stream;
     types {{
@@ -476,12 +490,12 @@ http {{
 
 
 class Nginx(Server):
-    name = "nginx"
-
-    def __init__(self, binary, folder, workdir, workers):
+    def __init__(self, binary, folder, workdir, workers, cached=False):
         self.binary = binary
         self.folder = folder
-        self.tmp = workdir / "nginx"
+        self.cached = cached
+        self.name = "nginx-cached" if cached else "nginx"
+        self.tmp = workdir / self.name
         self.workers = workers
 
     def start(self, timeout=30):
@@ -491,7 +505,8 @@ class Nginx(Server):
         user = f"user {pwd.getpwuid(os.geteuid()).pw_name};\n" if os.geteuid() == 0 else ""
         conf = self.tmp / "nginx.conf"
         conf.write_text(NGINX_CONF.format(user=user, workers=self.workers, tmp=self.tmp, port=port,
-                                          expose=CORS_EXPOSE, root=ROOT, folder=self.folder))
+                                          expose=CORS_EXPOSE, root=ROOT, folder=self.folder,
+                                          file_cache=NGINX_FILE_CACHE if self.cached else ""))
         self.cmd = [str(self.binary), "-p", str(self.tmp), "-c", str(conf), "-e", str(self.tmp / "error.log"),
                     "-g", "daemon off;"]
         self.err = open(self.tmp / "stderr", "wb")
@@ -697,6 +712,8 @@ class GatewayBench:
             p.write_text(wrk_script(self.requests[w]))
             self.scripts[w] = p
         servers = [Tessera(a.tessera, self.folder, self.workdir), Nginx(a.nginx, self.folder, self.workdir, a.workers)]
+        if not a.without_cached_nginx:
+            servers.append(Nginx(a.nginx, self.folder, self.workdir, a.workers, cached=True))
         self.steps_total = a.repeat * len(a.workloads) * len(servers)
         try:
             for srv in servers:
@@ -731,12 +748,12 @@ class GatewayBench:
 
     # ------------------------------------------------------------------------- reporting
 
-    def ratios(self):
+    def ratios(self, baseline="nginx"):
         out = []
         for w in self.args.workloads:
-            t, n = self.rows.get((w, "tessera")), self.rows.get((w, "nginx"))
+            t, n = self.rows.get((w, "tessera")), self.rows.get((w, baseline))
             if t and n:
-                out.append({"workload": w, "rps": t["rps"] / n["rps"],
+                out.append({"workload": w, "baseline": baseline, "rps": t["rps"] / n["rps"],
                             "p99": t["p99_ms"] / n["p99_ms"] if n["p99_ms"] else None,
                             "cpu_per_request": (t["server_cpu_us_per_request"] / n["server_cpu_us_per_request"]
                                                 if n["server_cpu_us_per_request"] else None)})
@@ -778,11 +795,14 @@ class GatewayBench:
                              f"{r['server_cpu_us_per_request']:.1f}", f"{r['rss_mib_after']:.1f}",
                              f"{r['other_cpu_percent']:.0f}"))
         lines += format_table(hdr, rows, right=set(range(2, len(hdr))))
-        rat = self.ratios()
-        if rat:
+        for baseline in BASELINES:
+            rat = self.ratios(baseline)
+            if not rat:
+                continue
             lines.append("")
-            lines.append("Ratios tessera / nginx: req/s (> 1: tessera faster), p99 (< 1: tessera lower), "
-                         "CPU per request (< 1: tessera cheaper)")
+            lines.append(f"Ratios tessera / {baseline}: req/s (> 1: tessera faster), p99 (< 1: tessera lower), "
+                         "CPU per request (< 1: tessera cheaper)"
+                         + ("  [nginx with open_file_cache, as tessera's file cache]" if baseline != "nginx" else ""))
             for x in rat:
                 p99 = f"{x['p99']:.2f}x" if x["p99"] else "-"
                 cpu = f"{x['cpu_per_request']:.2f}x" if x["cpu_per_request"] else "-"
@@ -823,6 +843,7 @@ class GatewayBench:
             "rss_idle_mib": getattr(self, "rss_idle", None),
             "results": [self.rows[(w, s)] for w in a.workloads for s in SERVERS if (w, s) in self.rows],
             "ratios": self.ratios(),
+            "ratios_to_nginx_cached": self.ratios("nginx-cached"),
             "goals": [{"goal": n, "value": v, "met": ok} for n, v, _, ok in self.goals()],
             "notes": self.notes, "failures": self.failures, "ok": not self.failures,
             "runtime_seconds": self.runtime,
@@ -848,6 +869,8 @@ def build_parser():
     ap.add_argument("--json", type=Path, default=CACHE / "last-gateway-bench.json",
                     help="where to write the results (default Benchmarks/.cache/last-gateway-bench.json)")
     ap.add_argument("--keep", action="store_true", help="keep the wrk scripts and server logs (path printed)")
+    ap.add_argument("--without-cached-nginx", action="store_true",
+                    help="skip the third server, nginx with open_file_cache (a third less runtime)")
     return ap
 
 

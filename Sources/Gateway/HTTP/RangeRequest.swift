@@ -12,29 +12,37 @@ public enum RangeRequest: Equatable, Sendable {
     case unsatisfiable
 
     public init(header: Substring?) {
-        guard let header = header?.trimmingSpaces else { self = .none; return }
-        let bytes = header.utf8
-        // Byte-wise: this runs for every shard read, and String searches on Substring
-        // go through Foundation here.
-        guard bytes.count >= 6, zip(bytes.prefix(6), "bytes=".utf8).allSatisfy({ asciiLowercased($0) == $1 })
-        else { self = .none; return }
-        let spec = header.dropFirst(6).trimmingSpaces
-        guard !spec.utf8.contains(UInt8(ascii: ",")), let dash = spec.utf8.firstIndex(of: UInt8(ascii: "-"))
-        else { self = .unsatisfiable; return }
-        let first = spec[..<dash].trimmingSpaces, last = spec[spec.index(after: dash)...].trimmingSpaces
-        switch (Self.number(first), Self.number(last)) {
-        case (nil, let n?) where first.isEmpty: self = .suffix(n)
-        case (let a?, nil) where last.isEmpty: self = .closed(first: a, last: nil)
-        case let (a?, b?) where a <= b: self = .closed(first: a, last: b)
-        default: self = .unsatisfiable
+        guard var header else { self = .none; return }
+        // Byte-wise over contiguous UTF-8: this runs for every shard read.
+        self = header.withUTF8 { Self.parse($0) }
+    }
+
+    private static func parse(_ all: UnsafeBufferPointer<UInt8>) -> RangeRequest {
+        let bytes = trimmed(all[...])
+        guard bytes.count >= 6, zip(bytes.prefix(6), "bytes=".utf8).allSatisfy({ asciiLowercased($0) == $1 }) else { return .none }
+        let spec = trimmed(bytes.dropFirst(6))
+        guard !spec.contains(UInt8(ascii: ",")), let dash = spec.firstIndex(of: UInt8(ascii: "-")) else { return .unsatisfiable }
+        let first = trimmed(spec[..<dash]), last = trimmed(spec[(dash + 1)...])
+        switch (number(first), number(last)) {
+        case (nil, let n?) where first.isEmpty: return .suffix(n)
+        case (let a?, nil) where last.isEmpty: return .closed(first: a, last: nil)
+        case let (a?, b?) where a <= b: return .closed(first: a, last: b)
+        default: return .unsatisfiable
         }
     }
 
+    private static func trimmed(_ s: Slice<UnsafeBufferPointer<UInt8>>) -> Slice<UnsafeBufferPointer<UInt8>> {
+        var s = s
+        while let c = s.first, c == 0x20 || c == 0x09 { s.removeFirst() }
+        while let c = s.last, c == 0x20 || c == 0x09 { s.removeLast() }
+        return s
+    }
+
     /// Digits only; values too large for 64 bits saturate (a range ending past any object).
-    private static func number(_ s: Substring) -> UInt64? {
-        guard !s.isEmpty, s.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) else { return nil }
+    private static func number(_ s: Slice<UnsafeBufferPointer<UInt8>>) -> UInt64? {
+        guard !s.isEmpty, s.allSatisfy({ $0 >= 48 && $0 <= 57 }) else { return nil }
         var value: UInt64 = 0
-        for d in s.utf8 {
+        for d in s {
             let (m, o1) = value.multipliedReportingOverflow(by: 10)
             let (v, o2) = m.addingReportingOverflow(UInt64(d - 48))
             if o1 || o2 { return UInt64.max }
@@ -69,10 +77,12 @@ func asciiLowercased(_ c: UInt8) -> UInt8 {
 }
 
 extension Substring {
+    /// Without leading and trailing spaces and tabs (compared as bytes, not Characters).
     var trimmingSpaces: Substring {
-        var s = self
-        while s.first == " " || s.first == "\t" { s = s.dropFirst() }
-        while s.last == " " || s.last == "\t" { s = s.dropLast() }
-        return s
+        let u = utf8
+        var start = u.startIndex, end = u.endIndex
+        while start < end, u[start] == 0x20 || u[start] == 0x09 { start = u.index(after: start) }
+        while end > start, u[u.index(before: end)] == 0x20 || u[u.index(before: end)] == 0x09 { end = u.index(before: end) }
+        return self[start..<end]
     }
 }
