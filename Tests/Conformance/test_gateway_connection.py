@@ -16,8 +16,8 @@ import pytest
 
 from gateway_server import GatewayServer
 
-PAYLOAD = bytes((i * 7 + 3) % 251 for i in range(200_000))  # read inline on the fast path
-BIG = bytes((i * 13 + 5) % 253 for i in range(3 * 2**20 + 77))  # sent from the file (sendfile)
+PAYLOAD = bytes((i * 7 + 3) % 251 for i in range(200_000))  # sendfile on the fast path; small ranges of it are read inline
+BIG = bytes((i * 13 + 5) % 253 for i in range(3 * 2**20 + 77))  # sendfile on the fast path, 256 KiB pieces in the responder
 CHUNK = "/data/img/0/c/0/0"
 
 
@@ -241,3 +241,25 @@ def ResponseReader_get(server, path):
     with connect(server) as s:
         s.sendall(request("GET", path))
         return ResponseReader(s).next()
+
+
+@pytest.mark.parametrize("head", [
+    f"GET {CHUNK} HTTP/1.1\r\n\r\n",  # HTTP/1.1 without Host
+    f"GET {CHUNK} HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",  # two Host fields
+    f"GET {CHUNK} HTTP/1.0\r\nHost: a\r\nhost: b\r\n\r\n",
+])
+def test_host_field_rules_get_400(server, head):
+    # RFC 9112 section 3.2: exactly one Host in HTTP/1.1, never two; anything else is a 400.
+    with connect(server) as s:
+        s.sendall(head.encode())
+        reader = ResponseReader(s)
+        status, _, body = reader.next()
+        assert status == 400 and body == b""
+        assert reader.closed()
+
+
+def test_http_1_0_without_host_is_served(server):
+    with connect(server) as s:
+        s.sendall(f"GET {CHUNK} HTTP/1.0\r\n\r\n".encode())
+        status, _, body = ResponseReader(s).next()
+        assert status == 200 and body == PAYLOAD

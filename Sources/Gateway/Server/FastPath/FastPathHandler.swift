@@ -114,6 +114,15 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 context.fireChannelRead(wrapInboundOut(buffer))
                 releaseHeldRead(context)
                 return true
+            case .badRequest:
+                unread = nil
+                mode = .closing
+                var answer = context.channel.allocator.buffer(capacity: 80)
+                answer.writeStaticString("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                context.write(wrapOutboundOut(.byteBuffer(answer)), promise: nil)
+                needsFlush = true
+                closeAfterWrites(context)
+                return false
             case let .request(head, length):
                 let headBytes = buffer.readSlice(length: length)!
                 unread = buffer.readableBytes > 0 ? buffer : nil

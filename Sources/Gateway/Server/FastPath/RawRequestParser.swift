@@ -10,6 +10,8 @@ struct RawRequestHead {
     /// The connection closes after this answer: the client asked (`Connection: close`),
     /// or spoke HTTP/1.0 (whose keep-alive extension the gateway does not offer).
     var close: Bool
+    var isHTTP11: Bool
+    var hostFields = 0
 }
 
 enum RawParse {
@@ -17,6 +19,9 @@ enum RawParse {
     case needMore
     /// A well-formed head of `length` bytes, for a request without a body.
     case request(RawRequestHead, length: Int)
+    /// Well-formed, but an HTTP/1.1 request without exactly one Host field, or any with
+    /// several: RFC 9112 §3.2 requires a 400.
+    case badRequest
     /// Anything this parser does not take on: malformed syntax, a request body, an
     /// upgrade, `Expect`, an oversized head. The connection is handed to NIO's parser
     /// for good, so every such case gets exactly the answer it got before the fast path.
@@ -46,6 +51,7 @@ enum RawRequestParser {
             guard line.count > 0, field(bytes, line, into: &head) else { return .unsupported }
         }
         guard !lines.malformed else { return .unsupported }
+        if head.hostFields > 1 || (head.isHTTP11 && head.hostFields == 0) { return .badRequest }
         return .request(head, length: length)
     }
 
@@ -110,7 +116,7 @@ enum RawRequestParser {
             : methodLength == 4 && matches(b, line.lowerBound, "HEAD ") ? .head : .other
         let target = String(decoding: UnsafeRawBufferPointer(rebasing: b[targetStart..<targetEnd]), as: UTF8.self)
         return RawRequestHead(method: method, target: target[...], fields: RequestFields(),
-                              close: minor == UInt8(ascii: "0"))
+                              close: minor == UInt8(ascii: "0"), isHTTP11: minor == UInt8(ascii: "1"))
     }
 
     /// One `name: value` line; false when it is malformed or names something the fast
@@ -134,6 +140,9 @@ enum RawRequestParser {
         case 14 where matchesExactly(b, name, "content-length"):
             // Only an explicit zero: any body belongs to NIO's parser.
             return value.count == 1 && b[value.lowerBound] == UInt8(ascii: "0")
+        case 4 where matchesExactly(b, name, "host"):
+            head.hostFields += 1
+            return true
         case 10 where matchesExactly(b, name, "connection"):
             let text = String(decoding: UnsafeRawBufferPointer(rebasing: b[value]), as: UTF8.self)
             if text.split(separator: ",").contains(where: { $0.trimmingSpaces.lowercased() == "close" }) { head.close = true }
