@@ -1,4 +1,4 @@
-import Synchronization
+import NIOConcurrencyHelpers
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -50,12 +50,13 @@ public enum HTTPDate {
 }
 
 extension HTTPDate {
-    private static let current = Mutex<(second: Int, text: String)>((-1, ""))
+    /// A pthread lock: Synchronization.Mutex makes a gettid system call per lock.
+    private static let current = NIOLockedValueBox<(second: Int, text: String)>((-1, ""))
 
     /// The `Date` header value for now, formatted at most once a second.
     static func now() -> String {
         let second = time(nil)
-        return current.withLock { cache in
+        return current.withLockedValue { cache in
             if cache.second != second { cache = (second, format(second)) }
             return cache.text
         }

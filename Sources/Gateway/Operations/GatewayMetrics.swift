@@ -1,5 +1,5 @@
 import Prometheus
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// The gateway's Prometheus series: requests by method, status and root; bytes sent;
 /// request latency as a histogram. Exposed at `/metrics`.
@@ -10,7 +10,9 @@ final class GatewayMetrics: Sendable {
     private let inFlight: Gauge
     /// Counters already registered, by method, status and root (the registry's own
     /// lookup builds a label array per call; this keeps the hot path to one probe).
-    private let requests = Mutex<[RequestKey: Counter]>([:])
+    /// A pthread lock, not Synchronization.Mutex: that one asks the kernel for the thread
+    /// id (gettid) on every lock, a system call per request.
+    private let requests = NIOLockedValueBox<[RequestKey: Counter]>([:])
 
     private struct RequestKey: Hashable {
         let method: String
@@ -39,7 +41,7 @@ final class GatewayMetrics: Sendable {
 
     func finished(method: String, status: Int, root: String, bytes: Int, duration: Duration) {
         let key = RequestKey(method: method, status: status, root: root)
-        let counter = requests.withLock { cache in
+        let counter = requests.withLockedValue { cache in
             if let c = cache[key] { return c }
             let c = registry.makeCounter(
                 descriptor: .init(namespace: "tessera", metricName: "http_requests", unitName: "total", helpText: "Requests answered"),
