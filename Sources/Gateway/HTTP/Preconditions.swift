@@ -3,11 +3,17 @@
 public struct Validators: Sendable, Equatable {
     /// Quoted, e.g. `"1a2b-400-17f0c"`.
     public var etag: String
-    public var lastModified: Int?
+    public var lastModified: Int? {
+        didSet { lastModifiedText = lastModified.map(HTTPDate.format) }
+    }
+    /// `lastModified` as an HTTP date, formatted once (a cached open file answers many
+    /// requests with it).
+    public private(set) var lastModifiedText: String?
 
     public init(etag: String, lastModified: Int?) {
         self.etag = etag
         self.lastModified = lastModified
+        lastModifiedText = lastModified.map(HTTPDate.format)
     }
 }
 

@@ -25,7 +25,7 @@ enum ObjectResponse {
             emit(.eTag, validators.etag)
             emit(.cacheControl, cacheControl)
             emit(.acceptRanges, "bytes")
-            if let modified = validators.lastModified { emit(.lastModified, HTTPDate.format(modified)) }
+            if let modified = validators.lastModifiedText { emit(.lastModified, modified) }
             if let contentType { emit(.contentType, contentType) }
             if let contentRange { emit(.contentRange, contentRange) }
             if let contentLength { emit(.contentLength, String(contentLength)) }
