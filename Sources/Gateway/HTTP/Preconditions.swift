@@ -3,12 +3,10 @@
 public struct Validators: Sendable, Equatable {
     /// Quoted, e.g. `"1a2b-400-17f0c"`.
     public var etag: String
-    public var lastModified: Int? {
-        didSet { lastModifiedText = lastModified.map(HTTPDate.format) }
-    }
+    public let lastModified: Int?
     /// `lastModified` as an HTTP date, formatted once (a cached open file answers many
     /// requests with it).
-    public private(set) var lastModifiedText: String?
+    public let lastModifiedText: String?
 
     public init(etag: String, lastModified: Int?) {
         self.etag = etag

@@ -18,24 +18,17 @@ public enum RangeRequest: Equatable, Sendable {
     }
 
     private static func parse(_ all: UnsafeBufferPointer<UInt8>) -> RangeRequest {
-        let bytes = trimmed(all[...])
+        let bytes = all[...].trimmingOWS()
         guard bytes.count >= 6, zip(bytes.prefix(6), "bytes=".utf8).allSatisfy({ asciiLowercased($0) == $1 }) else { return .none }
-        let spec = trimmed(bytes.dropFirst(6))
+        let spec = bytes.dropFirst(6).trimmingOWS()
         guard !spec.contains(UInt8(ascii: ",")), let dash = spec.firstIndex(of: UInt8(ascii: "-")) else { return .unsatisfiable }
-        let first = trimmed(spec[..<dash]), last = trimmed(spec[(dash + 1)...])
+        let first = spec[..<dash].trimmingOWS(), last = spec[(dash + 1)...].trimmingOWS()
         switch (number(first), number(last)) {
         case (nil, let n?) where first.isEmpty: return .suffix(n)
         case (let a?, nil) where last.isEmpty: return .closed(first: a, last: nil)
         case let (a?, b?) where a <= b: return .closed(first: a, last: b)
         default: return .unsatisfiable
         }
-    }
-
-    private static func trimmed(_ s: Slice<UnsafeBufferPointer<UInt8>>) -> Slice<UnsafeBufferPointer<UInt8>> {
-        var s = s
-        while let c = s.first, c == 0x20 || c == 0x09 { s.removeFirst() }
-        while let c = s.last, c == 0x20 || c == 0x09 { s.removeLast() }
-        return s
     }
 
     /// Digits only; values too large for 64 bits saturate (a range ending past any object).
@@ -69,20 +62,4 @@ public enum RangeRequest: Equatable, Sendable {
     }
 
     public struct Unsatisfiable: Error, Equatable {}
-}
-
-/// `c` with A–Z mapped to a–z.
-func asciiLowercased(_ c: UInt8) -> UInt8 {
-    c >= UInt8(ascii: "A") && c <= UInt8(ascii: "Z") ? c | 0x20 : c
-}
-
-extension Substring {
-    /// Without leading and trailing spaces and tabs (compared as bytes, not Characters).
-    var trimmingSpaces: Substring {
-        let u = utf8
-        var start = u.startIndex, end = u.endIndex
-        while start < end, u[start] == 0x20 || u[start] == 0x09 { start = u.index(after: start) }
-        while end > start, u[u.index(before: end)] == 0x20 || u[u.index(before: end)] == 0x09 { end = u.index(before: end) }
-        return self[start..<end]
-    }
 }

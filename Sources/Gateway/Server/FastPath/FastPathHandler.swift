@@ -266,13 +266,18 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
         watchFilesInFlight(context)
     }
 
-    /// Closes once everything written so far has left (writes complete in order, so an
-    /// empty write's completion marks that point).
+    /// Closes once everything written so far has left.
     private func closeAfterWrites(_ context: ChannelHandlerContext) {
+        afterWrites(context) { $0.close(promise: nil) }
+    }
+
+    /// Runs `then` once everything written so far has left: writes complete in order, so
+    /// an empty write's completion marks that point.
+    private func afterWrites(_ context: ChannelHandlerContext, then: @escaping (ChannelHandlerContext) -> Void) {
         flushIfNeeded(context)
         let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
-        context.writeAndFlush(wrapOutboundOut(.byteBuffer(ByteBuffer()))).whenComplete { _ in
-            loopBound.value.close(promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.byteBuffer(ByteBuffer()))).assumeIsolated().whenComplete { _ in
+            then(loopBound.value)
         }
     }
 
@@ -313,11 +318,7 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         inputClosed = false
         unread = nil // an incomplete head can no longer complete
-        flushIfNeeded(context)
-        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
-        context.writeAndFlush(wrapOutboundOut(.byteBuffer(ByteBuffer()))).whenComplete { _ in
-            loopBound.value.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
-        }
+        afterWrites(context) { $0.fireUserInboundEventTriggered(ChannelEvent.inputClosed) }
     }
 }
 

@@ -127,11 +127,8 @@ enum RawRequestParser {
         let name = line.lowerBound..<i
         guard !name.isEmpty, i < line.upperBound, b[i] == UInt8(ascii: ":") else { return false }
         i += 1
-        var valueStart = i, valueEnd = line.upperBound
-        for j in valueStart..<valueEnd where !isFieldValueByte(b[j]) { return false }
-        while valueStart < valueEnd, b[valueStart] == space || b[valueStart] == tab { valueStart += 1 }
-        while valueEnd > valueStart, b[valueEnd - 1] == space || b[valueEnd - 1] == tab { valueEnd -= 1 }
-        let value = valueStart..<valueEnd
+        guard b[i..<line.upperBound].allSatisfy(isFieldValueByte) else { return false }
+        let value = b[i..<line.upperBound].trimmingOWS()
 
         switch name.count {
         case 7 where matchesExactly(b, name, "upgrade"), 6 where matchesExactly(b, name, "expect"),
@@ -139,17 +136,17 @@ enum RawRequestParser {
             return false
         case 14 where matchesExactly(b, name, "content-length"):
             // Only an explicit zero: any body belongs to NIO's parser.
-            return value.count == 1 && b[value.lowerBound] == UInt8(ascii: "0")
+            return value.count == 1 && value.first == UInt8(ascii: "0")
         case 4 where matchesExactly(b, name, "host"):
             head.hostFields += 1
             return true
         case 10 where matchesExactly(b, name, "connection"):
-            let text = String(decoding: UnsafeRawBufferPointer(rebasing: b[value]), as: UTF8.self)
+            let text = String(decoding: UnsafeRawBufferPointer(rebasing: value), as: UTF8.self)
             if text.split(separator: ",").contains(where: { $0.trimmingSpaces.lowercased() == "close" }) { head.close = true }
             return true
         default:
             if let field = RequestFields.Name(lowercased: b[name].lazy.map(asciiLowercased)) {
-                head.fields.append(String(decoding: UnsafeRawBufferPointer(rebasing: b[value]), as: UTF8.self), to: field)
+                head.fields.append(String(decoding: UnsafeRawBufferPointer(rebasing: value), as: UTF8.self), to: field)
             }
             return true
         }
