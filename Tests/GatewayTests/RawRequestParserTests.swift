@@ -17,8 +17,13 @@ import Testing
     }
 
     @Test func readsTheRequestLineAndTheFieldsAnAnswerNeeds() throws {
-        let h = try #require(head("GET /img/0/c/0?x=1 HTTP/1.1\r\nHost: a\r\nUser-Agent: t\r\nRANGE:  bytes=0-9 \r\nOrigin: https://o\r\n\r\n"))
-        #expect(h.method == .get && h.target == "/img/0/c/0?x=1" && !h.close)
+        let text = "GET /img/0/c/0?x=1 HTTP/1.1\r\nHost: a\r\nUser-Agent: t\r\nRANGE:  bytes=0-9 \r\nOrigin: https://o\r\n\r\n"
+        let h = try #require(head(text))
+        #expect(h.method == .get && !h.close)
+        #expect(String(decoding: Array(text.utf8)[h.target], as: UTF8.self) == "/img/0/c/0?x=1")
+        #expect(h.route == .object(root: "img", key: "0/c/0", isFolder: false))
+        #expect(head("GET /img/a%20b/..%2f HTTP/1.1\r\nHost: a\r\n\r\n")?.route == .rejected)
+        #expect(head("GET /healthz?probe HTTP/1.1\r\nHost: a\r\n\r\n")?.route == .health)
         #expect(h.fields.range == "bytes=0-9" && h.fields.origin == "https://o" && h.fields.ifNoneMatch == nil)
         #expect(head("HEAD /a HTTP/1.1\r\nHost: a\r\n\r\n")?.method == .head)
         #expect(head("get /a HTTP/1.1\r\nHost: a\r\n\r\n")?.method == .other) // methods are case-sensitive
@@ -69,7 +74,7 @@ import Testing
     @Test func findsTheEndOfTheFirstOfPipelinedHeads() {
         let first = "GET /a HTTP/1.1\r\nHost: a\r\n\r\n"
         if case let .request(h, length) = parse(first + "GET /b HTTP/1.1\r\nHost: a\r\n\r\n") {
-            #expect(h.target == "/a" && length == first.utf8.count)
+            #expect(h.route == .object(root: "a", key: "", isFolder: false) && length == first.utf8.count)
         } else {
             Issue.record("no request")
         }

@@ -18,11 +18,19 @@ public enum RequestPath {
     /// `.`, `..` nor empty. A `%2f` therefore never becomes a separator and `%252e`
     /// stays the literal name `%2e`, which no root contains.
     public static func parse(_ raw: Substring) -> RequestTarget {
-        guard raw.first == "/" else { return .rejected }
-        if raw == "/healthz" { return .health }
-        if raw == "/metrics" { return .metrics }
-        if !raw.utf8.contains(UInt8(ascii: "%")) { return parseUnescaped(raw.dropFirst()) }
-        return parseSegments(raw.dropFirst())
+        var raw = raw
+        return raw.withUTF8 { parse(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// `parse` on the path's bytes as sent, which the fast path has in hand (it never
+    /// makes a String of the whole target).
+    static func parse(_ raw: UnsafeRawBufferPointer) -> RequestTarget {
+        guard raw.first == UInt8(ascii: "/") else { return .rejected }
+        if raw.elementsEqual("/healthz".utf8) { return .health }
+        if raw.elementsEqual("/metrics".utf8) { return .metrics }
+        let path = UnsafeRawBufferPointer(rebasing: raw.dropFirst())
+        if !path.contains(UInt8(ascii: "%")) { return parseUnescaped(path) }
+        return parseSegments(Substring(decoding: path, as: UTF8.self))
     }
 
     /// The general case: split, decode each segment, join.
@@ -42,12 +50,7 @@ public enum RequestPath {
 
     /// `parse` for a path without escapes (nearly every request): the segments are
     /// checked in place and the key is the path's own tail, so nothing is split or joined.
-    static func parseUnescaped(_ path: Substring) -> RequestTarget {
-        var path = path
-        return path.withUTF8 { parseUnescaped($0) }
-    }
-
-    static func parseUnescaped(_ bytes: UnsafeBufferPointer<UInt8>) -> RequestTarget {
+    static func parseUnescaped(_ bytes: UnsafeRawBufferPointer) -> RequestTarget {
         var end = bytes.count
         let isFolder = end > 0 && bytes[end - 1] == UInt8(ascii: "/")
         if isFolder { end -= 1 }
@@ -64,8 +67,8 @@ public enum RequestPath {
                 return .rejected
             }
         }
-        let root = String(decoding: UnsafeBufferPointer(rebasing: bytes[..<rootEnd]), as: UTF8.self)
-        let key = rootEnd == end ? "" : String(decoding: UnsafeBufferPointer(rebasing: bytes[(rootEnd + 1)..<end]), as: UTF8.self)
+        let root = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[..<rootEnd]), as: UTF8.self)
+        let key = rootEnd == end ? "" : String(decoding: UnsafeRawBufferPointer(rebasing: bytes[(rootEnd + 1)..<end]), as: UTF8.self)
         return .object(root: root, key: key, isFolder: isFolder)
     }
 

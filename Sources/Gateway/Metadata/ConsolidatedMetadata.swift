@@ -17,8 +17,10 @@ enum ConsolidatedMetadata {
     /// Whether the gateway may answer `key` with a generated document instead of the
     /// stored bytes (a v2 `.zmetadata`, a v3 group `zarr.json`).
     static func mayGenerate(_ key: String) -> Bool {
-        let name = split(key).name
-        return name == ".zmetadata" || name == "zarr.json"
+        // Byte-wise: the fast path asks this for every key it answers.
+        let bytes = key.utf8
+        let name = bytes[(bytes.lastIndex(of: UInt8(ascii: "/")).map(bytes.index(after:)) ?? bytes.startIndex)...]
+        return name.elementsEqual(".zmetadata".utf8) || name.elementsEqual("zarr.json".utf8)
     }
 
     /// `.zmetadata` for the v2 group at `group` ("" for the root), or nil if there is no

@@ -33,9 +33,14 @@ final class OpenFileLease {
         closeIfUnused()
     }
 
+    /// The descriptor as NIO's file handle, for `FileRegion`s: one per lease rather than
+    /// one per answer. It borrows the descriptor, which the lease closes.
+    private(set) lazy var fileHandle: NIOFileHandle? = file.map { NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: $0.fd) }
+
     private func closeIfUnused() {
         guard released, transfers == 0, !closed, let fd = file?.fd else { return }
         closed = true
+        if let handle = fileHandle { _ = try? handle.takeDescriptorOwnership() }
         close(fd)
     }
 }

@@ -96,6 +96,11 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
         if handedOn {
             handedOn = false
             context.fireChannelReadComplete()
+        } else if mode == .answering {
+            // Ask for the next bytes from here: NIO then sees a read pending and skips
+            // sending autoRead's read() from the pipeline's tail through every handler
+            // behind this one (which would only pass it on while nothing is handed on).
+            read(context: context)
         }
     }
 
@@ -127,7 +132,7 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 let headBytes = buffer.readSlice(length: length)!
                 unread = buffer.readableBytes > 0 ? buffer : nil
                 let channel = context.channel
-                if answers, let answer = gateway.fastAnswer(head, files: files, allocator: channel.allocator,
+                if answers, let answer = gateway.fastAnswer(head, head: headBytes, files: files, allocator: channel.allocator,
                                                             remote: channel.remoteAddress?.ipAddress ?? "-") {
                     send(answer, context)
                 } else {
@@ -157,15 +162,13 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// A large body goes out by sendfile, straight from the page cache; the transfer on
     /// the lease ends once NIO is done with it.
     private func sendFile(_ lease: OpenFileLease, _ span: Range<Int>, _ context: ChannelHandlerContext) {
-        // The handle borrows the lease's descriptor; the lease closes it.
-        let handle = NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: lease.file!.fd)
+        let handle = lease.fileHandle!
         let region = FileRegion(fileHandle: handle, readerIndex: span.lowerBound, endIndex: span.upperBound)
         let written = context.eventLoop.makePromise(of: Void.self)
         filesInFlight.append((handle, span.upperBound))
         written.futureResult.assumeIsolated().whenComplete { _ in
             // Writes complete in order, so this is the oldest file still in flight.
             self.filesInFlight.removeFirst()
-            _ = try? handle.takeDescriptorOwnership()
             lease.endTransfer()
         }
         context.write(wrapOutboundOut(.fileRegion(region)), promise: written)

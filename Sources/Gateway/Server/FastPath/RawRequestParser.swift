@@ -2,8 +2,11 @@
 struct RawRequestHead {
     enum Method { case get, head, other }
     var method: Method
-    /// The request target as sent (still percent-encoded).
-    var target: Substring
+    /// Where the request target (still percent-encoded, query included) lies in the head's
+    /// bytes: the access log's text, made only when a log is written.
+    var target: Range<Int>
+    /// What the target's path names, decoded once by `RequestPath` straight from the bytes.
+    var route: RequestTarget
     /// Only the headers an object answer depends on; Host, User-Agent, Accept and the
     /// rest are checked for syntax and skipped.
     var fields: RequestFields
@@ -114,8 +117,10 @@ enum RawRequestParser {
         let method: RawRequestHead.Method =
             methodLength == 3 && matches(b, line.lowerBound, "GET ") ? .get
             : methodLength == 4 && matches(b, line.lowerBound, "HEAD ") ? .head : .other
-        let target = String(decoding: UnsafeRawBufferPointer(rebasing: b[targetStart..<targetEnd]), as: UTF8.self)
-        return RawRequestHead(method: method, target: target[...], fields: RequestFields(),
+        // The query plays no part in what is served.
+        let pathEnd = b[targetStart..<targetEnd].firstIndex(of: UInt8(ascii: "?")) ?? targetEnd
+        let route = RequestPath.parse(UnsafeRawBufferPointer(rebasing: b[targetStart..<pathEnd]))
+        return RawRequestHead(method: method, target: targetStart..<targetEnd, route: route, fields: RequestFields(),
                               close: minor == UInt8(ascii: "0"), isHTTP11: minor == UInt8(ascii: "1"))
     }
 
