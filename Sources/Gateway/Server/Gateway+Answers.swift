@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import NIOCore
 
 /// What every answer shares, whichever path produced it (the Hummingbird responder or
 /// the event-loop fast path): CORS headers, and the metrics and access-log line.
@@ -18,7 +19,20 @@ extension Gateway {
 
     /// The CORS fields of an answer (both answer paths render these).
     func forEachCORSField(origin: String?, method: HTTPRequest.Method, _ emit: (HTTPField.Name, String) -> Void) {
-        guard let origin = allowedOrigin(origin) else { return }
+        Self.forEachCORSField(allowing: allowedOrigin(origin), method: method, emit)
+    }
+
+    /// The CORS fields of a GET or HEAD answer when every origin is allowed: they then
+    /// depend on nothing in the request, so the fast path writes them rendered once.
+    static func anyOriginCORSFields() -> ByteBuffer {
+        var fields = ByteBuffer()
+        forEachCORSField(allowing: "*", method: .get) { fields.writeField($0, $1) }
+        return fields
+    }
+
+    private static func forEachCORSField(allowing origin: String?, method: HTTPRequest.Method,
+                                         _ emit: (HTTPField.Name, String) -> Void) {
+        guard let origin else { return }
         emit(.accessControlAllowOrigin, origin)
         if origin != "*" { emit(.vary, "Origin") }
         if method != .options { emit(.accessControlExposeHeaders, Self.exposedHeaders) }

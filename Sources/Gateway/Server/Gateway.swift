@@ -21,6 +21,8 @@ public final class Gateway: Sendable {
     let cacheControl: String
     let corsOrigins: Set<String>
     let allowsAnyOrigin: Bool
+    /// `anyOriginCORSFields()` when every origin is allowed.
+    let anyOriginCORSFields: ByteBuffer?
     let metrics = GatewayMetrics()
     let accessLog: AccessLog?
     let generated = GeneratedDocuments()
@@ -61,6 +63,7 @@ public final class Gateway: Sendable {
         cacheControl = configuration.cacheControl ?? "public, max-age=60"
         corsOrigins = Set(configuration.corsOrigins ?? ["*"])
         allowsAnyOrigin = corsOrigins.contains("*")
+        anyOriginCORSFields = allowsAnyOrigin ? Self.anyOriginCORSFields() : nil
         accessLog = try AccessLog.open(configuration.accessLog ?? "stderr")
         fileCacheLifetime = .milliseconds(Int((configuration.fileCacheSeconds ?? 1) * 1000))
     }

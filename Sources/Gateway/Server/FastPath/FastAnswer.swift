@@ -46,7 +46,11 @@ extension Gateway {
         } else {
             bytes.writeField(.contentLength, "0")
         }
-        forEachCORSField(origin: request.fields.origin, method: method) { bytes.writeField($0, $1) }
+        if let cors = anyOriginCORSFields {
+            bytes.writeImmutableBuffer(cors)
+        } else {
+            forEachCORSField(origin: request.fields.origin, method: method) { bytes.writeField($0, $1) }
+        }
         bytes.writeField(.date, HTTPDate.now())
         if request.close { bytes.writeField(.connection, "close") }
         bytes.writeStaticString("\r\n")
