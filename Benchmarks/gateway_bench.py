@@ -76,7 +76,11 @@ Any wrong answer prints FAIL and the run exits 1 without timing anything. Missin
 
 Goals, per workload, at 64 connections: tessera rps >= nginx rps and tessera p99 <= nginx
 p99 (shared/PERFORMANCE.md); also shown: tessera p99 <= 5 ms (an absolute target; wrk shares
-the CPUs with the server here, so even nginx's p99 can exceed it on a small machine).
+the CPUs with the server here, so even nginx's p99 can exceed it on a small machine: with
+two wrk threads and two server threads busy on two cores, a request whose client or
+server thread waits out another's time slice waits one or two scheduler ticks, 4 ms each
+at the usual HZ=250, and the latency spread of whole-chunk answers is capped near 8 ms
+rather than centred on the mean of 64 / rps).
 
 Results: Benchmarks/.cache/last-gateway-bench.json. The machine's noise (and wrk, which
 runs on the same CPUs) affects both servers alike; compare the ratios, not absolutes.
