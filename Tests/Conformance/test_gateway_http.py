@@ -355,6 +355,10 @@ def test_access_log_lines(server):
     assert entries and entries[-1]["status"] == 206 and entries[-1]["bytes"] == 16 and entries[-1]["root"] == "data"
     for key in ("ts", "remote", "method", "us"):
         assert key in entries[-1]
+    # The target is logged as sent, query and escapes included.
+    get(server, CHUNK + "?v=%41")
+    time.sleep(0.2)
+    assert any(e.get("path") == CHUNK + "?v=%41" and e["status"] == 200 for e in server.access_log())
 
 
 def test_health_and_metrics(server):

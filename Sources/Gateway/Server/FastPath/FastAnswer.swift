@@ -57,8 +57,10 @@ extension Gateway {
         if inline, let span = body, let file {
             do { try file.read(span, into: &bytes, path: rootName + "/" + key) } catch { return nil }
         }
-        record(method: method, path: head.getString(at: head.readerIndex + request.target.lowerBound, length: request.target.count) ?? "-", range: request.fields.range, status: status.code,
-               bytes: body?.count ?? 0, root: rootName, since: start, remote: remote())
+        record(method: method,
+               path: head.getString(at: head.readerIndex + request.target.lowerBound, length: request.target.count) ?? "-",
+               range: request.fields.range, status: status.code, bytes: body?.count ?? 0, root: rootName, since: start,
+               remote: remote())
         guard !inline, let span = body else { return FastAnswer(bytes: bytes, file: nil, close: request.close) }
         transferGoesOn = true
         return FastAnswer(bytes: bytes, file: (lease, span), close: request.close)
