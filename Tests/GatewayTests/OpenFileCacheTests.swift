@@ -60,6 +60,21 @@ import ZarrCore
         #expect(!isOpen(fd))
     }
 
+    /// Every sendfile answer from a lease shares its one NIO file handle, which only
+    /// borrows the descriptor: the lease closes it, once, and the handle lets go.
+    @Test func theSendfileHandleBorrowsTheLeasesDescriptor() throws {
+        let cache = OpenFileCache(lifetime: .seconds(1), capacity: 16)
+        let t0 = ContinuousClock.now
+        let lease = try cache.lease(source, root: "r", key: "a/0", now: t0)
+        let handle = try #require(lease.fileHandle)
+        #expect(lease.fileHandle === handle)
+        #expect(try handle.withUnsafeFileDescriptor { $0 } == lease.file!.fd)
+        _ = try answer(cache, "a/0", at: t0 + .seconds(2)) // expires it
+        lease.endTransfer()
+        #expect(!isOpen(lease.file!.fd) && !handle.isOpen)
+        #expect(try answer(cache, "a/9", at: t0).fileHandle == nil) // a miss has none
+    }
+
     @Test func withoutRoomLeasesCloseWhenTheirAnswerIsDone() throws {
         let cache = OpenFileCache(lifetime: .seconds(1), capacity: 0)
         let t0 = ContinuousClock.now

@@ -34,13 +34,19 @@ final class OpenFileLease {
     }
 
     /// The descriptor as NIO's file handle, for `FileRegion`s: one per lease rather than
-    /// one per answer. It borrows the descriptor, which the lease closes.
-    private(set) lazy var fileHandle: NIOFileHandle? = file.map { NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: $0.fd) }
+    /// one per answer, made on first use. It borrows the descriptor, which the lease closes.
+    var fileHandle: NIOFileHandle? {
+        if borrowingHandle == nil, let fd = file?.fd {
+            borrowingHandle = NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: fd)
+        }
+        return borrowingHandle
+    }
+    private var borrowingHandle: NIOFileHandle?
 
     private func closeIfUnused() {
         guard released, transfers == 0, !closed, let fd = file?.fd else { return }
         closed = true
-        if let handle = fileHandle { _ = try? handle.takeDescriptorOwnership() }
+        _ = try? borrowingHandle?.takeDescriptorOwnership()
         close(fd)
     }
 }
