@@ -33,6 +33,9 @@ import Testing
     @Test func repeatedFieldsAreJoinedAndCloseIsFound() {
         #expect(head("GET /a HTTP/1.1\r\nHost: a\r\nRange: bytes=0-1\r\nrange: bytes=4-5\r\n\r\n")?.fields.range == "bytes=0-1, bytes=4-5")
         #expect(head("GET /a HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, Close\r\n\r\n")?.close == true)
+        #expect(head("GET /a HTTP/1.1\r\nHost: a\r\nConnection:close\r\n\r\n")?.close == true)
+        #expect(head("GET /a HTTP/1.1\r\nHost: a\r\nConnection: keep-alive\r\n\r\n")?.close == false)
+        #expect(head("GET /a HTTP/1.1\r\nHost: a\r\nConnection: closed, ,x\r\n\r\n")?.close == false)
         #expect(head("GET /a HTTP/1.0\r\n\r\n")?.close == true) // HTTP/1.0 closes; Host optional
         #expect(head("GET /a HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n") != nil)
     }

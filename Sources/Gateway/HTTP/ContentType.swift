@@ -3,8 +3,7 @@
 enum ContentType {
     static func of(_ key: Substring) -> String {
         // Only the last path segment counts; compared byte-wise, as this runs per chunk.
-        let bytes = key.utf8
-        let name = bytes.lastIndex(of: UInt8(ascii: "/")).map { bytes[bytes.index(after: $0)...] } ?? bytes[...]
+        let name = RequestPath.lastSegment(of: key)
         if name.elementsEqual(".zarray".utf8) || name.elementsEqual(".zgroup".utf8) || name.elementsEqual(".zattrs".utf8)
             || name.elementsEqual(".zmetadata".utf8) || name.hasSuffix(".json".utf8) {
             return "application/json"

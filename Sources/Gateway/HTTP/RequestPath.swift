@@ -72,6 +72,13 @@ public enum RequestPath {
         return .object(root: root, key: key, isFolder: isFolder)
     }
 
+    /// The last segment of a key (the whole key when it has no `/`), as bytes: what
+    /// decides a key's media type and whether the gateway may generate it.
+    static func lastSegment(of key: Substring) -> Substring.UTF8View {
+        let bytes = key.utf8
+        return bytes[(bytes.lastIndex(of: UInt8(ascii: "/")).map(bytes.index(after:)) ?? bytes.startIndex)...]
+    }
+
     static func decodeSegment(_ segment: Substring) -> String? {
         // Most segments have no escapes: check them in place (they are already valid
         // UTF-8, being part of a String) and copy once.

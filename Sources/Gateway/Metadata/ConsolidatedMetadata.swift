@@ -18,8 +18,7 @@ enum ConsolidatedMetadata {
     /// stored bytes (a v2 `.zmetadata`, a v3 group `zarr.json`).
     static func mayGenerate(_ key: String) -> Bool {
         // Byte-wise: the fast path asks this for every key it answers.
-        let bytes = key.utf8
-        let name = bytes[(bytes.lastIndex(of: UInt8(ascii: "/")).map(bytes.index(after:)) ?? bytes.startIndex)...]
+        let name = RequestPath.lastSegment(of: key[...])
         return name.elementsEqual(".zmetadata".utf8) || name.elementsEqual("zarr.json".utf8)
     }
 

@@ -146,8 +146,11 @@ enum RawRequestParser {
             head.hostFields += 1
             return true
         case 10 where matchesExactly(b, name, "connection"):
-            let text = String(decoding: UnsafeRawBufferPointer(rebasing: value), as: UTF8.self)
-            if text.split(separator: ",").contains(where: { $0.trimmingSpaces.lowercased() == "close" }) { head.close = true }
+            // Browsers send `Connection: keep-alive` with every request: read it in place.
+            let options = value.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false)
+            if options.contains(where: { let o = $0.trimmingOWS(); return matchesExactly(b, o.startIndex..<o.endIndex, "close") }) {
+                head.close = true
+            }
             return true
         default:
             if let field = RequestFields.Name(lowercased: b[name].lazy.map(asciiLowercased)) {
