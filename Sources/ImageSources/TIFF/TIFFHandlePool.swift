@@ -36,7 +36,17 @@ final class TIFFHandlePool: @unchecked Sendable {
         guard let tif = TIFFOpen(path, "rm") else {
             throw SourceError(path, "not a readable TIFF file" + TIFFHandlePool.lastError(prefix: ": "))
         }
+        Self.decodeJPEGAsRGB(tif)
         return Handle(tif: tif, directory: TIFFCurrentDirOffset(tif))
+    }
+
+    /// YCbCr JPEG (what tifffile, scanners and slide formats write) decodes to RGB only when
+    /// the JPEG codec is asked to convert. The setting is a pseudo-tag that libtiff resets on
+    /// every directory read, so it is set again whenever a handle lands on a directory.
+    static func decodeJPEGAsRGB(_ tif: OpaquePointer) {
+        guard TIFFTags.u16(tif, TIFFTAG_COMPRESSION, defaulted: true) == UInt16(COMPRESSION_JPEG),
+              TIFFTags.u16(tif, TIFFTAG_PHOTOMETRIC) == UInt16(PHOTOMETRIC_YCBCR) else { return }
+        _ = tessera_tiff_set_int(tif, UInt32(TIFFTAG_JPEGCOLORMODE), JPEGCOLORMODE_RGB)
     }
 
     /// Runs `body` with a handle positioned on the directory at `offset`.
@@ -49,6 +59,7 @@ final class TIFFHandlePool: @unchecked Sendable {
                 throw SourceError(path, "cannot read the image directory at byte \(offset)" + TIFFHandlePool.lastError(prefix: ": "))
             }
             handle.directory = offset
+            Self.decodeJPEGAsRGB(handle.tif)
         }
         return try body(handle.tif)
     }

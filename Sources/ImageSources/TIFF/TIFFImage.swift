@@ -91,8 +91,11 @@ final class TIFFImage: ImageSource, @unchecked Sendable {
         try file.withDirectory(plane.offset) { tif in
             let capacity = Int(l.tiled ? TIFFTileSize64(tif) : TIFFStripSize64(tif))
             guard capacity > 0 else { throw SourceError(file.path, "page \(plane.pageNumber) has no decodable tiles or strips") }
-            let block = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
-            defer { block.deallocate() }
+            let decoded = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
+            defer { decoded.deallocate() }
+            // Bilevel blocks are spread from packed bits to one byte per pixel before copying.
+            let block = l.bilevel ? UnsafeMutableRawPointer.allocate(byteCount: l.blockWidth * l.blockHeight, alignment: 16) : decoded
+            defer { if l.bilevel { block.deallocate() } }
             for by in (rows.lowerBound / l.blockHeight)...((rows.upperBound - 1) / l.blockHeight) {
                 let y0 = by * l.blockHeight
                 let blockRows = min(l.blockHeight, l.height - y0)
@@ -102,7 +105,8 @@ final class TIFFImage: ImageSource, @unchecked Sendable {
                     let colLo = max(cols.lowerBound, x0), colHi = min(cols.upperBound, x0 + l.blockWidth)
                     let decodeSamples: [Int] = l.planarSeparate ? Array(samples) : [samples.lowerBound]
                     for s in decodeSamples {
-                        let got = try decodeBlock(tif, file: file, plane: plane, x: x0, y: y0, sample: s, into: block, capacity: capacity)
+                        var got = try decodeBlock(tif, file: file, plane: plane, x: x0, y: y0, sample: s, into: decoded, capacity: capacity)
+                        if l.bilevel { got = unpackBits(decoded, count: got, width: l.blockWidth, into: block) }
                         let needed = ((rowHi - 1 - y0) * l.blockWidth * interleaved + (colHi - x0) * interleaved) * es
                         guard got >= needed else {
                             throw SourceError(file.path, "page \(plane.pageNumber): a \(l.tiled ? "tile" : "strip") at row \(y0), column \(x0) decoded to \(got) bytes, \(needed) needed (truncated file?)")
@@ -175,6 +179,22 @@ extension TIFFImage: StoredPyramid {
             k += 1
         }
     }
+}
+
+/// Spreads rows of packed bits (most significant bit first, each row padded to a whole
+/// byte, as libtiff returns 1-bit data) to one byte per pixel, 0 or 1. Returns the bytes
+/// written: whole rows only.
+func unpackBits(_ packed: UnsafeRawPointer, count: Int, width: Int, into out: UnsafeMutableRawPointer) -> Int {
+    let rowBytes = (width + 7) / 8
+    guard rowBytes > 0 else { return 0 }
+    let rows = count / rowBytes
+    let src = packed.assumingMemoryBound(to: UInt8.self), dst = out.assumingMemoryBound(to: UInt8.self)
+    for r in 0..<rows {
+        for c in 0..<width {
+            dst[r * width + c] = (src[r * rowBytes + c >> 3] >> (7 - UInt8(c & 7))) & 1
+        }
+    }
+    return rows * width
 }
 
 /// Copies every `stride`-th element (de-interleaves one sample of RGB-style pixels).

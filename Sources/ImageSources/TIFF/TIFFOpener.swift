@@ -20,6 +20,9 @@ enum TIFFOpener {
         let first = pages[0]
         let stack = pages.enumerated().filter { !$0.element.reducedResolution && $0.element.layout.stacks(with: first.layout) }
         let layout = first.layout
+        if let imageJ = ImageJDescription(first.description), imageJ.channels * imageJ.slices * imageJ.frames == imageJ.images {
+            return try openImageJ(path: path, pool: pool, pages: pages, stack: stack.map(\.element), imageJ: imageJ)
+        }
         if stack.count > 1, layout.samples > 1, pagesAs == "c" {
             throw SourceError(path, "pages cannot become channels: each page already has \(layout.samples) samples per pixel")
         }
@@ -50,6 +53,69 @@ enum TIFFOpener {
                               planeAxes: stack.count > 1 ? [names.firstIndex(of: pagesAs)!] : [],
                               sampleAxis: layout.samples > 1 ? names.firstIndex(of: "c") : nil,
                               planes: planes, files: [pool])
+        return SourceFile(path: path, format: .tiff, images: [image], fileBytes: SourceOpener.fileSize(path))
+    }
+
+    // MARK: ImageJ hyperstacks
+
+    /// An ImageJ hyperstack: pages hold (c, z, t) planes with c fastest; they become the
+    /// t, c, z axes (those of size > 1) and the description's units give physical sizes.
+    private static func openImageJ(path: String, pool: TIFFHandlePool, pages: [TIFFPage], stack: [TIFFPage],
+                                   imageJ: ImageJDescription) throws -> SourceFile {
+        let first = pages[0], layout = first.layout
+        let (C, Z, T) = (imageJ.channels, imageJ.slices, imageJ.frames)
+        guard stack.count == imageJ.images else {
+            throw SourceError(path, "the ImageJ description declares \(imageJ.images) images but the file has \(stack.count) pages of that size (ImageJ's single-page layout for files over 4 GB is not supported)")
+        }
+        if C > 1, layout.samples > 1 {
+            throw SourceError(path, "an ImageJ hyperstack with \(C) channels of \(layout.samples) samples each is not supported")
+        }
+        let channels = C > 1 ? C : layout.samples
+        var names = [String]()
+        if T > 1 { names.append("t") }
+        if channels > 1 { names.append("c") }
+        if Z > 1 { names.append("z") }
+        let extent: [String: Int] = ["t": T, "c": channels, "z": Z]
+        var axes = names.map { ImageAxis(name: $0) } + [ImageAxis(name: "y"), ImageAxis(name: "x")]
+        let shape = names.map { extent[$0]! } + [layout.height, layout.width]
+        var spacing = shape.map { _ in 1.0 }
+        var physical = false
+        let resolution = (x: first.tags["XResolution"]?.doubleValue ?? 0, y: first.tags["YResolution"]?.doubleValue ?? 0)
+        if let unit = imageJ.unit, resolution.x > 0, resolution.y > 0 {
+            // The resolution tags count pixels per `unit` here, whatever ResolutionUnit says.
+            spacing[shape.count - 2] = 1 / resolution.y
+            spacing[shape.count - 1] = 1 / resolution.x
+            for i in axes.indices where axes[i].name != "t" && axes[i].name != "c" { axes[i].unit = unit }
+            if let z = names.firstIndex(of: "z") { spacing[z] = imageJ.spacing ?? 1 }
+            physical = true
+        } else if let um = first.micrometresPerPixel {
+            spacing[shape.count - 2] = um.y
+            spacing[shape.count - 1] = um.x
+            axes[axes.count - 2].unit = "micrometer"
+            axes[axes.count - 1].unit = "micrometer"
+            physical = true
+        }
+        if let t = names.firstIndex(of: "t"), let interval = imageJ.frameInterval {
+            spacing[t] = interval
+            axes[t].unit = imageJ.timeUnit
+        }
+        // Output planes in C order over (t, c, z); ImageJ stores page c + C·(z + Z·t).
+        var planes = [TIFFImage.Plane]()
+        for t in 0..<T {
+            for c in 0..<C {
+                for z in 0..<Z {
+                    let page = c + C * (z + Z * t)
+                    planes.append(TIFFImage.Plane(file: 0, offset: stack[page].offset, pageNumber: page))
+                }
+            }
+        }
+        var metadata: [String: JSONValue] = ["pages": JSONValue(pages.count), "tags": .object(first.tags)]
+        if let d = first.description { metadata["ImageDescription"] = .string(d) }
+        let description = ImageDescription(name: SourceOpener.stem(path), axes: axes, shape: shape, dataType: layout.dataType,
+                                           spacing: spacing, metadata: .object(metadata), hasPhysicalSizes: physical)
+        let pageAxes = names.enumerated().filter { $0.element != "c" || C > 1 }.map(\.offset)
+        let image = TIFFImage(description: description, layout: layout, planeAxes: pageAxes,
+                              sampleAxis: layout.samples > 1 ? names.firstIndex(of: "c") : nil, planes: planes, files: [pool])
         return SourceFile(path: path, format: .tiff, images: [image], fileBytes: SourceOpener.fileSize(path))
     }
 

@@ -13,10 +13,14 @@ struct TIFFPageLayout: Equatable, Sendable {
     /// Tile size, or for strips the full width × rows per strip.
     var blockWidth: Int
     var blockHeight: Int
+    /// True for 1-bit (bilevel) pages: libtiff hands back rows of packed bits, which the
+    /// reader spreads to one uint8 (0 or 1) per pixel.
+    var bilevel = false
 
     /// Whether two pages can be stacked into one array.
     func stacks(with other: TIFFPageLayout) -> Bool {
         width == other.width && height == other.height && samples == other.samples && dataType == other.dataType
+            && bilevel == other.bilevel
     }
 }
 
@@ -64,7 +68,7 @@ enum TIFFTags {
 
 extension TIFFPage {
     /// Reads the current directory of `tif`. Throws for layouts Tessera cannot turn into
-    /// an array (1-bit, odd bit depths).
+    /// an array (odd bit depths, 1-bit with several samples).
     static func read(_ tif: OpaquePointer, path: String) throws -> TIFFPage {
         guard let width = TIFFTags.u32(tif, TIFFTAG_IMAGEWIDTH), let height = TIFFTags.u32(tif, TIFFTAG_IMAGELENGTH) else {
             throw SourceError(path, "a TIFF directory has no image width or length")
@@ -75,7 +79,12 @@ extension TIFFPage {
         let planar = TIFFTags.u16(tif, TIFFTAG_PLANARCONFIG, defaulted: true) ?? 1
         let compression = TIFFTags.u16(tif, TIFFTAG_COMPRESSION, defaulted: true) ?? 1
         let photometric = TIFFTags.u16(tif, TIFFTAG_PHOTOMETRIC)
-        guard let dataType = dataType(bits: bits, format: format) else {
+        // Bilevel (document scans, masks): one bit per pixel, read as uint8 0/1 as tifffile does.
+        let bilevel = bits == 1 && format == 1
+        if bilevel, samples != 1 {
+            throw SourceError(path, "1-bit TIFF with \(samples) samples per pixel is not supported")
+        }
+        guard let dataType = bilevel ? .uint8 : dataType(bits: bits, format: format) else {
             throw SourceError(path, "TIFF samples of \(bits) bits with sample format \(format) are not supported")
         }
         if let depth = TIFFTags.u32(tif, TIFFTAG_IMAGEDEPTH), depth > 1 {
@@ -90,13 +99,9 @@ extension TIFFPage {
         } else {
             blockHeight = min(Int(height), Int(TIFFTags.u32(tif, TIFFTAG_ROWSPERSTRIP, defaulted: true) ?? height))
         }
-        if compression == UInt16(COMPRESSION_JPEG), photometric == UInt16(PHOTOMETRIC_YCBCR) {
-            // Let libtiff's JPEG codec hand back RGB rather than subsampled YCbCr.
-            _ = tessera_tiff_set_int(tif, UInt32(TIFFTAG_JPEGCOLORMODE), JPEGCOLORMODE_RGB)
-        }
         let layout = TIFFPageLayout(width: Int(width), height: Int(height), samples: samples, dataType: dataType,
                                     planarSeparate: planar == UInt16(PLANARCONFIG_SEPARATE) && samples > 1,
-                                    tiled: tiled, blockWidth: blockWidth, blockHeight: max(1, blockHeight))
+                                    tiled: tiled, blockWidth: blockWidth, blockHeight: max(1, blockHeight), bilevel: bilevel)
         let subfile = TIFFTags.u32(tif, TIFFTAG_SUBFILETYPE) ?? 0
         let description = TIFFTags.string(tif, TIFFTAG_IMAGEDESCRIPTION)
         var tags: [String: JSONValue] = [

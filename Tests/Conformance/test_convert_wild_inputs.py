@@ -1,0 +1,107 @@
+"""`tessera convert` on inputs found in the wild (issue 13): what tifffile, ImageJ,
+scanners and document/mask tools write by default.
+
+  * JPEG-compressed TIFF in YCbCr (tifffile's default for RGB JPEG, and what scanners
+    and whole-slide formats write), 2x2 and 1x1 subsampling, tiled and stripped:
+    decoded to RGB, equal to tifffile's decode (the same libjpeg decodes both);
+  * ImageJ hyperstacks: the `ImageJ=` description (channels, slices, frames, spacing,
+    unit) and the resolution tags give axes t, c, z, y, x and physical sizes, so
+    channels are never averaged together;
+  * bilevel (1-bit) TIFF: read as uint8 0/1, as tifffile reads it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import convert_checks as cc
+import convert_inputs as ci
+import tessera_conformance as tc
+
+
+def rgb_gradient(shape=(70, 90)) -> np.ndarray:
+    """Smooth colours (what JPEG is for): every channel different, so a YCbCr/RGB mix-up shows."""
+    yy, xx = np.mgrid[0:shape[0], 0:shape[1]]
+    return np.stack([(xx * 2.5) % 256, (yy * 3) % 256, ((xx + yy) * 1.5) % 256], -1).astype("u1")
+
+
+@pytest.mark.parametrize("subsampling", [(2, 2), (1, 1)], ids=["2x2", "1x1"])
+@pytest.mark.parametrize("storage", ["tiled", "stripped"])
+def test_jpeg_ycbcr_decodes_to_rgb(subsampling, storage, run_convert, tmp_path):
+    import tifffile
+
+    path = tmp_path / "ycbcr.tif"
+    kw = dict(tile=(32, 32)) if storage == "tiled" else dict(rowsperstrip=16)
+    tifffile.imwrite(path, rgb_gradient(), photometric="rgb", compression="jpeg", subsampling=subsampling, **kw)
+    with tifffile.TiffFile(path) as tif:
+        page = tif.pages[0]
+        assert page.photometric == tifffile.PHOTOMETRIC.YCBCR and page.compression == tifffile.COMPRESSION.JPEG
+        decoded = page.asarray()
+    assert decoded.shape == (70, 90, 3)
+    src = ci.Source(str(path), path, "tiff", [ci.Expected(np.ascontiguousarray(np.moveaxis(decoded, -1, 0)), "cyx")])
+    out = tmp_path / "out.ome.zarr"
+    cc.convert(run_convert, *cc.convert_args(src.arg, out, chunks=16))
+    cc.check_output(out, src, method="mean", chunks=16)
+
+
+@pytest.mark.parametrize("ngff", ["0.5", "0.4"])
+def test_imagej_hyperstack_tczyx(ngff, run_convert, tmp_path):
+    """The issue's reproduction: imwrite(p, a_TZCYX, imagej=True, metadata={'axes': 'TZCYX'})
+    must become t, c, z, y, x with exact pixels, spacing from `spacing` and the resolution
+    tags in `unit`, and the two channels kept apart in level 1."""
+    import tifffile
+
+    a = ci.pixels("uint16", (3, 5, 2, 37, 53), kind="smooth")
+    a[:, :, 1] = 65535 - a[:, :, 1]  # channels far apart: averaging them would show
+    path = tmp_path / "hyper.tif"
+    tifffile.imwrite(path, a, imagej=True, resolution=(1 / 0.5, 1 / 0.25),
+                     metadata={"axes": "TZCYX", "spacing": 2.5, "unit": "um", "finterval": 4.0})
+    with tifffile.TiffFile(path) as tif:
+        assert tif.is_imagej and tif.series[0].axes == "TZCYX"
+        back = tif.series[0].asarray()
+    want = np.ascontiguousarray(back.transpose(0, 2, 1, 3, 4))  # TZCYX -> TCZYX
+    exp = ci.Expected(want, "tczyx", spacing={"t": 4.0, "z": 2.5, "y": 0.25, "x": 0.5},
+                      units={"t": "second", "z": "micrometer", "y": "micrometer", "x": "micrometer"})
+    src = ci.Source(str(path), path, "tiff", [exp])
+    out = tmp_path / "out.ome.zarr"
+    cc.convert(run_convert, *cc.convert_args(src.arg, out, ngff, chunks=16))
+    pyrs = cc.check_output(out, src, ngff=ngff, method="mean", chunks=16)
+    level1 = cc.read_level_zarr(out / "1")
+    assert level1.shape[1] == 2
+    tc.assert_pixels_equal(level1, pyrs[0].levels[1], "level 1 keeps the channels apart")
+
+
+def test_imagej_stack_of_slices(run_convert, tmp_path):
+    """An ImageJ z-stack without channels or frames stays z, y, x; z spacing from `spacing`."""
+    import tifffile
+
+    a = ci.pixels("uint8", (4, 37, 53))
+    path = tmp_path / "slices.tif"
+    tifffile.imwrite(path, a, imagej=True, resolution=(2.0, 2.0), metadata={"axes": "ZYX", "spacing": 0.5, "unit": "micron"})
+    exp = ci.Expected(tifffile.imread(path), "zyx", spacing={"z": 0.5, "y": 0.5, "x": 0.5},
+                      units={a: "micrometer" for a in "zyx"})
+    src = ci.Source(str(path), path, "tiff", [exp])
+    out = tmp_path / "out.ome.zarr"
+    cc.convert(run_convert, *cc.convert_args(src.arg, out, chunks=16))
+    cc.check_output(out, src, method="mean", chunks=16, readers=False)
+
+
+@pytest.mark.parametrize("storage", ["stripped", "tiled"])
+def test_bilevel_tiff_reads_as_uint8(storage, run_convert, tmp_path):
+    """1-bit TIFF (masks, document scans): uint8 0/1 equal to tifffile's (bool) read.
+    53 columns: rows are padded to whole bytes, which must not shift pixels."""
+    import tifffile
+
+    mask = (ci.pixels("uint8", (37, 53)) % 3) == 0
+    path = tmp_path / "mask.tif"
+    kw = dict(tile=(16, 16)) if storage == "tiled" else dict(rowsperstrip=5)
+    tifffile.imwrite(path, mask, photometric="minisblack", **kw)
+    with tifffile.TiffFile(path) as tif:
+        assert tif.pages[0].bitspersample == 1
+        back = tif.asarray()
+    assert back.dtype == bool
+    src = ci.Source(str(path), path, "tiff", [ci.Expected(back.astype("u1"), "yx")])
+    out = tmp_path / "out.ome.zarr"
+    cc.convert(run_convert, *cc.convert_args(src.arg, out, chunks=16))
+    cc.check_output(out, src, method="mean", chunks=16)
