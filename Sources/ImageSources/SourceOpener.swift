@@ -22,7 +22,7 @@ public enum SourceOpener {
     public static func open(_ input: String, options: SourceOptions = SourceOptions()) throws -> SourceFile {
         let (path, dataset) = splitDatasetPath(input)
         var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { throw SourceError(path, "no such file") }
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { throw missing(path) }
         guard !isDirectory.boolValue else { throw SourceError(path, "is a directory") }
         guard let handle = FileHandle(forReadingAtPath: path) else { throw SourceError(path, "cannot be opened for reading") }
         let head = [UInt8]((try? handle.read(upToCount: 16)) ?? Data())
@@ -42,6 +42,17 @@ public enum SourceOpener {
         case nil:
             throw SourceError(path, head.isEmpty ? "is empty" : "is not a TIFF, HDF5 or FITS file")
         }
+    }
+
+    /// Why `path` cannot be found: a symbolic link that loops or points nowhere says so.
+    static func missing(_ path: String) -> SourceError {
+        guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: path) else {
+            return SourceError(path, "no such file")
+        }
+        if access(path, F_OK) != 0, errno == ELOOP {
+            return SourceError(path, "is a symbolic link loop (too many levels of symbolic links, via '\(target)')")
+        }
+        return SourceError(path, "is a symbolic link to '\(target)', which does not exist")
     }
 
     enum Kind { case tiff, hdf5, fits }

@@ -105,3 +105,114 @@ def test_bilevel_tiff_reads_as_uint8(storage, run_convert, tmp_path):
     out = tmp_path / "out.ome.zarr"
     cc.convert(run_convert, *cc.convert_args(src.arg, out, chunks=16))
     cc.check_output(out, src, method="mean", chunks=16)
+
+
+# ---------------------------------------------------------------------------
+# Clear errors (issue 13, item 9): one line naming the file and saying what it is
+# ---------------------------------------------------------------------------
+
+def hdf5_lzf(tmp):
+    """h5py's LZF filter, which the system HDF5 library does not have."""
+    import h5py
+
+    p = tmp / "lzf.h5"
+    with h5py.File(p, "w") as f:
+        f.create_dataset("img", data=ci.pixels("uint16", (32, 32)), compression="lzf", chunks=(16, 16))
+    return str(p), [p.name, "LZF", "filter", "not available"]
+
+
+def _vds(tmp, name, **file_kw):
+    import h5py
+
+    source = tmp / "source.h5"
+    with h5py.File(source, "w") as f:
+        f["d"] = ci.pixels("uint16", (64, 64))
+    layout = h5py.VirtualLayout(shape=(64, 64), dtype="u2")
+    layout[:] = h5py.VirtualSource("source.h5", "d", shape=(64, 64))
+    p = tmp / name
+    with h5py.File(p, "w", **file_kw) as f:
+        f.create_virtual_dataset("v", layout, fillvalue=0)
+    return p, source
+
+
+def hdf5_vds_missing_source(tmp):
+    """A virtual dataset whose source file was not copied along: HDF5 would silently read
+    fill values; the error names the missing source."""
+    p, source = _vds(tmp, "vds.h5")
+    source.unlink()
+    return str(p), [p.name, "virtual dataset", "source.h5", "does not exist"]
+
+
+def hdf5_vds_newer_format(tmp):
+    """A VDS written by h5py's newer HDF5 with libver='latest': the system library cannot
+    decode it. Not "does not exist" (it does) nor "no numeric dataset"."""
+    p, _ = _vds(tmp, "vds_new.h5", libver="latest")
+    return str(p), [p.name, "/v", "newer HDF5"]
+
+
+def symlink_loop(tmp):
+    a, b = tmp / "loop_a.tif", tmp / "loop_b.tif"
+    a.symlink_to(b.name)
+    b.symlink_to(a.name)
+    return str(a), [a.name, "symbolic link loop"]
+
+
+def tiff_truncated_uncompressed_strip(tmp):
+    """An uncompressed strip cut short: libtiff reports it 'at scanline 4294967295'."""
+    p = tmp / "cut.tif"
+    ci.write_tiff(p, ci.pixels("uint16", (64, 64)), "yx", rowsperstrip=16)
+    blob = p.read_bytes()
+    import tifffile
+
+    with tifffile.TiffFile(p) as tif:
+        last = tif.pages[0].dataoffsets[-1]
+    p.write_bytes(blob[: last + 3])
+    return str(p), [p.name, "strip 3", "rows 48"]
+
+
+def tiff_truncated_uncompressed_tile(tmp):
+    p = tmp / "cut_tiles.tif"
+    ci.write_tiff(p, ci.pixels("uint16", (64, 64)), "yx", tile=(16, 16))
+    import tifffile
+
+    with tifffile.TiffFile(p) as tif:
+        last = tif.pages[0].dataoffsets[-1]
+    p.write_bytes(p.read_bytes()[: last + 3])
+    return str(p), [p.name, "tile 15", "rows 48"]
+
+
+def tiff_float16_mean(tmp):
+    """float16 pixels cannot be mean-downsampled: refused up front, naming the file."""
+    p = tmp / "half.tif"
+    ci.write_tiff(p, ci.pixels("float32", (64, 64)).astype("f2"), "yx")
+    return str(p), [p.name, "float16", "--downsample nearest"]
+
+
+ERROR_CASES = [hdf5_lzf, hdf5_vds_missing_source, hdf5_vds_newer_format, symlink_loop,
+               tiff_truncated_uncompressed_strip, tiff_truncated_uncompressed_tile, tiff_float16_mean]
+
+
+@pytest.mark.parametrize("make", ERROR_CASES, ids=lambda f: f.__name__)
+def test_error_says_what_it_is(make, run_convert, tmp_path):
+    from test_convert_bad_input import assert_clean_failure
+
+    arg, names = make(tmp_path)
+    out = tmp_path / "out.ome.zarr"
+    args = cc.convert_args(arg, out, chunks=16)
+    proc = run_convert.convert(*args)
+    label = run_convert.format(["convert", *args])
+    assert_clean_failure(proc, names, label, out)
+    assert "4294967295" not in proc.stderr, f"{label}: libtiff's unset row number leaked: {proc.stderr}"
+    if make not in (tiff_truncated_uncompressed_strip, tiff_truncated_uncompressed_tile):  # found only when read
+        assert not out.exists() or not any(out.rglob("zarr.json")) and not any(out.rglob(".zarray")), (
+            f"{label}: something was written before the refusal: {sorted(map(str, out.rglob('*')))}")
+
+
+def test_float16_nearest_still_converts(run_convert, tmp_path):
+    """The refusal above is about the method: `--downsample nearest` converts float16 exactly."""
+    p = tmp_path / "half.tif"
+    src = ci.write_tiff(p, ci.pixels("float32", (64, 64)).astype("f2"), "yx")
+    out = tmp_path / "out.ome.zarr"
+    cc.convert(run_convert, *cc.convert_args(src.arg, out, chunks=16, method="nearest"))
+    tc.assert_pixels_equal(cc.read_level_zarr(out / "0"), src.images[0].data, "level 0")
+    tc.assert_pixels_equal(cc.read_level_zarr(out / "1"), src.images[0].data[::2, ::2], "level 1")

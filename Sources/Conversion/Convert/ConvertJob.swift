@@ -102,7 +102,8 @@ public struct ConvertJob: Sendable {
             if let labels = options.labelsPath { try convertLabels(labels, for: d, into: store, options: options) }
             let path = layout ? String(i) : ""
             let conversion = ImageConversion(source: image, store: store, path: path, options: options,
-                                             extraAttributes: ["tessera": tessera], fixedWindows: windows, writeOmero: true, log: log)
+                                             extraAttributes: ["tessera": tessera], fixedWindows: windows, writeOmero: true, log: log,
+                                             sourcePath: file.path)
             results.append(try conversion.run())
         }
         if layout {

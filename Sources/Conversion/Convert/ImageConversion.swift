@@ -29,6 +29,8 @@ struct ImageConversion {
     let fixedWindows: [ChannelWindow]?
     let writeOmero: Bool
     let log: @Sendable (String) -> Void
+    /// The input file, named by errors about this image.
+    var sourcePath = ""
 
     func run() throws -> ImageSummary {
         let d = source.description
@@ -37,6 +39,12 @@ struct ImageConversion {
         let stored = options.useExistingLevels ? source.storedLevels : []
         let plan = try ImagePlan(d, options: options, storedLevels: stored.map(\.description.shape))
         let levelSources: [any ImageSource] = [source] + stored
+        // Refused before anything is written: the kernels have no float16 arithmetic, and
+        // picking a pixel is the only method that needs none.
+        if d.dataType == .float16, stored.isEmpty, plan.levels.count > 1, options.downsample != .nearest {
+            throw SourceError(sourcePath.isEmpty ? d.name : sourcePath,
+                              "float16 pixels can be downsampled only with --downsample nearest (not \(options.downsample.rawValue))")
+        }
         let format: ZarrFormat = options.ngff == .v05 ? .v3 : .v2
         let levelPaths = plan.arrays.indices.map { joinKey(path, String($0)) }
         var existing = [Set<String>](repeating: [], count: plan.arrays.count)

@@ -17,7 +17,10 @@ enum HDF5Opener {
 
         let datasetPath = try requested ?? findDataset(file, path: path)
         let object = H5Oopen(file, datasetPath, tessera_h5p_default())
-        guard object >= 0 else { throw SourceError(path, "'\(datasetPath)' does not exist in the file") }
+        guard object >= 0 else {
+            throw HDF5Readability.unopenable(file, name: datasetPath, path: path)
+                ?? SourceError(path, "'\(datasetPath)' does not exist in the file")
+        }
         let kind = H5Iget_type(object)
         H5Oclose(object)
         guard kind == H5I_DATASET else {
@@ -32,6 +35,7 @@ enum HDF5Opener {
         guard dataset >= 0 else { throw SourceError(path, "cannot open dataset '\(datasetPath)'") }
         var datasetOwned = true
         defer { if datasetOwned { H5Dclose(dataset) } }
+        try HDF5Readability.check(dataset: dataset, name: datasetPath, path: path)
 
         let type = H5Dget_type(dataset)
         defer { H5Tclose(type) }
@@ -113,13 +117,16 @@ enum HDF5Opener {
 
     /// The only numeric dataset of rank ≥ 2; with none or several, an error listing them.
     static func findDataset(_ file: hid_t, path: String) throws -> String {
-        final class Found { var names: [String] = [] }
+        final class Found { var names: [String] = []; var unopenable: [String] = [] }
         let found = Found()
         let visit: H5L_iterate_t = { group, name, _, context in
             guard let name, let context else { return 0 }
             let box = Unmanaged<Found>.fromOpaque(context).takeUnretainedValue()
             let object = H5Oopen(group, name, tessera_h5p_default())
-            guard object >= 0 else { return 0 }
+            guard object >= 0 else {
+                box.unopenable.append("/" + String(cString: name))
+                return 0
+            }
             defer { H5Oclose(object) }
             if H5Iget_type(object) == H5I_DATASET {
                 let space = H5Dget_space(object), type = H5Dget_type(object)
@@ -134,7 +141,10 @@ enum HDF5Opener {
         _ = H5Lvisit(file, H5_INDEX_NAME, H5_ITER_NATIVE, visit, Unmanaged.passUnretained(found).toOpaque())
         switch found.names.count {
         case 1: return found.names[0]
-        case 0: throw SourceError(path, "the file holds no numeric dataset of 2 or more dimensions")
+        case 0:
+            // An object this library cannot open (a newer format) is the likely image: say so.
+            if let name = found.unopenable.first, let error = HDF5Readability.unopenable(file, name: name, path: path) { throw error }
+            throw SourceError(path, "the file holds no numeric dataset of 2 or more dimensions")
         default:
             throw SourceError(path, "the file holds several image datasets; name one as FILE:/path (\(found.names.joined(separator: ", ")))")
         }

@@ -64,9 +64,17 @@ final class TIFFHandlePool: @unchecked Sendable {
         return try body(handle.tif)
     }
 
-    /// libtiff's last message on this thread, e.g. ": Read error at row 4294967295".
+    /// libtiff's last message on this thread, without the row, column and tile numbers
+    /// libtiff puts in: those come from its scanline state, which block reads never set
+    /// (they print as `scanline 4294967295` or as the previous block's row). Callers name
+    /// the block and its rows themselves.
     static func lastError(prefix: String) -> String {
-        let text = String(cString: tessera_captured_error())
+        let text = withoutLibTIFFPosition(String(cString: tessera_captured_error()))
         return text.isEmpty ? "" : prefix + text
+    }
+
+    static func withoutLibTIFFPosition(_ text: String) -> String {
+        text.replacingOccurrences(of: #" (at|for) (scanline|row) \d+(, col \d+)?(, tile \d+)?"#, with: "",
+                                  options: .regularExpression)
     }
 }

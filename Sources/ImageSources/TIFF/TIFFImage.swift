@@ -138,11 +138,11 @@ final class TIFFImage: ImageSource, @unchecked Sendable {
         let what: String
         if layout.tiled {
             let index = TIFFComputeTile(tif, UInt32(x), UInt32(y), 0, UInt16(sample))
-            what = "tile \(index)"
+            what = "tile \(index) (rows \(y)–\(min(y + layout.blockHeight, layout.height) - 1), columns \(x)–\(min(x + layout.blockWidth, layout.width) - 1))"
             n = Int(TIFFReadEncodedTile(tif, index, block, tmsize_t(capacity)))
         } else {
             let index = TIFFComputeStrip(tif, UInt32(y), UInt16(sample))
-            what = "strip \(index)"
+            what = "strip \(index) (rows \(y)–\(min(y + layout.blockHeight, layout.height) - 1))"
             n = Int(TIFFReadEncodedStrip(tif, index, block, tmsize_t(capacity)))
         }
         guard n >= 0 else {
