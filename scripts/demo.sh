@@ -21,10 +21,14 @@ echo "sample: $sample"
 "$tessera" convert "$sample" demo/neuron.ome.zarr --overwrite
 "$tessera" info demo/neuron.ome.zarr
 
-# Serve it. The image group is series 0 of the bioformats2raw layout.
+# Serve it. A single-image input is an image at the output's root; a multi-series
+# OME-TIFF uses the bioformats2raw layout, whose first image is 0/ (Docs/convert.md, Layout).
 port=${PORT:-8080}
 base="http://127.0.0.1:$port/neuron"
-image="$base/0"
+image="$base"
+if [[ -d demo/neuron.ome.zarr/OME && ( -f demo/neuron.ome.zarr/OME/zarr.json || -f demo/neuron.ome.zarr/OME/.zgroup ) ]]; then
+  image="$base/0"
+fi
 state=$("$py" -c 'import json, sys, urllib.parse
 print(urllib.parse.quote(json.dumps({"layers": [{"type": "image", "source": "zarr3://" + sys.argv[1] + "/", "name": "neuron"}], "layout": "xy"}), safe=""))' "$image")
 cat <<URLS

@@ -2,9 +2,10 @@
 
 `check_output(out, source, ngff=..., method=..., chunks=...)` verifies one
 conversion completely:
-  * layout: a single NGFF image at OUTPUT, or the bioformats2raw layout
-    (root `bioformats2raw.layout` 3, one image group per series/HDU, OME/ with
-    `series`, OME/METADATA.ome.xml verbatim for OME-TIFF);
+  * layout: a single NGFF image at OUTPUT (with OME/METADATA.ome.xml verbatim
+    for a single-series OME-TIFF), or for files holding several images the
+    bioformats2raw layout (root `bioformats2raw.layout` 3, one image group per
+    series/HDU, OME/ with `series`, OME/METADATA.ome.xml verbatim for OME-TIFF);
   * every image: `multiscales` (axes names/types/units, datasets 0..n-1, `type` =
     method, scale and translation per level), array layout (dtype, shape, chunks,
     default shards, blosc-zstd-5 + shuffle, 0.5 dimension_names, 0.4
@@ -396,6 +397,12 @@ def check_output(out: Path, source: Source, *, ngff="0.5", method="mean", chunks
         validate_bioformats2raw(out, ngff)
     else:
         assert len(source.images) == 1
+        assert not (out / "OME" / "zarr.json").exists() and not (out / "OME" / ".zgroup").exists(), (
+            f"{out}: a single image has no OME group (it would make the root look like a collection)")
+        if source.ome_xml is not None:  # kept verbatim beside the image's levels
+            xml = out / "OME" / "METADATA.ome.xml"
+            assert xml.is_file(), f"{xml} missing"
+            assert xml.read_bytes().decode("utf-8").rstrip("\x00") == source.ome_xml, f"{xml} is not the source OME-XML verbatim"
     pyrs = []
     for exp in source.images:
         image = out / exp.path if exp.path else out

@@ -194,9 +194,10 @@ def write_ome_tiff(path: Path, series: list, **kw) -> Source:
             images.append(Expected(
                 np.ascontiguousarray(full), "tczyx", spacing=spacing, units=units,
                 channel_names=s.get("channel_names"), colors=s.get("colors"),
-                name=s.get("name"), path=str(i),
+                name=s.get("name"), path=str(i) if len(series) > 1 else "",
             ))
-    return Source(str(path), path, "ome-tiff", images, bioformats2raw=True, ome_xml=ome_xml)
+    # One series: an image at OUTPUT (Docs/convert.md, Layout); several: bioformats2raw.
+    return Source(str(path), path, "ome-tiff", images, bioformats2raw=len(series) > 1, ome_xml=ome_xml)
 
 
 # ---------------------------------------------------------------------------

@@ -168,9 +168,11 @@ def test_ome_tiff_multi_series(ngff, run_convert, tmp_path):
 
 
 @pytest.mark.parametrize("ngff", NGFF)
-def test_ome_tiff_single_series_uses_bioformats2raw(ngff, run_convert, tmp_path):
-    """OME-TIFF always uses the bioformats2raw layout, even with one series (here
-    2-D, no channel names: labels 'Channel N', one channel -> colour FFFFFF)."""
+def test_ome_tiff_single_series_is_an_image_at_root(ngff, run_convert, tmp_path):
+    """A single-series OME-TIFF is an image at OUTPUT, not the bioformats2raw layout, so
+    every reader opens the root (issue 13, item 10); its OME-XML is kept verbatim at
+    OME/METADATA.ome.xml. (Here 2-D, no channel names: labels 'Channel N', one channel
+    -> colour FFFFFF.)"""
     src = ci.write_ome_tiff(tmp_path / "plain.ome.tif", [dict(data=ci.pixels("int16", YX), axes="YX")])
     out = tmp_path / "out.ome.zarr"
     run(run_convert, src, out, ngff)

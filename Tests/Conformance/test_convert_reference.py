@@ -187,8 +187,6 @@ def write_contract_output(out: Path, source: ci.Source, ngff="0.5", method="mean
         root = zarr.open_group(str(out), mode="w", zarr_format=fmt)
         ome = zarr.open_group(str(out / "OME"), mode="w", zarr_format=fmt)
         ome.attrs.update(attrs_for({"series": [im.path for im in source.images]}))
-        if source.ome_xml is not None:
-            (out / "OME" / "METADATA.ome.xml").write_text(source.ome_xml, encoding="utf-8")
     for exp in source.images:
         img = out / exp.path if exp.path else out
         pyr = rp.build_pyramid(exp.data, exp.axes, method, chunks, exp.spacing)
@@ -236,6 +234,9 @@ def write_contract_output(out: Path, source: ci.Source, ngff="0.5", method="mean
                 **({"dataset": source.dataset} if source.dataset else {}),
                 **({"hdu": 1} if source.format == "fits" else {})}},
         })
+    if source.ome_xml is not None:  # after the groups: mode="w" on a root image clears it
+        (out / "OME").mkdir(parents=True, exist_ok=True)
+        (out / "OME" / "METADATA.ome.xml").write_text(source.ome_xml, encoding="utf-8")
     if source.bioformats2raw:
         root.attrs.update(attrs_for({"bioformats2raw.layout": 3}))
 

@@ -83,10 +83,15 @@ public struct ConvertJob: Sendable {
     }
 
     /// One input file: a single image at the root, or the bioformats2raw layout for
-    /// OME-TIFF and multi-image files.
+    /// files holding several images (OutputLayout says why).
     private func convert(_ file: SourceFile, into store: any Store, options: ConvertOptions, windows: [ChannelWindow]?) throws -> [ImageSummary] {
-        let layout = file.format == .omeTIFF || file.images.count > 1
-        if options.labelsPath != nil, layout { throw UsageError("--labels needs an input holding a single image") }
+        let layout = OutputLayout(file)
+        if options.labelsPath != nil, layout == .bioformats2raw { throw UsageError("--labels needs an input holding a single image") }
+        if options.resume { try layout.checkResumable(store) }
+        // The OME-XML is kept at the same key in both layouts (before the metadata that marks
+        // the output complete); for a single image it is a plain object beside the levels, not
+        // a group, so readers see one image.
+        if let xml = file.omeXML { try store.set("OME/METADATA.ome.xml", Array(xml.utf8)) }
         var results = [ImageSummary]()
         for (i, image) in file.images.enumerated() {
             let d = image.description
@@ -100,15 +105,14 @@ public struct ConvertJob: Sendable {
             ])
             // Labels first: the image's own metadata, written last, marks everything complete.
             if let labels = options.labelsPath { try convertLabels(labels, for: d, into: store, options: options) }
-            let path = layout ? String(i) : ""
+            let path = layout.imagePath(i)
             let conversion = ImageConversion(source: image, store: store, path: path, options: options,
                                              extraAttributes: ["tessera": tessera], fixedWindows: windows, writeOmero: true, log: log,
                                              sourcePath: file.path)
             results.append(try conversion.run())
         }
-        if layout {
+        if layout == .bioformats2raw {
             let format: ZarrFormat = options.ngff == .v05 ? .v3 : .v2
-            if let xml = file.omeXML { try store.set("OME/METADATA.ome.xml", Array(xml.utf8)) }
             try Node.writeGroupMetadata(format: format, attributes: NGFFImageMetadata.omeSeries(version: options.ngff, series: file.images.indices.map(String.init)),
                                         store: store, path: "OME")
             try Node.writeGroupMetadata(format: format, attributes: NGFFImageMetadata.bioformats2rawRoot(version: options.ngff),
