@@ -22,6 +22,10 @@ import Testing
         #expect(d?.slices == 1)
         #expect(d?.images == 1)
         #expect(d?.unit == nil)
+        // Counts whose product overflows are not a hyperstack (and must not trap).
+        let huge = ImageJDescription("ImageJ=1.53\nimages=4\nchannels=9223372036854775807\nslices=4\nframes=4")
+        #expect(huge?.hyperstackPlanes == nil)
+        #expect(huge?.images == 4)
     }
 
     @Test func unpackBitsKeepsRowPadding() {

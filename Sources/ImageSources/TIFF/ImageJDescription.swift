@@ -16,6 +16,13 @@ struct ImageJDescription: Equatable {
     var frameInterval: Double?
     var timeUnit: String?
 
+    /// channels · slices · frames, or nil when that overflows (a hostile description).
+    var hyperstackPlanes: Int? {
+        let (cz, o1) = channels.multipliedReportingOverflow(by: slices)
+        let (czt, o2) = cz.multipliedReportingOverflow(by: frames)
+        return o1 || o2 ? nil : czt
+    }
+
     /// Nil when `text` is not an ImageJ description.
     init?(_ text: String?) {
         guard let text, text.hasPrefix("ImageJ=") else { return nil }
@@ -29,7 +36,7 @@ struct ImageJDescription: Equatable {
         channels = count("channels")
         slices = count("slices")
         frames = count("frames")
-        images = values["images"].flatMap { Int($0) }.map { max(1, $0) } ?? channels * slices * frames
+        images = values["images"].flatMap { Int($0) }.map { max(1, $0) } ?? hyperstackPlanes ?? 1
         spacing = values["spacing"].flatMap(Double.init).flatMap { $0 > 0 && $0.isFinite ? $0 : nil }
         unit = values["unit"].flatMap(Self.ngffLengthUnit)
         frameInterval = values["finterval"].flatMap(Double.init).flatMap { $0 > 0 && $0.isFinite ? $0 : nil }

@@ -20,7 +20,7 @@ enum TIFFOpener {
         let first = pages[0]
         let stack = pages.enumerated().filter { !$0.element.reducedResolution && $0.element.layout.stacks(with: first.layout) }
         let layout = first.layout
-        if let imageJ = ImageJDescription(first.description), imageJ.channels * imageJ.slices * imageJ.frames == imageJ.images {
+        if let imageJ = ImageJDescription(first.description), imageJ.hyperstackPlanes == imageJ.images {
             return try openImageJ(path: path, pool: pool, pages: pages, stack: stack.map(\.element), imageJ: imageJ)
         }
         if stack.count > 1, layout.samples > 1, pagesAs == "c" {
@@ -81,7 +81,7 @@ enum TIFFOpener {
         var spacing = shape.map { _ in 1.0 }
         var physical = false
         let resolution = (x: first.tags["XResolution"]?.doubleValue ?? 0, y: first.tags["YResolution"]?.doubleValue ?? 0)
-        if let unit = imageJ.unit, resolution.x > 0, resolution.y > 0 {
+        if let unit = imageJ.unit, resolution.x > 0, resolution.y > 0, resolution.x.isFinite, resolution.y.isFinite {
             // The resolution tags count pixels per `unit` here, whatever ResolutionUnit says.
             spacing[shape.count - 2] = 1 / resolution.y
             spacing[shape.count - 1] = 1 / resolution.x
