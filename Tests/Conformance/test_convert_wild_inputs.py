@@ -216,3 +216,22 @@ def test_float16_nearest_still_converts(run_convert, tmp_path):
     cc.convert(run_convert, *cc.convert_args(src.arg, out, chunks=16, method="nearest"))
     tc.assert_pixels_equal(cc.read_level_zarr(out / "0"), src.images[0].data, "level 0")
     tc.assert_pixels_equal(cc.read_level_zarr(out / "1"), src.images[0].data[::2, ::2], "level 1")
+
+
+def test_jpeg_ycbcr_pages_with_several_workers(run_convert, tmp_path):
+    """Three YCbCr JPEG pages read by two workers: every pooled libtiff handle, on every
+    directory it moves to, must decode to RGB (libtiff resets the colour mode per directory)."""
+    import tifffile
+
+    path = tmp_path / "pages.tif"
+    with tifffile.TiffWriter(path) as tw:
+        for k in range(3):
+            tw.write(np.roll(rgb_gradient(), 7 * k, axis=1), photometric="rgb", compression="jpeg",
+                     subsampling=(2, 2), tile=(32, 32), metadata=None)
+    with tifffile.TiffFile(path) as tif:
+        assert all(p.photometric == tifffile.PHOTOMETRIC.YCBCR for p in tif.pages)
+        back = np.stack([p.asarray() for p in tif.pages])  # z, y, x, c
+    src = ci.Source(str(path), path, "tiff", [ci.Expected(np.ascontiguousarray(np.moveaxis(back, -1, 0)), "czyx")])
+    out = tmp_path / "out.ome.zarr"
+    cc.convert(run_convert, *cc.convert_args(src.arg, out, chunks=16, extra=["--jobs", "2"]))
+    cc.check_output(out, src, method="mean", chunks=16, readers=False)
