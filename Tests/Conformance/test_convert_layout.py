@@ -1,7 +1,7 @@
 """Where a conversion puts its images (issue 13, item 10; Docs/convert.md, Layout).
 
 A file holding one image is an NGFF image at OUTPUT itself, so every reader opens the
-root: bioio-ome-zarr refuses a bioformats2raw root (and ngff-zarr did too), which
+root: bioio-ome-zarr refuses a bioformats2raw root (as older ngff-zarr did), which
 Tessera used to write for every OME-TIFF. Files holding several images keep the
 bioformats2raw layout. `--resume` over an output begun in the other layout is refused
 in one line, touching nothing, instead of finishing into a mix of both.
