@@ -39,7 +39,7 @@ struct ContentRange: Equatable {
         guard let header else { return "a 206 answer without Content-Range" }
         guard let got = ContentRange(header: header) else { return "a 206 answer with an unreadable Content-Range '\(header)'" }
         let (length, overflow) = got.last.subtractingReportingOverflow(got.first)
-        guard !overflow, length + 1 == bodyCount else {
+        guard !overflow, length == bodyCount - 1 else {
             return "Content-Range '\(header)' does not match the \(bodyCount) bytes sent"
         }
         let endsAtEnd = got.total.map { got.last == $0 - 1 }
@@ -47,11 +47,11 @@ struct ContentRange: Equatable {
         switch asked {
         case let .slice(offset, count):
             let (wantedLast, over) = offset.addingReportingOverflow(count - 1)
-            right = got.first == offset && (got.last == wantedLast || (!over && got.last < wantedLast && endsAtEnd == true))
+            right = count > 0 && got.first == offset && (got.last == wantedLast || (!over && got.last < wantedLast && endsAtEnd == true))
         case let .from(offset):
             right = got.first == offset && endsAtEnd != false
         case let .suffix(count):
-            right = endsAtEnd != false && (got.total.map { got.first == max(0, $0 - count) } ?? (bodyCount == count))
+            right = count > 0 && endsAtEnd != false && (got.total.map { got.first == max(0, $0 - count) } ?? (bodyCount == count))
         }
         return right ? nil : "asked for \(asked.httpRange) but the answer's Content-Range is '\(header)'"
     }
