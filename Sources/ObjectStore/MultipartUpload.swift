@@ -5,15 +5,14 @@ import ZarrCore
 /// One large object uploaded in parts, in parallel. The object appears only when the
 /// upload completes; any failure aborts the upload, so no parts are left behind (an
 /// unfinished multipart upload is invisible to readers but is billed and clutters
-/// listings).
+/// listings) — including one whose start was answered but the answer lost.
 struct MultipartUpload {
     let store: S3Store
     let key: String
     var concurrency = 4
 
     func upload(_ bytes: [UInt8]) throws {
-        let start = try store.send("POST", key: key, query: "uploads=", headers: ["Content-Type: application/octet-stream"])
-        guard start.status == 200, let uploadID = Self.element("UploadId", in: start.body) else { throw store.failure(start, key: key) }
+        let uploadID = try create()
         let encodedID = S3Store.encode(uploadID, keepSlash: false)
         do {
             let partSize = store.configuration.partSize
@@ -27,12 +26,49 @@ struct MultipartUpload {
             }
             let parts = etags.withLock { $0 }.enumerated().map { "<Part><PartNumber>\($0.offset + 1)</PartNumber><ETag>\($0.element)</ETag></Part>" }
             let body = Array("<CompleteMultipartUpload>\(parts.joined())</CompleteMultipartUpload>".utf8)
-            let done = try store.send("POST", key: key, query: "uploadId=\(encodedID)", headers: ["Content-Type: application/xml"], body: body)
-            // S3 may answer 200 and still report an error in the body.
+            // S3 may answer 200 and still report an error in the body; AWS documents that
+            // one with an InternalError is to be retried.
+            let done = try store.send("POST", key: key, query: "uploadId=\(encodedID)", headers: ["Content-Type: application/xml"], body: body) { r in
+                r.status == 200 && S3Store.errorCode(r.body) == "InternalError" ? "CompleteMultipartUpload: 200 OK with an InternalError" : nil
+            }
             guard done.status == 200, S3Store.errorCode(done.body) == nil else { throw store.failure(done, key: key) }
         } catch {
             _ = try? store.send("DELETE", key: key, query: "uploadId=\(encodedID)")
             throw error
+        }
+    }
+
+    /// Starts the upload and returns its id. A start that was retried may have started an
+    /// upload whose answer was lost: nobody would ever complete or abort it (it stays
+    /// billed, invisible to readers). So the uploads in progress for the key are listed
+    /// before and after, and those that appeared meanwhile, other than the one returned,
+    /// are aborted. This is done after every start, not only after those `send` retried:
+    /// libcurl itself resends a request once, unseen, when a reused connection is reset
+    /// before any answer, and so may a proxy on the way. (Another writer starting an
+    /// upload of the very same key in those moments would lose it; two writers of one key
+    /// conflict anyway.) Two small requests per object of at least the multipart threshold.
+    private func create() throws -> String {
+        // Without permission to list uploads there is no telling which are ours: then
+        // none are touched.
+        let before = (try? store.inProgressUploads(of: key)) ?? nil
+        let start: HTTPResponse
+        do {
+            start = try store.send("POST", key: key, query: "uploads=", headers: ["Content-Type: application/octet-stream"])
+        } catch {
+            abortLost(before: before, keeping: nil)
+            throw error
+        }
+        let uploadID = start.status == 200 ? Self.element("UploadId", in: start.body) : nil
+        abortLost(before: before, keeping: uploadID)
+        guard let uploadID else { throw store.failure(start, key: key) }
+        return uploadID
+    }
+
+    /// Aborts the uploads of this key that were not in progress `before` and are not `keeping`.
+    private func abortLost(before: Set<String>?, keeping: String?) {
+        guard let before, let now = (try? store.inProgressUploads(of: key)) ?? nil else { return }
+        for id in now.subtracting(before) where id != keeping {
+            _ = try? store.send("DELETE", key: key, query: "uploadId=\(S3Store.encode(id, keepSlash: false))")
         }
     }
 

@@ -24,6 +24,11 @@ public struct S3Configuration: Sendable {
     public var partSize = 16 << 20
     /// A transfer slower than 1 byte/s for this long is a stall, retried (`TESSERA_S3_STALL_SECONDS`).
     public var stallSeconds = 20
+    /// A listing longer than this many ListObjectsV2 pages is an error
+    /// (`TESSERA_S3_MAX_LIST_PAGES`): 10 million objects at S3's 1,000 per page. It stops a
+    /// server that never ends a listing (new continuation tokens for ever); a token that
+    /// comes back is caught at once.
+    public var maxListPages = 10_000
 
     public init(endpoint: String? = nil, region: String = "us-east-1", credentials: Credentials? = nil, pathStyle: Bool? = nil) {
         self.endpoint = endpoint.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
@@ -51,6 +56,7 @@ public struct S3Configuration: Sendable {
             c.partSize = max(5 << 20, min(c.partSize, t))
         }
         if let s = env["TESSERA_S3_STALL_SECONDS"].flatMap(Int.init), s > 0 { c.stallSeconds = s }
+        if let p = env["TESSERA_S3_MAX_LIST_PAGES"].flatMap(Int.init), p > 0 { c.maxListPages = p }
         return c
     }
 

@@ -1,7 +1,5 @@
 import Foundation
-#if canImport(FoundationXML)
-import FoundationXML
-#endif
+import Synchronization
 import ZarrCore
 
 /// A `Store` over an S3-compatible bucket and key prefix, through libcurl with SigV4.
@@ -9,13 +7,19 @@ import ZarrCore
 /// Objects are written with one PUT, so they appear whole or not at all. Transient
 /// failures (500/502/503/504, SlowDown, resets, stalls, refused connections) are retried
 /// with exponential backoff and jitter up to a budget; other 4xx answers fail at once,
-/// naming the bucket and key.
+/// naming the bucket and key. Answers are checked, not trusted: a listing page must parse
+/// and a listing must end (no repeated continuation token, at most `maxListPages` pages);
+/// a ranged answer must carry the range asked for; an object this store listed and did
+/// not delete must not answer 404 (that would otherwise read as fill value).
 public final class S3Store: Store {
     public let bucket: String
     public let prefix: String
     public let configuration: S3Configuration
     private let client: CurlClient
     private let maxAttempts: Int
+    /// Keys (relative to the store) that a `list(prefix:)` of this store returned and
+    /// that it has not deleted since: for these, a 404 is a fault, not an absence.
+    private let listed = Mutex<Set<String>>([])
 
     public init(bucket: String, prefix: String, configuration: S3Configuration, maxAttempts: Int = 6) {
         self.bucket = bucket
@@ -38,7 +42,7 @@ public final class S3Store: Store {
 
     public func describe(_ key: String) -> String { "s3://\(bucket)/\(objectKey(key))" }
 
-    private func objectKey(_ key: String) -> String { joinKey(prefix, key) }
+    func objectKey(_ key: String) -> String { joinKey(prefix, key) }
 
     // MARK: Store
 
@@ -47,29 +51,34 @@ public final class S3Store: Store {
         let r = try send("GET", key: key)
         switch r.status {
         case 200: return r.body
-        case 404 where Self.errorCode(r.body) != "NoSuchBucket": return nil
+        case 404 where Self.errorCode(r.body) != "NoSuchBucket": try confirmAbsent(key, r); return nil
         default: throw failure(r, key: key)
         }
     }
 
     public func get(_ key: String, range: ByteRange) throws -> [UInt8]? {
         try checked(key)
-        let header: String
         switch range {
         case let .slice(o, l):
             if l <= 0 { return try size(key).map { _ in [] } }
-            header = "bytes=\(o)-\(o + l - 1)"
-        case let .from(o): header = "bytes=\(o)-"
+            guard o >= 0, !o.addingReportingOverflow(l).overflow else {
+                throw ZarrError.invalidRequest("byte range \(o)+\(l) of '\(describe(key))' is out of bounds")
+            }
+        case let .from(o):
+            guard o >= 0 else { throw ZarrError.invalidRequest("byte range from \(o) of '\(describe(key))' is out of bounds") }
         case let .suffix(n):
             if n <= 0 { return try size(key).map { _ in [] } }
-            header = "bytes=-\(n)"
         }
-        let r = try send("GET", key: key, headers: ["Range: \(header)"])
+        // A 206 for another range than the one asked for would decode as wrong data:
+        // it is retried like a damaged answer, and reported if it persists.
+        let r = try send("GET", key: key, headers: ["Range: \(range.httpRange)"]) { r in
+            r.status == 206 ? ContentRange.mismatch(header: r.headers["content-range"], asked: range, bodyCount: r.body.count) : nil
+        }
         switch r.status {
         case 206: return r.body
         case 200: return Array(r.body[range.resolve(size: r.body.count)]) // a server that ignores Range
         case 416: return try size(key).map { _ in [] } // the range starts past the end: clipped to nothing
-        case 404 where Self.errorCode(r.body) != "NoSuchBucket": return nil
+        case 404 where Self.errorCode(r.body) != "NoSuchBucket": try confirmAbsent(key, r); return nil
         default: throw failure(r, key: key)
         }
     }
@@ -87,10 +96,23 @@ public final class S3Store: Store {
         try checked(key)
         let r = try send("DELETE", key: key)
         guard [200, 204, 404].contains(r.status) else { throw failure(r, key: key) }
+        _ = listed.withLock { $0.remove(key) }
+    }
+
+    /// A 404 for `key` means nothing is stored there, unless this store listed the
+    /// key and has not deleted it since. S3 lists and reads consistently, so then the
+    /// object vanished under us or the server is faulty; reading it as absent would turn
+    /// a stored chunk into fill value, so it is an error.
+    private func confirmAbsent(_ key: String, _ r: HTTPResponse) throws {
+        guard listed.withLock({ $0.contains(key) }) else { return }
+        throw ZarrError.storage(key: describe(key), reason: "listed moments ago, but now answers \(Self.summary(r)) "
+                                + "(deleted meanwhile, or a faulty server); not read as fill value")
     }
 
     public func list(prefix listPrefix: String) throws -> [StoreEntry] {
-        try listPages(prefix: listPrefix, delimited: false).objects
+        let objects = try listPages(prefix: listPrefix, delimited: false).objects
+        listed.withLock { set in for o in objects { set.insert(o.key) } }
+        return objects
     }
 
     /// What one folder holds: its objects and the names of its subfolders (ListObjectsV2
@@ -108,22 +130,41 @@ public final class S3Store: Store {
         var entries = [StoreEntry]()
         var folders = [String]()
         var token: String?
+        var seenTokens = Set<String>()
+        var pages = 0
         let strip = prefix.isEmpty ? 0 : prefix.count + 1
         repeat {
+            // A server that hands back a token it gave before, or never stops giving new
+            // ones, would keep this loop (and the command) going for ever.
+            pages += 1
+            guard pages <= configuration.maxListPages else {
+                throw ZarrError.storage(key: describe(listPrefix), reason: "the listing did not end after \(configuration.maxListPages) pages "
+                                        + "(raise TESSERA_S3_MAX_LIST_PAGES if the prefix really holds that many objects)")
+            }
             // Query parameters in canonical (sorted) order, as SigV4 signs them.
             var query = [String]()
             if let token { query.append("continuation-token=\(Self.encode(token, keepSlash: false))") }
             if delimited { query.append("delimiter=%2F") }
             query.append("list-type=2")
             query.append("prefix=\(Self.encode(full, keepSlash: false))")
-            let r = try send("GET", key: nil, query: query.joined(separator: "&"))
-            guard r.status == 200 else { throw failure(r, key: listPrefix) }
-            let page = ListPage.parse(r.body)
+            // A page that does not parse is retried like a damaged answer, never taken
+            // as the end of the listing.
+            var parsed: ListPage?
+            let r = try send("GET", key: nil, query: query.joined(separator: "&")) { r in
+                guard r.status == 200 else { return nil }
+                do throws(S3XMLError) { parsed = try ListPage.parse(r.body) } catch { return "ListObjectsV2 page: \(error.reason)" }
+                return nil
+            }
+            guard r.status == 200, let page = parsed else { throw failure(r, key: listPrefix) }
             entries += page.entries.compactMap { e in
                 e.key.count > strip || strip == 0 ? StoreEntry(key: String(e.key.dropFirst(strip)), size: e.size) : nil
             }
             folders += page.folders.compactMap { $0.count > strip ? String($0.dropFirst(strip)) : nil }
             token = page.truncated ? page.nextToken : nil
+            if let token, !seenTokens.insert(token).inserted {
+                throw ZarrError.storage(key: describe(listPrefix), reason: "the listing loops: the server sent continuation token "
+                                        + "'\(token.prefix(64))' a second time, after \(pages) pages")
+            }
         } while token != nil
         return (entries, folders)
     }
@@ -135,7 +176,7 @@ public final class S3Store: Store {
         let r = try send("HEAD", key: key)
         switch r.status {
         case 200: return ObjectHead(size: r.contentLength ?? 0, etag: r.headers["etag"], lastModified: r.headers["last-modified"])
-        case 404: return nil
+        case 404: try confirmAbsent(key, r); return nil
         default: throw failure(r, key: key)
         }
     }
@@ -163,7 +204,11 @@ public final class S3Store: Store {
 
     /// One request with retries. Transient failures back off 100 ms, 200 ms, 400 ms, …
     /// (capped at 5 s, with jitter) until `maxAttempts`; then the last failure is reported.
-    func send(_ method: String, key: String?, query: String = "", headers: [String] = [], body: [UInt8]? = nil) throws -> HTTPResponse {
+    /// `damaged` looks at an answer that is otherwise taken and says what is wrong with it
+    /// (a listing page that does not parse, a 206 of another range): such an answer is
+    /// retried like a transient failure.
+    func send(_ method: String, key: String?, query: String = "", headers: [String] = [], body: [UInt8]? = nil,
+              damaged: (HTTPResponse) -> String? = { _ in nil }) throws -> HTTPResponse {
         var request = HTTPRequest(method: method, url: url(for: key, query: query), headers: headers, body: body)
         request.headers.append("x-amz-content-sha256: UNSIGNED-PAYLOAD")
         if let token = configuration.credentials?.sessionToken { request.headers.append("x-amz-security-token: \(token)") }
@@ -175,8 +220,13 @@ public final class S3Store: Store {
             }
             do {
                 let response = try client.perform(request)
-                if [500, 502, 503, 504].contains(response.status) || Self.errorCode(response.body) == "SlowDown" {
+                // (The body of a 2xx answer is an object's bytes, not an error document.)
+                if [500, 502, 503, 504].contains(response.status) || (response.status >= 300 && Self.errorCode(response.body) == "SlowDown") {
                     lastProblem = Self.summary(response)
+                    continue
+                }
+                if let problem = damaged(response) {
+                    lastProblem = problem
                     continue
                 }
                 return response
@@ -190,6 +240,9 @@ public final class S3Store: Store {
 
     func failure(_ r: HTTPResponse, key: String) -> ZarrError {
         var reason = Self.summary(r)
+        if RegionHint.isWrongRegion(r) {
+            return .storage(key: describe(key), reason: RegionHint.reason(r, bucket: bucket, configured: configuration.region))
+        }
         switch Self.errorCode(r.body) ?? "" {
         case "NoSuchBucket": reason = "bucket '\(bucket)' does not exist (\(reason))"
         case "InvalidAccessKeyId", "SignatureDoesNotMatch": reason = "the credentials were refused (\(reason))"
@@ -225,48 +278,4 @@ public struct ObjectHead: Sendable, Equatable {
     public var etag: String?
     /// An HTTP date.
     public var lastModified: String?
-}
-
-/// One page of a ListObjectsV2 answer.
-struct ListPage {
-    var entries: [(key: String, size: Int)] = []
-    /// CommonPrefixes of a delimited listing, each ending in the delimiter.
-    var folders: [String] = []
-    var truncated = false
-    var nextToken: String?
-
-    static func parse(_ body: [UInt8]) -> ListPage {
-        let collector = Collector()
-        let parser = XMLParser(data: Data(body))
-        parser.delegate = collector
-        _ = parser.parse()
-        return collector.page
-    }
-
-    private final class Collector: NSObject, XMLParserDelegate {
-        var page = ListPage()
-        var text = ""
-        var key = "", size = 0
-        var inCommonPrefixes = false
-
-        func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String] = [:]) {
-            text = ""
-            if name == "CommonPrefixes" { inCommonPrefixes = true }
-        }
-
-        func parser(_ parser: XMLParser, foundCharacters string: String) { text += string }
-
-        func parser(_ parser: XMLParser, didEndElement name: String, namespaceURI: String?, qualifiedName: String?) {
-            switch name {
-            case "Key": key = text
-            case "Prefix" where inCommonPrefixes: page.folders.append(text)
-            case "CommonPrefixes": inCommonPrefixes = false
-            case "Size": size = Int(text) ?? 0
-            case "Contents": page.entries.append((key, size))
-            case "IsTruncated": page.truncated = text == "true"
-            case "NextContinuationToken": page.nextToken = text
-            default: break
-            }
-        }
-    }
 }
