@@ -233,7 +233,11 @@ def test_batch_fail_fast_stops_at_the_first_bad_input(run_convert, tmp_path):
     out = tmp_path / "out"
     args = cc.convert_args(d, out, chunks=16, extra=["--jobs", "1", "--fail-fast"])
     proc = run_convert.convert(*args)
-    assert_clean_failure(proc, ["b.tif"], run_convert.format(["convert", *args]))
+    label = run_convert.format(["convert", *args])
+    assert 0 < proc.returncode < 128, f"{label}: rc={proc.returncode}\n{proc.stderr[-2000:]}"
+    lines = proc.stderr.strip().splitlines()
+    assert "b.tif" in lines[-1] and "not a TIFF" in lines[-1], f"{label}: the last line must be b.tif's error:\n{proc.stderr}"
+    assert all(ln.startswith("a: ") for ln in lines[:-1]), f"{label}: only a's progress may precede it:\n{proc.stderr}"
     assert cc.any_multiscales(out / "a.ome.zarr")
     for name in "bce":
         assert cc.any_multiscales(out / f"{name}.ome.zarr") == [], f"{name}.tif converted after the failure"

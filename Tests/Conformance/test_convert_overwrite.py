@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -195,13 +194,19 @@ def s3_env(s3, monkeypatch):
     return s3
 
 
+def client(s3):
+    import boto3
+
+    return boto3.client("s3", endpoint_url=s3.endpoint, aws_access_key_id="testing", aws_secret_access_key="testing",
+                        region_name="us-east-1")
+
+
 def put_object(s3, key: str, body: bytes) -> None:
-    req = urllib.request.Request(f"{s3.endpoint}/{BUCKET}/{key}", data=body, method="PUT")
-    urllib.request.urlopen(req, timeout=10).read()
+    client(s3).put_object(Bucket=BUCKET, Key=key, Body=body)
 
 
 def get_object(s3, key: str) -> bytes:
-    return urllib.request.urlopen(f"{s3.endpoint}/{BUCKET}/{key}", timeout=10).read()
+    return client(s3).get_object(Bucket=BUCKET, Key=key)["Body"].read()
 
 
 def unique(name: str) -> str:
