@@ -383,3 +383,14 @@ def test_corruptions_are_real(tmp_path):
     with pytest.raises(Exception):
         with fits.open(arg) as hl:
             np.asarray(hl[0].data).sum()
+
+
+def test_refused_settings_leave_no_output_behind(run_convert, tmp_path):
+    """A conversion refused while planning (shards not a multiple of chunks) leaves no
+    output, so the corrected command runs without --overwrite."""
+    src = tiled_tiff(tmp_path / "ok.tif")
+    out = tmp_path / "out.ome.zarr"
+    proc = run_convert.convert(src, out, "--chunks", "16", "--shards", "24")
+    assert_clean_failure(proc, ["--shards"], "convert --chunks 16 --shards 24", out)
+    cc.convert(run_convert, src, out, "--chunks", "16", "--shards", "32")
+    assert cc.any_multiscales(out)

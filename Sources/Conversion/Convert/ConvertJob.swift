@@ -97,7 +97,15 @@ public struct ConvertJob: Sendable {
         } else {
             try OutputMark(command: "convert", settings: options.storedBytesSettings, source: identity).write(to: store)
         }
-        let result = try self.convert(source, into: store, options: options, windows: windows)
+        let result: [ImageSummary]
+        do {
+            result = try self.convert(source, into: store, options: options, windows: windows)
+        } catch {
+            // Refused before writing anything (a usage error found while planning): take
+            // the mark back, so the output does not seem to exist when the user retries.
+            if mark == nil, (try? store.list(prefix: "").map(\.key)) == [OutputMark.key] { try? store.delete(OutputMark.key) }
+            throw error
+        }
         total.withLock { summary in
             summary.inputs += 1
             summary.images += result.count

@@ -9,7 +9,8 @@ import ZarrCore
 /// Without it, the declared bytes may be at most the file size times the most its
 /// compression can expand: 1× uncompressed, 64× PackBits, 1032× deflate (zlib's bound),
 /// 2048× LZW and JPEG, and a generous 65536× for codecs without a tight bound (zstd,
-/// LZMA, CCITT, JPEG 2000, …). HDF5 is not limited this way: its chunks may legitimately
+/// LZMA, CCITT, JPEG 2000, …); FITS 8× (scaled integers are read as floats), 8 × 1032×
+/// gzipped. HDF5 is not limited this way: its chunks may legitimately
 /// be absent (read as the fill value), so a tiny file can hold a huge sparse dataset.
 enum DeclaredSizeLimit {
     static func check(_ file: SourceFile, maxPixels: Int?) throws {
@@ -42,10 +43,12 @@ enum DeclaredSizeLimit {
         case .hdf5:
             return nil
         case .fits:
+            // Scaled integers (BSCALE/BZERO) are read as floats: up to 8 bytes for each
+            // stored byte (BITPIX 8 → float64).
             let lower = file.path.lowercased()
-            if lower.hasSuffix(".gz") { return (1032, "gzip") }
+            if lower.hasSuffix(".gz") { return (1032 * 8, "gzip") }
             let compressed = file.images.contains { $0.description.metadata.containsKey("ZCMPTYPE") }
-            return compressed ? (65536, "tile compression") : (1, "uncompressed data")
+            return compressed ? (65536, "tile compression") : (8, "uncompressed FITS data")
         case .tiff, .omeTIFF:
             var worst: (Int, String) = (1, "uncompressed data")
             for image in file.images {
