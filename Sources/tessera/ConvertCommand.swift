@@ -37,7 +37,9 @@ struct ConvertCommand: ParsableCommand {
     @Option(name: .customLong("window-from"), help: "An NGFF image whose omero windows every output reuses.") var windowFrom: String?
     @Option(help: "Parallel workers (default: cores).") var jobs: Int = defaultConcurrency
     @Option(help: "Memory for pixel buffers, e.g. 512MiB, 2GiB.") var memory = "1GiB"
-    @Flag(help: "Delete an existing output first.") var overwrite = false
+    @Option(name: .customLong("max-pixels"), help: "Accept inputs declaring up to this many pixels, whatever their file size (default: a limit from the file size and its compression).") var maxPixels: Int?
+    @Flag(name: .customLong("fail-fast"), help: "Stop a batch at its first bad input (default: convert every other input, then fail).") var failFast = false
+    @Flag(help: "Replace an existing output: only a Zarr hierarchy or Tessera's own output, never one holding an input.") var overwrite = false
     @Flag(help: "Finish an interrupted conversion, keeping what is stored.") var resume = false
 
     func run() throws {
@@ -70,6 +72,11 @@ struct ConvertCommand: ParsableCommand {
             guard !(overwrite && resume) else { throw UsageError("--overwrite and --resume exclude each other") }
             options.overwrite = overwrite
             options.resume = resume
+            options.failFast = failFast
+            if let maxPixels {
+                guard maxPixels > 0 else { throw UsageError("--max-pixels must be a positive number of pixels") }
+                options.maxPixels = maxPixels
+            }
 
             let job = ConvertJob(inputs: Array(paths.dropLast()), output: paths.last!, options: options, log: logLine)
             let s = try job.run()
@@ -77,6 +84,12 @@ struct ConvertCommand: ParsableCommand {
             logLine(String(format: "converted %d input(s), %d image(s): %.1f MB of pixels (%.1f MB of files) → %.1f MB in %d objects%@, %.2f s, %.1f MB/s",
                            s.inputs, s.images, mb, Double(s.fileBytes) / 1e6, Double(s.outputBytes) / 1e6, s.written,
                            s.skipped > 0 ? " (\(s.skipped) kept from before)" : "", s.seconds, mb / max(s.seconds, 1e-9)))
+            // Each failed input was reported as it failed; the exit status says the batch
+            // is incomplete, and this last line says which inputs to look at.
+            if !s.failed.isEmpty {
+                throw UsageError("\(s.failed.count) of \(s.attempted) inputs failed: \(s.failed.joined(separator: ", ")); "
+                                 + "the other \(s.attempted - s.failed.count) were converted")
+            }
         }
     }
 }

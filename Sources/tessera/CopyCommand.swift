@@ -24,7 +24,7 @@ struct CopyCommand: ParsableCommand {
     @Option(help: "Exact codecs as JSON: a v3 codecs list, or a v2 compressor object.") var codecs: String?
     @Option(help: "Chunk memory order: C or F.") var order: String?
     @Option(help: "Parallel workers (default: cores).") var jobs: Int = defaultConcurrency
-    @Flag(help: "Delete the destination first instead of resuming into it.") var overwrite = false
+    @Flag(help: "Delete the destination first instead of resuming into it: only a Zarr hierarchy or Tessera's own output, never one holding the source.") var overwrite = false
 
     func run() throws {
         try reportingErrors {

@@ -19,6 +19,7 @@ import pytest
 
 import convert_checks as cc
 import convert_inputs as ci
+from ngff_layout import image_root
 
 YX = (64, 64)
 CRASH_MARKERS = ("Fatal error", "Traceback", "Stack dump", "SIGSEGV", "Illegal instruction", "panic")
@@ -175,10 +176,10 @@ def test_bad_input_fails_cleanly(make, ngff, run_convert, tmp_path):
 
 @pytest.mark.parametrize("jobs", ["1", "2"])
 def test_bad_input_in_directory(jobs, run_convert, tmp_path):
-    """One corrupt file among good ones in a directory: fails cleanly, naming the
-    corrupt file, and the corrupt input's image is not marked complete (good inputs
-    may have been finished before). Progress lines of the good input may share
-    stderr; exactly one line is an error."""
+    """One corrupt file among good ones in a directory: the good one is converted, the
+    corrupt one is reported with its error, and the run ends non-zero with a summary
+    naming it; the corrupt input's image is not marked complete. Progress lines of the
+    good input may share stderr."""
     d = tmp_path / "in"
     d.mkdir()
     ci.write_tiff(d / "good.tif", ci.pixels("uint8", YX), "yx")
@@ -191,10 +192,108 @@ def test_bad_input_in_directory(jobs, run_convert, tmp_path):
     assert 0 < proc.returncode < 128, f"{label}: rc={proc.returncode}\n{proc.stderr[-2000:]}"
     lines = proc.stderr.strip().splitlines()
     errors = [ln for ln in lines if "error" in ln.lower() or "bad.tif" in ln]
-    assert len(errors) == 1 and "bad.tif" in errors[0], f"{label}: one error line naming bad.tif expected:\n{proc.stderr}"
+    assert len(errors) == 2 and all("bad.tif" in ln for ln in errors), f"{label}: the error and the summary expected:\n{proc.stderr}"
+    assert "1 of 2 inputs failed" in errors[-1] and errors[-1] == lines[-1], f"{label}: no summary at the end:\n{proc.stderr}"
     others = [ln for ln in lines if ln not in errors]
-    assert all(ln.startswith("good") for ln in others), f"{label}: unexpected stderr lines:\n{proc.stderr}"
+    assert all(ln.startswith("good") or ln.startswith("converted") for ln in others), f"{label}: unexpected stderr lines:\n{proc.stderr}"
     assert cc.any_multiscales(out / "bad.ome.zarr") == []
+    assert cc.any_multiscales(out / "good.ome.zarr"), f"{label}: the good input was not converted"
+
+
+def issue_batch(tmp_path) -> Path:
+    """The issue's folder: a.tif, b.tif (text), c.tif, e.tif."""
+    d = tmp_path / "batch"
+    d.mkdir()
+    for name, seed in (("a", 1), ("c", 3), ("e", 5)):
+        ci.write_tiff(d / f"{name}.tif", ci.pixels("uint16", YX, seed=seed), "yx")
+    (d / "b.tif").write_text("this is not an image\n")
+    return d
+
+
+@pytest.mark.parametrize("jobs", ["1", "3"])
+def test_batch_converts_every_good_input(jobs, run_convert, tmp_path):
+    d = issue_batch(tmp_path)
+    out = tmp_path / "out"
+    args = cc.convert_args(d, out, chunks=16, extra=["--jobs", jobs])
+    proc = run_convert.convert(*args)
+    label = run_convert.format(["convert", *args])
+    assert 0 < proc.returncode < 128, f"{label}: rc={proc.returncode}\n{proc.stderr[-2000:]}"
+    for name, seed in (("a", 1), ("c", 3), ("e", 5)):
+        image = out / f"{name}.ome.zarr"
+        assert cc.any_multiscales(image), f"{label}: {name}.tif was not converted:\n{proc.stderr}"
+        np.testing.assert_array_equal(cc.read_level_zarr(image_root(image) / "0"), ci.pixels("uint16", YX, seed=seed))
+    assert cc.any_multiscales(out / "b.ome.zarr") == []
+    lines = proc.stderr.strip().splitlines()
+    assert any("b.tif" in ln and "not a TIFF" in ln for ln in lines[:-1]), f"{label}: b.tif's own error missing:\n{proc.stderr}"
+    assert "1 of 4 inputs failed" in lines[-1] and "b.tif" in lines[-1], f"{label}: no summary line:\n{proc.stderr}"
+
+
+def test_batch_fail_fast_stops_at_the_first_bad_input(run_convert, tmp_path):
+    d = issue_batch(tmp_path)
+    out = tmp_path / "out"
+    args = cc.convert_args(d, out, chunks=16, extra=["--jobs", "1", "--fail-fast"])
+    proc = run_convert.convert(*args)
+    label = run_convert.format(["convert", *args])
+    assert 0 < proc.returncode < 128, f"{label}: rc={proc.returncode}\n{proc.stderr[-2000:]}"
+    lines = proc.stderr.strip().splitlines()
+    assert "b.tif" in lines[-1] and "not a TIFF" in lines[-1], f"{label}: the last line must be b.tif's error:\n{proc.stderr}"
+    assert all(ln.startswith("a: ") for ln in lines[:-1]), f"{label}: only a's progress may precede it:\n{proc.stderr}"
+    assert cc.any_multiscales(out / "a.ome.zarr")
+    for name in "bce":
+        assert cc.any_multiscales(out / f"{name}.ome.zarr") == [], f"{name}.tif converted after the failure"
+
+
+def deflate_bomb(path: Path, side: int = 1_000_000, tile: int = 4096) -> Path:
+    """A small deflate TIFF that declares side x side uint8 pixels: every tile offset
+    points at one shared compressed all-zero tile (what a decompression bomb does)."""
+    import struct
+    import zlib
+
+    across = -(-side // tile)
+    count = across * across
+    blob = zlib.compress(bytes(tile * tile), 9)
+    tags = [(256, 4, 1, side), (257, 4, 1, side), (258, 3, 1, 8), (259, 3, 1, 8), (262, 3, 1, 1),
+            (277, 3, 1, 1), (322, 4, 1, tile), (323, 4, 1, tile)]
+    ifd_at = 8
+    n = len(tags) + 2
+    arrays_at = ifd_at + 2 + 12 * n + 4
+    offsets_at, counts_at = arrays_at, arrays_at + 4 * count
+    data_at = counts_at + 4 * count
+    entries = [struct.pack("<HHII", t, typ, c, v) if typ == 4 else struct.pack("<HHIHH", t, typ, c, v, 0)
+               for t, typ, c, v in tags]
+    entries += [struct.pack("<HHII", 324, 4, count, offsets_at), struct.pack("<HHII", 325, 4, count, counts_at)]
+    with open(path, "wb") as f:
+        f.write(b"II*\x00" + struct.pack("<I", ifd_at))
+        f.write(struct.pack("<H", n) + b"".join(entries) + struct.pack("<I", 0))
+        f.write(struct.pack(f"<{count}I", *([data_at] * count)))
+        f.write(struct.pack(f"<{count}I", *([len(blob)] * count)))
+        f.write(blob)
+    return path
+
+
+def test_declared_size_far_beyond_the_file_is_refused(run_convert, tmp_path):
+    """The issue's deflate bomb: under 1 MB on disk, 10^12 pixels declared."""
+    import tifffile
+
+    bomb = deflate_bomb(tmp_path / "bomb.tif")
+    with tifffile.TiffFile(bomb) as tif:  # a well-formed TIFF, as tifffile sees it
+        assert tif.pages[0].shape == (1_000_000, 1_000_000) and tif.pages[0].compression == 8
+    assert bomb.stat().st_size < 1_000_000
+    out = tmp_path / "out.ome.zarr"
+    args = [str(bomb), str(out)]
+    proc = run_convert.convert(*args, timeout=60)
+    assert_clean_failure(proc, ["bomb.tif", "1000000000000", str(bomb.stat().st_size), "--max-pixels"],
+                         run_convert.format(["convert", *args]), out)
+
+
+def test_max_pixels_limits_declared_size(run_convert, tmp_path):
+    src = ci.write_tiff(tmp_path / "small.tif", ci.pixels("uint8", YX), "yx")
+    out = tmp_path / "out.ome.zarr"
+    args = [src.arg, str(out), "--max-pixels", "1000"]
+    proc = run_convert.convert(*args)
+    assert_clean_failure(proc, ["small.tif", "4096", "1000"], run_convert.format(["convert", *args]), out)
+    cc.convert(run_convert, src.arg, out, "--max-pixels", "4096", "--overwrite")
+    assert cc.any_multiscales(out)
 
 
 def test_unwritable_output(run_convert, tmp_path):
@@ -284,3 +383,14 @@ def test_corruptions_are_real(tmp_path):
     with pytest.raises(Exception):
         with fits.open(arg) as hl:
             np.asarray(hl[0].data).sum()
+
+
+def test_refused_settings_leave_no_output_behind(run_convert, tmp_path):
+    """A conversion refused while planning (shards not a multiple of chunks) leaves no
+    output, so the corrected command runs without --overwrite."""
+    src = tiled_tiff(tmp_path / "ok.tif")
+    out = tmp_path / "out.ome.zarr"
+    proc = run_convert.convert(src, out, "--chunks", "16", "--shards", "24")
+    assert_clean_failure(proc, ["--shards"], "convert --chunks 16 --shards 24", out)
+    cc.convert(run_convert, src, out, "--chunks", "16", "--shards", "32")
+    assert cc.any_multiscales(out)

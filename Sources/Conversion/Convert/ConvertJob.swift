@@ -17,6 +17,10 @@ public struct ConvertSummary: Sendable {
     public var written = 0
     public var skipped = 0
     public var seconds = 0.0
+    /// Inputs of a batch that could not be converted (each already reported), in order.
+    public var failed = [String]()
+    /// Inputs the batch tried.
+    public var attempted = 0
 }
 
 /// `tessera convert INPUT… OUTPUT`: expands directories, decides where each input goes,
@@ -49,7 +53,7 @@ public struct ConvertJob: Sendable {
             destinations.append(destination)
         }
         // Check every destination before converting anything, so a batch fails at once.
-        for destination in destinations { try prepare(destination, dryRun: true) }
+        for destination in destinations { _ = try prepare(destination, dryRun: true) }
         let windows = try options.windowFrom.map(Self.windows(from:))
         // Several inputs convert side by side, each with its share of workers and memory,
         // so a folder of small images keeps every core busy; one big input gets them all.
@@ -59,27 +63,60 @@ public struct ConvertJob: Sendable {
         share.memoryLimit = options.memoryLimit / width
         share.progressBars = options.progressBars && width == 1
         let total = Mutex(ConvertSummary())
+        let failed = Mutex([Int]())
         let (targets, perInput) = (destinations, share)
+        // A batch converts every input it can: a bad one is reported and the rest go on,
+        // unless --fail-fast asks for the first failure to stop everything.
+        let keepGoing = !single && !options.failFast
         try parallelFor(files.count, width: width) { i in
-            let (file, destination) = (files[i], targets[i])
-            try self.prepare(destination, dryRun: false)
-            let source = try SourceOpener.open(file, options: perInput.source)
-            let result = try self.convert(source, into: try openStore(destination), options: perInput, windows: windows)
-            total.withLock { summary in
-                summary.inputs += 1
-                summary.images += result.count
-                summary.fileBytes += source.fileBytes
-                for r in result {
-                    summary.pixelBytes += r.pixelBytes
-                    summary.outputBytes += r.outputBytes
-                    summary.written += r.written
-                    summary.skipped += r.skipped
-                }
+            do {
+                try self.convertOne(files[i], into: targets[i], options: perInput, windows: windows, total: total)
+            } catch where keepGoing {
+                self.log("tessera: error: \(error)")
+                failed.withLock { $0.append(i) }
             }
         }
         var summary = total.withLock { $0 }
+        summary.failed = failed.withLock { $0 }.sorted().map { files[$0] }
+        summary.attempted = files.count
         summary.seconds = Date().timeIntervalSince(start)
         return summary
+    }
+
+    /// One input: checked, its output prepared and marked (or its mark checked on
+    /// --resume), then converted.
+    private func convertOne(_ file: String, into destination: String, options: ConvertOptions, windows: [ChannelWindow]?,
+                            total: borrowing Mutex<ConvertSummary>) throws {
+        let source = try SourceOpener.open(file, options: options.source)
+        try DeclaredSizeLimit.check(source, maxPixels: options.maxPixels)
+        let part = file.hasPrefix(source.path) ? String(file.dropFirst(source.path.count)) : ""
+        let identity = try SourceIdentity.of(file: source.path, part: part)
+        let (store, mark) = try prepare(destination, dryRun: false)
+        if let mark {
+            try ResumeCheck.source(identity, mark: mark, location: destination)
+        } else {
+            try OutputMark(command: "convert", settings: options.storedBytesSettings, source: identity).write(to: store)
+        }
+        let result: [ImageSummary]
+        do {
+            result = try self.convert(source, into: store, options: options, windows: windows)
+        } catch {
+            // Refused before writing anything (a usage error found while planning): take
+            // the mark back, so the output does not seem to exist when the user retries.
+            if mark == nil, (try? store.list(prefix: "").map(\.key)) == [OutputMark.key] { try? store.delete(OutputMark.key) }
+            throw error
+        }
+        total.withLock { summary in
+            summary.inputs += 1
+            summary.images += result.count
+            summary.fileBytes += source.fileBytes
+            for r in result {
+                summary.pixelBytes += r.pixelBytes
+                summary.outputBytes += r.outputBytes
+                summary.written += r.written
+                summary.skipped += r.skipped
+            }
+        }
     }
 
     /// One input file: a single image at the root, or the bioformats2raw layout for
@@ -175,26 +212,36 @@ public struct ConvertJob: Sendable {
         return SourceOpener.stem(file)
     }
 
-    /// Refuses to write into an existing output unless `--overwrite` (cleared first) or
-    /// `--resume` (kept) was given.
-    private func prepare(_ destination: String, dryRun: Bool) throws {
+    /// Refuses to write into an existing output unless `--overwrite` (cleared first, if
+    /// `OverwriteGuard` allows) or `--resume` (kept, if it is a conversion with the same
+    /// settings — `ResumeCheck`) was given. Returns the output's store and, when resuming
+    /// into an existing output, its mark (the source is checked once the input is open).
+    private func prepare(_ destination: String, dryRun: Bool) throws -> (any Store, OutputMark?) {
         var isDir: ObjCBool = false
         if !destination.contains("://"), FileManager.default.fileExists(atPath: destination, isDirectory: &isDir), !isDir.boolValue {
             throw UsageError("'\(destination)' exists and is not a directory")
         }
         let store = try openStore(destination)
-        // Any object under the output (a folder's files, a bucket prefix's keys) means a
-        // previous run was here.
+        // Any object under the output (a folder's files, a bucket prefix's keys) means
+        // something is already there.
         let occupied = !(try store.list(prefix: "")).isEmpty
-        if occupied, !options.overwrite, !options.resume {
+        guard occupied else { return (store, nil) }
+        if options.overwrite {
+            // Every input, as given and as expanded, plus the files options read.
+            let inputs = self.inputs + ((try? expandInputs()) ?? []) + [options.labelsPath, options.windowFrom].compactMap { $0 }
+            if dryRun {
+                try OverwriteGuard.check(store, location: destination, inputs: inputs)
+            } else {
+                try OverwriteGuard.clear(store, location: destination, inputs: inputs)
+            }
+            return (store, nil)
+        }
+        guard options.resume else {
             throw UsageError("'\(destination)' already exists; pass --overwrite to replace it or --resume to finish it")
         }
-        guard !dryRun else { return }
-        if occupied, options.overwrite {
-            try store.deleteAll(prefix: "")
-        } else if occupied {
-            _ = (store as? FileStore)?.removeStaleTemporaries()
-        }
+        let mark = try ResumeCheck.settings(store, location: destination, options: options)
+        if !dryRun { _ = (store as? FileStore)?.removeStaleTemporaries() }
+        return (store, mark)
     }
 
     /// `--window-from`: the omero windows of an NGFF image already written.

@@ -27,6 +27,11 @@ public struct ConvertOptions: Sendable {
     public var windowFrom: String?
     /// Copy a TIFF's own SubIFD pyramid instead of computing levels.
     public var useExistingLevels = false
+    /// Stop a batch at its first bad input instead of converting every other one.
+    public var failFast = false
+    /// Accept inputs of up to this many declared pixels whatever their file size; nil =
+    /// the limit follows from the file size and its compression (`DeclaredSizeLimit`).
+    public var maxPixels: Int?
     /// A redrawn progress bar on a terminal (off when several inputs run side by side).
     public var progressBars = true
 

@@ -48,12 +48,16 @@ struct ImageConversion {
         let format: ZarrFormat = options.ngff == .v05 ? .v3 : .v2
         let levelPaths = plan.arrays.indices.map { joinKey(path, String($0)) }
         var existing = [Set<String>](repeating: [], count: plan.arrays.count)
-        for (i, m) in plan.arrays.enumerated() {
-            if options.resume { existing[i] = try existingObjects(planned: m, at: levelPaths[i]) }
+        var damaged = 0
+        for (i, m) in plan.arrays.enumerated() where options.resume {
+            let kept = try keptObjects(planned: m, at: levelPaths[i])
+            existing[i] = kept.kept
+            damaged += kept.damaged.count
         }
         // The group's NGFF metadata is written only after every level is complete, so on
-        // --resume its presence (with matching levels, checked above) means nothing is left.
-        if options.resume, case let .group(_, attributes)? = try? Node.open(store: store, path: path),
+        // --resume its presence (with matching levels, checked above) means nothing is left
+        // — unless a stored object was found damaged, which is redone now.
+        if options.resume, damaged == 0, case let .group(_, attributes)? = try? Node.open(store: store, path: path),
            NGFFAttributes.levelAxes(attributes).count == plan.arrays.count {
             log("\(d.name): already complete")
             return ImageSummary(name: d.name, levels: plan.levels.count, pixelBytes: d.byteCount,
@@ -128,17 +132,25 @@ struct ImageConversion {
         return summary.withLock { $0 }
     }
 
-    /// On `--resume`: the level's stored objects, after checking the stored metadata
-    /// matches what this run would write.
-    private func existingObjects(planned: ArrayMetadata, at levelPath: String) throws -> Set<String> {
-        guard let node = try? Node.open(store: store, path: levelPath) else { return [] }
+    /// On `--resume`: the level's stored objects that may be kept (`KeptObjects`), after
+    /// checking the stored metadata matches what this run would write.
+    private func keptObjects(planned: ArrayMetadata, at levelPath: String) throws -> KeptObjects {
+        guard let node = try? Node.open(store: store, path: levelPath) else { return KeptObjects() }
         guard case let .array(found) = node, found.format == planned.format,
               found.shape == planned.shape, found.chunkShape == planned.chunkShape, found.dataType == planned.dataType,
               found.codecs.v3Metadata == planned.codecs.v3Metadata else {
             throw UsageError("\(store.describe(levelPath)) was written with different settings; use --overwrite to start again")
         }
         let metadataNames: Set<String> = ["zarr.json", ".zarray", ".zattrs", ".zgroup"]
-        return Set(try store.list(prefix: levelPath + "/").map(\.key).filter { !metadataNames.contains(($0 as NSString).lastPathComponent) })
+        let listed = try store.list(prefix: levelPath + "/").filter { !metadataNames.contains(($0.key as NSString).lastPathComponent) }
+        let array = ZarrArray(store: store, path: levelPath, metadata: planned, concurrency: 1)
+        let kept = try KeptObjects(listed: listed, array: array, jobs: options.jobs)
+        if !kept.damaged.isEmpty {
+            let shown = kept.damaged.prefix(3).map { store.describe($0) }.joined(separator: ", ")
+            log("\(source.description.name): \(kept.damaged.count) stored object(s) damaged, redoing them: \(shown)"
+                + (kept.damaged.count > 3 ? ", …" : ""))
+        }
+        return kept
     }
 
     private func omeroChannels(_ d: ImageDescription, windows: [ChannelWindow]) -> [OmeroChannel] {

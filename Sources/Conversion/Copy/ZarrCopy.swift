@@ -95,13 +95,22 @@ public final class ZarrCopy: Sendable {
         return summary
     }
 
-    /// Clears the destination on `--overwrite`; otherwise removes stale temporaries of a
-    /// killed run and refuses to mix into a different, complete hierarchy.
+    /// Clears the destination on `--overwrite` (if `OverwriteGuard` allows: a Zarr
+    /// hierarchy or Tessera's own output, not holding the source); otherwise removes stale
+    /// temporaries of a killed run and refuses to mix into a different, complete
+    /// hierarchy. A new (or cleared) destination gets Tessera's mark first, so a killed
+    /// copy — chunks but no metadata yet — can later be overwritten too.
     private func prepareDestination(format: ZarrFormat) throws {
+        let empty = try destination.list(prefix: destinationPath.isEmpty ? "" : destinationPath + "/").isEmpty
         if options.overwrite {
-            try destination.deleteAll(prefix: destinationPath.isEmpty ? "" : destinationPath + "/")
+            if !empty {
+                try OverwriteGuard.clear(destination, prefix: destinationPath, location: destination.describe(destinationPath),
+                                         inputs: [source.describe(sourcePath)])
+            }
+            try OutputMark(command: "copy").write(to: destination, at: destinationPath)
             return
         }
+        if empty { try OutputMark(command: "copy").write(to: destination, at: destinationPath) }
         (destination as? FileStore)?.removeStaleTemporaries()
         let other: [String] = format == .v3 ? [".zgroup", ".zarray"] : ["zarr.json"]
         for name in other where try destination.exists(joinKey(destinationPath, name)) {

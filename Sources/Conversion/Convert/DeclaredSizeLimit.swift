@@ -1,0 +1,98 @@
+import ImageSources
+import ZarrCore
+
+/// Refuses inputs that declare far more pixels than their file could hold — a damaged
+/// header, or a decompression bomb (a small deflate TIFF declaring 10⁶ × 10⁶ pixels would
+/// otherwise run for hours). With `--max-pixels N` the user sets the limit instead: up
+/// to N pixels are accepted whatever the file size, more are refused.
+///
+/// Without it, the declared bytes may be at most the file size times the most its
+/// compression can expand: 1× uncompressed, 64× PackBits, 1032× deflate (zlib's bound),
+/// 2048× LZW and JPEG, and a generous 65536× for codecs without a tight bound (zstd,
+/// LZMA, CCITT, JPEG 2000, …); FITS 8× (scaled integers are read as floats), 8 × 1032×
+/// gzipped. HDF5 is not limited this way: its chunks may legitimately
+/// be absent (read as the fill value), so a tiny file can hold a huge sparse dataset.
+enum DeclaredSizeLimit {
+    static func check(_ file: SourceFile, maxPixels: Int?) throws {
+        var pixels = 0, bytes = 0
+        for image in file.images {
+            let d = image.description
+            let n = d.shape.reduce(1) { multiplyClamped($0, $1) }
+            pixels = addClamped(pixels, n)
+            bytes = addClamped(bytes, multiplyClamped(n, d.dataType.size))
+        }
+        let dims = file.images.map { $0.description.shape.map(String.init).joined(separator: "x") }.joined(separator: ", ")
+        if let maxPixels {
+            guard pixels <= maxPixels else {
+                throw SourceError(file.path, "declares \(pixels) pixels (\(dims)), more than --max-pixels \(maxPixels)")
+            }
+            return
+        }
+        guard let (ratio, what) = expansion(file) else { return }
+        let plausible = multiplyClamped(max(file.fileBytes, 1), ratio)
+        guard bytes <= plausible else {
+            throw SourceError(file.path, "declares \(pixels) pixels (\(dims), \(bytes) bytes) in a file of \(file.fileBytes) bytes; "
+                              + "\(what) expands at most \(ratio)×, so at most \(plausible) bytes can be stored — a damaged or "
+                              + "hostile file? Pass --max-pixels \(pixels) to convert it anyway")
+        }
+    }
+
+    /// The most the file's compression can expand, and its name; nil = no limit known.
+    static func expansion(_ file: SourceFile) -> (Int, String)? {
+        switch file.format {
+        case .hdf5:
+            return nil
+        case .fits:
+            // Scaled integers (BSCALE/BZERO) are read as floats: up to 8 bytes for each
+            // stored byte (BITPIX 8 → float64).
+            let lower = file.path.lowercased()
+            if lower.hasSuffix(".gz") { return (1032 * 8, "gzip") }
+            let compressed = file.images.contains { $0.description.metadata.containsKey("ZCMPTYPE") }
+            return compressed ? (65536, "tile compression") : (8, "uncompressed FITS data")
+        case .tiff, .omeTIFF:
+            var worst: (Int, String) = (1, "uncompressed data")
+            for image in file.images {
+                let tags = image.description.metadata["tags"]
+                let code = tags?["Compression"]?.intValue ?? 1
+                var limit = tiffExpansion(code)
+                // Fewer than 8 bits per sample are read into whole bytes.
+                if let bits = tags?["BitsPerSample"]?.intValue, bits > 0, bits < 8 { limit.0 = multiplyClamped(limit.0, 8 / bits + 1) }
+                if limit.0 > worst.0 { worst = limit }
+            }
+            return worst
+        }
+    }
+
+    private static func tiffExpansion(_ code: Int) -> (Int, String) {
+        switch code {
+        case 1: return (1, "uncompressed data")
+        case 32773: return (64, "PackBits")
+        case 8, 32946: return (1032, "deflate")
+        case 5: return (2048, "LZW")
+        case 6, 7: return (2048, "JPEG")
+        case 50000: return (65536, "zstd")
+        default: return (65536, "compression \(code)")
+        }
+    }
+
+    private static func multiplyClamped(_ a: Int, _ b: Int) -> Int {
+        let (r, o) = a.multipliedReportingOverflow(by: b)
+        return o || r < 0 ? Int.max : r
+    }
+
+    private static func addClamped(_ a: Int, _ b: Int) -> Int {
+        let (r, o) = a.addingReportingOverflow(b)
+        return o ? Int.max : r
+    }
+}
+
+private extension JSONValue {
+    /// Whether an object anywhere inside has `key`.
+    func containsKey(_ key: String) -> Bool {
+        switch self {
+        case let .object(o): return o[key] != nil || o.values.contains { $0.containsKey(key) }
+        case let .array(a): return a.contains { $0.containsKey(key) }
+        default: return false
+        }
+    }
+}

@@ -1,0 +1,49 @@
+import Synchronization
+import ZarrCore
+
+/// On `--resume`: which stored chunks or shards of a level may be kept. A kill leaves
+/// only whole objects (they are renamed into place), but a disk or a person can damage
+/// one afterwards; keeping it would make the finished image unreadable. So each listed
+/// object is checked before it is trusted — a shard by its index (read alone, by range:
+/// its crc32c and every entry inside the shard's size), a plain chunk by decoding it —
+/// and one that fails is deleted (it is Tessera's own, under a level it wrote) and redone.
+struct KeptObjects {
+    var kept: Set<String> = []
+    var damaged: [String] = []
+
+    /// Nothing stored yet.
+    init() {}
+
+    init(listed: [StoreEntry], array: ZarrArray, jobs: Int) throws {
+        let sizes = Dictionary(listed.map { ($0.key, $0.size) }, uniquingKeysWith: { a, _ in a })
+        let m = array.metadata
+        let candidates = array.allChunkCoordinates.map { (coords: $0, key: array.chunkKey($0)) }.filter { sizes[$0.key] != nil }
+        let result = Mutex((kept: Set<String>(), damaged: [String]()))
+        try parallelFor(candidates.count, width: max(1, jobs)) { i in
+            let (coords, key) = candidates[i]
+            let good: Bool
+            if let sharding = m.codecs.sharding {
+                good = Self.shardIndexIsSound(key, size: sizes[key] ?? 0, sharding: sharding,
+                                              chunksPerShard: sharding.chunksPerShard(m.chunkShape), store: array.store)
+            } else {
+                good = (try? array.verifyChunk(coords)) == true
+            }
+            result.withLock { if good { $0.kept.insert(key) } else { $0.damaged.append(key) } }
+        }
+        (kept, damaged) = result.withLock { ($0.kept, $0.damaged.sorted()) }
+        for key in damaged { try array.store.delete(key) }
+    }
+
+    /// The shard's index is present, passes its checksum, and points inside the shard.
+    static func shardIndexIsSound(_ key: String, size: Int, sharding: ShardingCodec, chunksPerShard: [Int], store: any Store) -> Bool {
+        guard let indexSize = sharding.indexByteCount(chunksPerShard: chunksPerShard), size >= indexSize else { return false }
+        let range: ByteRange = sharding.indexLocation == .end ? .suffix(indexSize) : .slice(offset: 0, length: indexSize)
+        guard let bytes = try? store.get(key, range: range), bytes.count == indexSize,
+              let entries = try? sharding.decodeIndex(bytes, chunksPerShard: chunksPerShard, shardSize: size) else { return false }
+        // Inner chunks lie outside the index; a shard Tessera wrote holds at least one
+        // (an all-fill shard is not stored).
+        let data = sharding.indexLocation == .end ? 0..<(size - indexSize) : indexSize..<size
+        let stored = entries.compactMap { $0 }
+        return !stored.isEmpty && stored.allSatisfy { $0.offset >= data.lowerBound && $0.offset + $0.length <= data.upperBound }
+    }
+}
