@@ -124,7 +124,6 @@ public struct ConvertJob: Sendable {
     private func convert(_ file: SourceFile, into store: any Store, options: ConvertOptions, windows: [ChannelWindow]?) throws -> [ImageSummary] {
         let layout = OutputLayout(file)
         if options.labelsPath != nil, layout == .bioformats2raw { throw UsageError("--labels needs an input holding a single image") }
-        if options.resume { try layout.checkResumable(store) }
         // The OME-XML is kept at the same key in both layouts (before the metadata that marks
         // the output complete); for a single image it is a plain object beside the levels, not
         // a group, so readers see one image.
