@@ -32,7 +32,7 @@ public struct Region: Sendable, Equatable, CustomStringConvertible {
     /// that this region overlaps, in C order: chunks of an array, inner chunks of a shard.
     public func gridCells(cellShape: [Int]) -> [[Int]] {
         let lo = zip(origin, cellShape).map { $0 / $1 }
-        let hi = zip(end, cellShape).map { ($0 + $1 - 1) / $1 }
+        let hi = zip(end, cellShape).map { ceilDiv($0, $1) }
         return allIndices(zip(hi, lo).map { $0 - $1 }).map { zip($0, lo).map { $0 + $1 } }
     }
 
@@ -63,6 +63,17 @@ public func forEachIndex(_ counts: [Int], _ body: ([Int]) throws -> Void) rethro
         }
         if d < 0 { return }
     }
+}
+
+/// The `i`-th index of the grid `[0, counts)` in C order, for walking a grid lazily.
+public func unravel(_ i: Int, _ counts: [Int]) -> [Int] {
+    var rest = i
+    var idx = [Int](repeating: 0, count: counts.count)
+    for d in stride(from: counts.count - 1, through: 0, by: -1) where counts[d] > 0 {
+        idx[d] = rest % counts[d]
+        rest /= counts[d]
+    }
+    return idx
 }
 
 /// All indices of the grid `[0, counts)` in C order.
