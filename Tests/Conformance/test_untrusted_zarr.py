@@ -351,12 +351,13 @@ def test_fifo_chunk_is_an_error_not_a_hang(tessera_bin, tmp_path):
 def test_sigterm_stops_a_copy(tessera_bin, tmp_path):
     """A long copy still ends promptly on SIGTERM (the FIFO case once ignored it)."""
     src = tmp_path / "src.zarr"
-    a = zarr.create_array(str(src), shape=(4096, 4096), chunks=(16, 16), dtype="uint16", fill_value=0,
+    a = zarr.create_array(str(src), shape=(1024, 1024), chunks=(8, 8), dtype="uint16", fill_value=0,
                           zarr_format=3)
-    a[:] = np.arange(4096 * 4096, dtype=np.uint16).reshape(4096, 4096)
+    a[:] = np.arange(1024 * 1024, dtype=np.uint16).reshape(1024, 1024)
     proc = subprocess.Popen([str(tessera_bin), "copy", src, tmp_path / "dst.zarr", "--jobs", "1"],
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     time.sleep(1.0)
+    assert proc.poll() is None, "the copy ended before it could be interrupted; make the array larger"
     proc.send_signal(signal.SIGTERM)
     try:
         proc.wait(timeout=20)

@@ -26,6 +26,9 @@ import Testing
         #expect(ceilDiv(Int.max, 1) == Int.max && ceilDiv(0, 7) == 0 && ceilDiv(7, 7) == 1 && ceilDiv(8, 7) == 2)
         #expect(checkedProduct([1 << 62, 4]) == nil && checkedProduct([1 << 62, 1 << 62, 0]) == 0)
         #expect(unravel(7, [2, 3, 4]) == [0, 1, 3])
+        // Cells are computed on demand: 10^10 of them cost nothing until visited.
+        let box = Region(origin: [3, 0], shape: [99_997, 100_000]).gridBox(cellShape: [1, 1])
+        #expect(box.count == 9_999_700_000 && box[0] == [3, 0] && box[box.count - 1] == [99_999, 99_999])
     }
 
     // MARK: 2, 3. decoders stop at the size a chunk needs

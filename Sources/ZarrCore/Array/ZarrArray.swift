@@ -37,8 +37,8 @@ public final class ZarrArray: Sendable {
 
     public func chunkKey(_ coords: [Int]) -> String { joinKey(path, metadata.chunkKeyEncoding.key(coords)) }
 
-    /// Every chunk (or shard) coordinate of the grid, in C order.
-    public var allChunkCoordinates: [[Int]] { allIndices(metadata.chunkGrid) }
+    /// Every chunk (or shard) coordinate of the grid, in C order, computed on demand.
+    public var allChunkCoordinates: GridBox { GridBox(origin: metadata.chunkGrid.map { _ in 0 }, counts: metadata.chunkGrid) }
 
     /// The decoded chunk at `coords` (full chunk shape, edge padding included), or nil if
     /// it is not stored.
@@ -101,7 +101,7 @@ public final class ZarrArray: Sendable {
     // MARK: regions
 
     /// Chunk coordinates whose chunks intersect `region`.
-    func chunks(touching region: Region) -> [[Int]] { region.gridCells(cellShape: metadata.chunkShape) }
+    func chunks(touching region: Region) -> GridBox { region.gridBox(cellShape: metadata.chunkShape) }
 
     func checkBounds(_ region: Region) throws {
         guard region.origin.count == metadata.dimensions, region.shape.count == metadata.dimensions,
@@ -132,7 +132,7 @@ public final class ZarrArray: Sendable {
         return NDBuffer(dataType: m.dataType, shape: region.shape, bytes: bytes)
     }
 
-    private func readChunks(_ coords: [[Int]], of region: Region, into target: SharedPointer, innerWidth: Int) throws {
+    private func readChunks(_ coords: GridBox, of region: Region, into target: SharedPointer, innerWidth: Int) throws {
         let m = metadata
         try parallelFor(coords.count, width: concurrency) { i in
             let chunkRegion = m.chunkRegion(coords[i])
@@ -210,7 +210,7 @@ public final class ZarrArray: Sendable {
         }
         let inner = sharding.innerChunkShape
         let strides = cStrides(grid)
-        let wanted = want.gridCells(cellShape: inner)
+        let wanted = want.gridBox(cellShape: inner)
         let spec = metadata.chunkSpec, elementSize = metadata.dataType.size
         try parallelFor(wanted.count, width: width) { w in
             let ci = wanted[w]
