@@ -254,28 +254,50 @@ def gzip_bomb_bytes():
 
 
 BOMBS = ["zstd-without-content-size", "gzip", "blosc"]
+BIG_CHUNKS = (1024, 1024)  # 2 MiB uint16 chunks: a stored chunk may take ~2.2 MB
+
+
+def big_chunk_array(tmp: Path, fmt: str, codecs=None, compressor=None) -> Path:
+    """Two 2 MiB chunks, so a bomb of a few MB is not refused by its file size alone
+    and the decoder's own bound has to stop it."""
+    path = tmp / "src.zarr"
+    values = np.arange(2048 * 1024, dtype=np.uint16).reshape(2048, 1024)
+    if fmt == "v3":
+        a = zarr.create(shape=values.shape, chunks=BIG_CHUNKS, dtype="uint16", fill_value=0, store=str(path),
+                        zarr_format=3, codecs=codecs, overwrite=True)
+    else:
+        import numcodecs
+
+        a = zarr.create_array(str(path), shape=values.shape, chunks=BIG_CHUNKS, dtype="uint16", fill_value=0,
+                              zarr_format=2, compressors=numcodecs.get_codec(compressor), filters=None,
+                              chunk_key_encoding={"name": "v2", "separator": "/"})
+    a[...] = values
+    return path
 
 
 @pytest.mark.parametrize("kind", BOMBS)
 def test_decompression_bombs_stop_at_the_chunk_size(kind, tessera_bin, tmp_path, request):
     if kind == "zstd-without-content-size":
-        bomb = zstd_rle_bomb(3 << 30)
-        assert len(bomb) < 100 << 10
-        src = v3(tmp_path, [tc.c_bytes(), tc.c_zstd(3)])
-        key = "c/0/1"
+        bomb = zstd_rle_bomb(16000 * (128 << 10))  # 1.95 GiB from 64 KB
+        src = big_chunk_array(tmp_path, "v3", codecs=[tc.c_bytes(), tc.c_zstd(3)])
+        key = "c/1/0"
     elif kind == "gzip":
-        bomb = request.getfixturevalue("gzip_bomb_bytes")
-        src = v2(tmp_path, {"id": "gzip", "level": 5})
-        key = "0/1"
+        bomb = request.getfixturevalue("gzip_bomb_bytes")  # 2 GiB from 2.1 MB
+        src = big_chunk_array(tmp_path, "v2", compressor={"id": "gzip", "level": 5})
+        key = "1/0"
     else:
         import numcodecs
 
-        # A real blosc frame of 1.5 GiB of zeros (numcodecs' limit is 2 GiB).
-        bomb = numcodecs.Blosc(cname="lz4", clevel=9, shuffle=0).encode(np.zeros(3 << 29, dtype=np.uint8))
-        src = v3(tmp_path, [tc.c_bytes(), tc.c_blosc("lz4", "noshuffle", 2)])
-        key = "c/0/1"
+        # A real blosc frame (zstd inside) of 1.5 GiB of zeros in 88 KB.
+        bomb = numcodecs.Blosc(cname="zstd", clevel=9, shuffle=0).encode(np.zeros(3 << 29, dtype=np.uint8))
+        src = big_chunk_array(tmp_path, "v3", codecs=[tc.c_bytes(), tc.c_blosc("lz4", "noshuffle", 2)])
+        key = "c/1/0"
+    assert len(bomb) < (2 << 20) + (128 << 10), "the bomb must pass the stored-size check to test the decoder"
     (src / key).write_bytes(bomb)
-    info_and_copies_fail(tessera_bin, src, tmp_path, key, info_fails=False)
+    for fmt, extra in (("2", []), ("3", ["--shards", "1024,1024"])):
+        dst = tmp_path / f"dst-v{fmt}.zarr"
+        assert_clean_failure(run_bounded(tessera_bin, "copy", src, dst, "--zarr-format", fmt, *extra), key)
+        assert_no_destination_metadata(dst)
 
 
 # ---------------------------------------------------------------------------
