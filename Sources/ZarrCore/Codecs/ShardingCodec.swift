@@ -130,7 +130,7 @@ public struct ShardingCodec: ArrayToBytesCodec {
     /// Builds a shard from its encoded inner chunks (C order over the shard's grid of inner
     /// chunks, nil = not stored): chunks back to back, then the index (or index first).
     public func assemble(_ encoded: [[UInt8]?], chunksPerShard grid: [Int]) throws -> [UInt8] {
-        guard let indexSize = indexByteCount(chunksPerShard: grid) else { throw ZarrError.invalidMetadata(key: "", reason: "shard index size is not fixed") }
+        guard let indexSize = indexByteCount(chunksPerShard: grid) else { throw ZarrError.invalidMetadata(key: "", reason: "shard index size is not fixed, or over the \(Limits.objectBytes)-byte object limit") }
         var index = [UInt64](repeating: UInt64.max, count: encoded.count * 2)
         // One output buffer, sized up front: the shard is assembled in place, never re-copied.
         var out = [UInt8]()
