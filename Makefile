@@ -6,7 +6,7 @@ PY := .venv/bin/python
 DEBUG_BIN := .build/debug/tessera
 RELEASE_BIN := .build/release/tessera
 
-.PHONY: all build release deps venv test test-swift test-conformance bench demo clean
+.PHONY: all build release deps venv test test-swift test-conformance bench demo fuzz clean
 
 all: build
 
@@ -35,6 +35,11 @@ test-conformance:
 
 bench: venv release
 	$(PY) Benchmarks/run_bench.py $(BENCH_ARGS)
+
+# libFuzzer over metadata parsing, shard indexes and the codec decoders (scripts/fuzz.sh):
+# FUZZ_RUNS inputs (default 100000) from the seeds in Fuzz/corpus.
+fuzz: deps
+	scripts/fuzz.sh
 
 demo: venv release
 	@scripts/demo.sh $(RELEASE_BIN)

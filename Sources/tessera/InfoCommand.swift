@@ -86,7 +86,8 @@ struct HierarchyReport {
                 } else {
                     line += "  chunks \(dims(m.chunkShape))  codecs \(describe(m.codecs))"
                 }
-                let raw = m.shape.reduce(1, *) * m.dataType.size
+                // Validated metadata keeps this in range; a wrong ratio beats a trap.
+                let raw = checkedProduct(m.shape + [m.dataType.size]) ?? Int.max
                 line += "  \(e.objectCount) objects, \(bytes(e.storedBytes))"
                 if e.storedBytes > 0 { line += String(format: " (%.2fx)", Double(raw) / Double(e.storedBytes)) }
             }

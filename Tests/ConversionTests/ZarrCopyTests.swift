@@ -66,4 +66,45 @@ import ZarrCore
             }
         }
     }
+
+    /// Issue 21: 10^12 grid cells, two stored chunks. The copy walks the listing, not the
+    /// grid (a list of the grid would take terabytes), and copies exactly what is stored.
+    @Test func hugeSparseGridIsCopiedFromTheListing() throws {
+        let src = MemoryStore()
+        let m = ArrayMetadata(format: .v3, shape: [1_000_000, 1_000_000], chunkShape: [1, 1], dataType: .float64,
+                              fillValue: FillValue(bytes: withUnsafeBytes(of: (-1.0).bitPattern.littleEndian, Array.init)))
+        let a = ZarrArray(store: src, path: "", metadata: m)
+        let value = NDBuffer(dataType: .float64, shape: [1, 1], bytes: withUnsafeBytes(of: (3.5).bitPattern.littleEndian, Array.init))
+        try a.write(Region(origin: [5, 7], shape: [1, 1]), value)
+        try a.write(Region(origin: [999_999, 999_999], shape: [1, 1]), value)
+        try a.writeMetadata()
+        for (format, chunks) in [(ZarrFormat.v2, nil), (.v3, [100, 100] as [Int]?)] {
+            let dst = MemoryStore()
+            let s = try ZarrCopy(source: src, sourcePath: "", destination: dst, destinationPath: "",
+                                 options: CopyOptions(format: format, chunks: chunks, jobs: 2), log: { _ in }).run()
+            #expect(s.written == 2)
+            let b = try ZarrArray.open(store: dst, path: "")
+            #expect(try b.read(Region(origin: [5, 7], shape: [1, 1])) == value)
+            #expect(try b.read(Region(origin: [999_999, 999_999], shape: [1, 1])) == value)
+            #expect(try b.read(Region(origin: [5, 6], shape: [1, 1])).bytes == m.fillValue.bytes)
+            #expect(try dst.list(prefix: "").count == 3)
+        }
+    }
+
+    /// A destination chunk that overlaps several stored source chunks is written once.
+    @Test func sparseCellsOverlappingSeveralSourceChunksAreWrittenOnce() throws {
+        let src = MemoryStore()
+        let m = ArrayMetadata(format: .v3, shape: [100_000, 100_000], chunkShape: [10, 10], dataType: .uint8)
+        let a = ZarrArray(store: src, path: "", metadata: m)
+        let ones = NDBuffer(dataType: .uint8, shape: [20, 20], fill: FillValue(bytes: [1]))
+        try a.write(Region(origin: [0, 0], shape: [20, 20]), ones)
+        try a.writeMetadata()
+        let dst = MemoryStore()
+        let s = try ZarrCopy(source: src, sourcePath: "", destination: dst, destinationPath: "",
+                             options: CopyOptions(format: .v3, chunks: [40, 40], jobs: 2), log: { _ in }).run()
+        #expect(s.written == 1)
+        let b = try ZarrArray.open(store: dst, path: "")
+        #expect(try b.read(Region(origin: [0, 0], shape: [20, 20])) == ones)
+        #expect(try b.read(Region(origin: [20, 0], shape: [20, 40])).isUniform(.zero(.uint8)))
+    }
 }

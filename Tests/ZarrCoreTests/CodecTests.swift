@@ -22,7 +22,7 @@ func sampleBytes(_ n: Int, seed: UInt64 = 1) -> [UInt8] {
         let codec = Self.compressors[i]
         for n in [0, 1, 17, 4096, 100_003] {
             let input = sampleBytes(n, seed: UInt64(n))
-            #expect(try codec.decode(codec.encode(input)) == input, "\(codec.metadata) at \(n) bytes")
+            #expect(try codec.decode(codec.encode(input), maxDecodedSize: n) == input, "\(codec.metadata) at \(n) bytes")
         }
     }
 
@@ -34,7 +34,7 @@ func sampleBytes(_ n: Int, seed: UInt64 = 1) -> [UInt8] {
     @Test func crc32cMismatchIsAnError() throws {
         var encoded = try CRC32CCodec().encode([1, 2, 3, 4, 5])
         encoded[2] ^= 0xff
-        #expect(throws: ZarrError.self) { _ = try CRC32CCodec().decode(encoded) }
+        #expect(throws: ZarrError.self) { _ = try CRC32CCodec().decode(encoded, maxDecodedSize: 5) }
     }
 
     @Test func corruptBloscFrameIsAnError() throws {
@@ -44,21 +44,21 @@ func sampleBytes(_ n: Int, seed: UInt64 = 1) -> [UInt8] {
         let codec = BloscCodec(cname: "lz4", clevel: 5, shuffle: .shuffle, typesize: 2)
         let encoded = try codec.encode(input)
         #expect(encoded.count < input.count / 4)
-        #expect(throws: ZarrError.self) { _ = try codec.decode(Array(encoded.prefix(10))) }
-        #expect(throws: ZarrError.self) { _ = try codec.decode(Array(encoded.prefix(encoded.count / 2))) }
+        #expect(throws: ZarrError.self) { _ = try codec.decode(Array(encoded.prefix(10)), maxDecodedSize: input.count) }
+        #expect(throws: ZarrError.self) { _ = try codec.decode(Array(encoded.prefix(encoded.count / 2)), maxDecodedSize: input.count) }
         var wrongSize = encoded
         wrongSize[12] = 0xff; wrongSize[13] = 0xff; wrongSize[14] = 0xff  // cbytes beyond the buffer
-        #expect(throws: ZarrError.self) { _ = try codec.decode(wrongSize) }
+        #expect(throws: ZarrError.self) { _ = try codec.decode(wrongSize, maxDecodedSize: input.count) }
         var garbage = encoded
         for i in (garbage.count / 2)..<garbage.count { garbage[i] = 0xff }
-        #expect(throws: ZarrError.self) { _ = try codec.decode(garbage) }
+        #expect(throws: ZarrError.self) { _ = try codec.decode(garbage, maxDecodedSize: input.count) }
     }
 
     @Test func truncatedCompressedStreamsAreErrors() throws {
         let input = sampleBytes(50_000)
         for codec in [ZstdCodec(level: 3) as any BytesToBytesCodec, GzipCodec(level: 5, framing: .gzip)] {
             let encoded = try codec.encode(input)
-            #expect(throws: ZarrError.self) { _ = try codec.decode(Array(encoded.prefix(encoded.count - 9))) }
+            #expect(throws: ZarrError.self) { _ = try codec.decode(Array(encoded.prefix(encoded.count - 9)), maxDecodedSize: input.count) }
         }
     }
 

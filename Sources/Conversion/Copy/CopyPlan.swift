@@ -26,7 +26,10 @@ public struct ArrayPlanner: Sendable {
         if let s = options.shards {
             guard format == .v3 else { throw UsageError("--shards needs Zarr v3 (--zarr-format 3)") }
             // A shard never needs to reach past the last chunk of the array.
-            let roundedShape = zip(source.shape, chunks).map { max($1, ($0 + $1 - 1) / $1 * $1) }
+            let roundedShape = zip(source.shape, chunks).map { shape, chunk in
+                let (rounded, overflow) = ceilDiv(shape, chunk).multipliedReportingOverflow(by: chunk)
+                return overflow ? Int.max : max(chunk, rounded)
+            }
             shards = try fit(s, to: roundedShape, what: "--shards")
         } else if format == .v3, options.codecsJSON == nil, let sourceSharding, options.chunks == nil || options.chunks! == sourceSharding.innerChunkShape {
             shards = source.chunkShape

@@ -43,6 +43,7 @@ public final class ZarrCopy: Sendable {
         var path: String
         var source: ZarrArray
         var destination: ZarrArray
+        var work: CopyWorkList
     }
 
     public func run() throws -> CopySummary {
@@ -62,10 +63,12 @@ public final class ZarrCopy: Sendable {
             switch entry.node {
             case let .array(m):
                 let planned = try planner.plan(m, axisNames: axes[entry.path])
+                let sourceArray = ZarrArray(store: source, path: joinKey(sourcePath, entry.path), metadata: m, concurrency: 1)
                 arrays.append(PlannedArray(
                     path: entry.path,
-                    source: ZarrArray(store: source, path: joinKey(sourcePath, entry.path), metadata: m, concurrency: 1),
-                    destination: ZarrArray(store: destination, path: joinKey(destinationPath, entry.path), metadata: planned, concurrency: 1)))
+                    source: sourceArray,
+                    destination: ZarrArray(store: destination, path: joinKey(destinationPath, entry.path), metadata: planned, concurrency: 1),
+                    work: try CopyWorkList(source: sourceArray, destination: planned)))
             case let .group(_, attributes):
                 groups.append((entry.path, NGFFAttributes.translate(attributes, to: NGFFVersion(format: format))))
             }
@@ -73,7 +76,7 @@ public final class ZarrCopy: Sendable {
         try prepareDestination(format: format)
 
         var summary = CopySummary()
-        let totalObjects = arrays.reduce(0) { $0 + $1.destination.metadata.chunkGrid.reduce(1, *) }
+        let totalObjects = arrays.reduce(0) { saturatingAdd($0, $1.work.count) }
         let progress = ProgressReporter(total: totalObjects, label: "copy")
         for array in arrays {
             let s = try copyArray(array, progress: progress)
@@ -121,16 +124,16 @@ public final class ZarrCopy: Sendable {
     private func copyArray(_ array: PlannedArray, progress: ProgressReporter) throws -> CopySummary {
         let dst = array.destination
         let m = dst.metadata
-        let coords = dst.allChunkCoordinates
+        let work = array.work
         let tally = Mutex(CopySummary())
         // Fewer objects than workers (one big shard, say): spread each object's inner
         // chunks across the idle workers instead.
-        let innerWidth = max(1, options.jobs / max(1, coords.count))
+        let innerWidth = max(1, options.jobs / max(1, work.count))
         // One listing tells which objects a previous run left; only those are verified
         // (on S3 a probe per object would be a request, and a download, per shard).
         let stored: Set<String> = options.overwrite ? [] : Set(try dst.store.list(prefix: dst.path.isEmpty ? "" : dst.path + "/").map(\.key))
-        try parallelFor(coords.count, width: options.jobs) { i in
-            let c = coords[i]
+        try parallelFor(work.count, width: options.jobs) { i in
+            guard let c = work.cell(i) else { progress.advance(bytes: 0); return }
             let region = m.chunkRegion(c)
             let inBytes = region.elementCount * m.dataType.size
             if stored.contains(dst.chunkKey(c)), try self.isComplete(dst, c) {

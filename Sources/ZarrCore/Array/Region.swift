@@ -31,9 +31,16 @@ public struct Region: Sendable, Equatable, CustomStringConvertible {
     /// Coordinates of the cells of a regular grid (cells of `cellShape`, starting at 0)
     /// that this region overlaps, in C order: chunks of an array, inner chunks of a shard.
     public func gridCells(cellShape: [Int]) -> [[Int]] {
+        let box = gridBox(cellShape: cellShape)
+        return (0..<box.count).map { box[$0] }
+    }
+
+    /// The same cells as `gridCells`, without listing them: a region of tiny cells (a
+    /// shard of 10^8 one-element inner chunks) would otherwise be a list of 10^8 arrays.
+    public func gridBox(cellShape: [Int]) -> GridBox {
         let lo = zip(origin, cellShape).map { $0 / $1 }
-        let hi = zip(end, cellShape).map { ($0 + $1 - 1) / $1 }
-        return allIndices(zip(hi, lo).map { $0 - $1 }).map { zip($0, lo).map { $0 + $1 } }
+        let hi = zip(end, cellShape).map { ceilDiv($0, $1) }
+        return GridBox(origin: lo, counts: zip(hi, lo).map { $0 - $1 })
     }
 
     public func contains(_ other: Region) -> Bool {
@@ -46,6 +53,22 @@ public struct Region: Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         "[" + zip(origin, end).map { "\($0):\($1)" }.joined(separator: ", ") + "]"
     }
+}
+
+/// The cells `origin ..< origin + counts` of a grid, in C order, computed on demand.
+public struct GridBox: Sendable {
+    public let origin: [Int]
+    public let counts: [Int]
+    /// Cells in the box (at most the elements of the region it came from, which fit).
+    public let count: Int
+
+    public init(origin: [Int], counts: [Int]) {
+        self.origin = origin
+        self.counts = counts
+        self.count = checkedProduct(counts) ?? 0
+    }
+
+    public subscript(i: Int) -> [Int] { zip(unravel(i, counts), origin).map { $0 + $1 } }
 }
 
 /// Visits every index of the grid `[0, counts)` in C order (last dimension fastest).
@@ -63,6 +86,17 @@ public func forEachIndex(_ counts: [Int], _ body: ([Int]) throws -> Void) rethro
         }
         if d < 0 { return }
     }
+}
+
+/// The `i`-th index of the grid `[0, counts)` in C order, for walking a grid lazily.
+public func unravel(_ i: Int, _ counts: [Int]) -> [Int] {
+    var rest = i
+    var idx = [Int](repeating: 0, count: counts.count)
+    for d in stride(from: counts.count - 1, through: 0, by: -1) where counts[d] > 0 {
+        idx[d] = rest % counts[d]
+        rest /= counts[d]
+    }
+    return idx
 }
 
 /// All indices of the grid `[0, counts)` in C order.

@@ -37,15 +37,27 @@ public final class ZarrArray: Sendable {
 
     public func chunkKey(_ coords: [Int]) -> String { joinKey(path, metadata.chunkKeyEncoding.key(coords)) }
 
-    /// Every chunk (or shard) coordinate of the grid, in C order.
-    public var allChunkCoordinates: [[Int]] { allIndices(metadata.chunkGrid) }
+    /// Every chunk (or shard) coordinate of the grid, in C order, computed on demand.
+    public var allChunkCoordinates: GridBox { GridBox(origin: metadata.chunkGrid.map { _ in 0 }, counts: metadata.chunkGrid) }
 
     /// The decoded chunk at `coords` (full chunk shape, edge padding included), or nil if
     /// it is not stored.
     public func readChunk(_ coords: [Int]) throws -> NDBuffer? {
         let key = chunkKey(coords)
-        guard let bytes = try store.get(key) else { return nil }
+        guard let bytes = try getObject(key) else { return nil }
         return try decodeChunk(bytes, key: key)
+    }
+
+    /// The most bytes one stored object of this array may take: what its codecs can
+    /// make of a full chunk, and never more than `Limits.objectBytes`.
+    var objectLimit: Int { min(metadata.codecs.maxEncodedSize(metadata.chunkSpec) ?? Limits.objectBytes, Limits.objectBytes) }
+
+    /// A whole stored object, refused unread when it is larger than the metadata allows
+    /// (a 64 GiB sparse file where a 512-byte chunk belongs).
+    func getObject(_ key: String) throws -> [UInt8]? {
+        do { return try store.get(key, limit: objectLimit) } catch let e as ObjectTooLarge {
+            throw ZarrError.corruptChunk(key: store.describe(key), reason: "stored object of \(e) by the array's metadata")
+        }
     }
 
     func decodeChunk(_ bytes: [UInt8], key: String) throws -> NDBuffer {
@@ -89,7 +101,7 @@ public final class ZarrArray: Sendable {
     // MARK: regions
 
     /// Chunk coordinates whose chunks intersect `region`.
-    func chunks(touching region: Region) -> [[Int]] { region.gridCells(cellShape: metadata.chunkShape) }
+    func chunks(touching region: Region) -> GridBox { region.gridBox(cellShape: metadata.chunkShape) }
 
     func checkBounds(_ region: Region) throws {
         guard region.origin.count == metadata.dimensions, region.shape.count == metadata.dimensions,
@@ -120,7 +132,7 @@ public final class ZarrArray: Sendable {
         return NDBuffer(dataType: m.dataType, shape: region.shape, bytes: bytes)
     }
 
-    private func readChunks(_ coords: [[Int]], of region: Region, into target: SharedPointer, innerWidth: Int) throws {
+    private func readChunks(_ coords: GridBox, of region: Region, into target: SharedPointer, innerWidth: Int) throws {
         let m = metadata
         try parallelFor(coords.count, width: concurrency) { i in
             let chunkRegion = m.chunkRegion(coords[i])
@@ -159,19 +171,25 @@ public final class ZarrArray: Sendable {
         @Sendable func fillOutput(_ part: Region) {
             fillBlock(dst: target.base, shape: outShape, origin: outputOrigin(part.origin), size: part.shape, pattern: fill)
         }
-        guard let indexSize = sharding.indexByteCount(chunksPerShard: grid) else { return fillOutput(want) }
         let store = self.store
         @Sendable func corruptShard(_ reason: String) -> ZarrError { .corruptChunk(key: store.describe(key), reason: reason) }
+        guard let indexSize = sharding.indexByteCount(chunksPerShard: grid) else {
+            throw corruptShard("the index of a shard of \(grid) inner chunks is too large to read")
+        }
+        guard let innerLimit = sharding.maxInnerSize(metadata.chunkSpec) else {
+            throw corruptShard("inner chunk shape \(sharding.innerChunkShape) is too large")
+        }
 
         // Either the whole shard in memory, or its size for ranged reads.
         let shardBytes: [UInt8]?
         let shardSize: Int
         if whole {
-            guard let all = try store.get(key) else { return fillOutput(want) }
+            guard let all = try getObject(key) else { return fillOutput(want) }
             shardBytes = all
             shardSize = all.count
         } else {
             guard let size = try store.size(key) else { return fillOutput(want) }
+            guard size <= objectLimit else { throw corruptShard("stored object of \(size) bytes, over the \(objectLimit) allowed by the array's metadata") }
             shardBytes = nil
             shardSize = size
         }
@@ -192,13 +210,16 @@ public final class ZarrArray: Sendable {
         }
         let inner = sharding.innerChunkShape
         let strides = cStrides(grid)
-        let wanted = want.gridCells(cellShape: inner)
+        let wanted = want.gridBox(cellShape: inner)
         let spec = metadata.chunkSpec, elementSize = metadata.dataType.size
         try parallelFor(wanted.count, width: width) { w in
             let ci = wanted[w]
             let chunkRegion = Region(origin: zip(ci, inner).map { $0 * $1 }, shape: inner)
             let overlap = chunkRegion.intersection(want)!
             guard let e = entries[zip(ci, strides).map { $0 * $1 }.reduce(0, +)] else { return fillOutput(overlap) }
+            guard e.length <= innerLimit else {
+                throw corruptShard("inner chunk \(ci) of \(e.length) bytes is larger than the \(innerLimit) an inner chunk can take")
+            }
             let chunk: NDBuffer
             do { chunk = try sharding.decodeInner(try fetch(e.offset..<(e.offset + e.length)), spec: spec) } catch let err as ZarrError {
                 throw err.at(key: store.describe(key) + " (inner chunk \(ci))")

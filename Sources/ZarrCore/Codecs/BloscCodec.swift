@@ -84,11 +84,13 @@ public struct BloscCodec: BytesToBytesCodec {
         return out
     }
 
-    public func decode(_ bytes: [UInt8]) throws -> [UInt8] { try Self.decompress(bytes) }
+    public func decode(_ bytes: [UInt8], maxDecodedSize: Int) throws -> [UInt8] { try Self.decompress(bytes, maxDecodedSize: maxDecodedSize) }
 
     /// Decodes any blosc 1 frame (the frame header carries everything needed), checking
     /// the header against the buffer first so corrupt input is an error, not a crash.
-    static func decompress(_ bytes: [UInt8]) throws -> [UInt8] {
+    /// The header's `nbytes` is checked against `maxDecodedSize` before anything is
+    /// allocated.
+    static func decompress(_ bytes: [UInt8], maxDecodedSize: Int) throws -> [UInt8] {
         guard bytes.count >= 16 else { throw corrupt("blosc frame of \(bytes.count) bytes is shorter than its 16-byte header") }
         var nbytes = 0, cbytes = 0, blocksize = 0
         let valid = bytes.withUnsafeBytes { src -> Bool in
@@ -98,6 +100,9 @@ public struct BloscCodec: BytesToBytesCodec {
         }
         guard valid, cbytes <= bytes.count, cbytes >= 16 else {
             throw corrupt("blosc header is invalid or claims \(cbytes) bytes of a \(bytes.count)-byte frame")
+        }
+        guard nbytes <= maxDecodedSize else {
+            throw corrupt("blosc header claims \(nbytes) decoded bytes, more than the \(maxDecodedSize) a chunk of this array can hold")
         }
         if nbytes == 0 { return [] }
         var result: Int32 = 0

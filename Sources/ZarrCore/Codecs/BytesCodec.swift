@@ -22,7 +22,7 @@ public struct BytesCodec: ArrayToBytesCodec {
     }
 
     public func decode(_ bytes: [UInt8], spec: ChunkSpec) throws -> NDBuffer {
-        let expected = spec.shape.reduce(1, *) * spec.dataType.size
+        guard let expected = maxEncodedSize(spec) else { throw corrupt("chunk shape \(spec.shape) is too large") }
         guard bytes.count == expected else {
             throw corrupt("expected \(expected) bytes after decompression, found \(bytes.count)")
         }
@@ -30,7 +30,8 @@ public struct BytesCodec: ArrayToBytesCodec {
         return NDBuffer(dataType: spec.dataType, shape: spec.shape, bytes: native)
     }
 
-    public func fixedEncodedSize(_ spec: ChunkSpec) -> Int? { spec.shape.reduce(1, *) * spec.dataType.size }
+    public func fixedEncodedSize(_ spec: ChunkSpec) -> Int? { checkedProduct(spec.shape + [spec.dataType.size]) }
+    public func maxEncodedSize(_ spec: ChunkSpec) -> Int? { fixedEncodedSize(spec) }
 }
 
 /// Reverses the bytes of every `elementSize`-byte element.

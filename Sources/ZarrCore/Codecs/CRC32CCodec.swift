@@ -12,9 +12,10 @@ public struct CRC32CCodec: BytesToBytesCodec {
         return out
     }
 
-    public func decode(_ bytes: [UInt8]) throws -> [UInt8] {
+    public func decode(_ bytes: [UInt8], maxDecodedSize: Int) throws -> [UInt8] {
         guard bytes.count >= 4 else { throw corrupt("crc32c: \(bytes.count) bytes cannot hold a checksum") }
         let n = bytes.count - 4
+        guard n <= maxDecodedSize else { throw decodedTooLarge("crc32c", limit: maxDecodedSize) }
         let stored = UInt32(bytes[n]) | UInt32(bytes[n + 1]) << 8 | UInt32(bytes[n + 2]) << 16 | UInt32(bytes[n + 3]) << 24
         let payload = Array(bytes[0..<n])
         let actual = crc32c(payload)
@@ -24,7 +25,7 @@ public struct CRC32CCodec: BytesToBytesCodec {
         return payload
     }
 
-    public func fixedEncodedSize(_ n: Int) -> Int? { n + 4 }
+    public func fixedEncodedSize(_ n: Int) -> Int? { checkedSum([n, 4]) }
 }
 
 private func hex(_ v: UInt32) -> String { "0x" + String(v, radix: 16) }

@@ -29,6 +29,9 @@ public protocol ArrayToBytesCodec: Sendable {
     func decode(_ bytes: [UInt8], spec: ChunkSpec) throws -> NDBuffer
     /// The encoded size for a chunk of `spec`, if it does not depend on the contents.
     func fixedEncodedSize(_ spec: ChunkSpec) -> Int?
+    /// The most bytes a chunk of `spec` can take encoded (nil if that overflows): what a
+    /// stored object may weigh before it is read, and what decoders may produce.
+    func maxEncodedSize(_ spec: ChunkSpec) -> Int?
 }
 
 public protocol BytesToBytesCodec: Sendable {
@@ -36,15 +39,26 @@ public protocol BytesToBytesCodec: Sendable {
     /// The v2 `compressor` object for this codec, or nil if v2 cannot express it.
     var v2Metadata: JSONValue? { get }
     func encode(_ bytes: [UInt8]) throws -> [UInt8]
-    func decode(_ bytes: [UInt8]) throws -> [UInt8]
+    /// Decodes `bytes`, which must decode to at most `maxDecodedSize` bytes: decoders stop
+    /// (and throw) one byte past it, whatever sizes the encoded data declares.
+    func decode(_ bytes: [UInt8], maxDecodedSize: Int) throws -> [UInt8]
     /// The encoded size for `n` input bytes, if it does not depend on the contents
     /// (checksums); sharding needs this to place an index at the start.
     func fixedEncodedSize(_ n: Int) -> Int?
+    /// The most bytes `n` input bytes can encode to (nil if that overflows).
+    func maxEncodedSize(_ n: Int) -> Int?
 }
 
 extension BytesToBytesCodec {
     public var v2Metadata: JSONValue? { nil }
     public func fixedEncodedSize(_ n: Int) -> Int? { nil }
+    /// Compressors: their worst case plus slack (see `Limits.compressedBound`).
+    public func maxEncodedSize(_ n: Int) -> Int? { fixedEncodedSize(n) ?? Limits.compressedBound(n) }
+}
+
+/// The error a bytes→bytes decoder throws when its output would pass its bound.
+func decodedTooLarge(_ codec: String, limit: Int) -> ZarrError {
+    corrupt("\(codec) data decodes to more than the \(limit) bytes a chunk of this array can hold")
 }
 
 /// `{"name": name, "configuration": configuration}`, the v3 form of every codec.

@@ -75,14 +75,42 @@ public struct CodecPipeline: Sendable {
         return bytes
     }
 
+    /// Decodes one stored chunk. Every step is bounded by what a chunk of `spec` can
+    /// take at that point of the chain (`encodedSizeBounds`), never by what the data says.
     public func decode(_ encoded: [UInt8], spec: ChunkSpec) throws -> NDBuffer {
-        var bytes = encoded
-        for codec in bytesToBytes.reversed() { bytes = try codec.decode(bytes) }
         var specs = [spec]
         for codec in arrayToArray { specs.append(codec.encodedSpec(specs.last!)) }
+        guard let bounds = encodedSizeBounds(specs.last!) else { throw corrupt("chunk shape \(spec.shape) is too large to decode") }
+        guard encoded.count <= bounds.last! else {
+            throw corrupt("\(encoded.count) stored bytes are more than the \(bounds.last!) a chunk of this array can take")
+        }
+        var bytes = encoded
+        for (i, codec) in bytesToBytes.enumerated().reversed() { bytes = try codec.decode(bytes, maxDecodedSize: bounds[i]) }
         var array = try arrayToBytes.decode(bytes, spec: specs.last!)
         for (i, codec) in arrayToArray.enumerated().reversed() { array = try codec.decode(array, into: specs[i]) }
         return array
+    }
+
+    /// The most bytes at each step of the chain for a chunk whose array→bytes input is
+    /// `encodedSpec`: [0] out of the array→bytes codec, [i + 1] out of bytes→bytes codec i.
+    /// nil if a bound does not fit in an Int.
+    func encodedSizeBounds(_ encodedSpec: ChunkSpec) -> [Int]? {
+        guard var n = arrayToBytes.maxEncodedSize(encodedSpec) else { return nil }
+        var bounds = [n]
+        for codec in bytesToBytes {
+            guard let m = codec.maxEncodedSize(n) else { return nil }
+            n = m
+            bounds.append(n)
+        }
+        return bounds
+    }
+
+    /// The most bytes a stored chunk of `spec` can take (nil if that overflows an Int):
+    /// larger objects are refused before they are read.
+    public func maxEncodedSize(_ spec: ChunkSpec) -> Int? {
+        var s = spec
+        for codec in arrayToArray { s = codec.encodedSpec(s) }
+        return encodedSizeBounds(s)?.last
     }
 
     /// The encoded size of a chunk of `spec` when every codec's output size is fixed.

@@ -45,31 +45,43 @@ public struct GzipCodec: BytesToBytesCodec {
         return out
     }
 
-    public func decode(_ bytes: [UInt8]) throws -> [UInt8] {
+    /// Inflates into one buffer of `maxDecodedSize + 1` bytes and stops when it is full:
+    /// a gzip bomb costs at most that buffer, never the size it would expand to.
+    public func decode(_ bytes: [UInt8], maxDecodedSize: Int) throws -> [UInt8] {
+        guard maxDecodedSize < Int.max else { throw decodedTooLarge(framing.rawValue, limit: maxDecodedSize) }
         var stream = z_stream()
         // +32: accept either framing on read, as zlib can detect it.
         guard tessera_inflateInit2(&stream, 15 + 32) == Z_OK else { throw ZarrError.invalidRequest("zlib init failed") }
         defer { inflateEnd(&stream) }
-        var out = [UInt8](repeating: 0, count: max(1024, bytes.count * 4))
-        var status: Int32 = Z_OK
-        try bytes.withUnsafeBytes { src in
-            stream.next_in = UnsafeMutablePointer(mutating: src.bindMemory(to: Bytef.self).baseAddress)
-            stream.avail_in = uInt(bytes.count)
-            while true {
-                let done = Int(stream.total_out)
-                if done == out.count { out.append(contentsOf: repeatElement(0, count: out.count)) }
-                out.withUnsafeMutableBytes { dst in
-                    stream.next_out = dst.bindMemory(to: Bytef.self).baseAddress! + done
-                    stream.avail_out = uInt(dst.count - done)
-                    status = inflate(&stream, Z_NO_FLUSH)
+        let capacity = maxDecodedSize + 1
+        let name = framing.rawValue
+        return try [UInt8](unsafeUninitializedCapacity: capacity) { dst, initialized in
+            try bytes.withUnsafeBytes { src in
+                var inputLeft = bytes.count
+                var next = src.bindMemory(to: Bytef.self).baseAddress
+                var produced = 0
+                while true {
+                    // zlib counts in 32-bit uInt: feed and drain at most 1 GiB per call.
+                    let feed = min(inputLeft, 1 << 30)
+                    stream.next_in = UnsafeMutablePointer(mutating: next)
+                    stream.avail_in = uInt(feed)
+                    let room = min(capacity - produced, 1 << 30)
+                    stream.next_out = dst.baseAddress.map { $0 + produced }
+                    stream.avail_out = uInt(room)
+                    let status = inflate(&stream, Z_NO_FLUSH)
+                    let consumed = feed - Int(stream.avail_in)
+                    inputLeft -= consumed
+                    next = next.map { $0 + consumed }
+                    produced += room - Int(stream.avail_out)
+                    if status == Z_STREAM_END { break }
+                    if produced > maxDecodedSize { throw decodedTooLarge(name, limit: maxDecodedSize) }
+                    if status == Z_OK { continue }
+                    if status == Z_BUF_ERROR && inputLeft == 0 { throw corrupt("\(name) stream is truncated") }
+                    if status != Z_BUF_ERROR { throw corrupt("\(name) stream does not decompress (\(status))") }
                 }
-                if status == Z_STREAM_END { break }
-                if status == Z_OK { continue }
-                if status == Z_BUF_ERROR && stream.avail_in == 0 { throw corrupt("\(framing.rawValue) stream is truncated") }
-                if status != Z_BUF_ERROR { throw corrupt("\(framing.rawValue) stream does not decompress (\(status))") }
+                guard produced <= maxDecodedSize else { throw decodedTooLarge(name, limit: maxDecodedSize) }
+                initialized = produced
             }
         }
-        out.removeSubrange(Int(stream.total_out)...)
-        return out
     }
 }

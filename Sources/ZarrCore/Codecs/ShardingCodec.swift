@@ -57,6 +57,19 @@ public struct ShardingCodec: ArrayToBytesCodec {
 
     public func fixedEncodedSize(_ spec: ChunkSpec) -> Int? { nil }
 
+    /// Every inner chunk at its largest, plus the index.
+    public func maxEncodedSize(_ spec: ChunkSpec) -> Int? {
+        let grid = chunksPerShard(spec.shape)
+        guard let count = checkedProduct(grid), let inner = maxInnerSize(spec), let index = indexByteCount(chunksPerShard: grid) else { return nil }
+        let (chunks, overflow) = count.multipliedReportingOverflow(by: inner)
+        return overflow ? nil : checkedSum([chunks, index])
+    }
+
+    /// The most bytes one stored inner chunk of a shard of `spec` can take.
+    public func maxInnerSize(_ spec: ChunkSpec) -> Int? {
+        codecs.maxEncodedSize(ChunkSpec(shape: innerChunkShape, dataType: spec.dataType, fillValue: spec.fillValue))
+    }
+
     // MARK: geometry
 
     public func chunksPerShard(_ shardShape: [Int]) -> [Int] { zip(shardShape, innerChunkShape).map { $0 / $1 } }
@@ -66,7 +79,11 @@ public struct ShardingCodec: ArrayToBytesCodec {
     }
 
     /// Size of the encoded index for a shard with this grid of inner chunks.
-    public func indexByteCount(chunksPerShard: [Int]) -> Int? { indexCodecs.fixedEncodedSize(indexSpec(chunksPerShard)) }
+    /// nil when it is not fixed, or too large to ever read (over `Limits.objectBytes`).
+    public func indexByteCount(chunksPerShard: [Int]) -> Int? {
+        guard let n = indexCodecs.fixedEncodedSize(indexSpec(chunksPerShard)), n <= Limits.objectBytes else { return nil }
+        return n
+    }
 
     func validateShape(_ shardShape: [Int]) throws {
         guard shardShape.count == innerChunkShape.count,
@@ -113,7 +130,7 @@ public struct ShardingCodec: ArrayToBytesCodec {
     /// Builds a shard from its encoded inner chunks (C order over the shard's grid of inner
     /// chunks, nil = not stored): chunks back to back, then the index (or index first).
     public func assemble(_ encoded: [[UInt8]?], chunksPerShard grid: [Int]) throws -> [UInt8] {
-        guard let indexSize = indexByteCount(chunksPerShard: grid) else { throw ZarrError.invalidMetadata(key: "", reason: "shard index size is not fixed") }
+        guard let indexSize = indexByteCount(chunksPerShard: grid) else { throw ZarrError.invalidMetadata(key: "", reason: "shard index size is not fixed, or over the \(Limits.objectBytes)-byte object limit") }
         var index = [UInt64](repeating: UInt64.max, count: encoded.count * 2)
         // One output buffer, sized up front: the shard is assembled in place, never re-copied.
         var out = [UInt8]()
@@ -150,7 +167,7 @@ public struct ShardingCodec: ArrayToBytesCodec {
     /// `shardSize` is the whole shard's length, to reject entries pointing outside it.
     public func decodeIndex(_ bytes: [UInt8], chunksPerShard grid: [Int], shardSize: Int) throws -> [Entry?] {
         let decoded = try indexCodecs.decode(bytes, spec: indexSpec(grid))
-        let count = grid.reduce(1, *)
+        let count = decoded.bytes.count / 16
         return try decoded.bytes.withUnsafeBytes { p in
             try (0..<count).map { i -> Entry? in
                 let offset = UInt64(littleEndian: p.loadUnaligned(fromByteOffset: 16 * i, as: UInt64.self))
@@ -172,7 +189,8 @@ public struct ShardingCodec: ArrayToBytesCodec {
     public func decode(_ bytes: [UInt8], spec: ChunkSpec) throws -> NDBuffer {
         try validateShape(spec.shape)
         let grid = chunksPerShard(spec.shape)
-        guard let indexSize = indexByteCount(chunksPerShard: grid) else { throw corrupt("shard index size is not fixed") }
+        guard let indexSize = indexByteCount(chunksPerShard: grid) else { throw corrupt("shard index of \(grid) inner chunks is too large to read") }
+        guard let innerLimit = maxInnerSize(spec) else { throw corrupt("inner chunk shape \(innerChunkShape) is too large") }
         guard bytes.count >= indexSize else { throw corrupt("shard of \(bytes.count) bytes is shorter than its \(indexSize)-byte index") }
         let entries = try decodeIndex(Array(bytes[indexRange(shardSize: bytes.count, indexSize: indexSize)]),
                                       chunksPerShard: grid, shardSize: bytes.count)
@@ -182,6 +200,7 @@ public struct ShardingCodec: ArrayToBytesCodec {
         try forEachIndex(grid) { ci in
             defer { n += 1 }
             guard let e = entries[n] else { return }
+            guard e.length <= innerLimit else { throw corrupt("inner chunk \(ci) of \(e.length) bytes is larger than the \(innerLimit) an inner chunk can take") }
             let inner = try codecs.decode(Array(bytes[e.offset..<(e.offset + e.length)]), spec: innerSpec)
             shard.paste(inner, from: Array(repeating: 0, count: grid.count),
                         to: zip(ci, innerChunkShape).map { $0 * $1 }, size: innerChunkShape)

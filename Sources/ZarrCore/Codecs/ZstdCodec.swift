@@ -37,46 +37,27 @@ public struct ZstdCodec: BytesToBytesCodec {
         return out
     }
 
-    public func decode(_ bytes: [UInt8]) throws -> [UInt8] {
-        let size = bytes.withUnsafeBytes { ZSTD_getFrameContentSize($0.baseAddress, bytes.count) }
-        if size == tessera_zstd_contentsize_error() { throw corrupt("not a zstd frame") }
-        if size != tessera_zstd_contentsize_unknown(), size <= UInt64(Int.max) {
-            let n = Int(size)
-            var result = 0
-            let out = [UInt8](unsafeUninitializedCapacity: n) { dst, initialized in
-                result = bytes.withUnsafeBytes { ZSTD_decompress(dst.baseAddress, n, $0.baseAddress, bytes.count) }
-                initialized = ZSTD_isError(result) != 0 ? 0 : result
-            }
-            guard ZSTD_isError(result) == 0, result == n else { throw corrupt("zstd frame does not decompress") }
-            return out
+    /// Decodes into one buffer of `maxDecodedSize + 1` bytes, so neither a frame's declared
+    /// content size (a 530-byte frame may claim 2^40 bytes) nor a frame without one (a
+    /// 96 KiB run of RLE blocks inflates to 3 GiB) makes it allocate or write more.
+    /// One-shot decoding also needs no window buffer, whatever window the frame asks for.
+    public func decode(_ bytes: [UInt8], maxDecodedSize: Int) throws -> [UInt8] {
+        let declared = bytes.withUnsafeBytes { ZSTD_getFrameContentSize($0.baseAddress, bytes.count) }
+        if declared == tessera_zstd_contentsize_error() { throw corrupt("not a zstd frame") }
+        if declared != tessera_zstd_contentsize_unknown(), declared > UInt64(maxDecodedSize) {
+            throw corrupt("zstd frame declares \(declared) bytes, more than the \(maxDecodedSize) a chunk of this array can hold")
         }
-        return try streamingDecompress(bytes)
-    }
-
-    /// Frames written without a content size (streaming writers) are decoded piecewise.
-    private func streamingDecompress(_ bytes: [UInt8]) throws -> [UInt8] {
-        guard let ds = ZSTD_createDStream() else { throw ZarrError.invalidRequest("zstd: out of memory") }
-        defer { ZSTD_freeDStream(ds) }
-        var out = [UInt8]()
-        let step = ZSTD_DStreamOutSize()
-        var chunk = [UInt8](repeating: 0, count: step)
-        try bytes.withUnsafeBytes { src in
-            var input = ZSTD_inBuffer(src: src.baseAddress, size: bytes.count, pos: 0)
-            var last = 1
-            while input.pos < input.size || last != 0 {
-                let before = input.pos
-                var produced = 0
-                last = chunk.withUnsafeMutableBytes { dst in
-                    var output = ZSTD_outBuffer(dst: dst.baseAddress, size: step, pos: 0)
-                    let r = ZSTD_decompressStream(ds, &output, &input)
-                    produced = output.pos
-                    return r
-                }
-                if ZSTD_isError(last) != 0 { throw corrupt("zstd stream does not decompress") }
-                out.append(contentsOf: chunk[0..<produced])
-                if produced == 0 && input.pos == before { if last != 0 { throw corrupt("zstd stream is truncated") }; break }
-            }
+        guard maxDecodedSize < Int.max else { throw decodedTooLarge("zstd", limit: maxDecodedSize) }
+        let capacity = maxDecodedSize + 1
+        var result = 0
+        let out = [UInt8](unsafeUninitializedCapacity: capacity) { dst, initialized in
+            result = bytes.withUnsafeBytes { ZSTD_decompress(dst.baseAddress, capacity, $0.baseAddress, bytes.count) }
+            initialized = ZSTD_isError(result) != 0 ? 0 : result
         }
+        if ZSTD_isError(result) != 0 {
+            throw corrupt("zstd data does not decompress to at most \(maxDecodedSize) bytes (\(String(cString: ZSTD_getErrorName(result))))")
+        }
+        guard result <= maxDecodedSize else { throw decodedTooLarge("zstd", limit: maxDecodedSize) }
         return out
     }
 }

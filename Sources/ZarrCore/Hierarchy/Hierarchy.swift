@@ -12,8 +12,9 @@ public struct Hierarchy: Sendable {
 
     public var entries: [Entry]
 
-    public var totalObjects: Int { entries.reduce(0) { $0 + $1.objectCount } }
-    public var totalBytes: Int { entries.reduce(0) { $0 + $1.storedBytes } }
+    // Sizes come from a listing, which a server can fill with anything: totals saturate.
+    public var totalObjects: Int { entries.reduce(0) { saturatingAdd($0, $1.objectCount) } }
+    public var totalBytes: Int { entries.reduce(0) { saturatingAdd($0, $1.storedBytes) } }
 
     static let metadataNames: Set<String> = ["zarr.json", ".zarray", ".zgroup", ".zattrs"]
 
@@ -37,7 +38,7 @@ public struct Hierarchy: Sendable {
             while !owner.isEmpty && !nodePaths.contains(owner.joined(separator: "/")) { owner.removeLast() }
             let key = owner.joined(separator: "/")
             let (n, b) = counts[key] ?? (0, 0)
-            counts[key] = (n + 1, b + entry.size)
+            counts[key] = (n + 1, saturatingAdd(b, max(0, entry.size)))
         }
         var entries = [Entry]()
         for path in nodePaths.sorted(by: pathOrder) {

@@ -20,7 +20,7 @@ public enum Node: Sendable {
     /// Reads the node at `path`: `zarr.json` first, then v2's `.zarray`/`.zgroup`.
     public static func open(store: any Store, path: String) throws -> Node {
         let v3Key = joinKey(path, "zarr.json")
-        if let bytes = try store.get(v3Key) {
+        if let bytes = try readDocument(store, v3Key) {
             let json = try JSONValue.parse(bytes, key: store.describe(v3Key))
             switch json["node_type"]?.stringValue {
             case "array": return .array(try ArrayMetadata(v3: json, key: store.describe(v3Key)))
@@ -35,19 +35,19 @@ public enum Node: Sendable {
         }
         let attrsKey = joinKey(path, ".zattrs")
         func attributes() throws -> [String: JSONValue] {
-            guard let bytes = try store.get(attrsKey) else { return [:] }
+            guard let bytes = try readDocument(store, attrsKey) else { return [:] }
             guard let o = try JSONValue.parse(bytes, key: store.describe(attrsKey)).objectValue else {
                 throw ZarrError.invalidMetadata(key: store.describe(attrsKey), reason: ".zattrs is not a JSON object")
             }
             return o
         }
         let arrayKey = joinKey(path, ".zarray")
-        if let bytes = try store.get(arrayKey) {
+        if let bytes = try readDocument(store, arrayKey) {
             let json = try JSONValue.parse(bytes, key: store.describe(arrayKey))
             return .array(try ArrayMetadata(v2: json, attributes: try attributes(), key: store.describe(arrayKey)))
         }
         let groupKey = joinKey(path, ".zgroup")
-        if let bytes = try store.get(groupKey) {
+        if let bytes = try readDocument(store, groupKey) {
             let json = try JSONValue.parse(bytes, key: store.describe(groupKey))
             guard json["zarr_format"]?.intValue == 2 else {
                 throw ZarrError.invalidMetadata(key: store.describe(groupKey), reason: "zarr_format is not 2")
@@ -55,6 +55,13 @@ public enum Node: Sendable {
             return .group(format: .v2, attributes: try attributes())
         }
         throw ZarrError.nodeNotFound(path: store.describe(path))
+    }
+
+    /// A metadata document, refused unread when it is over `Limits.metadataBytes`.
+    static func readDocument(_ store: any Store, _ key: String) throws -> [UInt8]? {
+        do { return try store.get(key, limit: Limits.metadataBytes) } catch let e as ObjectTooLarge {
+            throw ZarrError.invalidMetadata(key: store.describe(key), reason: "document of \(e)")
+        }
     }
 
     /// Writes an array's metadata; for v2 `.zattrs` goes first so `.zarray` appearing

@@ -33,7 +33,11 @@ public struct ArrayMetadata: Sendable {
     public var dimensions: Int { shape.count }
 
     /// Stored objects per dimension.
-    public var chunkGrid: [Int] { zip(shape, chunkShape).map { ($0 + $1 - 1) / $1 } }
+    public var chunkGrid: [Int] { zip(shape, chunkShape).map { ceilDiv($0, $1) } }
+
+    /// Stored objects in the whole grid (fits in an Int: it is at most the element count,
+    /// which `validate` checks).
+    public var chunkCount: Int { checkedProduct(chunkGrid) ?? Int.max }
 
     /// The region of the array that chunk `coords` covers, clipped to the array's bounds.
     public func chunkRegion(_ coords: [Int]) -> Region {
@@ -56,8 +60,14 @@ public struct ArrayMetadata: Sendable {
                 throw bad("shard shape \(chunkShape) is not a multiple of the inner chunk shape \(sharding.innerChunkShape)")
             }
         }
-        let elements = chunkShape.reduce(1, *)
-        guard elements.multipliedReportingOverflow(by: dataType.size).overflow == false,
-              elements * dataType.size <= Int(Int32.max) else { throw bad("a chunk of \(chunkShape) exceeds 2 GiB") }
+        // Every size derived from the shapes below must fit in an Int, so nothing that
+        // reads this array has to check again: element and byte counts of the array and
+        // of one chunk (the grid and shard geometry are no larger than these).
+        guard let elements = checkedProduct(shape), elements.multipliedReportingOverflow(by: dataType.size).overflow == false else {
+            throw bad("shape \(shape) of \(dataType.rawValue) holds more than 2^63 bytes")
+        }
+        guard let chunkElements = checkedProduct(chunkShape),
+              chunkElements.multipliedReportingOverflow(by: dataType.size).overflow == false,
+              chunkElements * dataType.size <= Int(Int32.max) else { throw bad("a chunk of \(chunkShape) exceeds 2 GiB") }
     }
 }

@@ -28,6 +28,25 @@ public struct ChunkKeyEncoding: Sendable, Equatable {
         ["name": .string(kind.rawValue), "configuration": ["separator": .string(String(separator))]]
     }
 
+    /// The chunk coordinates a key (relative to the array) names, or nil if it names no
+    /// chunk of a `dimensions`-dimensional grid: the inverse of `key(_:)`.
+    public func coordinates(_ key: String, dimensions: Int) -> [Int]? {
+        var parts = key.split(separator: separator, omittingEmptySubsequences: false)
+        if kind == .default {
+            guard parts.first == "c" else { return nil }
+            parts.removeFirst()
+        } else if dimensions == 0 {
+            return key == "0" ? [] : nil
+        }
+        guard parts.count == dimensions else { return nil }
+        var coords = [Int]()
+        for p in parts {
+            guard !p.isEmpty, p.allSatisfy(\.isASCII), p.allSatisfy(\.isNumber), let v = Int(p) else { return nil }
+            coords.append(v)
+        }
+        return coords
+    }
+
     /// The key of chunk `coords`, relative to the array.
     public func key(_ coords: [Int]) -> String {
         let sep = String(separator)

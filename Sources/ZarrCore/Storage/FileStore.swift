@@ -30,12 +30,17 @@ public final class FileStore: Store {
         .storage(key: describe(key), reason: "\(what): \(String(cString: strerror(errno)))")
     }
 
-    public func get(_ key: String) throws -> [UInt8]? { try read(key, range: nil) }
+    public func get(_ key: String) throws -> [UInt8]? { try read(key, range: nil, limit: nil) }
 
-    public func get(_ key: String, range: ByteRange) throws -> [UInt8]? { try read(key, range: range) }
+    public func get(_ key: String, range: ByteRange) throws -> [UInt8]? { try read(key, range: range, limit: nil) }
 
-    private func read(_ key: String, range: ByteRange?) throws -> [UInt8]? {
-        let fd = open(try path(key), O_RDONLY | O_CLOEXEC)
+    /// The file's size is checked before anything is read or allocated.
+    public func get(_ key: String, limit: Int) throws -> [UInt8]? { try read(key, range: nil, limit: limit) }
+
+    /// Only regular files are objects. O_NONBLOCK makes opening a FIFO (or a device)
+    /// return at once instead of waiting for a writer; it is then refused by type.
+    private func read(_ key: String, range: ByteRange?, limit: Int?) throws -> [UInt8]? {
+        let fd = open(try path(key), O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         if fd < 0 {
             if errno == ENOENT || errno == ENOTDIR { return nil }
             throw ioError(key, "cannot open")
@@ -43,8 +48,13 @@ public final class FileStore: Store {
         defer { close(fd) }
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw ioError(key, "cannot stat") }
-        if (st.st_mode & S_IFMT) == S_IFDIR { return nil }
+        switch st.st_mode & S_IFMT {
+        case S_IFDIR: return nil
+        case S_IFREG: break
+        default: throw notRegular(key)
+        }
         let size = Int(st.st_size)
+        if let limit, size > limit { throw ObjectTooLarge(key: describe(key), size: size, limit: limit) }
         let span = (range ?? .from(0)).resolve(size: size)
         var failed = false
         let bytes = [UInt8](unsafeUninitializedCapacity: span.count) { buf, initialized in
@@ -70,7 +80,15 @@ public final class FileStore: Store {
             if errno == ENOENT || errno == ENOTDIR { return nil }
             throw ioError(key, "cannot stat")
         }
-        return (st.st_mode & S_IFMT) == S_IFDIR ? nil : Int(st.st_size)
+        switch st.st_mode & S_IFMT {
+        case S_IFDIR: return nil
+        case S_IFREG: return Int(st.st_size)
+        default: throw notRegular(key)
+        }
+    }
+
+    private func notRegular(_ key: String) -> ZarrError {
+        .storage(key: describe(key), reason: "not a regular file (a FIFO, socket or device cannot be a Zarr object)")
     }
 
     public func set(_ key: String, _ bytes: [UInt8]) throws {

@@ -45,10 +45,35 @@ public protocol Store: Sendable {
     func list(prefix: String) throws -> [StoreEntry]
     /// A human-readable location of `key` for messages (a path, a URL).
     func describe(_ key: String) -> String
+    /// The object if it has at most `limit` bytes, or nil if there is none; a larger one
+    /// throws `ObjectTooLarge` without being read whole. Reading what untrusted metadata
+    /// allows, and no more, goes through here.
+    func get(_ key: String, limit: Int) throws -> [UInt8]?
+}
+
+/// An object larger than its reader allows (see `Store.get(_:limit:)`).
+public struct ObjectTooLarge: Error, CustomStringConvertible {
+    public var key: String
+    /// The object's size when the store knows it without reading.
+    public var size: Int?
+    public var limit: Int
+
+    public var description: String {
+        "\(size.map { "\($0) bytes" } ?? "more bytes"), over the \(limit) allowed"
+    }
 }
 
 extension Store {
     public func exists(_ key: String) throws -> Bool { try size(key) != nil }
+
+    /// One ranged read of `limit + 1` bytes: the extra byte tells an object that is too
+    /// large, without transferring more of it.
+    public func get(_ key: String, limit: Int) throws -> [UInt8]? {
+        let limit = max(0, min(limit, Int.max - 1))
+        guard let bytes = try get(key, range: .slice(offset: 0, length: limit + 1)) else { return nil }
+        guard bytes.count <= limit else { throw ObjectTooLarge(key: describe(key), size: nil, limit: limit) }
+        return bytes
+    }
 
     /// Removes every object under `prefix`.
     public func deleteAll(prefix: String) throws {

@@ -93,12 +93,22 @@ extension JSONValue: Codable {
 
 extension JSONValue {
     /// Parses a metadata document; `key` names the object in errors.
+    /// Documents over `Limits.metadataBytes` and objects with a duplicated key are
+    /// refused (readers disagree on which duplicate wins).
     public static func parse(_ bytes: [UInt8], key: String) throws -> JSONValue {
+        guard bytes.count <= Limits.metadataBytes else {
+            throw ZarrError.invalidMetadata(key: key, reason: "document of \(bytes.count) bytes exceeds the \(Limits.metadataBytes)-byte limit")
+        }
+        let value: JSONValue
         do {
-            return try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
+            value = try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
         } catch {
             throw ZarrError.invalidMetadata(key: key, reason: "not valid JSON")
         }
+        if let duplicate = firstDuplicateKey(bytes) {
+            throw ZarrError.invalidMetadata(key: key, reason: "duplicate key '\(duplicate)' in one JSON object")
+        }
+        return value
     }
 
     /// Pretty, key-sorted JSON: stable output makes metadata diffable and tests exact.

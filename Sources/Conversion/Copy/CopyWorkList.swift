@@ -1,0 +1,105 @@
+import ZarrCore
+
+/// The destination objects one array's copy visits, as a count and a lookup, so the
+/// chunk grid is never held in memory: a [10^6, 10^6] array of [1, 1] chunks has 10^12
+/// grid cells, and a list of them would take terabytes.
+///
+/// When the grid dwarfs what the source stores, only the destination objects that
+/// overlap a stored source object are visited (found from one listing); every other one
+/// would read as fill value only, which a copy does not store.
+struct CopyWorkList: Sendable {
+    /// Destination grid cells: every one, or those around stored source objects.
+    private enum Cells: Sendable {
+        case dense(grid: [Int])
+        /// For each stored source object (C order of its coordinates): the box of
+        /// destination cells it overlaps, and the running total of box sizes before it.
+        case sparse(boxes: [Box], starts: [Int], stored: Set<[Int]>, source: ArrayMetadata, destination: ArrayMetadata)
+    }
+
+    struct Box: Sendable {
+        var source: [Int]
+        var origin: [Int]
+        var counts: [Int]
+    }
+
+    /// Below this many cells the grid is walked whole without listing the source.
+    static let denseGridCells = 1 << 16
+
+    private let cells: Cells
+    /// Items to visit; `cell(i)` is valid for `0..<count`.
+    let count: Int
+
+    /// Walks the whole grid when it is small or the source stores at least a quarter of
+    /// it; otherwise lists the source array once and visits only what it stores.
+    init(source: ZarrArray, destination: ArrayMetadata) throws {
+        let grid = destination.chunkGrid
+        let total = destination.chunkCount
+        if total <= Self.denseGridCells {
+            self.init(cells: .dense(grid: grid), count: total)
+            return
+        }
+        let s = source.metadata
+        let prefix = source.path.isEmpty ? "" : source.path + "/"
+        let sourceGrid = s.chunkGrid
+        var stored = Set<[Int]>()
+        for entry in try source.store.list(prefix: prefix) {
+            guard let c = s.chunkKeyEncoding.coordinates(String(entry.key.dropFirst(prefix.count)), dimensions: s.dimensions),
+                  zip(c, sourceGrid).allSatisfy({ $0 < $1 }) else { continue }
+            stored.insert(c)
+        }
+        if stored.count > total / 4 {
+            self.init(cells: .dense(grid: grid), count: total)
+            return
+        }
+        var boxes = [Box](), starts = [Int](), sum = 0
+        for c in stored.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
+            let region = s.chunkRegion(c)
+            if region.isEmpty { continue }
+            let lo = zip(region.origin, destination.chunkShape).map { $0 / $1 }
+            let hi = zip(region.end, destination.chunkShape).map { ceilDiv($0, $1) }
+            let counts = zip(hi, lo).map { $0 - $1 }
+            // A box has no more cells than its source object has elements (validated to fit).
+            guard let n = checkedProduct(counts), let next = checkedSum([sum, n]) else {
+                throw UsageError("the copy of \(source.store.describe(source.path)) has more than 2^63 objects to visit")
+            }
+            boxes.append(Box(source: c, origin: lo, counts: counts))
+            starts.append(sum)
+            sum = next
+        }
+        self.init(cells: .sparse(boxes: boxes, starts: starts, stored: stored, source: s, destination: destination), count: sum)
+    }
+
+    private init(cells: Cells, count: Int) {
+        self.cells = cells
+        self.count = count
+    }
+
+    /// The destination cell of item `i`, or nil when another item visits it (a cell that
+    /// overlaps several stored source objects belongs to the first of them in C order).
+    func cell(_ i: Int) -> [Int]? {
+        switch cells {
+        case let .dense(grid):
+            return unravel(i, grid)
+        case let .sparse(boxes, starts, stored, source, destination):
+            // The last box starting at or before i.
+            var lo = 0, hi = starts.count - 1
+            while lo < hi {
+                let mid = (lo + hi + 1) / 2
+                if starts[mid] <= i { lo = mid } else { hi = mid - 1 }
+            }
+            let box = boxes[lo]
+            let cell = zip(unravel(i - starts[lo], box.counts), box.origin).map { $0 + $1 }
+            let cellRegion = destination.chunkRegion(cell)
+            let first = zip(cellRegion.origin, source.chunkShape).map { $0 / $1 }
+            let last = zip(cellRegion.end, source.chunkShape).map { ceilDiv($0, $1) }
+            let span = zip(last, first).map { $0 - $1 }
+            // Source objects overlapping the cell, in C order: the first stored one owns it.
+            let n = checkedProduct(span) ?? 0
+            for j in 0..<n {
+                let c = zip(unravel(j, span), first).map { $0 + $1 }
+                if stored.contains(c) { return c == box.source ? cell : nil }
+            }
+            return nil
+        }
+    }
+}
