@@ -15,15 +15,15 @@ struct KeptObjects {
     init() {}
 
     init(listed: [StoreEntry], array: ZarrArray, jobs: Int) throws {
-        let sizes = Dictionary(listed.map { ($0.key, $0.size) }, uniquingKeysWith: { a, _ in a })
         let m = array.metadata
-        let candidates = array.allChunkCoordinates.map { (coords: $0, key: array.chunkKey($0)) }.filter { sizes[$0.key] != nil }
+        // Only what the listing names: the grid itself may be far larger than what is stored.
+        let candidates = array.storedChunks(in: listed).map { (coords: $0.coords, key: $0.entry.key, size: $0.entry.size) }
         let result = Mutex((kept: Set<String>(), damaged: [String]()))
         try parallelFor(candidates.count, width: max(1, jobs)) { i in
-            let (coords, key) = candidates[i]
+            let (coords, key, size) = candidates[i]
             let good: Bool
             if let sharding = m.codecs.sharding {
-                good = Self.shardIndexIsSound(key, size: sizes[key] ?? 0, sharding: sharding,
+                good = Self.shardIndexIsSound(key, size: size, sharding: sharding,
                                               chunksPerShard: sharding.chunksPerShard(m.chunkShape), store: array.store)
             } else {
                 good = (try? array.verifyChunk(coords)) == true

@@ -39,14 +39,8 @@ struct CopyWorkList: Sendable {
             return
         }
         let s = source.metadata
-        let prefix = source.path.isEmpty ? "" : source.path + "/"
-        let sourceGrid = s.chunkGrid
-        var stored = Set<[Int]>()
-        for entry in try source.store.list(prefix: prefix) {
-            guard let c = s.chunkKeyEncoding.coordinates(String(entry.key.dropFirst(prefix.count)), dimensions: s.dimensions),
-                  zip(c, sourceGrid).allSatisfy({ $0 < $1 }) else { continue }
-            stored.insert(c)
-        }
+        let listing = try source.store.list(prefix: source.path.isEmpty ? "" : source.path + "/")
+        let stored = Set(source.storedChunks(in: listing).map(\.coords))
         if stored.count > total / 4 {
             self.init(cells: .dense(grid: grid), count: total)
             return

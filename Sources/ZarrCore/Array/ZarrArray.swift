@@ -40,6 +40,20 @@ public final class ZarrArray: Sendable {
     /// Every chunk (or shard) coordinate of the grid, in C order, computed on demand.
     public var allChunkCoordinates: GridBox { GridBox(origin: metadata.chunkGrid.map { _ in 0 }, counts: metadata.chunkGrid) }
 
+    /// The chunks (or shards) of this array that `entries` (a listing of its store) name,
+    /// skipping metadata, other names and keys outside the grid: for visiting what is
+    /// stored when the grid itself may be far too large to walk.
+    public func storedChunks(in entries: [StoreEntry]) -> [(coords: [Int], entry: StoreEntry)] {
+        let prefix = path.isEmpty ? "" : path + "/"
+        let grid = metadata.chunkGrid
+        return entries.compactMap { entry in
+            guard entry.key.hasPrefix(prefix),
+                  let c = metadata.chunkKeyEncoding.coordinates(String(entry.key.dropFirst(prefix.count)), dimensions: metadata.dimensions),
+                  zip(c, grid).allSatisfy({ $0 < $1 }) else { return nil }
+            return (c, entry)
+        }
+    }
+
     /// The decoded chunk at `coords` (full chunk shape, edge padding included), or nil if
     /// it is not stored.
     public func readChunk(_ coords: [Int]) throws -> NDBuffer? {
