@@ -378,6 +378,9 @@ ARRAY_TO_ARRAY = {"transpose"}
 BYTES_TO_BYTES = {"blosc", "zstd", "gzip", "crc32c"}
 BLOSC_SHUFFLES = {"noshuffle", "shuffle", "bitshuffle"}
 TOP_LEVEL_METADATA = ("zarr.json", ".zarray", ".zgroup", ".zattrs", ".zmetadata")
+# The record convert and copy keep of their run at an output's root (its settings, for
+# --resume and --overwrite): not a chunk, not Zarr metadata.
+OUTPUT_MARK = ".tessera-output.json"
 
 
 def load_json(path: Path) -> Any:

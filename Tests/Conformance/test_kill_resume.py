@@ -128,7 +128,7 @@ def test_kill_then_resume(tessera_bin, tmp_path):
         assert end == len(blob) - (16 * INNER_PER_SHARD + 4), f"{rel}: data does not end where the index starts"
     for rel in tc.hidden_files(dst):
         # temporaries, and the mark Tessera writes first into an output it starts
-        assert Path(rel).name.startswith(".tessera-tmp-") or rel == ".tessera-output.json", f"unexpected hidden file after kill: {rel}"
+        assert Path(rel).name.startswith(".tessera-tmp-") or rel == tc.OUTPUT_MARK, f"unexpected hidden file after kill: {rel}"
     killed_state = work / "killed.zarr"
     shutil.copytree(dst, killed_state, ignore=shutil.ignore_patterns(".*"))
 
@@ -141,7 +141,7 @@ def test_kill_then_resume(tessera_bin, tmp_path):
     assert len([r for r in tc.visible_files(dst) if KEY_RE.match(r)]) == n_shards
     # temporaries may survive but must be hidden (readers ignore them)
     for rel in tc.hidden_files(dst):
-        assert Path(rel).name.startswith(".tessera-tmp-") or rel == ".tessera-output.json", f"unexpected hidden file after resume: {rel}"
+        assert Path(rel).name.startswith(".tessera-tmp-") or rel == tc.OUTPUT_MARK, f"unexpected hidden file after resume: {rel}"
     tc.assert_readers_agree(dst, data, 0, "after resume")
 
     # --- every object that survived the kill decodes to the exact pixels ----
