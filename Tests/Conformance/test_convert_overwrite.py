@@ -248,3 +248,56 @@ def test_s3_copy_replaces_a_previous_copy(s3_env, run_tessera, tmp_path):
     assert proc.returncode == 0, proc.stderr
     np.testing.assert_array_equal(zarr.open_array(url, mode="r", storage_options=s3_env.storage_options())[:], second)
     assert not np.array_equal(first, second)
+
+
+# ---------------------------------------------------------------------------
+# found by review: what the name rule alone let through
+# ---------------------------------------------------------------------------
+
+def test_hand_made_zarr_json_over_numbered_user_files_is_refused(run_convert, tmp_path):
+    """A folder whose root holds a zarr.json that is no Zarr metadata (a user's note),
+    and numbered files in a subfolder (scanner frames, DICOM series): not a Zarr
+    hierarchy, so nothing may go — the names alone look like chunks."""
+    src = small_tiff(tmp_path / "x.tif")
+    out = tmp_path / "study"
+    (out / "scans").mkdir(parents=True)
+    (out / "zarr.json").write_text('{"note": "my own file"}\n')
+    (out / "scans" / "0001").write_bytes(b"frame 1")
+    (out / "scans" / "0002").write_bytes(b"frame 2")
+    before = snapshot(out)
+    proc = run_convert.convert(src.arg, out, "--overwrite")
+    assert_refused(proc, [out], "convert x.tif study --overwrite")
+    assert snapshot(out) == before
+
+
+def test_numbered_user_files_beside_a_real_zarr_root_are_refused(run_convert, tmp_path):
+    """A real Zarr group at the root does not make every numbered file below it a chunk:
+    scans/0001 lies under no array."""
+    src = small_tiff(tmp_path / "x.tif")
+    out = tmp_path / "study.zarr"
+    zarr.open_group(out, mode="w", zarr_format=3)
+    (out / "scans").mkdir()
+    (out / "scans" / "0001").write_bytes(b"frame 1")
+    before = snapshot(out)
+    proc = run_convert.convert(src.arg, out, "--overwrite")
+    assert_refused(proc, ["scans/0001"], "convert x.tif study.zarr --overwrite")
+    assert snapshot(out) == before
+
+
+def test_symlinked_level_pointing_into_another_zarr_is_refused(run_convert, tmp_path):
+    """OUTPUT/0 is a symlink to another dataset's level (sharing level 0 between two
+    pyramids): the listing does not follow it, so --overwrite would clear the rest and
+    then write the new level 0 through the link into the other dataset."""
+    a, b = small_tiff(tmp_path / "a.tif", seed=1), small_tiff(tmp_path / "b.tif", seed=2)
+    raw, pyr = tmp_path / "raw.zarr", tmp_path / "pyr.zarr"
+    cc.convert(run_convert, a.arg, raw, "--chunks", "16")
+    cc.convert(run_convert, a.arg, pyr, "--chunks", "16")
+    level = image_root(pyr) / "0"
+    import shutil
+    shutil.rmtree(level)
+    level.symlink_to(image_root(raw) / "0", target_is_directory=True)
+    before = snapshot(raw)
+    proc = run_convert.convert(b.arg, pyr, "--chunks", "16", "--overwrite")
+    assert_refused(proc, ["0", "link"], "convert b.tif pyr.zarr --overwrite with pyr.zarr/0 a symlink")
+    assert snapshot(raw) == before, "--overwrite wrote into another dataset through a symlink"
+    np.testing.assert_array_equal(level0(raw), a.images[0].data)

@@ -11,35 +11,89 @@ public enum OverwriteGuard {
     static let metadataNames: Set<String> = ["zarr.json", ".zarray", ".zgroup", ".zattrs", ".zmetadata"]
 
     /// Throws a refusal naming what is there unless everything under `prefix` of `store`
-    /// (the output `location`, as the user named it) may be deleted.
-    public static func check(_ store: any Store, prefix: String = "", location: String, inputs: [String]) throws {
+    /// (the output `location`, as the user named it) may be deleted; returns the keys that
+    /// may be (all of them, relative to the store).
+    @discardableResult
+    public static func check(_ store: any Store, prefix: String = "", location: String, inputs: [String]) throws -> [String] {
         if let input = inputs.first(where: { locationContains(location, $0) }) {
             throw UsageError("refusing to --overwrite '\(location)': it is or holds the input '\(input)'; --overwrite never deletes an input")
         }
         let base = prefix.isEmpty ? "" : prefix + "/"
+        // A linked folder would take the new output's writes outside OUTPUT (into the
+        // dataset it links to); neither it nor a device, pipe or unreadable folder is
+        // something Tessera wrote.
+        if let odd = (store as? FileStore)?.unlistedEntries(prefix: base), !odd.isEmpty {
+            let named = odd.map { "\($0.key.dropFirst(base.count)) (\($0.kind))" }
+            throw UsageError("refusing to --overwrite '\(location)': it holds \(listed(named)), which Tessera did not write "
+                             + "and does not follow; remove them yourself or choose another output")
+        }
         let keys = try store.list(prefix: base).map { String($0.key.dropFirst(base.count)) }.sorted()
-        guard !keys.isEmpty else { return }
-        let rooted = keys.contains { metadataNames.contains($0) && $0 != ".zattrs" && $0 != ".zmetadata" } || keys.contains(OutputMark.key)
-        guard rooted else {
+        guard !keys.isEmpty else { return [] }
+        // Tessera's mark counts only if it is one (a stray file of that name is not).
+        let marked = keys.contains(OutputMark.key) && (try? OutputMark.read(from: store, at: prefix)) != nil
+        let nodes = marked ? [:] : zarrNodes(store, prefix: prefix, keys: keys)
+        guard marked || nodes[""] != nil else {
             throw UsageError("refusing to --overwrite '\(location)': it is neither a Zarr hierarchy nor an output Tessera started, "
                              + "and holds \(listed(keys)); remove them yourself or choose another output")
         }
-        let foreign = keys.filter { !isZarrOrTessera($0) }
+        let foreign = keys.filter { marked ? !isZarrOrTessera($0) : !belongsToHierarchy($0, nodes: nodes) }
         guard foreign.isEmpty else {
             throw UsageError("refusing to --overwrite '\(location)': besides Zarr data it holds \(listed(foreign)); "
                              + "move them out first or choose another output")
         }
+        return keys.map { base + $0 }
     }
 
-    /// `check`, then deletes everything under `prefix` (and a killed writer's temporaries).
+    /// `check`, then deletes exactly the keys it checked (an object added meanwhile is
+    /// not Tessera's to delete) and a killed writer's temporaries.
     public static func clear(_ store: any Store, prefix: String = "", location: String, inputs: [String]) throws {
-        try check(store, prefix: prefix, location: location, inputs: inputs)
-        try store.deleteAll(prefix: prefix.isEmpty ? "" : prefix + "/")
+        for key in try check(store, prefix: prefix, location: location, inputs: inputs) { try store.delete(key) }
         _ = (store as? FileStore)?.removeStaleTemporaries()
     }
 
+    /// The folders (relative to `prefix`) whose Zarr metadata opens as a node, and whether
+    /// each is an array. Metadata that does not open (a user's own `zarr.json`) is no node.
+    static func zarrNodes(_ store: any Store, prefix: String, keys: [String]) -> [String: Bool] {
+        var nodes = [String: Bool]()
+        for key in keys {
+            var parts = key.split(separator: "/").map(String.init)
+            guard let last = parts.popLast(), nodeMetadataNames.contains(last) else { continue }
+            let folder = parts.joined(separator: "/")
+            guard nodes[folder] == nil, let node = try? Node.open(store: store, path: joinKey(prefix, folder)) else { continue }
+            if case .array = node { nodes[folder] = true } else { nodes[folder] = false }
+        }
+        return nodes
+    }
+
+    static let nodeMetadataNames: Set<String> = ["zarr.json", ".zarray", ".zgroup"]
+
+    /// In a hierarchy Tessera did not mark: Zarr metadata, the bioformats2raw OME-XML, or
+    /// a chunk key of the nearest node above it, which must be an array (v3 `c/1/2`, `c`,
+    /// `c.1.2`; v2 `1.2`, `1/2`). A numbered file in a plain subfolder is not a chunk.
+    static func belongsToHierarchy(_ key: String, nodes: [String: Bool]) -> Bool {
+        let parts = key.split(separator: "/").map(String.init)
+        guard let last = parts.last else { return false }
+        // A damaged mark of Tessera's own is still its own.
+        if metadataNames.contains(last) || key == OutputMark.key { return true }
+        if last == "METADATA.ome.xml", parts.count >= 2, parts[parts.count - 2] == "OME" { return true }
+        for depth in stride(from: parts.count - 1, through: 0, by: -1) {
+            guard let isArray = nodes[parts[..<depth].joined(separator: "/")] else { continue }
+            return isArray && isChunkKey(Array(parts[depth...]))
+        }
+        return false
+    }
+
+    private static func isChunkKey(_ parts: [String]) -> Bool {
+        func numbers(_ s: String) -> Bool { !s.isEmpty && s.first != "." && s.last != "." && s.allSatisfy { $0.isASCII && ($0.isNumber || $0 == ".") } }
+        guard let first = parts.first else { return false }
+        if first == "c" { return parts.dropFirst().allSatisfy { $0.allSatisfy { $0.isASCII && $0.isNumber } && !$0.isEmpty } }
+        if parts.count == 1, first.hasPrefix("c."), numbers(String(first.dropFirst(2))) { return true }
+        return parts.allSatisfy(numbers)
+    }
+
     /// Zarr metadata, a chunk or shard key (v3 `c/1/2`, `c`; v2 `1.2` or `1/2`), the mark,
-    /// or `OME/METADATA.ome.xml`.
+    /// or `OME/METADATA.ome.xml` — by name alone: in an output Tessera marked, chunks of a
+    /// killed run may precede their array's metadata.
     static func isZarrOrTessera(_ key: String) -> Bool {
         let parts = key.split(separator: "/")
         guard let last = parts.last.map(String.init) else { return false }
