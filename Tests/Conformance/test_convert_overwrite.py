@@ -301,3 +301,28 @@ def test_symlinked_level_pointing_into_another_zarr_is_refused(run_convert, tmp_
     assert_refused(proc, ["0", "link"], "convert b.tif pyr.zarr --overwrite with pyr.zarr/0 a symlink")
     assert snapshot(raw) == before, "--overwrite wrote into another dataset through a symlink"
     np.testing.assert_array_equal(level0(raw), a.images[0].data)
+
+
+def test_output_reached_through_a_bind_mount_holding_the_input_is_refused(run_convert, tmp_path):
+    """OUTPUT names the folder holding the input by another path — a bind mount — which
+    resolving symlinks does not see through; the input (under a chunk-like name, so only
+    the containment rule can stop it) must survive. Needs a private mount namespace."""
+    import shutil
+    import subprocess
+
+    if shutil.which("unshare") is None or os.geteuid() != 0:
+        pytest.skip("needs unshare and root for a private bind mount")
+    out = tmp_path / "out.ome.zarr"
+    cc.convert(run_convert, small_tiff(tmp_path / "first.tif").arg, out, "--chunks", "16")
+    inside = image_root(out) / "0" / "7"
+    small_tiff(inside, seed=3)
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    before = snapshot(out)
+    script = 'mount --bind "$1" "$2" || exit 99; exec "$3" convert "$4" "$2" --overwrite'
+    proc = subprocess.run(["unshare", "-m", "sh", "-c", script, "sh", str(out), str(mnt), str(run_convert.binary), str(inside)],
+                          capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    if proc.returncode == 99:
+        pytest.skip(f"bind mount not permitted here: {proc.stderr.strip()}")
+    assert_refused(proc, ["input"], "convert OUT/0/7 BIND-OF-OUT --overwrite")
+    assert snapshot(out) == before

@@ -109,13 +109,30 @@ public enum OverwriteGuard {
     }
 
     /// Whether `inner` (an input: a path, `path:/dataset`, or an s3:// URL) is `outer` or
-    /// lies inside it. Local paths are compared with symlinks resolved.
+    /// lies inside it. Local paths are compared with symlinks resolved, and by device and
+    /// inode (bind mounts).
     public static func locationContains(_ outer: String, _ inner: String) -> Bool {
         let outerS3 = outer.hasPrefix("s3://"), innerS3 = inner.hasPrefix("s3://")
         guard outerS3 == innerS3 else { return false }
         let (o, i) = outerS3 ? (s3Path(outer), s3Path(inner)) : (resolved(outer), resolvedInput(inner))
-        if o == "/" { return true }
-        return i == o || i.hasPrefix(o + "/")
+        if o == "/" || i == o || i.hasPrefix(o + "/") { return true }
+        return !outerS3 && isSameFolder(o, asOneAbove: i)
+    }
+
+    /// Whether `folder` is the very folder (device and inode) of `path` or of one of its
+    /// parents: a bind mount shows one folder at two paths that resolving symlinks
+    /// cannot relate.
+    private static func isSameFolder(_ folder: String, asOneAbove path: String) -> Bool {
+        var f = stat()
+        guard stat(folder, &f) == 0, f.st_mode & S_IFMT == S_IFDIR else { return false }
+        var current = path
+        while !current.isEmpty {
+            var st = stat()
+            if stat(current, &st) == 0, st.st_dev == f.st_dev, st.st_ino == f.st_ino { return true }
+            guard current != "/", let slash = current.lastIndex(of: "/") else { return false }
+            current = slash == current.startIndex ? "/" : String(current[..<slash])
+        }
+        return false
     }
 
     private static func s3Path(_ url: String) -> String {
