@@ -87,7 +87,7 @@ public enum SourceOpener {
     }
 
     /// `scan.h5:/entry/data` → (`scan.h5`, `/entry/data`); a path that exists as given wins.
-    static func splitDatasetPath(_ input: String) -> (String, String?) {
+    public static func splitDatasetPath(_ input: String) -> (String, String?) {
         if FileManager.default.fileExists(atPath: input) { return (input, nil) }
         guard let colon = input.range(of: ":/", options: .backwards) ?? input.range(of: ":", options: .backwards) else { return (input, nil) }
         let path = String(input[..<colon.lowerBound])

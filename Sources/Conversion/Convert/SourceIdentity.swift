@@ -54,8 +54,7 @@ public struct SourceIdentity: Sendable, Equatable {
             guard n == chunk.count else { throw SourceIdentityError(path: file, reason: "could not be read for its fingerprint") }
             sample += chunk
         }
-        let absolute = realpath(file, nil).map { p in defer { free(p) }; return String(cString: p) } ?? file
-        return SourceIdentity(path: absolute, part: part, size: size, modified: modified,
+        return SourceIdentity(path: resolvedPath(file), part: part, size: size, modified: modified,
                               fingerprint: String(crc32c(sample), radix: 16))
     }
 

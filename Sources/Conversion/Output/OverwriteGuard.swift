@@ -1,4 +1,5 @@
 import Foundation
+import ImageSources
 import ZarrCore
 
 /// What `--overwrite` (convert and copy, folder or s3://) may delete: a Zarr hierarchy
@@ -55,17 +56,12 @@ public enum OverwriteGuard {
     /// each is an array. Metadata that does not open (a user's own `zarr.json`) is no node.
     static func zarrNodes(_ store: any Store, prefix: String, keys: [String]) -> [String: Bool] {
         var nodes = [String: Bool]()
-        for key in keys {
-            var parts = key.split(separator: "/").map(String.init)
-            guard let last = parts.popLast(), nodeMetadataNames.contains(last) else { continue }
-            let folder = parts.joined(separator: "/")
-            guard nodes[folder] == nil, let node = try? Node.open(store: store, path: joinKey(prefix, folder)) else { continue }
+        for folder in Hierarchy.nodePaths(keys) {
+            guard let node = try? Node.open(store: store, path: joinKey(prefix, folder)) else { continue }
             if case .array = node { nodes[folder] = true } else { nodes[folder] = false }
         }
         return nodes
     }
-
-    static let nodeMetadataNames: Set<String> = ["zarr.json", ".zarray", ".zgroup"]
 
     /// In a hierarchy Tessera did not mark: Zarr metadata, the bioformats2raw OME-XML, or
     /// a chunk key of the nearest node above it, which must be an array (v3 `c/1/2`, `c`,
@@ -114,7 +110,7 @@ public enum OverwriteGuard {
     public static func locationContains(_ outer: String, _ inner: String) -> Bool {
         let outerS3 = outer.hasPrefix("s3://"), innerS3 = inner.hasPrefix("s3://")
         guard outerS3 == innerS3 else { return false }
-        let (o, i) = outerS3 ? (s3Path(outer), s3Path(inner)) : (resolved(outer), resolvedInput(inner))
+        let (o, i) = outerS3 ? (s3Path(outer), s3Path(inner)) : (resolvedPath(outer), resolvedInput(inner))
         if o == "/" || i == o || i.hasPrefix(o + "/") { return true }
         return !outerS3 && isSameFolder(o, asOneAbove: i)
     }
@@ -139,17 +135,8 @@ public enum OverwriteGuard {
         url.dropFirst("s3://".count).split(separator: "/").joined(separator: "/")
     }
 
-    private static func resolved(_ path: String) -> String {
-        if let p = realpath(path, nil) { defer { free(p) }; return String(cString: p) }
-        return URL(fileURLWithPath: path).standardizedFileURL.path
-    }
-
-    /// An input may carry an HDF5 dataset after a colon.
+    /// An input may carry an HDF5 dataset after a colon: the file is what counts.
     private static func resolvedInput(_ input: String) -> String {
-        if FileManager.default.fileExists(atPath: input) { return resolved(input) }
-        if let colon = input.lastIndex(of: ":"), FileManager.default.fileExists(atPath: String(input[..<colon])) {
-            return resolved(String(input[..<colon]))
-        }
-        return resolved(input)
+        resolvedPath(SourceOpener.splitDatasetPath(input).0)
     }
 }
