@@ -326,3 +326,27 @@ def test_output_reached_through_a_bind_mount_holding_the_input_is_refused(run_co
         pytest.skip(f"bind mount not permitted here: {proc.stderr.strip()}")
     assert_refused(proc, ["input"], "convert OUT/0/7 BIND-OF-OUT --overwrite")
     assert snapshot(out) == before
+
+
+@pytest.mark.parametrize("command", ["convert", "copy"])
+def test_output_holding_only_a_symlinked_level_is_not_taken_as_empty(command, run_tessera, tmp_path):
+    """OUTPUT holds nothing but a link to another dataset's level: the listing (which does
+    not follow links) is empty, so the output looked new and the run wrote its level 0
+    through the link, without --overwrite, into the other dataset."""
+    a = small_tiff(tmp_path / "a.tif", seed=1)
+    raw = tmp_path / "raw.zarr"
+    proc = run_tessera("convert", a.arg, raw, "--chunks", "16")
+    assert proc.returncode == 0, proc.stderr
+    out = tmp_path / "out.zarr"
+    out.mkdir()
+    (out / "0").symlink_to(image_root(raw) / "0", target_is_directory=True)
+    before = snapshot(raw)
+    if command == "convert":
+        proc = run_tessera("convert", small_tiff(tmp_path / "b.tif", seed=2).arg, out, "--chunks", "16")
+    else:
+        src = tmp_path / "src.zarr"
+        zarr.open_group(src, mode="w", zarr_format=3).create_array("0", shape=(40, 50), chunks=(16, 16), dtype="u2")[:] = 9
+        proc = run_tessera("copy", src, out)
+    assert 0 < proc.returncode < 128, f"{command} into a folder holding a link: rc={proc.returncode}\n{proc.stderr[-2000:]}"
+    assert "link" in proc.stderr, proc.stderr
+    assert snapshot(raw) == before, f"{command} wrote into another dataset through a symlink"

@@ -20,14 +20,7 @@ public enum OverwriteGuard {
             throw UsageError("refusing to --overwrite '\(location)': it is or holds the input '\(input)'; --overwrite never deletes an input")
         }
         let base = prefix.isEmpty ? "" : prefix + "/"
-        // A linked folder would take the new output's writes outside OUTPUT (into the
-        // dataset it links to); neither it nor a device, pipe or unreadable folder is
-        // something Tessera wrote.
-        if let odd = (store as? FileStore)?.unlistedEntries(prefix: base), !odd.isEmpty {
-            let named = odd.map { "\($0.key.dropFirst(base.count)) (\($0.kind))" }
-            throw UsageError("refusing to --overwrite '\(location)': it holds \(listed(named)), which Tessera did not write "
-                             + "and does not follow; remove them yourself or choose another output")
-        }
+        try refuseUnlisted(store, prefix: prefix, location: location)
         let keys = try store.list(prefix: base).map { String($0.key.dropFirst(base.count)) }.sorted()
         guard !keys.isEmpty else { return [] }
         // Tessera's mark counts only if it is one (a stray file of that name is not).
@@ -43,6 +36,18 @@ public enum OverwriteGuard {
                              + "move them out first or choose another output")
         }
         return keys.map { base + $0 }
+    }
+
+    /// Refuses a folder output holding what its listing does not show: a linked folder
+    /// would take the new output's writes outside OUTPUT (into the dataset it links to),
+    /// with or without --overwrite; neither it nor a device, pipe or unreadable folder is
+    /// something Tessera wrote or may delete.
+    public static func refuseUnlisted(_ store: any Store, prefix: String = "", location: String) throws {
+        let base = prefix.isEmpty ? "" : prefix + "/"
+        guard let odd = (store as? FileStore)?.unlistedEntries(prefix: base), !odd.isEmpty else { return }
+        let named = odd.map { "\($0.key.dropFirst(base.count)) (\($0.kind))" }
+        throw UsageError("refusing to write to '\(location)': it holds \(listed(named)), which Tessera did not write "
+                         + "and does not follow; remove them yourself or choose another output")
     }
 
     /// `check`, then deletes exactly the keys it checked (an object added meanwhile is
