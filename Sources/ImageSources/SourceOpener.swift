@@ -24,6 +24,11 @@ public enum SourceOpener {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { throw missing(path) }
         guard !isDirectory.boolValue else { throw SourceError(path, "is a directory") }
+        // Opening a named pipe waits for a writer for ever; a socket or device is no image.
+        var st = stat()
+        if stat(path, &st) == 0, st.st_mode & S_IFMT != S_IFREG {
+            throw SourceError(path, "is not a regular file (\(Self.kindName(st.st_mode)))")
+        }
         guard let handle = FileHandle(forReadingAtPath: path) else { throw SourceError(path, "cannot be opened for reading") }
         let head = [UInt8]((try? handle.read(upToCount: 16)) ?? Data())
         try? handle.close()
@@ -41,6 +46,16 @@ public enum SourceOpener {
             return file
         case nil:
             throw SourceError(path, head.isEmpty ? "is empty" : "is not a TIFF, HDF5 or FITS file")
+        }
+    }
+
+    static func kindName(_ mode: mode_t) -> String {
+        switch mode & S_IFMT {
+        case S_IFIFO: return "a named pipe"
+        case S_IFSOCK: return "a socket"
+        case S_IFCHR: return "a character device"
+        case S_IFBLK: return "a block device"
+        default: return "not a file"
         }
     }
 
@@ -72,7 +87,7 @@ public enum SourceOpener {
     }
 
     /// `scan.h5:/entry/data` → (`scan.h5`, `/entry/data`); a path that exists as given wins.
-    static func splitDatasetPath(_ input: String) -> (String, String?) {
+    public static func splitDatasetPath(_ input: String) -> (String, String?) {
         if FileManager.default.fileExists(atPath: input) { return (input, nil) }
         guard let colon = input.range(of: ":/", options: .backwards) ?? input.range(of: ":", options: .backwards) else { return (input, nil) }
         let path = String(input[..<colon.lowerBound])

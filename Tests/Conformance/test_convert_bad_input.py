@@ -394,3 +394,21 @@ def test_refused_settings_leave_no_output_behind(run_convert, tmp_path):
     assert_clean_failure(proc, ["--shards"], "convert --chunks 16 --shards 24", out)
     cc.convert(run_convert, src, out, "--chunks", "16", "--shards", "32")
     assert cc.any_multiscales(out)
+
+
+def test_named_pipe_is_refused_not_waited_on(run_convert, tmp_path):
+    """A named pipe (or socket, or device) with an image's name, alone or in a batch
+    folder: opening a pipe for reading waits for a writer for ever. It is refused as not a
+    regular file, and the batch goes on."""
+    d = tmp_path / "batch"
+    d.mkdir()
+    ci.write_tiff(d / "a.tif", ci.pixels("uint16", YX, seed=1), "yx")
+    os.mkfifo(d / "pipe.tif")
+    proc = run_convert.convert(d / "pipe.tif", tmp_path / "alone", timeout=30)
+    assert 0 < proc.returncode < 128, proc.stderr
+    assert "pipe.tif" in proc.stderr and "not a regular file" in proc.stderr, proc.stderr
+    out = tmp_path / "out"
+    proc = run_convert.convert(*cc.convert_args(d, out, chunks=16), timeout=30)
+    assert 0 < proc.returncode < 128, proc.stderr
+    assert "pipe.tif" in proc.stderr.strip().splitlines()[-1], proc.stderr
+    np.testing.assert_array_equal(cc.read_level_zarr(image_root(out / "a.ome.zarr") / "0"), ci.pixels("uint16", YX, seed=1))

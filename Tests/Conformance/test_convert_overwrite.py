@@ -248,3 +248,105 @@ def test_s3_copy_replaces_a_previous_copy(s3_env, run_tessera, tmp_path):
     assert proc.returncode == 0, proc.stderr
     np.testing.assert_array_equal(zarr.open_array(url, mode="r", storage_options=s3_env.storage_options())[:], second)
     assert not np.array_equal(first, second)
+
+
+# ---------------------------------------------------------------------------
+# found by review: what the name rule alone let through
+# ---------------------------------------------------------------------------
+
+def test_hand_made_zarr_json_over_numbered_user_files_is_refused(run_convert, tmp_path):
+    """A folder whose root holds a zarr.json that is no Zarr metadata (a user's note),
+    and numbered files in a subfolder (scanner frames, DICOM series): not a Zarr
+    hierarchy, so nothing may go — the names alone look like chunks."""
+    src = small_tiff(tmp_path / "x.tif")
+    out = tmp_path / "study"
+    (out / "scans").mkdir(parents=True)
+    (out / "zarr.json").write_text('{"note": "my own file"}\n')
+    (out / "scans" / "0001").write_bytes(b"frame 1")
+    (out / "scans" / "0002").write_bytes(b"frame 2")
+    before = snapshot(out)
+    proc = run_convert.convert(src.arg, out, "--overwrite")
+    assert_refused(proc, [out], "convert x.tif study --overwrite")
+    assert snapshot(out) == before
+
+
+def test_numbered_user_files_beside_a_real_zarr_root_are_refused(run_convert, tmp_path):
+    """A real Zarr group at the root does not make every numbered file below it a chunk:
+    scans/0001 lies under no array."""
+    src = small_tiff(tmp_path / "x.tif")
+    out = tmp_path / "study.zarr"
+    zarr.open_group(out, mode="w", zarr_format=3)
+    (out / "scans").mkdir()
+    (out / "scans" / "0001").write_bytes(b"frame 1")
+    before = snapshot(out)
+    proc = run_convert.convert(src.arg, out, "--overwrite")
+    assert_refused(proc, ["scans/0001"], "convert x.tif study.zarr --overwrite")
+    assert snapshot(out) == before
+
+
+def test_symlinked_level_pointing_into_another_zarr_is_refused(run_convert, tmp_path):
+    """OUTPUT/0 is a symlink to another dataset's level (sharing level 0 between two
+    pyramids): the listing does not follow it, so --overwrite would clear the rest and
+    then write the new level 0 through the link into the other dataset."""
+    a, b = small_tiff(tmp_path / "a.tif", seed=1), small_tiff(tmp_path / "b.tif", seed=2)
+    raw, pyr = tmp_path / "raw.zarr", tmp_path / "pyr.zarr"
+    cc.convert(run_convert, a.arg, raw, "--chunks", "16")
+    cc.convert(run_convert, a.arg, pyr, "--chunks", "16")
+    level = image_root(pyr) / "0"
+    import shutil
+    shutil.rmtree(level)
+    level.symlink_to(image_root(raw) / "0", target_is_directory=True)
+    before = snapshot(raw)
+    proc = run_convert.convert(b.arg, pyr, "--chunks", "16", "--overwrite")
+    assert_refused(proc, ["0", "link"], "convert b.tif pyr.zarr --overwrite with pyr.zarr/0 a symlink")
+    assert snapshot(raw) == before, "--overwrite wrote into another dataset through a symlink"
+    np.testing.assert_array_equal(level0(raw), a.images[0].data)
+
+
+def test_output_reached_through_a_bind_mount_holding_the_input_is_refused(run_convert, tmp_path):
+    """OUTPUT names the folder holding the input by another path — a bind mount — which
+    resolving symlinks does not see through; the input (under a chunk-like name, so only
+    the containment rule can stop it) must survive. Needs a private mount namespace."""
+    import shutil
+    import subprocess
+
+    if shutil.which("unshare") is None or os.geteuid() != 0:
+        pytest.skip("needs unshare and root for a private bind mount")
+    out = tmp_path / "out.ome.zarr"
+    cc.convert(run_convert, small_tiff(tmp_path / "first.tif").arg, out, "--chunks", "16")
+    inside = image_root(out) / "0" / "7"
+    small_tiff(inside, seed=3)
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    before = snapshot(out)
+    script = 'mount --bind "$1" "$2" || exit 99; exec "$3" convert "$4" "$2" --overwrite'
+    proc = subprocess.run(["unshare", "-m", "sh", "-c", script, "sh", str(out), str(mnt), str(run_convert.binary), str(inside)],
+                          capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    if proc.returncode == 99:
+        pytest.skip(f"bind mount not permitted here: {proc.stderr.strip()}")
+    assert_refused(proc, ["input"], "convert OUT/0/7 BIND-OF-OUT --overwrite")
+    assert snapshot(out) == before
+
+
+@pytest.mark.parametrize("command", ["convert", "copy"])
+def test_output_holding_only_a_symlinked_level_is_not_taken_as_empty(command, run_tessera, tmp_path):
+    """OUTPUT holds nothing but a link to another dataset's level: the listing (which does
+    not follow links) is empty, so the output looked new and the run wrote its level 0
+    through the link, without --overwrite, into the other dataset."""
+    a = small_tiff(tmp_path / "a.tif", seed=1)
+    raw = tmp_path / "raw.zarr"
+    proc = run_tessera("convert", a.arg, raw, "--chunks", "16")
+    assert proc.returncode == 0, proc.stderr
+    out = tmp_path / "out.zarr"
+    out.mkdir()
+    (out / "0").symlink_to(image_root(raw) / "0", target_is_directory=True)
+    before = snapshot(raw)
+    if command == "convert":
+        proc = run_tessera("convert", small_tiff(tmp_path / "b.tif", seed=2).arg, out, "--chunks", "16")
+    else:
+        src = tmp_path / "src.zarr"
+        zarr.open_group(src, mode="w", zarr_format=3).create_array("0", shape=(40, 50), chunks=(16, 16), dtype="u2")[:] = 9
+        proc = run_tessera("copy", src, out)
+    assert 0 < proc.returncode < 128, f"{command} into a folder holding a link: rc={proc.returncode}\n{proc.stderr[-2000:]}"
+    assert "link" in proc.stderr, proc.stderr
+    assert snapshot(raw) == before, f"{command} wrote into another dataset through a symlink"

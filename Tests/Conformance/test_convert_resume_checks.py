@@ -133,6 +133,26 @@ def test_resume_from_a_rewritten_source_is_refused(run_convert, tmp_path):
     assert_one_line_refusal(proc, ["a.tif"], run_convert.format(["convert", *args]))
 
 
+def test_resume_from_a_source_rewritten_in_its_middle_with_the_same_mtime_is_refused(run_convert, tmp_path):
+    """Same path, size and modification time (rewritten in place within the clock's
+    resolution, or copied over with its time kept), other pixels only in the middle
+    planes — beyond the first and last 64 KiB the fingerprint used to read."""
+    a = source(tmp_path / "a.tif", seed=1)
+    out = tmp_path / "out.ome.zarr"
+    cc.convert(run_convert, a.arg, out, *LAYOUT)
+    simulate_kill(out)
+    st = a.file.stat()
+    assert st.st_size > 4 * 65536, "the source must be larger than the sampled head and tail"
+    data = ci.pixels("uint16", SHAPE, seed=1)
+    data[3:5] = 7
+    ci.write_tiff(tmp_path / "a.tif", data, "zyx")
+    os.utime(a.file, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert a.file.stat().st_size == st.st_size and a.file.stat().st_mtime_ns == st.st_mtime_ns
+    args = [a.arg, out, *LAYOUT, "--resume"]
+    proc = run_convert.convert(*args)
+    assert_one_line_refusal(proc, ["a.tif", "other content"], run_convert.format(["convert", *args]))
+
+
 def test_resume_from_the_same_source_finishes_exactly(run_convert, tmp_path):
     a = source(tmp_path / "a.tif", seed=1)
     out, clean = tmp_path / "out.ome.zarr", tmp_path / "clean.ome.zarr"

@@ -7,8 +7,24 @@ import ZarrCore
 @Suite struct OutputSafetyTests {
     func store(_ keys: [String]) throws -> MemoryStore {
         let s = MemoryStore()
-        for k in keys { try s.set(k, Array("x".utf8)) }
+        for k in keys { try s.set(k, Self.contents(of: k)) }
         return s
+    }
+
+    /// What each key holds: real Zarr metadata and a real mark, "x" for anything else.
+    static func contents(of key: String) -> [UInt8] {
+        let name = key.split(separator: "/").last.map(String.init) ?? key
+        switch name {
+        case "zarr.json" where key == "zarr.json": return Array(#"{"zarr_format":3,"node_type":"group","attributes":{}}"#.utf8)
+        case "zarr.json":
+            return Array(#"{"zarr_format":3,"node_type":"array","shape":[4,4],"data_type":"uint8","chunk_grid":{"name":"regular","configuration":{"chunk_shape":[2,2]}},"chunk_key_encoding":{"name":"default","configuration":{"separator":"/"}},"fill_value":0,"codecs":[{"name":"bytes","configuration":{"endian":"little"}}]}"#.utf8)
+        case ".zgroup": return Array(#"{"zarr_format":2}"#.utf8)
+        case ".zattrs": return Array("{}".utf8)
+        case ".zarray":
+            return Array(#"{"zarr_format":2,"shape":[4,4],"chunks":[2,2],"dtype":"|u1","compressor":null,"fill_value":0,"order":"C","filters":null}"#.utf8)
+        case OutputMark.key: return OutputMark(command: "convert").json.serialized()
+        default: return Array("x".utf8)
+        }
     }
 
     func refusal(_ keys: [String], inputs: [String] = []) throws -> String? {
@@ -36,6 +52,44 @@ import ZarrCore
         #expect(try refusal(["0/c/0/0"]) != nil)
         let mixed = try refusal(["zarr.json", "0/zarr.json", "0/c/0/0", "0/notes.txt", ".DS_Store"])
         #expect(mixed?.contains("0/notes.txt") == true && mixed?.contains(".DS_Store") == true)
+    }
+
+    @Test func unmarkedHierarchiesAreJudgedByTheirNodesNotByNames() throws {
+        // A root zarr.json that is not Zarr metadata is no hierarchy.
+        let note = try store(["scans/0001"])
+        try note.set("zarr.json", Array(#"{"note":"mine"}"#.utf8))
+        #expect(throws: UsageError.self) { try OverwriteGuard.check(note, location: "out", inputs: []) }
+        // Numbered files under a group, or under a plain folder, are not chunks.
+        #expect(try refusal(["zarr.json", "scans/0001"])?.contains("scans/0001") == true)
+        #expect(try refusal(["zarr.json", "2023/01/02"])?.contains("2023/01/02") == true)
+        #expect(try refusal([".zgroup", "7"])?.contains("7") == true)
+        // Chunk keys of arrays, in each encoding, are.
+        #expect(try refusal(["zarr.json", "a/zarr.json", "a/c/0/1", "a/c.1.0", "b/.zarray", "b/0.1", "b/1/1"]) == nil)
+        // A damaged mark is no mark (the name rule for killed runs does not apply) but is
+        // Tessera's own file in a real hierarchy.
+        let damaged = try store(["7/c/0"])
+        try damaged.set(OutputMark.key, Array("garbage{".utf8))
+        #expect(throws: UsageError.self) { try OverwriteGuard.check(damaged, location: "out", inputs: []) }
+        let hierarchy = try store(["zarr.json", "0/zarr.json", "0/c/0/0"])
+        try hierarchy.set(OutputMark.key, Array("garbage{".utf8))
+        #expect(try OverwriteGuard.check(hierarchy, location: "out", inputs: []).count == 4)
+    }
+
+    @Test func linkedFoldersInAFolderOutputAreRefused() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("overwrite-links-\(getpid())").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let out = FileStore(path: dir + "/out")
+        try out.set("zarr.json", Self.contents(of: "zarr.json"))
+        let other = FileStore(path: dir + "/other")
+        try other.set("0/zarr.json", Self.contents(of: "0/zarr.json"))
+        try FileManager.default.createSymbolicLink(atPath: dir + "/out/0", withDestinationPath: dir + "/other/0")
+        do {
+            try OverwriteGuard.clear(out, location: "out", inputs: [])
+            Issue.record("a symlinked folder was let through")
+        } catch let e as UsageError {
+            #expect(e.description.contains("0 (a symbolic link)"))
+        }
+        #expect(try out.get("zarr.json") != nil && other.get("0/zarr.json") != nil)
     }
 
     @Test func anOutputHoldingAnInputIsRefused() throws {
@@ -96,4 +150,75 @@ import ZarrCore
         #expect(check.damaged == [key])
         #expect(check.kept.count == 3)
     }
+}
+
+/// A store that gains a user's file just after it is first listed: what `--overwrite` deletes
+/// must be what it checked, not what a second listing finds.
+final class GrowingStore: Store, @unchecked Sendable {
+    let inner = MemoryStore()
+    var listings = 0
+    func get(_ key: String) throws -> [UInt8]? { try inner.get(key) }
+    func get(_ key: String, range: ByteRange) throws -> [UInt8]? { try inner.get(key, range: range) }
+    func size(_ key: String) throws -> Int? { try inner.size(key) }
+    func set(_ key: String, _ bytes: [UInt8]) throws { try inner.set(key, bytes) }
+    func delete(_ key: String) throws { try inner.delete(key) }
+    func describe(_ key: String) -> String { inner.describe(key) }
+    func list(prefix: String) throws -> [StoreEntry] {
+        listings += 1
+        let listing = try inner.list(prefix: prefix)
+        // The user saves a file into the folder just after the first listing.
+        if listings == 1 { try inner.set("notes.txt", Array("added after the check".utf8)) }
+        return listing
+    }
+}
+
+@Suite struct OverwriteRaceTests {
+    @Test func onlyTheCheckedKeysAreDeleted() throws {
+        let s = GrowingStore()
+        try s.set("zarr.json", OutputSafetyTests.contents(of: "zarr.json"))
+        try s.set("0/zarr.json", OutputSafetyTests.contents(of: "0/zarr.json"))
+        try s.set("0/c/0/0", [1, 2, 3])
+        try OverwriteGuard.clear(s, location: "out", inputs: [])
+        #expect(try s.inner.get("notes.txt") == Array("added after the check".utf8))
+        #expect(try s.inner.get("0/c/0/0") == nil && s.inner.get("zarr.json") == nil)
+    }
+}
+
+@Suite struct SourceFingerprintTests {
+    @Test func samplesCoverSmallFilesWholeAndSpreadOverLargeOnes() {
+        #expect(SourceIdentity.sampleRanges(size: 0).isEmpty)
+        #expect(SourceIdentity.sampleRanges(size: 100_000).map { [$0.offset, $0.length] } == [[0, 100_000]])
+        for size in [2 * 65536 + 1, 2 * 65536 + 5000, 300_000, 1 << 40, Int.max] {
+            let r = SourceIdentity.sampleRanges(size: size)
+            #expect(r.first?.offset == 0 && r.first?.length == 65536)
+            #expect(r.last.map { $0.offset + $0.length } == size)
+            // In file order, inside the file, never overlapping.
+            #expect(zip(r, r.dropFirst()).allSatisfy { $0.offset + $0.length <= $1.offset })
+        }
+        #expect(SourceIdentity.sampleRanges(size: 1 << 30).count == 18)
+    }
+}
+
+@Suite struct OutputMarkSizeTests {
+    /// A mark is a few hundred bytes; a huge file of that name (hostile, or a mistake) must
+    /// not be read whole — a 300 MB one took 1 GB of memory to parse.
+    @Test func aHugeMarkIsRefusedUnread() throws {
+        let store = CountingReadsStore()
+        let pad = String(repeating: "x", count: 2 << 20)
+        try store.inner.set(OutputMark.key, Array(#"{"command":"convert","settings":{},"pad":"\#(pad)"}"#.utf8))
+        #expect(throws: UsageError.self) { _ = try OutputMark.read(from: store) }
+        #expect(store.wholeReads == 0)
+    }
+}
+
+final class CountingReadsStore: Store, @unchecked Sendable {
+    let inner = MemoryStore()
+    var wholeReads = 0
+    func get(_ key: String) throws -> [UInt8]? { wholeReads += 1; return try inner.get(key) }
+    func get(_ key: String, range: ByteRange) throws -> [UInt8]? { try inner.get(key, range: range) }
+    func size(_ key: String) throws -> Int? { try inner.size(key) }
+    func set(_ key: String, _ bytes: [UInt8]) throws { try inner.set(key, bytes) }
+    func delete(_ key: String) throws { try inner.delete(key) }
+    func list(prefix: String) throws -> [StoreEntry] { try inner.list(prefix: prefix) }
+    func describe(_ key: String) -> String { inner.describe(key) }
 }

@@ -221,6 +221,7 @@ public struct ConvertJob: Sendable {
             throw UsageError("'\(destination)' exists and is not a directory")
         }
         let store = try openStore(destination)
+        try OverwriteGuard.refuseUnlisted(store, location: destination)
         // Any object under the output (a folder's files, a bucket prefix's keys) means
         // something is already there.
         let occupied = !(try store.list(prefix: "")).isEmpty

@@ -45,11 +45,7 @@ extension ConvertOptions {
     /// defaults are recorded as such, so a resume must repeat the same flags.
     var storedBytesSettings: [String: String] {
         func shape(_ s: [Int]?) -> String { s.map { $0.map(String.init).joined(separator: ",") } ?? "default" }
-        func file(_ p: String?) -> String {
-            guard let p else { return "none" }
-            if let r = realpath(p, nil) { defer { free(r) }; return String(cString: r) }
-            return p
-        }
+        func file(_ p: String?) -> String { p.map(resolvedPath) ?? "none" }
         return [
             "--ngff": ngff.rawValue, "--chunks": shape(chunks), "--shards": shape(shards), "--codec": codec.rawValue,
             "--level": level.map(String.init) ?? "default", "--downsample": downsample.rawValue,

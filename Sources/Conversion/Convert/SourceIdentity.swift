@@ -14,10 +14,29 @@ public struct SourceIdentity: Sendable, Equatable {
     public var size: Int
     /// Nanoseconds since 1970.
     public var modified: Int64
-    /// crc32c of the first and last `sampleBytes` of the file, as hex.
+    /// crc32c of the first and last `sampleBytes` of the file and of `middleSamples`
+    /// blocks of `middleBytes` spread evenly between, as hex.
     public var fingerprint: String
 
     static let sampleBytes = 1 << 16
+    /// Head and tail hold the headers; the middle samples catch pixels rewritten in place
+    /// (same size, same mtime within the clock's resolution) for 16 more small reads.
+    static let middleSamples = 16, middleBytes = 1 << 12
+
+    /// Where the fingerprint reads, as (offset, length), in file order and not overlapping.
+    static func sampleRanges(size: Int) -> [(offset: Int, length: Int)] {
+        guard size > 2 * sampleBytes else { return size > 0 ? [(0, size)] : [] }
+        var ranges = [(offset: 0, length: sampleBytes)]
+        let tail = size - sampleBytes
+        for k in 1...middleSamples {
+            let offset = sampleBytes + (tail - sampleBytes) / (middleSamples + 1) * k
+            let start = max(offset, ranges[ranges.count - 1].offset + ranges[ranges.count - 1].length)
+            let end = min(offset + middleBytes, tail)
+            if end > start { ranges.append((start, end - start)) }
+        }
+        ranges.append((tail, sampleBytes))
+        return ranges
+    }
 
     /// The identity of `file` as it is now. `part` is the rest of the input argument.
     public static func of(file: String, part: String) throws -> SourceIdentity {
@@ -29,14 +48,13 @@ public struct SourceIdentity: Sendable, Equatable {
         guard fd >= 0 else { throw SourceIdentityError(path: file, reason: String(cString: strerror(errno))) }
         defer { close(fd) }
         var sample = [UInt8]()
-        for offset in Set([0, max(0, size - sampleBytes)]).sorted() {
-            var chunk = [UInt8](repeating: 0, count: min(sampleBytes, size - offset))
+        for (offset, length) in sampleRanges(size: size) {
+            var chunk = [UInt8](repeating: 0, count: length)
             let n = chunk.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, off_t(offset)) }
             guard n == chunk.count else { throw SourceIdentityError(path: file, reason: "could not be read for its fingerprint") }
             sample += chunk
         }
-        let absolute = realpath(file, nil).map { p in defer { free(p) }; return String(cString: p) } ?? file
-        return SourceIdentity(path: absolute, part: part, size: size, modified: modified,
+        return SourceIdentity(path: resolvedPath(file), part: part, size: size, modified: modified,
                               fingerprint: String(crc32c(sample), radix: 16))
     }
 

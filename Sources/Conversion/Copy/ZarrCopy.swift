@@ -104,6 +104,7 @@ public final class ZarrCopy: Sendable {
     /// hierarchy. A new (or cleared) destination gets Tessera's mark first, so a killed
     /// copy — chunks but no metadata yet — can later be overwritten too.
     private func prepareDestination(format: ZarrFormat) throws {
+        try OverwriteGuard.refuseUnlisted(destination, prefix: destinationPath, location: destination.describe(destinationPath))
         let empty = try destination.list(prefix: destinationPath.isEmpty ? "" : destinationPath + "/").isEmpty
         if options.overwrite {
             if !empty {

@@ -45,9 +45,17 @@ public struct OutputMark: Sendable, Equatable {
         self.source = try json["source"].map { try SourceIdentity(json: $0, key: key) }
     }
 
+    /// A mark is a few hundred bytes; a larger object of that name is not read (a huge
+    /// one would take gigabytes of memory to parse).
+    static let maxBytes = 1 << 20
+
     /// The mark of the output at `path` of `store`, nil if there is none.
     public static func read(from store: any Store, at path: String = "") throws -> OutputMark? {
         let k = joinKey(path, key)
+        guard let size = try store.size(k) else { return nil }
+        guard size <= maxBytes else {
+            throw UsageError("\(store.describe(k)) is \(size) bytes, not a Tessera output mark (at most \(maxBytes) bytes)")
+        }
         guard let bytes = try store.get(k) else { return nil }
         return try OutputMark(json: try JSONValue.parse(bytes, key: store.describe(k)), key: store.describe(k))
     }

@@ -18,18 +18,24 @@ public struct Hierarchy: Sendable {
 
     static let metadataNames: Set<String> = ["zarr.json", ".zarray", ".zgroup", ".zattrs"]
 
+    /// The folders among `keys` (relative to a hierarchy's root) that hold a node's
+    /// metadata (`zarr.json`, `.zarray`, `.zgroup`); "" for the root.
+    public static func nodePaths(_ keys: [String]) -> Set<String> {
+        var paths = Set<String>()
+        for key in keys {
+            let parts = key.split(separator: "/")
+            guard let last = parts.last, metadataNames.contains(String(last)), last != ".zattrs" else { continue }
+            paths.insert(parts.dropLast().joined(separator: "/"))
+        }
+        return paths
+    }
+
     /// Discovers every array and group under `root` (the root must be a node itself).
     public static func discover(store: any Store, root: String) throws -> Hierarchy {
         _ = try Node.open(store: store, path: root)
         let prefix = root.isEmpty ? "" : root + "/"
         let listing = try store.list(prefix: prefix)
-        var nodePaths = Set<String>([""])
-        for entry in listing {
-            let rel = String(entry.key.dropFirst(prefix.count))
-            let parts = rel.split(separator: "/")
-            guard let last = parts.last, metadataNames.contains(String(last)), last != ".zattrs" else { continue }
-            nodePaths.insert(parts.dropLast().joined(separator: "/"))
-        }
+        let nodePaths = Self.nodePaths(listing.map { String($0.key.dropFirst(prefix.count)) }).union([""])
         // Attribute every object to the deepest node that contains it.
         var counts = [String: (Int, Int)]()
         for entry in listing {

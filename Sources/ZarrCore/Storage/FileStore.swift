@@ -148,9 +148,28 @@ public final class FileStore: Store {
         return out
     }
 
+    /// What lies under `prefix` that `list` does not show — symbolic links, devices,
+    /// pipes, sockets, folders that cannot be read — each as its key and what it is.
+    /// Writing a key through a linked folder would land outside the store, and deleting
+    /// only the listed keys would leave these behind: `--overwrite` refuses them.
+    public func unlistedEntries(prefix: String) -> [(key: String, kind: String)] {
+        var out = [(key: String, kind: String)]()
+        let folderKey = prefix.contains("/") ? String(prefix[..<prefix.lastIndex(of: "/")!]) : ""
+        walk(folderKey.isEmpty ? rootPath : rootPath + "/" + folderKey, keyPrefix: folderKey.isEmpty ? "" : folderKey + "/",
+             { _, _ in }, unlisted: { key, kind in if key.hasPrefix(prefix) { out.append((key, kind)) } })
+        return out
+    }
+
     /// Depth-first walk with readdir/lstat; symlinks are not followed, temporaries skipped.
-    private func walk(_ folder: String, keyPrefix: String, _ visit: (String, Int) -> Void) {
-        guard let dir = opendir(folder) else { return }
+    /// `unlisted` hears of every entry not visited (and of folders that cannot be opened).
+    private func walk(_ folder: String, keyPrefix: String, _ visit: (String, Int) -> Void,
+                      unlisted: ((String, String) -> Void)? = nil) {
+        guard let dir = opendir(folder) else {
+            if !keyPrefix.isEmpty, errno != ENOENT, errno != ENOTDIR {
+                unlisted?(String(keyPrefix.dropLast()), "a folder that cannot be read")
+            }
+            return
+        }
         defer { closedir(dir) }
         while let entry = readdir(dir) {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
@@ -159,11 +178,12 @@ public final class FileStore: Store {
             if name == "." || name == ".." || name.hasPrefix(Self.temporaryMarker) { continue }
             let full = folder + "/" + name
             var st = stat()
-            guard lstat(full, &st) == 0 else { continue }
+            guard lstat(full, &st) == 0 else { unlisted?(keyPrefix + name, "an entry that cannot be examined"); continue }
             switch st.st_mode & S_IFMT {
-            case S_IFDIR: walk(full, keyPrefix: keyPrefix + name + "/", visit)
+            case S_IFDIR: walk(full, keyPrefix: keyPrefix + name + "/", visit, unlisted: unlisted)
             case S_IFREG: visit(keyPrefix + name, Int(st.st_size))
-            default: continue
+            case S_IFLNK: unlisted?(keyPrefix + name, "a symbolic link")
+            default: unlisted?(keyPrefix + name, "not a regular file")
             }
         }
     }
