@@ -19,6 +19,7 @@ struct ConnectionLimits: Sendable {
     var connections: Int
     /// Beyond `connections`: new connections are still taken while idle ones are closed,
     /// up to this many in all; past it a new connection gets a 503 and is closed.
+    /// `maxConnections` lowers `connections`, never this.
     var connectionsHard: Int
     /// Open files each event loop's cache may keep.
     var cachedFilesPerLoop: Int
@@ -27,18 +28,31 @@ struct ConnectionLimits: Sendable {
     var reserve: Int
 
     init(configuration: GatewayConfiguration, descriptorLimit: Int = ConnectionLimits.descriptorLimit(),
-         loops: Int = System.coreCount) {
+         openAtStart: Int = ConnectionLimits.openDescriptors(), loops: Int = System.coreCount) {
         header = .milliseconds(Int((configuration.headerTimeoutSeconds ?? 60) * 1000))
         idle = .milliseconds(Int((configuration.idleTimeoutSeconds ?? 75) * 1000))
         send = .milliseconds(Int((configuration.sendTimeoutSeconds ?? 60) * 1000))
         let limit = max(64, descriptorLimit)
-        reserve = max(32, limit / 16)
-        // A quarter of the descriptors for cached files, at most 4096 per loop.
-        cachedFilesPerLoop = min(4096, limit / 4 / max(1, loops))
-        let available = max(16, limit - reserve - cachedFilesPerLoop * max(1, loops))
-        let soft = min(configuration.maxConnections ?? Int.max, available * 7 / 8)
-        connections = max(1, soft)
-        connectionsHard = max(connections + 1, min(available, connections + max(8, connections / 8)))
+        // What is open already (roots, the log), what the event loops open next (epoll,
+        // wake-up and timer descriptors), and a sixteenth of the rest for the unforeseen.
+        reserve = openAtStart + 16 + max(32, limit / 16)
+        // An eighth for cached files, at most 4096 per loop.
+        cachedFilesPerLoop = min(4096, limit / 8 / max(1, loops))
+        let available = max(32, limit - reserve - cachedFilesPerLoop * max(1, loops))
+        // A connection holds its socket and, while answering, at most one file.
+        connectionsHard = max(2, available / 2)
+        connections = max(1, min(configuration.maxConnections ?? Int.max, connectionsHard * 7 / 8))
+    }
+
+    /// Descriptors open in this process now.
+    static func openDescriptors() -> Int {
+        guard let folder = opendir("/proc/self/fd") else { return 16 }
+        defer { closedir(folder) }
+        var count = -1 // the listing's own descriptor
+        while let entry = readdir(folder) {
+            if entry.pointee.d_name.0 != UInt8(ascii: ".") { count += 1 }
+        }
+        return max(0, count)
     }
 
     /// The soft descriptor limit, raised to the hard one first (Debian's soft default is
