@@ -25,7 +25,10 @@ import ZarrCore
         var st = stat()
         #expect(stat(folder + "/root/a/0.0", &st) == 0)
         let nanos = Int(st.st_mtim.tv_sec) * 1_000_000_000 + Int(st.st_mtim.tv_nsec)
-        #expect(object.validators.etag == "\"\(String(st.st_ino, radix: 16))-64-\(String(nanos, radix: 16))\"")
+        // The identity is a keyed hash of device and inode (issue 14.8: tags exposed inodes).
+        let identity = OpenFile.hidden(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))
+        #expect(object.validators.etag == "\"\(String(identity, radix: 16))-64-\(String(nanos, radix: 16))\"")
+        #expect(!object.validators.etag.hasPrefix("\"\(String(st.st_ino, radix: 16))-"))
         #expect(OpenFile.etag(inode: 0, size: 0xABC, nanos: UInt64.max) == "\"0-abc-ffffffffffffffff\"")
         #expect(try await source.open("a/missing") == nil)
         #expect(try await source.open("a") == nil) // folders are not objects

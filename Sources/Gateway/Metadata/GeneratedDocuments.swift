@@ -35,6 +35,9 @@ final class GeneratedDocuments: Sendable {
         self.onGenerate = onGenerate
     }
 
+    /// Bytes the cache holds (for tests and metrics).
+    var cachedBytes: Int { state.withLock { $0.bytes } }
+
     /// The cached document for `id`, the one being generated for it, or a new one from
     /// `make` (nil: nothing to generate).
     func document(_ id: String, make: @escaping @Sendable () async throws -> [UInt8]?) async throws -> MemoryObject? {

@@ -84,6 +84,9 @@ final class OpenFileCache {
         self.keyBytesCapacity = keyBytesCapacity
     }
 
+    /// Key bytes the cache holds.
+    var cachedKeyBytes: Int { keyBytes }
+
     private static func cost(_ key: Key) -> Int { key.root.utf8.count + key.key.utf8.count }
 
     deinit {
