@@ -73,6 +73,10 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var writes = 0
     /// What the last sweep saw and since when; a timeout runs while it stays the same.
     private var watched: (state: Watch, since: NIODeadline)?
+    /// The loop's sweep tick when the connection started or last finished an answer.
+    private var lastActive: NIODeadline
+    /// This connection's number on its loop (`LoopConnections.add`).
+    private var number = 0
 
     private enum Watch: Equatable {
         /// Waiting for a request (the first one if `answered` is 0).
@@ -92,13 +96,14 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
         self.answers = answers
         self.files = files
         self.connections = connections
+        lastActive = connections.tick
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        if gateway.governor.admit() {
+        if gateway.governor.admit(on: connections) {
             admitted = true
-            connections.add(self)
+            number = connections.add(self)
         } else {
             refused = true
             if context.channel.isActive { refuse(context) }
@@ -168,13 +173,13 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
         if let limit, now - watched.since >= TimeAmount(limit) { context.close(promise: nil) }
     }
 
-    /// Since when the connection has been idle (waiting for a request with nothing left
-    /// to send), or nil if it is not: idle connections are closed first to make room.
-    func idleSince(now: NIODeadline) -> NIODeadline? {
+    /// Since when (to a sweep's resolution) the connection has been idle — waiting for a
+    /// request with nothing left to send — whether it ever asked for anything, and its
+    /// number; nil if it is not idle. Idle connections are closed first to make room.
+    func idleSince() -> (since: NIODeadline, used: Bool, number: Int)? {
         guard mode == .answering, unread == nil, filesInFlight.isEmpty, let channel = context?.channel, channel.isWritable
         else { return nil }
-        if let watched, case .waiting = watched.state { return watched.since }
-        return now
+        return (lastActive, answered > 0, number)
     }
 
     func closeForRoom() { context?.close(promise: nil) }
@@ -257,6 +262,7 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func send(_ answer: FastAnswer, _ context: ChannelHandlerContext) {
         answered &+= 1
+        lastActive = connections.tick
         context.write(wrapOutboundOut(.byteBuffer(answer.bytes)), promise: nil)
         if let (lease, span) = answer.file {
             sendFile(lease, span, context)
@@ -327,6 +333,7 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// from inside the responder's write.
     func responderAnswerWritten() {
         answered &+= 1
+        lastActive = connections.tick
         guard case .awaitingResponder = mode, let context else { return }
         context.eventLoop.assumeIsolated().execute {
             guard case let .awaitingResponder(thenClose) = self.mode, let context = self.context else { return }
