@@ -238,6 +238,25 @@ def test_a_client_that_never_reads_is_closed_by_the_send_timeout(timed_server):
         assert closed and drained < 4 * (8 << 20), drained
 
 
+def test_a_slow_but_steady_reader_is_not_cut_off(timed_server):
+    # Progress is the server's buffered bytes shrinking: a download taking longer than the
+    # send timeout (2 s here) completes as long as the client keeps reading.
+    with connect(timed_server) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        s.sendall(request("GET", "/data/big"))
+        got = b""
+        start = time.monotonic()
+        while len(got) < (8 << 20) + 100:
+            data = s.recv(128 << 10)
+            if not data:
+                break
+            got += data
+            time.sleep(0.1)  # about 1 MiB/s
+        assert time.monotonic() - start > 4
+        head, _, body = got.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200") and len(body) == 8 << 20
+
+
 @pytest.mark.parametrize("mode", PATHS)
 def test_idle_connections_beyond_the_cap_make_room_for_new_ones(tessera_bin, tree, mode):
     # Idle connections that outlive a sweep are closed, oldest first, once more than
