@@ -9,7 +9,8 @@ server is started with 20 s header and idle timeouts (so they fire within the ru
 defaults are 60 s and 75 s) and, at the same time for `--duration` seconds (default 60):
 
   idle      10,000 connections that connect and never send a byte;
-  slowloris 500 connections that send one byte of a request head per second;
+  slowloris 500 connections that send one byte of a request head per second (each one the
+            server closes is replaced while wrk runs);
   wrk       wrk -t2 -c256 fetching a 64 KiB chunk.
 
 It passes when the server is still up at the end and answers a request; every idle and
@@ -76,6 +77,8 @@ class Crowd:
         self.closed_by_server = {"idle": 0, "slow": 0}
         self.refused = 0
         self.stop = threading.Event()
+        # Slow connections the server closes are replaced until then, so 500 trickle all along.
+        self.reopen_until = 0.0
         self.head = b"GET /data/chunk HTTP/1.1\r\nHost: soak\r\nX-Slow: " + b"a" * 4096
 
     def open(self, count: int, into: list, pace: float):
@@ -138,6 +141,9 @@ class Crowd:
         registered.discard(s.fileno())
         s.close()
         self.closed_by_server[kind] += 1
+        if kind == "slow" and time.monotonic() < self.reopen_until:
+            self.slow = [x for x in self.slow if x.fileno() >= 0]
+            self.open(1, self.slow, 0)
 
     def still_open(self) -> dict:
         return {"idle": sum(1 for s in self.idle if s.fileno() >= 0), "slow": sum(1 for s in self.slow if s.fileno() >= 0)}
@@ -181,6 +187,7 @@ def soak(args, root: Path, limit: int) -> dict:
         for t in openers:
             t.start()
         watcher.start()
+        crowd.reopen_until = time.monotonic() + args.duration
         time.sleep(2)
         wrk = subprocess.run([args.wrk, "-t2", f"-c{args.connections}", f"-d{args.duration}s", "--timeout", "10s",
                               url + "/data/chunk"], capture_output=True, text=True)
