@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
 """`make bench`: Tessera vs zarr-python 3 and tensorstore, same run, same input.
 
-    python Benchmarks/run_bench.py [--sections io,convert,s3,gateway] [--small | --shape Z,Y,X]
+    python Benchmarks/run_bench.py [--sections io,convert,s3,gateway,soak] [--small | --shape Z,Y,X]
                                    [--repeat N] [--jobs N] [--layouts L,...] [--tools T,...]
                                    [--convert-tools T,...] [--convert-variants V,...]
                                    [--memory-check] [--tessera-bench PATH] [--tessera PATH]
                                    [--gateway-duration S] [--gateway-connections N]
 
-Four sections, all by default:
+Five sections, all by default:
   io       (this file) write and read back one Zarr array, described below.
   convert  Benchmarks/convert_bench.py: `tessera convert` of a tiled TIFF to a full NGFF
            pyramid vs ngff-zarr, a tensorstore script (and bioformats2raw when installed),
@@ -26,6 +26,11 @@ Four sections, all by default:
            p50/p99 latency, errors, server CPU per request and RSS, every workload's answers
            checked byte for byte first. Needs wrk and nginx (apt-get install wrk nginx);
            --small runs it with 3 s runs. Results go to Benchmarks/.cache/last-gateway-bench.json.
+  soak     Benchmarks/gateway_soak.py: `tessera serve` at descriptor limits 4096 and 256 under
+           10,000 idle connections + 500 slowloris + wrk -c256 for 60 s: the server stays up,
+           wrk's requests succeed, idle and slow connections are closed by their timeouts,
+           RSS returns within 10 % of its start. --small runs it for 20 s with a tenth of the
+           idle connections. Results go to Benchmarks/.cache/last-gateway-soak.json.
 The exit status is 1 if any section failed.
 
 The io section:
@@ -77,7 +82,7 @@ from bench_common import last_json_line, count_objects, csv_choice, write_json, 
 ALL_LAYOUTS = ("v3-blosc-zstd-sharded", "v2-blosc-lz4")
 ALL_TOOLS = ("tessera", "zarr-python", "tensorstore")
 PEERS = ("zarr-python", "tensorstore")
-ALL_SECTIONS = ("io", "convert", "s3", "gateway")
+ALL_SECTIONS = ("io", "convert", "s3", "gateway", "soak")
 SMALL_SHAPE = (32, 512, 512)
 FLOOR_CNAME = {"v3-blosc-zstd-sharded": "zstd", "v2-blosc-lz4": "lz4"}
 MB = 1e6
@@ -579,13 +584,15 @@ def gateway_argv(args):
 def main(argv=None):
     import convert_bench
     import gateway_bench
+    import gateway_soak
     import s3_bench
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sections", type=csv_choice(ALL_SECTIONS), default=ALL_SECTIONS,
                     help="comma-separated, default: io,convert,s3,gateway. io = this file's write/read of one array; "
                          "convert = Benchmarks/convert_bench.py (tessera convert vs ngff-zarr, tensorstore, ...); "
                          "s3 = Benchmarks/s3_bench.py (the same array written to a local S3 server); "
-                         "gateway = Benchmarks/gateway_bench.py (tessera serve vs nginx under wrk)")
+                         "gateway = Benchmarks/gateway_bench.py (tessera serve vs nginx under wrk); "
+                         "soak = Benchmarks/gateway_soak.py (tessera serve under a connection flood at low descriptor limits)")
     size = ap.add_mutually_exclusive_group()
     size.add_argument("--small", action="store_true",
                       help="quick smoke run on %s instead of the 1 GiB input" % "x".join(map(str, SMALL_SHAPE)))
@@ -652,6 +659,16 @@ def main(argv=None):
             print("\n")
         sys.stdout.flush()
         rc = max(rc, gateway_bench.main(gateway_argv(args)))
+        if rc == 130:
+            return rc
+    if "soak" in args.sections:
+        if any(s in args.sections for s in ("io", "convert", "s3", "gateway")):
+            print("\n")
+        sys.stdout.flush()
+        soak = ["--tessera", str(args.tessera)]
+        if args.small:
+            soak += ["--duration", "20", "--idle", "1000", "--slow", "100"]
+        rc = max(rc, gateway_soak.main(soak))
     return rc
 
 

@@ -50,7 +50,7 @@ static int open_beneath_walk(int rootfd, const char *path) {
             errno = EXDEV;
             return -1;
         }
-        int flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW | (slash ? O_DIRECTORY : 0);
+        int flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | (slash ? O_DIRECTORY : 0);
         int fd = openat(dir, part, flags);
         int saved = errno;
         if (dir != rootfd) close(dir);
@@ -67,7 +67,7 @@ int tessera_open_beneath(int rootfd, const char *path) {
     if (state != 0) {
         struct open_how how;
         memset(&how, 0, sizeof how);
-        how.flags = O_RDONLY | O_CLOEXEC;
+        how.flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK; /* a FIFO must not block the open */
         how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
         long fd = syscall(SYS_openat2, rootfd, path, &how, sizeof how);
         if (fd >= 0) { __atomic_store_n(&openat2_state, 1, __ATOMIC_RELAXED); return (int)fd; }

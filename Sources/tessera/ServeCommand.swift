@@ -24,6 +24,11 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(help: "Do not generate consolidated metadata for hierarchies that lack it.") var noConsolidate = false
     @Option(help: "Seconds an open file (or a miss) is reused before it is opened again: the longest a replaced or new file goes unseen (default 1; 0 opens on every request).")
     var fileCacheSeconds: Double?
+    @Option(help: "Seconds a client has to send a whole request head (default 60).") var headerTimeout: Double?
+    @Option(help: "Seconds an idle connection is kept between requests (default 75).") var idleTimeout: Double?
+    @Option(help: "Seconds an answer may wait on a client that reads nothing (default 60).") var sendTimeout: Double?
+    @Option(help: "Open connections beyond which idle ones are closed to make room (default: from the descriptor limit).")
+    var maxConnections: Int?
 
     func run() async throws {
         do {
@@ -37,6 +42,10 @@ struct ServeCommand: AsyncParsableCommand {
             if let accessLog { configuration.accessLog = accessLog }
             if noConsolidate { configuration.consolidate = false }
             if let fileCacheSeconds { configuration.fileCacheSeconds = fileCacheSeconds }
+            if let headerTimeout { configuration.headerTimeoutSeconds = headerTimeout }
+            if let idleTimeout { configuration.idleTimeoutSeconds = idleTimeout }
+            if let sendTimeout { configuration.sendTimeoutSeconds = sendTimeout }
+            if let maxConnections { configuration.maxConnections = maxConnections }
             let gateway = try await Gateway(configuration: configuration)
             let host = configuration.host ?? "127.0.0.1"
             try await GatewayServer.run(gateway, host: host, port: configuration.port ?? 8080) { bound in

@@ -45,11 +45,15 @@ def servers(tessera_bin, tmp_path_factory):
     (base / "d" / ".zgroup").write_text('{"zarr_format":2}')
     (base / "d" / "0" / ".zarray").write_text('{"zarr_format":2,"shape":[1]}')
     (base / "d" / "0" / "0").write_bytes(bytes(range(256)) * 4)
+    # The private root needs its own copy: a public root over the same folder would
+    # serve it to anyone, and the gateway refuses that configuration.
+    import shutil
+    shutil.copytree(base / "d", base / "p")
     config = base / "c.yaml"
     config.write_text(f"""
 roots:
   - {{name: d, location: {base / 'd'}}}
-  - {{name: private, location: {base / 'd'}, access: [lab]}}
+  - {{name: private, location: {base / 'p'}, access: [lab]}}
   - {{name: dead, location: "s3://bucket/prefix"}}
 listing: true
 auth:

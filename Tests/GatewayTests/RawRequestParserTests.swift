@@ -56,7 +56,6 @@ import Testing
         "GET /a HTTP/1.1\r\nHost: a\r\nUpgrade: h2c\r\n\r\n",
         "GET /a HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n\r\n",
         "GET /a HTTP/1.1\r\nHost: a\r\n folded\r\n\r\n",                   // obsolete line folding
-        "GET /a HTTP/1.1\r\nHost: a\nX: y\r\n\r\n",                         // a bare LF
         "GET /a HTTP/1.1\r\nBad Name: x\r\nHost: a\r\n\r\n",
         "GET /a HTTP/1.1\r\nHost: a\r\nX: a\u{7f}b\r\n\r\n",               // a control character
         "GET http://h/a HTTP/1.1\r\nHost: a\r\n\r\n",                      // absolute form
@@ -72,6 +71,21 @@ import Testing
         for text in ["GET /a HTTP/1.1\r\n\r\n", "GET /a HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", "GET /a HTTP/1.0\r\nHost: a\r\nhost: b\r\n\r\n"] {
             if case .badRequest = parse(text) {} else { Issue.record("\(text.debugDescription) should be a 400") }
         }
+    }
+
+    /// Issue 14.8: these got no answer at all (the connection waited forever) or an
+    /// answer before NIO's parser refused them.
+    @Test(arguments: [
+        "GET /a HTTP/1.1\r\nHost: a\nX: y\r\n\r\n",      // a bare LF inside the head
+        "GET /a HTTP/1.1\nHost: a\n\n",                     // bare LFs only: never a CRLF CRLF
+        "GET /a HTTP/1.1\nHost: a\n",                        // the same, still incomplete
+        "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n",
+        "CONNECT example.com:443 HTTP/1.1\r\n",
+        "GET /a HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n",
+        "GET /a HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+    ])
+    func answers400ToWhatCouldNeverBeServed(_ text: String) {
+        if case .badRequest = parse(text) {} else { Issue.record("\(text.debugDescription) should be a 400") }
     }
 
     @Test func findsTheEndOfTheFirstOfPipelinedHeads() {

@@ -49,7 +49,11 @@ import Testing
         #expect(RangeRequest(header: "bytes=100-") == .closed(first: 100, last: nil))
         #expect(RangeRequest(header: "bytes=-16") == .suffix(16))
         #expect(RangeRequest(header: "Bytes=7-8") == .closed(first: 7, last: 8)) // the unit is case-insensitive
-        #expect(RangeRequest(header: " bytes = 5-9 ") == .none) // unit must be exactly "bytes="
+        #expect(RangeRequest(header: "bytesx=5-9") == .none) // another unit
+        // The bytes unit written wrongly is still a range: never answered with the whole
+        // body (issue 14.8: `bytes =0-4` got a 200).
+        #expect(RangeRequest(header: " bytes = 5-9 ") == .unsatisfiable)
+        #expect(RangeRequest(header: "bytes 0-4") == .unsatisfiable)
         #expect(RangeRequest(header: nil) == .none)
         #expect(RangeRequest(header: "items=0-5") == .none)
     }

@@ -19,6 +19,8 @@ void tessera_clear_captured_error(void);
    a server must: the path and every symlink it meets must stay beneath the root.
    Uses openat2(RESOLVE_BENEATH) where the kernel has it; elsewhere walks the path one
    component at a time with O_NOFOLLOW, so a symlink anywhere fails with ELOOP.
+   Opens with O_NONBLOCK, so a FIFO (or device) cannot block the caller; the caller
+   checks the type with fstat before reading.
    Returns a descriptor or -1 with errno set (ENOENT, ENOTDIR, EXDEV/ELOOP for escapes). */
 int tessera_open_beneath(int rootfd, const char *path);
 #endif

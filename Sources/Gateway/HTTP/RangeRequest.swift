@@ -19,8 +19,15 @@ public enum RangeRequest: Equatable, Sendable {
 
     private static func parse(_ all: UnsafeBufferPointer<UInt8>) -> RangeRequest {
         let bytes = all[...].trimmingOWS()
-        guard bytes.count >= 6, zip(bytes.prefix(6), "bytes=".utf8).allSatisfy({ asciiLowercased($0) == $1 }) else { return .none }
-        let spec = bytes.dropFirst(6).trimmingOWS()
+        guard bytes.count >= 5, zip(bytes.prefix(5), "bytes".utf8).allSatisfy({ asciiLowercased($0) == $1 }) else { return .none }
+        let afterUnit = bytes.dropFirst(5)
+        guard afterUnit.first == UInt8(ascii: "=") else {
+            // `bytesx=…` is another unit (ignored); `bytes =0-4` or `bytes 0-4` is a bytes
+            // range written wrongly, and a range is never answered with the whole body.
+            if let next = afterUnit.first, isUnitByte(next) { return .none }
+            return .unsatisfiable
+        }
+        let spec = afterUnit.dropFirst().trimmingOWS()
         guard !spec.contains(UInt8(ascii: ",")), let dash = spec.firstIndex(of: UInt8(ascii: "-")) else { return .unsatisfiable }
         let first = spec[..<dash].trimmingOWS(), last = spec[(dash + 1)...].trimmingOWS()
         switch (number(first), number(last)) {
@@ -29,6 +36,14 @@ public enum RangeRequest: Equatable, Sendable {
         case let (a?, b?) where a <= b: return .closed(first: a, last: b)
         default: return .unsatisfiable
         }
+    }
+
+    /// A byte that continues a range unit's name (RFC 9110 `tchar`, near enough: letters,
+    /// digits and the punctuation units use).
+    private static func isUnitByte(_ c: UInt8) -> Bool {
+        let lower = asciiLowercased(c)
+        return (lower >= 97 && lower <= 122) || (c >= 48 && c <= 57) || c == UInt8(ascii: "-") || c == UInt8(ascii: "_")
+            || c == UInt8(ascii: ".")
     }
 
     /// Digits only; values too large for 64 bits saturate (a range ending past any object).

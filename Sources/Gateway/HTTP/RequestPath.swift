@@ -11,6 +11,12 @@ public enum RequestTarget: Equatable, Sendable {
 }
 
 public enum RequestPath {
+    /// The longest segment and the longest path (as sent, escapes included) a request may
+    /// name. No Zarr key comes near either; a longer one is refused as a 404 before it
+    /// reaches a store or any cache, so unique hostile keys cannot fill memory.
+    static let maxSegmentBytes = 1024
+    static let maxPathBytes = 4096
+
     /// Routes a raw (still percent-encoded) request path.
     ///
     /// Each segment is percent-decoded once and must then be valid UTF-8 (so overlong
@@ -25,7 +31,7 @@ public enum RequestPath {
     /// `parse` on the path's bytes as sent, which the fast path has in hand (it never
     /// makes a String of the whole target).
     static func parse(_ raw: UnsafeRawBufferPointer) -> RequestTarget {
-        guard raw.first == UInt8(ascii: "/") else { return .rejected }
+        guard raw.first == UInt8(ascii: "/"), raw.count <= maxPathBytes else { return .rejected }
         if raw.elementsEqual("/healthz".utf8) { return .health }
         if raw.elementsEqual("/metrics".utf8) { return .metrics }
         let path = UnsafeRawBufferPointer(rebasing: raw.dropFirst())
@@ -41,7 +47,7 @@ public enum RequestPath {
         var decoded = [String]()
         decoded.reserveCapacity(segments.count)
         for segment in segments {
-            guard let part = decodeSegment(segment) else { return .rejected }
+            guard let part = decodeSegment(segment), part.utf8.count <= maxSegmentBytes else { return .rejected }
             decoded.append(part)
         }
         guard let root = decoded.first else { return .rejected }
@@ -59,7 +65,7 @@ public enum RequestPath {
         for index in 0...end {
             if index == end || bytes[index] == UInt8(ascii: "/") {
                 let length = index - segmentStart
-                guard length > 0, !(length <= 2 && bytes[segmentStart..<index].allSatisfy { $0 == UInt8(ascii: ".") })
+                guard length > 0, length <= maxSegmentBytes, !(length <= 2 && bytes[segmentStart..<index].allSatisfy { $0 == UInt8(ascii: ".") })
                 else { return .rejected }
                 if rootEnd < 0 { rootEnd = index }
                 segmentStart = index + 1

@@ -9,7 +9,8 @@ import ZarrCore
 ///
 /// Every open goes through `tessera_open_beneath`, relative to a descriptor of the root
 /// taken at start: `..`, absolute paths and symlinks that leave the root fail in the
-/// kernel, whatever the path looks like. Small reads happen inline (a page-cache read
+/// kernel, whatever the path looks like. Opens never wait (`O_NONBLOCK`: a FIFO would
+/// otherwise hold the thread until a writer comes) and only regular files are served. Small reads happen inline (a page-cache read
 /// costs less than a thread hop, which is where per-request file serving loses its
 /// time); large bodies are read in pieces on NIO's blocking pool as the socket drains.
 public final class FileObjectSource: ObjectSource {
@@ -41,8 +42,10 @@ public final class FileObjectSource: ObjectSource {
         let fd = key.isEmpty ? openat(rootFD, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : tessera_open_beneath(rootFD, key)
         if fd >= 0 { return fd }
         switch errno {
-        // Missing, or a path that leaves the root (EXDEV, ELOOP): both are plain 404s.
-        case ENOENT, ENOTDIR, EXDEV, ELOOP, ENAMETOOLONG, EACCES, EPERM: return nil
+        // Missing, or a path that leaves the root (EXDEV, ELOOP): both are plain 404s. So
+        // are sockets (ENXIO) and devices without a driver: only regular files are served.
+        case ENOENT, ENOTDIR, EXDEV, ELOOP, ENAMETOOLONG, EACCES, EPERM, ENXIO, ENODEV, EAGAIN: return nil
+        case EMFILE, ENFILE: throw DescriptorsExhausted(key: location + "/" + key)
         default: throw ZarrError.storage(key: location + "/" + key, reason: String(cString: strerror(errno)))
         }
     }
@@ -96,10 +99,21 @@ struct OpenFile {
         self.fd = fd
         size = Int(st.st_size)
         let nanos = Int(st.st_mtim.tv_sec) &* 1_000_000_000 &+ Int(st.st_mtim.tv_nsec)
-        // Inode, size and nanosecond mtime: writers replace files by rename, so any new
-        // content has a new inode and the tag changes with it.
-        validators = Validators(etag: Self.etag(inode: UInt64(st.st_ino), size: UInt64(size), nanos: UInt64(bitPattern: Int64(nanos))),
+        // Identity, size and nanosecond mtime: writers replace files by rename, so any new
+        // content has a new inode and the tag changes with it. The identity is hashed
+        // (`hidden`): tags are valid for one server run.
+        validators = Validators(etag: Self.etag(inode: Self.hidden(device: UInt64(st.st_dev), inode: UInt64(st.st_ino)),
+                                                size: UInt64(size), nanos: UInt64(bitPattern: Int64(nanos))),
                                 lastModified: Int(st.st_mtim.tv_sec))
+    }
+
+    /// The file's identity as a keyed hash (SipHash with this process's random seed), so
+    /// tags do not reveal inode numbers; a tag changes with the identity all the same.
+    static func hidden(device: UInt64, inode: UInt64) -> UInt64 {
+        var hasher = Hasher()
+        hasher.combine(device)
+        hasher.combine(inode)
+        return UInt64(UInt(bitPattern: hasher.finalize()))
     }
 
     /// `"inode-size-mtime"` in lower-case hex, written directly (one String per file response).

@@ -66,25 +66,28 @@ final class OpenFileCache {
     }
 
     let lifetime: Duration
+    /// Leases kept at most (`ConnectionLimits.cachedFilesPerLoop`): enough for a viewer's
+    /// working set, within the descriptors set aside for it.
     let capacity: Int
-    /// Leases per event loop: enough for a viewer's working set, and within the
-    /// descriptor limit `GatewayServer` asks for (raised to the hard limit at start).
-    static var capacityPerLoop: Int {
-        var limit = rlimit()
-        getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
-        let loops = max(1, System.coreCount)
-        // Half the descriptors for cached files, the rest for connections and the like.
-        return max(0, min(4096, Int(min(limit.rlim_cur, 1 << 20)) / 2 / loops))
-    }
+    /// Key bytes kept at most: misses are cached too, and keys are the client's to choose
+    /// (up to `RequestPath.maxPathBytes` each), so entries alone do not bound memory.
+    let keyBytesCapacity: Int
+    private var keyBytes = 0
     private var leases: [Key: OpenFileLease] = [:]
     /// When full, expired leases are swept at most this often (a working set larger than
     /// the cache then costs an open per request, never a sweep per request).
     private var nextSweep = ContinuousClock.now
 
-    init(lifetime: Duration, capacity: Int) {
+    init(lifetime: Duration, capacity: Int, keyBytesCapacity: Int = 1 << 20) {
         self.lifetime = lifetime
         self.capacity = capacity
+        self.keyBytesCapacity = keyBytesCapacity
     }
+
+    /// Key bytes the cache holds.
+    var cachedKeyBytes: Int { keyBytes }
+
+    private static func cost(_ key: Key) -> Int { key.root.utf8.count + key.key.utf8.count }
 
     deinit {
         for lease in leases.values { lease.release() }
@@ -101,27 +104,35 @@ final class OpenFileCache {
                 return cached
             }
             leases[cacheKey] = nil
+            keyBytes -= Self.cost(cacheKey)
             cached.release()
         }
         let lease = OpenFileLease(file: try source.openFile(key), expires: now + lifetime)
         lease.beginTransfer()
-        if capacity > 0, leases.count < capacity || sweep(now) {
+        if capacity > 0, hasRoom(for: cacheKey) || (sweep(now) && hasRoom(for: cacheKey)) {
             leases[cacheKey] = lease
+            keyBytes += Self.cost(cacheKey)
         } else {
             lease.release()
         }
         return lease
     }
 
-    /// Drops expired leases; whether there is room now.
+    private func hasRoom(for key: Key) -> Bool {
+        leases.count < capacity && keyBytes + Self.cost(key) <= keyBytesCapacity
+    }
+
+    /// Drops expired leases; whether any went.
     private func sweep(_ now: ContinuousClock.Instant) -> Bool {
         guard now >= nextSweep else { return false }
         nextSweep = now + lifetime / 4
-        leases = leases.filter { _, lease in
+        let before = leases.count
+        leases = leases.filter { key, lease in
             if lease.expires > now { return true }
+            keyBytes -= Self.cost(key)
             lease.release()
             return false
         }
-        return leases.count < capacity
+        return leases.count < before
     }
 }

@@ -8,6 +8,7 @@ final class GatewayMetrics: Sendable {
     private let latency: DurationHistogram
     private let bytesSent: Counter
     private let inFlight: Gauge
+    private let generations: Counter
     /// Counters already registered, by method, status and root (the registry's own
     /// lookup builds a label array per call; this keeps the hot path to one probe).
     /// A pthread lock, not Synchronization.Mutex: that one asks the kernel for the thread
@@ -30,12 +31,16 @@ final class GatewayMetrics: Sendable {
         )
         bytesSent = registry.makeCounter(descriptor: .init(namespace: "tessera", metricName: "http_response_body", unitName: "bytes",
                                                            helpText: "Response body bytes sent (declared Content-Length)"))
+        generations = registry.makeCounter(descriptor: .init(namespace: "tessera", metricName: "consolidated_generations", unitName: "total",
+                                                             helpText: "Consolidated-metadata documents generated (walks of a hierarchy)"))
         inFlight = registry.makeGauge(descriptor: .init(namespace: "tessera", metricName: "http_requests_in_flight", unitName: "count",
                                                         helpText: "Requests being answered"))
     }
 
     /// A request the responder has begun (the fast path answers within one call on the
     /// event loop, so its requests are never in flight as far as a scrape can tell).
+    func generatedDocument() { generations.increment() }
+
     func started() { inFlight.increment() }
     func ended() { inFlight.decrement() }
 

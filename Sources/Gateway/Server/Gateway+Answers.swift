@@ -22,11 +22,13 @@ extension Gateway {
         Self.forEachCORSField(allowing: allowedOrigin(origin), method: method, emit)
     }
 
-    /// The CORS fields of a GET or HEAD answer when every origin is allowed: they then
-    /// depend on nothing in the request, so the fast path writes them rendered once.
+    /// The CORS fields of a GET or HEAD answer when every origin is allowed, and the
+    /// fields every answer carries: they then depend on nothing in the request, so the
+    /// fast path writes them rendered once.
     static func anyOriginCORSFields() -> ByteBuffer {
         var fields = ByteBuffer()
         forEachCORSField(allowing: "*", method: .get) { fields.writeField($0, $1) }
+        fields.writeField(.xContentTypeOptions, "nosniff")
         return fields
     }
 
@@ -34,8 +36,29 @@ extension Gateway {
                                          _ emit: (HTTPField.Name, String) -> Void) {
         guard let origin else { return }
         emit(.accessControlAllowOrigin, origin)
-        if origin != "*" { emit(.vary, "Origin") }
         if method != .options { emit(.accessControlExposeHeaders, Self.exposedHeaders) }
+    }
+
+    /// What an answer varies with besides its path: the Origin whenever only listed
+    /// origins are allowed (the CORS fields then depend on it, sent or not), and the
+    /// credentials for roots that need them, so a shared cache never hands one caller's
+    /// answer to another. Nil when nothing.
+    func vary(credentials: Bool) -> String? {
+        switch (allowsAnyOrigin, credentials) {
+        case (true, false): nil
+        case (true, true): "Authorization"
+        case (false, false): "Origin"
+        case (false, true): "Origin, Authorization"
+        }
+    }
+
+    /// The fields every responder answer gets besides its own: CORS, Vary, and
+    /// `X-Content-Type-Options: nosniff` (a browser must never run a stored `.html` or
+    /// `.svg` key as a page of the gateway's origin).
+    func addSharedFields(_ headers: inout HTTPFields, origin: String?, method: HTTPRequest.Method, credentials: Bool) {
+        addCORS(&headers, origin: origin, method: method)
+        if let vary = vary(credentials: credentials && method != .options) { headers[.vary] = vary }
+        headers[.xContentTypeOptions] = "nosniff"
     }
 
     static let exposedHeaders = "Content-Range, Content-Length, ETag, Accept-Ranges, Last-Modified"

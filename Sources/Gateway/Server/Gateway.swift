@@ -19,13 +19,20 @@ public final class Gateway: Sendable {
     let listing: Bool
     let consolidate: Bool
     let cacheControl: String
+    /// For answers from roots that need credentials.
+    let privateCacheControl: String
     let corsOrigins: Set<String>
     let allowsAnyOrigin: Bool
     /// `anyOriginCORSFields()` when every origin is allowed.
     let anyOriginCORSFields: ByteBuffer?
     let metrics = GatewayMetrics()
     let accessLog: AccessLog?
-    let generated = GeneratedDocuments()
+    let generated: GeneratedDocuments
+    let consolidationLimits: ConsolidatedMetadata.Limits
+    let connectionLimits: ConnectionLimits
+    let governor: ConnectionGovernor
+    /// Names failed requests in answers and in the server's log (`ServerErrors`).
+    let errors = ServerErrors()
     /// How long the fast path reuses an open file; zero: never.
     let fileCacheLifetime: Duration
     /// One OpenFileCache per event loop, made on first use there.
@@ -61,11 +68,21 @@ public final class Gateway: Sendable {
         listing = configuration.listing ?? false
         consolidate = configuration.consolidate ?? true
         cacheControl = configuration.cacheControl ?? "public, max-age=60"
+        privateCacheControl = configuration.privateCacheControl ?? "private, max-age=60"
         corsOrigins = Set(configuration.corsOrigins ?? ["*"])
         allowsAnyOrigin = corsOrigins.contains("*")
         anyOriginCORSFields = allowsAnyOrigin ? Self.anyOriginCORSFields() : nil
         accessLog = try AccessLog.open(configuration.accessLog ?? "stderr")
         fileCacheLifetime = .milliseconds(Int((configuration.fileCacheSeconds ?? 1) * 1000))
+        consolidationLimits = ConsolidatedMetadata.Limits(
+            documents: configuration.consolidateMaxDocuments ?? ConsolidatedMetadata.Limits.defaults.documents,
+            bytes: configuration.consolidateMaxBytes ?? ConsolidatedMetadata.Limits.defaults.bytes,
+            time: configuration.consolidateSeconds.map { .milliseconds(Int($0 * 1000)) } ?? ConsolidatedMetadata.Limits.defaults.time
+        )
+        let metrics = self.metrics
+        generated = GeneratedDocuments(onGenerate: { metrics.generatedDocument() })
+        connectionLimits = ConnectionLimits(configuration: configuration)
+        governor = ConnectionGovernor(limits: connectionLimits)
     }
 
     /// The file cache of `loop`; call on that loop.
@@ -73,10 +90,18 @@ public final class Gateway: Sendable {
         fileCaches.withLock { caches in
             if let cache = caches[ObjectIdentifier(loop)] { return cache.value }
             let cache = OpenFileCache(lifetime: fileCacheLifetime,
-                                      capacity: fileCacheLifetime > .zero ? OpenFileCache.capacityPerLoop : 0)
+                                      capacity: fileCacheLifetime > .zero ? connectionLimits.cachedFilesPerLoop : 0)
             caches[ObjectIdentifier(loop)] = NIOLoopBound(cache, eventLoop: loop)
             return cache
         }
+    }
+
+    /// Whether answers from `root` depend on the caller's credentials: with auth on, every
+    /// root but a public one (an unknown root answers like a private one).
+    func needsCredentials(_ root: String?) -> Bool {
+        guard policy.isEnabled else { return false }
+        guard let root, let served = roots[root] else { return true }
+        return served.rule != .everyone
     }
 
     /// The roots by name, with where each lives (for the startup banner).

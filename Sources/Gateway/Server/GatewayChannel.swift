@@ -27,7 +27,8 @@ struct GatewayChannel: ServerChildChannel, HTTPChannelHandler {
             // page cache; with its 64 KiB default every chunk answer flipped the channel
             // to unwritable and back (two events through the pipeline per answer).
             try channel.syncOptions?.setOption(ChannelOptions.writeBufferWaterMark, value: .init(low: 256 << 10, high: 1 << 20))
-            let fast = FastPathHandler(gateway: gateway, answers: fastPath, files: gateway.fileCache(on: channel.eventLoop))
+            let fast = FastPathHandler(gateway: gateway, answers: fastPath, files: gateway.fileCache(on: channel.eventLoop),
+                                       connections: gateway.governor.connections(on: channel.eventLoop))
             try pipeline.addHandler(fast)
             let defaults = HTTP1Channel.Configuration().httpDecoder
             var limits = NIOHTTPDecoderLimitConfiguration()
@@ -41,6 +42,7 @@ struct GatewayChannel: ServerChildChannel, HTTPChannelHandler {
                 withEncoderConfiguration: .init(),
                 withDecoderLimitConfiguration: limits
             )
+            try pipeline.addHandler(GeneralPathGuard())
             try pipeline.addHandler(SlowAnswerObserver(fastPath: fast))
             try pipeline.addHandler(HTTP1ToHTTPServerCodec(secure: false))
             try pipeline.addHandler(HTTPConnectionStateHandler(idleTimeout: nil, logger: logger))

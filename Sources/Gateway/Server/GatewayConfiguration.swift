@@ -22,6 +22,26 @@ public struct GatewayConfiguration: Codable, Sendable {
     /// opened again: the longest a replaced or new file can go unseen. Default 1; 0 opens
     /// on every request.
     public var fileCacheSeconds: Double?
+    /// `Cache-Control` of answers from roots that need credentials: never `public`, so a
+    /// shared cache does not hand them to others. Default `private, max-age=60`.
+    public var privateCacheControl: String?
+    /// Seconds a client has to send a whole request head (also the wait for a new
+    /// connection's first request). Default 60, as nginx's `client_header_timeout`.
+    public var headerTimeoutSeconds: Double?
+    /// Seconds a connection may sit idle between requests. Default 75, as nginx's `keepalive_timeout`.
+    public var idleTimeoutSeconds: Double?
+    /// Seconds an answer may wait on a client that does not read before the connection
+    /// closes. Default 60, as nginx's `send_timeout`.
+    public var sendTimeoutSeconds: Double?
+    /// Open connections beyond which idle ones are closed to make room; default from the
+    /// descriptor limit (Docs/serve.md, "Limits and timeouts").
+    public var maxConnections: Int?
+    /// Bounds on one generated consolidated-metadata document: metadata documents read,
+    /// bytes collected, seconds spent. Past any of them there is no generated document
+    /// (`.zmetadata` is a 404, a v3 group's `zarr.json` is served as stored).
+    public var consolidateMaxDocuments: Int?
+    public var consolidateMaxBytes: Int?
+    public var consolidateSeconds: Double?
     public var auth: AuthConfiguration?
 
     public init() {}
@@ -64,12 +84,24 @@ public struct GatewayConfiguration: Codable, Sendable {
                 throw ConfigurationError("root '\(root.name)': access lists no groups (use 'public' to open it)")
             }
         }
+        try NestedRoots.check(roots)
         if let port, !(0...65535).contains(port) { throw ConfigurationError("port \(port) is out of range") }
         if let fileCacheSeconds, !(0...3600).contains(fileCacheSeconds) {
             throw ConfigurationError("fileCacheSeconds \(fileCacheSeconds) is outside 0...3600")
         }
+        for (name, value) in [("headerTimeoutSeconds", headerTimeoutSeconds), ("idleTimeoutSeconds", idleTimeoutSeconds),
+                              ("sendTimeoutSeconds", sendTimeoutSeconds), ("consolidateSeconds", consolidateSeconds)] {
+            if let value, !(0.5...86400).contains(value) { throw ConfigurationError("\(name) \(value) is outside 0.5...86400") }
+        }
+        for (name, value) in [("maxConnections", maxConnections), ("consolidateMaxDocuments", consolidateMaxDocuments),
+                              ("consolidateMaxBytes", consolidateMaxBytes)] {
+            if let value, value < 1 { throw ConfigurationError("\(name) \(value) must be at least 1") }
+        }
+        if let privateCacheControl, privateCacheControl.lowercased().contains("public") {
+            throw ConfigurationError("privateCacheControl '\(privateCacheControl)' would let shared caches keep private answers")
+        }
         // These go into every answer's head as they are.
-        for (name, value) in [("cacheControl", cacheControl)] + (corsOrigins ?? []).map({ ("corsOrigins", $0) }) {
+        for (name, value) in [("cacheControl", cacheControl), ("privateCacheControl", privateCacheControl)] + (corsOrigins ?? []).map({ ("corsOrigins", $0) }) {
             if let value, value.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) {
                 throw ConfigurationError("\(name) '\(value.debugDescription)' contains a control character")
             }

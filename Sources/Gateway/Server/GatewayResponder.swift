@@ -1,8 +1,13 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import NIOCore
 
 /// The request context: Hummingbird's core storage plus the peer address for the log.
+extension HTTPField.Name {
+    static let xRequestID = Self("X-Request-Id")!
+}
+
 public struct GatewayRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     /// Kept to name the peer in the access log, and asked only when a line is written.
@@ -34,7 +39,10 @@ public struct GatewayResponder: HTTPResponder {
         if case let .object(root, _, _) = target, gateway.roots[root] != nil { rootLabel = root }
         let fields = RequestFields(request.headers)
         var response = await answer(request, target, fields)
-        gateway.addCORS(&response.headers, origin: fields.origin, method: request.method)
+        var named: String?
+        if case let .object(root, _, _) = target { named = root }
+        gateway.addSharedFields(&response.headers, origin: fields.origin, method: request.method,
+                                credentials: target != .health && gateway.needsCredentials(named))
         gateway.record(method: request.method, path: request.uri.string, range: fields.range,
                        status: response.status.code, bytes: request.method == .head ? 0 : response.body.contentLength ?? 0,
                        root: rootLabel, since: start, remote: context.remote)
@@ -68,15 +76,16 @@ public struct GatewayResponder: HTTPResponder {
                 }
             }
             guard let root else { return notFound() }
+            let isPrivate = gateway.needsCredentials(rootName)
             do {
                 if isFolder || key.isEmpty {
-                    return try await folder(root, rootName: rootName, key: key, request.method, fields)
+                    return try await folder(root, rootName: rootName, key: key, request.method, fields, isPrivate: isPrivate)
                 }
                 guard let object = try await resolve(root, rootName: rootName, key: key) else { return notFound() }
-                return await ObjectResponse.make(object, key: key, method: request.method, fields: fields,
-                                                 cacheControl: gateway.cacheControl)
+                return try await ObjectResponse.make(object, key: key, method: request.method, fields: fields,
+                                                     cacheControl: isPrivate ? gateway.privateCacheControl : gateway.cacheControl)
             } catch {
-                return text(.badGateway, "cannot read \(rootName)/\(key): \(error)\n", request)
+                return failure(error, reading: "\(rootName)/\(key)", request)
             }
         }
     }
@@ -86,14 +95,15 @@ public struct GatewayResponder: HTTPResponder {
         let stored = try await root.source.open(key)
         guard gateway.consolidate, ConsolidatedMetadata.mayGenerate(key) else { return stored }
         let (folder, name) = ConsolidatedMetadata.split(key)
+        let source = root.source, limits = gateway.consolidationLimits
         if name == ".zmetadata", stored == nil {
             return try await gateway.generated.document("\(rootName)\0\(key)") {
-                try await ConsolidatedMetadata.v2(root.source, group: folder)
+                try await ConsolidatedMetadata.v2(source, group: folder, limits: limits)
             }
         }
-        if name == "zarr.json", let stored, stored.size < 1 << 20 {
+        if name == "zarr.json", let stored, stored.size <= limits.documentBytes {
             let generated = try await gateway.generated.document("\(rootName)\0\(key)\0\(stored.validators.etag)") {
-                try await ConsolidatedMetadata.v3Inline(root.source, group: folder, document: try await stored.readAll())
+                try await ConsolidatedMetadata.v3Inline(source, group: folder, document: try await stored.readAll(), limits: limits)
             }
             return generated ?? stored
         }
@@ -101,15 +111,15 @@ public struct GatewayResponder: HTTPResponder {
     }
 
     private func folder(_ root: Gateway.ServedRoot, rootName: String, key: String, _ method: HTTPRequest.Method,
-                        _ fields: RequestFields) async throws -> Response {
+                        _ fields: RequestFields, isPrivate: Bool) async throws -> Response {
         guard gateway.listing, let listing = try await root.source.listFolder(key) else { return notFound() }
         let document: [String: Any] = [
             "folders": listing.folders,
             "objects": listing.objects.map { ["key": $0.key, "size": $0.size] as [String: Any] },
         ]
         let bytes = try JSONSerialization.data(withJSONObject: document, options: [.sortedKeys, .withoutEscapingSlashes])
-        return await ObjectResponse.make(MemoryObject(Array(bytes)), key: "listing.json", method: method, fields: fields,
-                                         cacheControl: "no-cache")
+        return try await ObjectResponse.make(MemoryObject(Array(bytes)), key: "listing.json", method: method, fields: fields,
+                                             cacheControl: isPrivate ? "private, no-cache" : "no-cache")
     }
 
     // MARK: Small answers
@@ -120,6 +130,18 @@ public struct GatewayResponder: HTTPResponder {
 
     private func unauthorized() -> Response {
         Response(status: .unauthorized, headers: [.wwwAuthenticate: "Bearer realm=\"tessera\"", .contentLength: "0"])
+    }
+
+    /// A request that failed on the server's side: the client learns a request id, the
+    /// server's log what failed where. Out of descriptors is a 503 worth retrying.
+    private func failure(_ error: any Error, reading what: String, _ request: Request) -> Response {
+        let id = gateway.errors.record("cannot read \(what): \(error)")
+        let exhausted = error is DescriptorsExhausted
+        var response = text(exhausted ? .serviceUnavailable : .badGateway,
+                            (exhausted ? "server busy" : "storage error") + "; request id \(id)\n", request)
+        response.headers[.xRequestID] = id
+        if exhausted { response.headers[.retryAfter] = "1" }
+        return response
     }
 
     private func text(_ status: HTTPResponse.Status, _ message: String, _ request: Request) -> Response {

@@ -22,7 +22,6 @@ public enum GatewayServer {
         _ gateway: Gateway, host: String, port: Int,
         onRunning: @escaping @Sendable (_ boundPort: Int) async -> Void
     ) async throws {
-        raiseDescriptorLimit()
         var logger = Logger(label: "tessera.serve")
         logger.logLevel = .warning // one access-log line per request is the request log
         let app = Application(
@@ -38,12 +37,4 @@ public enum GatewayServer {
         try await app.runService()
     }
 
-    /// Lifts the soft limit on open descriptors to the hard one (Debian's soft default is
-    /// 1024): connections and the open-file caches both hold descriptors.
-    private static func raiseDescriptorLimit() {
-        var limit = rlimit()
-        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
-        limit.rlim_cur = min(limit.rlim_max, 1 << 20)
-        setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
-    }
 }

@@ -76,16 +76,13 @@ enum ObjectResponse {
         return plan
     }
 
+    /// Throws what reading the body's start throws; the caller answers it (without
+    /// telling the client the server's paths).
     static func make(_ object: any OpenedObject, key: String, method: HTTPRequest.Method, fields: RequestFields,
-                     cacheControl: String) async -> Response {
+                     cacheControl: String) async throws -> Response {
         let plan = plan(size: object.size, validators: object.validators, key: key, method: method,
                         headers: fields, cacheControl: cacheControl)
         guard let span = plan.body else { return Response(status: plan.status, headers: plan.headers) }
-        do {
-            return Response(status: plan.status, headers: plan.headers, body: try await object.body(span))
-        } catch {
-            let message = ByteBuffer(string: "cannot read \(key): \(error)\n")
-            return Response(status: .badGateway, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: message))
-        }
+        return Response(status: plan.status, headers: plan.headers, body: try await object.body(span))
     }
 }

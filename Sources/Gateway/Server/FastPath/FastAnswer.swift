@@ -49,7 +49,10 @@ extension Gateway {
         if let cors = anyOriginCORSFields {
             bytes.writeImmutableBuffer(cors)
         } else {
+            // Only public roots are answered here: the answer varies with Origin alone.
             forEachCORSField(origin: request.fields.origin, method: method) { bytes.writeField($0, $1) }
+            bytes.writeField(.vary, "Origin")
+            bytes.writeField(.xContentTypeOptions, "nosniff")
         }
         bytes.writeField(.date, HTTPDate.now())
         if request.close { bytes.writeField(.connection, "close") }

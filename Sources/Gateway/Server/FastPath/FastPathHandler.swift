@@ -61,18 +61,133 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var handedOn = false
     private var context: ChannelHandlerContext?
 
-    init(gateway: Gateway, answers: Bool, files: OpenFileCache) {
+    // Timeouts and the connection cap (ConnectionGovernor): the sweep of this loop's
+    // connections reads these; the hot path only bumps counters.
+    private let connections: LoopConnections
+    /// Counted by the governor (and listed in `connections`) until the connection ends.
+    private var admitted = false
+    /// Over the connection cap: answered 503 and closed as soon as it is active.
+    private var refused = false
+    private var answered = 0
+    private var reads = 0
+    private var writes = 0
+    /// What the last sweep saw and since when; a timeout runs while it stays the same.
+    private var watched: (state: Watch, since: NIODeadline)?
+    /// The loop's sweep tick when the connection started or last finished an answer.
+    private var lastActive: NIODeadline
+    /// This connection's number on its loop (`LoopConnections.add`).
+    private var number = 0
+
+    private enum Watch: Equatable {
+        /// Waiting for a request (the first one if `answered` is 0).
+        case waiting(answered: Int)
+        /// Part of a head is here, not all of it.
+        case readingHead(answered: Int)
+        /// NIO's parser has the connection: any read or write is progress.
+        case passthrough(progress: Int)
+        /// An answer cannot leave as fast as it is written; progress is the buffer shrinking.
+        case sending(buffered: Int)
+        /// The responder is working on an answer (bounded by its own limits).
+        case responder
+    }
+
+    init(gateway: Gateway, answers: Bool, files: OpenFileCache, connections: LoopConnections) {
         self.gateway = gateway
         self.answers = answers
         self.files = files
+        self.connections = connections
+        lastActive = connections.tick
     }
 
-    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
-    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        if gateway.governor.admit(on: connections) {
+            admitted = true
+            number = connections.add(self)
+        } else {
+            refused = true
+            if context.channel.isActive { refuse(context) }
+        }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        release()
+        self.context = nil
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        if refused { refuse(context) }
+        context.fireChannelActive()
+    }
+
+    /// No room even after closing idle connections: a 503 the client may retry.
+    private func refuse(_ context: ChannelHandlerContext) {
+        guard mode != .closing else { return }
+        mode = .closing
+        var answer = context.channel.allocator.buffer(capacity: 100)
+        answer.writeStaticString("HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nRetry-After: 1\r\nConnection: close\r\n\r\n")
+        context.write(wrapOutboundOut(.byteBuffer(answer)), promise: nil)
+        needsFlush = true
+        closeAfterWrites(context)
+    }
+
+    private func release() {
+        guard admitted else { return }
+        admitted = false
+        gateway.governor.left()
+        connections.remove(self)
+    }
+
+    // MARK: Timeouts and room
+
+    /// Called by the loop's sweep: closes the connection once it has stayed in one state
+    /// longer than that state's limit.
+    func checkTimeouts(now: NIODeadline, limits: ConnectionLimits) {
+        guard let context else { return }
+        let channel = context.channel
+        let state: Watch
+        let limit: Duration?
+        if mode == .closing || !channel.isWritable || !filesInFlight.isEmpty {
+            state = .sending(buffered: (try? channel.syncOptions?.getOption(ChannelOptions.bufferedWritableBytes)) ?? 0)
+            limit = limits.send
+        } else {
+            switch mode {
+            case .answering where unread == nil:
+                state = .waiting(answered: answered)
+                limit = answered == 0 ? limits.header : limits.idle
+            case .answering:
+                state = .readingHead(answered: answered)
+                limit = limits.header
+            case .passthrough:
+                state = .passthrough(progress: reads &+ writes)
+                limit = limits.idle
+            case .awaitingResponder, .closing:
+                state = .responder
+                limit = nil
+            }
+        }
+        guard let watched, watched.state == state else {
+            watched = (state, now)
+            return
+        }
+        if let limit, now - watched.since >= TimeAmount(limit) { context.close(promise: nil) }
+    }
+
+    /// Since when (to a sweep's resolution) the connection has been idle — waiting for a
+    /// request with nothing left to send — whether it ever asked for anything, and its
+    /// number; nil if it is not idle. Idle connections are closed first to make room.
+    func idleSince() -> (since: NIODeadline, used: Bool, number: Int)? {
+        guard mode == .answering, unread == nil, filesInFlight.isEmpty, let channel = context?.channel, channel.isWritable
+        else { return nil }
+        return (lastActive, answered > 0, number)
+    }
+
+    func closeForRoom() { context?.close(promise: nil) }
 
     // MARK: Input
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        reads &+= 1
         switch mode {
         case .passthrough:
             handedOn = true
@@ -146,6 +261,8 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func send(_ answer: FastAnswer, _ context: ChannelHandlerContext) {
+        answered &+= 1
+        lastActive = connections.tick
         context.write(wrapOutboundOut(.byteBuffer(answer.bytes)), promise: nil)
         if let (lease, span) = answer.file {
             sendFile(lease, span, context)
@@ -203,6 +320,7 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        release()
         truncationWatch?.cancel()
         truncationWatch = nil
         context.fireChannelInactive()
@@ -214,6 +332,8 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// The next request is taken up on a later turn of the loop, so nothing is written
     /// from inside the responder's write.
     func responderAnswerWritten() {
+        answered &+= 1
+        lastActive = connections.tick
         guard case .awaitingResponder = mode, let context else { return }
         context.eventLoop.assumeIsolated().execute {
             guard case let .awaitingResponder(thenClose) = self.mode, let context = self.context else { return }
@@ -236,6 +356,11 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     // MARK: Flow control
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        writes &+= 1
+        context.write(data, promise: promise)
+    }
 
     func read(context: ChannelHandlerContext) {
         switch mode {

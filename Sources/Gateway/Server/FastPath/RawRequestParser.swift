@@ -15,6 +15,8 @@ struct RawRequestHead {
     var close: Bool
     var isHTTP11: Bool
     var hostFields = 0
+    /// A field no server may take (a transfer coding other than chunked).
+    var refused = false
 }
 
 enum RawParse {
@@ -22,8 +24,10 @@ enum RawParse {
     case needMore
     /// A well-formed head of `length` bytes, for a request without a body.
     case request(RawRequestHead, length: Int)
-    /// Well-formed, but an HTTP/1.1 request without exactly one Host field, or any with
-    /// several: RFC 9112 §3.2 requires a 400.
+    /// Answered 400 and the connection closed: an HTTP/1.1 request without exactly one
+    /// Host field, or any with several (RFC 9112 §3.2); a bare LF or CR among the head's
+    /// line ends (§2.2), which the connection would otherwise wait on forever; `CONNECT`,
+    /// which a gateway does not tunnel; a transfer coding other than chunked (§6.1).
     case badRequest
     /// Anything this parser does not take on: malformed syntax, a request body, an
     /// upgrade, `Expect`, an oversized head. The connection is handed to NIO's parser
@@ -43,32 +47,45 @@ enum RawRequestParser {
     static let maxHeadBytes = 16 * 1024
 
     static func parse(_ bytes: UnsafeRawBufferPointer) -> RawParse {
-        guard let length = headLength(bytes) else {
+        if matches(bytes, 0, "CONNECT ") { return .badRequest }
+        let length: Int
+        switch headLength(bytes) {
+        case .bareLineFeed:
+            return couldBeRequestStart(bytes) ? .badRequest : .unsupported
+        case .incomplete:
             // Waiting is only right for what could still become a request: binary garbage
             // (a TLS hello, say) goes to NIO's parser at once, which answers 400.
             return bytes.count > maxHeadBytes || !couldBeRequestStart(bytes) ? .unsupported : .needMore
+        case let .complete(count):
+            length = count
         }
         var lines = LineReader(bytes: bytes, end: length - 2)
-        guard let requestLine = lines.next(), var head = parseRequestLine(bytes, requestLine) else { return .unsupported }
+        guard let requestLine = lines.next(), var head = parseRequestLine(bytes, requestLine) else {
+            return lines.malformed ? .badRequest : .unsupported
+        }
         while let line = lines.next() {
             guard line.count > 0, field(bytes, line, into: &head) else { return .unsupported }
         }
-        guard !lines.malformed else { return .unsupported }
-        if head.hostFields > 1 || (head.isHTTP11 && head.hostFields == 0) { return .badRequest }
+        guard !lines.malformed else { return .badRequest }
+        if head.refused || head.hostFields > 1 || (head.isHTTP11 && head.hostFields == 0) { return .badRequest }
         return .request(head, length: length)
     }
 
-    /// The length of the head including its final CRLF CRLF, if it is all there.
-    private static func headLength(_ b: UnsafeRawBufferPointer) -> Int? {
-        var i = 3
+    private enum HeadEnd { case complete(Int), incomplete, bareLineFeed }
+
+    /// The length of the head including its final CRLF CRLF, if it is all there. A LF
+    /// without its CR before the end ends the search: such a head never completes.
+    private static func headLength(_ b: UnsafeRawBufferPointer) -> HeadEnd {
+        var i = 0
         let limit = min(b.count, maxHeadBytes)
         while i < limit {
             if b[i] == lf {
-                if b[i - 1] == cr && b[i - 2] == lf && b[i - 3] == cr { return i + 1 }
+                guard i > 0, b[i - 1] == cr else { return .bareLineFeed }
+                if i >= 3 && b[i - 2] == lf && b[i - 3] == cr { return .complete(i + 1) }
             }
             i += 1
         }
-        return nil
+        return .incomplete
     }
 
     /// Whether an incomplete head is a well-formed start of one: a token, a space, a
@@ -136,9 +153,13 @@ enum RawRequestParser {
         let value = b[i..<line.upperBound].trimmingOWS()
 
         switch name.count {
-        case 7 where matchesExactly(b, name, "upgrade"), 6 where matchesExactly(b, name, "expect"),
-             17 where matchesExactly(b, name, "transfer-encoding"):
+        case 7 where matchesExactly(b, name, "upgrade"), 6 where matchesExactly(b, name, "expect"):
             return false
+        case 17 where matchesExactly(b, name, "transfer-encoding"):
+            // A chunked body belongs to NIO's parser; any other coding is refused here,
+            // before anything could answer the request as if it had no body.
+            if !matchesExactly(b, value.startIndex..<value.endIndex, "chunked") { head.refused = true }
+            return head.refused
         case 14 where matchesExactly(b, name, "content-length"):
             // Only an explicit zero: any body belongs to NIO's parser.
             return value.count == 1 && value.first == UInt8(ascii: "0")
