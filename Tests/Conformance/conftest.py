@@ -96,3 +96,29 @@ def run_convert(run_tessera) -> TesseraRunner:
 def source_cache(tmp_path_factory):
     """Directory for source arrays shared between tests of one session."""
     return tmp_path_factory.mktemp("sources")
+
+
+# ---------------------------------------------------------------------------
+# S3: one moto server per test module that asks for it, with the module's BUCKET made
+# ---------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def s3(request):
+    """A moto server (S3 on 127.0.0.1) holding the bucket the module names as BUCKET;
+    stopped after the module whatever happens."""
+    from s3_server import MotoServer
+
+    server = MotoServer()
+    try:
+        server.create_bucket(request.module.BUCKET)
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def s3_env(s3, monkeypatch):
+    """The AWS_* settings that point Tessera (and tensorstore's credential chain) at `s3`."""
+    for k, v in s3.env().items():
+        monkeypatch.setenv(k, v)
+    return s3

@@ -20,7 +20,6 @@ import zarr
 import convert_checks as cc
 import convert_inputs as ci
 from ngff_layout import image_root
-from s3_server import MotoServer
 
 BUCKET = "tessera-overwrite"
 _names = itertools.count()
@@ -178,21 +177,6 @@ def test_copy_replaces_a_zarr(run_tessera, tmp_path):
 # ---------------------------------------------------------------------------
 # s3://
 # ---------------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def s3():
-    server = MotoServer()
-    server.create_bucket(BUCKET)
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def s3_env(s3, monkeypatch):
-    for k, v in s3.env().items():
-        monkeypatch.setenv(k, v)
-    return s3
-
 
 def client(s3):
     import boto3

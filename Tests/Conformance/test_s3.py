@@ -18,26 +18,10 @@ import zarr
 
 import convert_checks as cc
 import convert_inputs as ci
-from s3_server import MotoServer, free_port
+from s3_server import free_port
 
 BUCKET = "tessera-test"
 _names = itertools.count()
-
-
-@pytest.fixture(scope="module")
-def s3():
-    server = MotoServer()
-    server.create_bucket(BUCKET)
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def s3_env(s3, monkeypatch):
-    for k, v in s3.env().items():
-        monkeypatch.setenv(k, v)
-    # tensorstore's AWS credential chain reads these too
-    return s3
 
 
 def unique(name: str) -> str:

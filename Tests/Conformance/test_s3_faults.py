@@ -17,19 +17,10 @@ import zarr
 import convert_checks as cc
 import convert_inputs as ci
 from fault_proxy import OTHER_REGION, FaultProxy
-from s3_server import MotoServer
 
 BUCKET = "tessera-faults"
 TIMEOUT = 90  # seconds for any one command: a hang is a failure
 _names = itertools.count()
-
-
-@pytest.fixture(scope="module")
-def s3():
-    server = MotoServer()
-    server.create_bucket(BUCKET)
-    yield server
-    server.stop()
 
 
 @pytest.fixture
