@@ -123,10 +123,16 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// No room even after closing idle connections: a 503 the client may retry.
     private func refuse(_ context: ChannelHandlerContext) {
         guard mode != .closing else { return }
+        answerAndClose(context, "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nRetry-After: 1\r\nConnection: close\r\n\r\n")
+    }
+
+    /// Writes a whole bodiless answer the handler makes itself and ends the connection
+    /// once it is written; nothing more is read from it.
+    private func answerAndClose(_ context: ChannelHandlerContext, _ answer: StaticString) {
         mode = .closing
-        var answer = context.channel.allocator.buffer(capacity: 100)
-        answer.writeStaticString("HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nRetry-After: 1\r\nConnection: close\r\n\r\n")
-        context.write(wrapOutboundOut(.byteBuffer(answer)), promise: nil)
+        var buffer = context.channel.allocator.buffer(capacity: answer.utf8CodeUnitCount)
+        buffer.writeStaticString(answer)
+        context.write(wrapOutboundOut(.byteBuffer(buffer)), promise: nil)
         needsFlush = true
         closeAfterWrites(context)
     }
@@ -236,12 +242,7 @@ final class FastPathHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 return true
             case .badRequest:
                 unread = nil
-                mode = .closing
-                var answer = context.channel.allocator.buffer(capacity: 80)
-                answer.writeStaticString("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
-                context.write(wrapOutboundOut(.byteBuffer(answer)), promise: nil)
-                needsFlush = true
-                closeAfterWrites(context)
+                answerAndClose(context, "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
                 return false
             case let .request(head, length):
                 let headBytes = buffer.readSlice(length: length)!
