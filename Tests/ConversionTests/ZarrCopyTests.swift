@@ -87,7 +87,8 @@ import ZarrCore
             #expect(try b.read(Region(origin: [5, 7], shape: [1, 1])) == value)
             #expect(try b.read(Region(origin: [999_999, 999_999], shape: [1, 1])) == value)
             #expect(try b.read(Region(origin: [5, 6], shape: [1, 1])).bytes == m.fillValue.bytes)
-            #expect(try dst.list(prefix: "").count == 3)
+            // Two chunks and the array's metadata, beside the run record copy leaves.
+            #expect(try dst.list(prefix: "").filter { $0.key != OutputMark.key }.count == 3)
         }
     }
 
