@@ -9,6 +9,7 @@ struct Tessera: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tessera",
         abstract: "Convert scientific images to OME-NGFF Zarr, re-encode Zarr stores, and serve them over HTTP.",
+        version: tesseraVersion,
         subcommands: [ConvertCommand.self, InfoCommand.self, CopyCommand.self, ServeCommand.self]
     )
 

@@ -5,8 +5,6 @@ import ObjectStore
 import Synchronization
 import ZarrCore
 
-public let tesseraVersion = "0.2.0"
-
 /// The totals printed at the end of a conversion.
 public struct ConvertSummary: Sendable {
     public var inputs = 0

@@ -1,12 +1,6 @@
 import NGFF
 import ZarrCore
 
-/// Errors in what the user asked for (as opposed to what the data holds).
-public struct UsageError: Error, CustomStringConvertible {
-    public let description: String
-    public init(_ description: String) { self.description = description }
-}
-
 /// Decides the destination metadata of one array from its source metadata and the
 /// options; pure, so the whole plan is known (and checked) before anything is written.
 public struct ArrayPlanner: Sendable {
