@@ -8,6 +8,9 @@ public enum NGFFVersion: String, Sendable {
 
     /// The NGFF version that goes with a Zarr format.
     public init(format: ZarrFormat) { self = format == .v2 ? .v04 : .v05 }
+
+    /// The Zarr format an NGFF version is written in (the inverse of `init(format:)`).
+    public var zarrFormat: ZarrFormat { self == .v04 ? .v2 : .v3 }
 }
 
 /// Reading and translating NGFF metadata at the level of JSON attributes, so copies

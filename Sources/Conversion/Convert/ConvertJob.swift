@@ -146,7 +146,7 @@ public struct ConvertJob: Sendable {
             results.append(try conversion.run())
         }
         if layout == .bioformats2raw {
-            let format: ZarrFormat = options.ngff == .v05 ? .v3 : .v2
+            let format = options.ngff.zarrFormat
             try Node.writeGroupMetadata(format: format, attributes: NGFFImageMetadata.omeSeries(version: options.ngff, series: file.images.indices.map(String.init)),
                                         store: store, path: "OME")
             try Node.writeGroupMetadata(format: format, attributes: NGFFImageMetadata.bioformats2rawRoot(version: options.ngff),
@@ -178,7 +178,7 @@ public struct ConvertJob: Sendable {
                                          extraAttributes: extra.merging(["tessera": .object(["version": .string(tesseraVersion)])]) { a, _ in a },
                                          fixedWindows: nil, writeOmero: false, log: log)
         _ = try conversion.run()
-        let format: ZarrFormat = options.ngff == .v05 ? .v3 : .v2
+        let format = options.ngff.zarrFormat
         try Node.writeGroupMetadata(format: format, attributes: NGFFImageMetadata.labelsGroup(version: options.ngff, names: [name]),
                                     store: store, path: "labels")
     }

@@ -45,7 +45,7 @@ struct ImageConversion {
             throw SourceError(sourcePath.isEmpty ? d.name : sourcePath,
                               "float16 pixels can be downsampled only with --downsample nearest (not \(options.downsample.rawValue))")
         }
-        let format: ZarrFormat = options.ngff == .v05 ? .v3 : .v2
+        let format = options.ngff.zarrFormat
         let levelPaths = plan.arrays.indices.map { joinKey(path, String($0)) }
         var existing = [Set<String>](repeating: [], count: plan.arrays.count)
         var damaged = 0

@@ -58,7 +58,7 @@ struct ImagePlan {
             throw UsageError("--shards needs NGFF 0.5 (Zarr v3); 0.4 has no sharding")
         }
 
-        let format: ZarrFormat = options.ngff == .v05 ? .v3 : .v2
+        let format = options.ngff.zarrFormat
         var arrays = [ArrayMetadata]()
         for (index, level) in levels.enumerated() {
             let levelChunk = zip(chunk, level.shape).map { max(1, min($0, $1)) }
