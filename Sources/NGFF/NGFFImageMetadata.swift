@@ -86,11 +86,6 @@ public enum NGFFImageMetadata {
         finish(["version": .string(NGFFVersion.v05.rawValue), "labels": .array(names.map { .string($0) })], version: version, extra: [:])
     }
 
-    /// `image-label` for a label image whose image is two levels up.
-    public static func imageLabel() -> JSONValue {
-        .object(["source": .object(["image": "../../"])])
-    }
-
     static func omeroBlock(name: String, channels: [OmeroChannel], defaultZ: Int) -> JSONValue {
         .object([
             "name": .string(name),

@@ -49,7 +49,7 @@ struct CopyCommand: ParsableCommand {
             }
             let src = try StoreLocation(source)
             let dst = try StoreLocation(destination)
-            let copy = ZarrCopy(source: src.store, sourcePath: src.path, destination: dst.store, destinationPath: dst.path,
+            let copy = ZarrCopy(source: src.store, sourcePath: "", destination: dst.store, destinationPath: "",
                                 options: options, log: logLine)
             let s = try copy.run()
             let mb = Double(s.inputBytes) / 1e6

@@ -15,8 +15,8 @@ struct InfoCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let location = try StoreLocation(path)
-            let hierarchy = try Hierarchy.discover(store: location.store, root: location.path)
-            let report = HierarchyReport(hierarchy: hierarchy, root: location.store.describe(location.path))
+            let hierarchy = try Hierarchy.discover(store: location.store, root: "")
+            let report = HierarchyReport(hierarchy: hierarchy, root: location.store.describe(""))
             print(json ? String(decoding: report.json.serialized(), as: UTF8.self) : report.text)
         }
     }

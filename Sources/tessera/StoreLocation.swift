@@ -2,19 +2,13 @@ import Foundation
 import ObjectStore
 import ZarrCore
 
-/// Where a hierarchy lives: a store plus the key prefix inside it — a local folder, or
+/// Where a hierarchy lives, as a command-line argument names it: a local folder, or
 /// `s3://bucket/prefix` (endpoint, region and credentials from the AWS environment).
+/// The hierarchy is the store's root: the prefix is part of the store.
 struct StoreLocation {
     var store: any Store
-    var path: String
 
     init(_ argument: String) throws {
         store = try openStore(argument)
-        path = ""
     }
-}
-
-struct ValidationErrorMessage: Error, CustomStringConvertible {
-    let description: String
-    init(_ d: String) { description = d }
 }

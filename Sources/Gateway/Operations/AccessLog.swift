@@ -42,7 +42,6 @@ final class AccessLog: Sendable {
         var bytes: Int
         var micros: Int
         var root: String?
-        var user: String?
     }
 
     func write(_ e: Entry) {

@@ -17,7 +17,6 @@ public enum DataType: String, Sendable, CaseIterable, Codable {
     }
 
     public var isFloatingPoint: Bool { self == .float16 || self == .float32 || self == .float64 }
-    public var isSignedInteger: Bool { [.int8, .int16, .int32, .int64].contains(self) }
 
     /// The Zarr v3 `data_type` name.
     public var v3Name: String { rawValue }
