@@ -3,7 +3,7 @@ import PackageDescription
 
 /// A Debian system library exposed to Swift through a module map and a shim header.
 /// Every C dependency is declared here even before its first user, so the link
-/// layout is settled in one place (see DESIGN.md, "C interop notes").
+/// layout is settled in one place (Docs/design.md, "C interop").
 func systemLibrary(_ name: String, pkgConfig: String, apt: String) -> Target {
     .systemLibrary(name: name, pkgConfig: pkgConfig, providers: [.apt([apt])])
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The conversion benchmark (shared/PERFORMANCE.md): `tessera convert` vs its peers, one run,
+"""The conversion benchmark (Docs/bench.md): `tessera convert` vs its peers, one run,
 one input.
 
     python Benchmarks/convert_bench.py [--small | --shape Z,Y,X] [--variants V,...]
@@ -623,7 +623,7 @@ class ConvertBench:
         return out
 
     def goals(self):
-        """PERFORMANCE.md's targets, each with the measured value."""
+        """The targets of Docs/bench.md, each with the measured value."""
         g = []
         for variant in self.args.variants:
             ngff, cname = VARIANTS[variant]
@@ -698,7 +698,7 @@ class ConvertBench:
         goals = self.goals()
         if goals:
             lines.append("")
-            lines.append("Goals (shared/PERFORMANCE.md):")
+            lines.append("Goals (Docs/bench.md):")
             for name, v, ok in goals:
                 lines.append(f"  {'met ' if ok else 'MISS'}  {name}: {v:.2f}")
         if self.memcheck:

@@ -75,7 +75,7 @@ Any wrong answer prints FAIL and the run exits 1 without timing anything. Missin
 (ETag, Last-Modified, Cache-Control, Accept-Ranges, CORS) are reported as notes.
 
 Goals, per workload, at 64 connections: tessera rps >= nginx rps and tessera p99 <= nginx
-p99 (shared/PERFORMANCE.md); also shown: tessera p99 <= 5 ms (an absolute target; wrk shares
+p99 (Docs/bench.md); also shown: tessera p99 <= 5 ms (an absolute target; wrk shares
 the CPUs with the server here, so even nginx's p99 can exceed it on a small machine: with
 two wrk threads and two server threads busy on two cores, a request whose client or
 server thread waits out another's time slice waits one or two scheduler ticks, 4 ms each
@@ -814,7 +814,7 @@ class GatewayBench:
         goals = self.goals()
         if goals:
             lines.append("")
-            lines.append("Goals (shared/PERFORMANCE.md: rps and p99 vs nginx; plus p99 <= 5 ms):")
+            lines.append("Goals (Docs/bench.md: rps and p99 vs nginx; plus p99 <= 5 ms):")
             for name, v, unit, ok in goals:
                 lines.append(f"  {'met ' if ok else 'MISS'}  {name}: {v:.2f}{unit}")
         if getattr(self, "rss_idle", None):

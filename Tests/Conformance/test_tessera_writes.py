@@ -5,7 +5,7 @@ Each case: a third-party source (zarr-python; v2 source for v3 destinations and 
 source for v2 destinations, so every case is also a format conversion) is copied
 with `tessera copy` using one destination chain; the destination is then opened by
 BOTH readers and compared pixel-for-pixel (NaN-aware, otherwise bitwise) with the
-original numpy data, and its metadata is checked against CONFORMANCE.md.
+original numpy data, and its metadata is checked against Docs/conformance.md.
 
 The data has partial edge chunks/shards on every axis and a region that is
 entirely fill value (whole chunks and one whole shard), see tessera_conformance.

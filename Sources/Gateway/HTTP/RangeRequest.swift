@@ -1,5 +1,6 @@
 /// A `Range` request header, parsed by the gateway itself: shard indexes are read with
-/// suffix ranges, and a server that gets them wrong hands readers garbage (CONFORMANCE.md).
+/// suffix ranges, and a server that gets them wrong hands readers garbage
+/// (Docs/conformance.md, "Why the gateway parses ranges itself").
 public enum RangeRequest: Equatable, Sendable {
     /// No header, or a unit other than bytes (ignored, as RFC 9110 asks): the whole object.
     case none
