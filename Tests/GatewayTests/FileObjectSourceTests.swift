@@ -3,8 +3,9 @@ import Testing
 import ZarrCore
 @testable import Gateway
 
-@Suite struct FileObjectSourceTests {
+@Suite final class FileObjectSourceTests {
     let folder: String
+    deinit { try? FileManager.default.removeItem(atPath: folder) }
 
     init() throws {
         folder = NSTemporaryDirectory() + "tessera-gateway-\(UUID().uuidString)"
@@ -56,6 +57,7 @@ import ZarrCore
 @Suite struct ConsolidatedMetadataTests {
     @Test func v2ListsEveryNodeButNoChunks() async throws {
         let folder = NSTemporaryDirectory() + "tessera-zmeta-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: folder) }
         let store = FileStore(path: folder)
         try store.set(".zgroup", Array(#"{"zarr_format":2}"#.utf8))
         try store.set(".zattrs", Array(#"{"multiscales":[]}"#.utf8))
@@ -74,6 +76,7 @@ import ZarrCore
 
     @Test func v3InlinesDescendantsFlat() async throws {
         let folder = NSTemporaryDirectory() + "tessera-zmeta3-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: folder) }
         let store = FileStore(path: folder)
         let group = Array(#"{"zarr_format":3,"node_type":"group","attributes":{}}"#.utf8)
         try store.set("zarr.json", group)

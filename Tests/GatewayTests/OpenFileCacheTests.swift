@@ -3,9 +3,10 @@ import Testing
 import ZarrCore
 @testable import Gateway
 
-@Suite struct OpenFileCacheTests {
+@Suite final class OpenFileCacheTests {
     let folder: String
     let source: FileObjectSource
+    deinit { try? FileManager.default.removeItem(atPath: folder) }
 
     init() throws {
         folder = NSTemporaryDirectory() + "tessera-filecache-\(UUID().uuidString)"

@@ -3,8 +3,8 @@ import Foundation
 import Testing
 import ZarrCore
 
-/// `OverwriteGuard` (what --overwrite may delete) and `KeptObjects` (what --resume may keep).
-@Suite struct OutputSafetyTests {
+/// `OverwriteGuard`: what `--overwrite` may delete.
+@Suite struct OverwriteGuardTests {
     func store(_ keys: [String]) throws -> MemoryStore {
         let s = MemoryStore()
         for k in keys { try s.set(k, Self.contents(of: k)) }
@@ -109,47 +109,6 @@ import ZarrCore
         let message = try refusal(["zarr.json"], inputs: ["s3://out/in.zarr"])
         #expect(message == nil)
     }
-
-    func shardedLevel(_ store: any Store) throws -> ZarrArray {
-        let inner = CodecPipeline(arrayToBytes: BytesCodec(endian: .little), bytesToBytes: [ZstdCodec(level: 3)])
-        let m = ArrayMetadata(format: .v3, shape: [32, 32], chunkShape: [16, 16], dataType: .uint16,
-                              codecs: CodecPipeline(arrayToBytes: ShardingCodec(innerChunkShape: [8, 8], codecs: inner)),
-                              chunkKeyEncoding: .v3Default)
-        let a = ZarrArray(store: store, path: "0", metadata: m, concurrency: 1)
-        try a.write(Region(shape: [32, 32]), NDBuffer(dataType: .uint16, shape: [32, 32], bytes: (0..<2048).map { UInt8($0 % 253) }))
-        try a.writeMetadata()
-        return a
-    }
-
-    @Test func damagedShardsAreNotKept() throws {
-        let s = MemoryStore()
-        let a = try shardedLevel(s)
-        let cut = a.chunkKey([1, 0])
-        let whole = try #require(try s.get(cut))
-        try s.set(cut, Array(whole.prefix(whole.count / 2)))
-        var flipped = try #require(try s.get(a.chunkKey([1, 1])))
-        flipped[flipped.count - 2] ^= 0xFF  // inside the index's crc32c
-        try s.set(a.chunkKey([1, 1]), flipped)
-        let listed = try s.list(prefix: "0/").filter { !$0.key.hasSuffix("zarr.json") }
-        let check = try KeptObjects(listed: listed, array: a, jobs: 2)
-        #expect(check.kept == [a.chunkKey([0, 0]), a.chunkKey([0, 1])])
-        #expect(check.damaged == [a.chunkKey([1, 0]), a.chunkKey([1, 1])].sorted())
-        #expect(try s.get(cut) == nil, "a damaged object is deleted so it is redone")
-    }
-
-    @Test func damagedChunksAreNotKept() throws {
-        let s = MemoryStore()
-        let m = ArrayMetadata(format: .v2, shape: [16, 16], chunkShape: [8, 8], dataType: .uint16,
-                              codecs: CodecPipeline(bytesToBytes: [ZstdCodec(level: 3)]),
-                              chunkKeyEncoding: ChunkKeyEncoding(kind: .v2, separator: "/"))
-        let a = ZarrArray(store: s, path: "0", metadata: m, concurrency: 1)
-        try a.write(Region(shape: [16, 16]), NDBuffer(dataType: .uint16, shape: [16, 16], bytes: (0..<512).map { UInt8($0 % 251) }))
-        let key = a.chunkKey([0, 1])
-        try s.set(key, Array(try #require(try s.get(key)).prefix(5)))
-        let check = try KeptObjects(listed: try s.list(prefix: "0/"), array: a, jobs: 1)
-        #expect(check.damaged == [key])
-        #expect(check.kept.count == 3)
-    }
 }
 
 /// A store that gains a user's file just after it is first listed: what `--overwrite` deletes
@@ -175,50 +134,11 @@ final class GrowingStore: Store, @unchecked Sendable {
 @Suite struct OverwriteRaceTests {
     @Test func onlyTheCheckedKeysAreDeleted() throws {
         let s = GrowingStore()
-        try s.set("zarr.json", OutputSafetyTests.contents(of: "zarr.json"))
-        try s.set("0/zarr.json", OutputSafetyTests.contents(of: "0/zarr.json"))
+        try s.set("zarr.json", OverwriteGuardTests.contents(of: "zarr.json"))
+        try s.set("0/zarr.json", OverwriteGuardTests.contents(of: "0/zarr.json"))
         try s.set("0/c/0/0", [1, 2, 3])
         try OverwriteGuard.clear(s, location: "out", inputs: [])
         #expect(try s.inner.get("notes.txt") == Array("added after the check".utf8))
         #expect(try s.inner.get("0/c/0/0") == nil && s.inner.get("zarr.json") == nil)
     }
-}
-
-@Suite struct SourceFingerprintTests {
-    @Test func samplesCoverSmallFilesWholeAndSpreadOverLargeOnes() {
-        #expect(SourceIdentity.sampleRanges(size: 0).isEmpty)
-        #expect(SourceIdentity.sampleRanges(size: 100_000).map { [$0.offset, $0.length] } == [[0, 100_000]])
-        for size in [2 * 65536 + 1, 2 * 65536 + 5000, 300_000, 1 << 40, Int.max] {
-            let r = SourceIdentity.sampleRanges(size: size)
-            #expect(r.first?.offset == 0 && r.first?.length == 65536)
-            #expect(r.last.map { $0.offset + $0.length } == size)
-            // In file order, inside the file, never overlapping.
-            #expect(zip(r, r.dropFirst()).allSatisfy { $0.offset + $0.length <= $1.offset })
-        }
-        #expect(SourceIdentity.sampleRanges(size: 1 << 30).count == 18)
-    }
-}
-
-@Suite struct OutputMarkSizeTests {
-    /// A mark is a few hundred bytes; a huge file of that name (hostile, or a mistake) must
-    /// not be read whole — a 300 MB one took 1 GB of memory to parse.
-    @Test func aHugeMarkIsRefusedUnread() throws {
-        let store = CountingReadsStore()
-        let pad = String(repeating: "x", count: 2 << 20)
-        try store.inner.set(OutputMark.key, Array(#"{"command":"convert","settings":{},"pad":"\#(pad)"}"#.utf8))
-        #expect(throws: UsageError.self) { _ = try OutputMark.read(from: store) }
-        #expect(store.wholeReads == 0)
-    }
-}
-
-final class CountingReadsStore: Store, @unchecked Sendable {
-    let inner = MemoryStore()
-    var wholeReads = 0
-    func get(_ key: String) throws -> [UInt8]? { wholeReads += 1; return try inner.get(key) }
-    func get(_ key: String, range: ByteRange) throws -> [UInt8]? { try inner.get(key, range: range) }
-    func size(_ key: String) throws -> Int? { try inner.size(key) }
-    func set(_ key: String, _ bytes: [UInt8]) throws { try inner.set(key, bytes) }
-    func delete(_ key: String) throws { try inner.delete(key) }
-    func list(prefix: String) throws -> [StoreEntry] { try inner.list(prefix: prefix) }
-    func describe(_ key: String) -> String { inner.describe(key) }
 }

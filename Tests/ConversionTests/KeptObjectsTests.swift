@@ -1,0 +1,48 @@
+@testable import Conversion
+import Foundation
+import Testing
+import ZarrCore
+
+/// `KeptObjects`: what `--resume` may keep of an earlier run's chunks and shards.
+@Suite struct KeptObjectsTests {
+    func shardedLevel(_ store: any Store) throws -> ZarrArray {
+        let inner = CodecPipeline(arrayToBytes: BytesCodec(endian: .little), bytesToBytes: [ZstdCodec(level: 3)])
+        let m = ArrayMetadata(format: .v3, shape: [32, 32], chunkShape: [16, 16], dataType: .uint16,
+                              codecs: CodecPipeline(arrayToBytes: ShardingCodec(innerChunkShape: [8, 8], codecs: inner)),
+                              chunkKeyEncoding: .v3Default)
+        let a = ZarrArray(store: store, path: "0", metadata: m, concurrency: 1)
+        try a.write(Region(shape: [32, 32]), NDBuffer(dataType: .uint16, shape: [32, 32], bytes: (0..<2048).map { UInt8($0 % 253) }))
+        try a.writeMetadata()
+        return a
+    }
+
+    @Test func damagedShardsAreNotKept() throws {
+        let s = MemoryStore()
+        let a = try shardedLevel(s)
+        let cut = a.chunkKey([1, 0])
+        let whole = try #require(try s.get(cut))
+        try s.set(cut, Array(whole.prefix(whole.count / 2)))
+        var flipped = try #require(try s.get(a.chunkKey([1, 1])))
+        flipped[flipped.count - 2] ^= 0xFF  // inside the index's crc32c
+        try s.set(a.chunkKey([1, 1]), flipped)
+        let listed = try s.list(prefix: "0/").filter { !$0.key.hasSuffix("zarr.json") }
+        let check = try KeptObjects(listed: listed, array: a, jobs: 2)
+        #expect(check.kept == [a.chunkKey([0, 0]), a.chunkKey([0, 1])])
+        #expect(check.damaged == [a.chunkKey([1, 0]), a.chunkKey([1, 1])].sorted())
+        #expect(try s.get(cut) == nil, "a damaged object is deleted so it is redone")
+    }
+
+    @Test func damagedChunksAreNotKept() throws {
+        let s = MemoryStore()
+        let m = ArrayMetadata(format: .v2, shape: [16, 16], chunkShape: [8, 8], dataType: .uint16,
+                              codecs: CodecPipeline(bytesToBytes: [ZstdCodec(level: 3)]),
+                              chunkKeyEncoding: ChunkKeyEncoding(kind: .v2, separator: "/"))
+        let a = ZarrArray(store: s, path: "0", metadata: m, concurrency: 1)
+        try a.write(Region(shape: [16, 16]), NDBuffer(dataType: .uint16, shape: [16, 16], bytes: (0..<512).map { UInt8($0 % 251) }))
+        let key = a.chunkKey([0, 1])
+        try s.set(key, Array(try #require(try s.get(key)).prefix(5)))
+        let check = try KeptObjects(listed: try s.list(prefix: "0/"), array: a, jobs: 1)
+        #expect(check.damaged == [key])
+        #expect(check.kept.count == 3)
+    }
+}
