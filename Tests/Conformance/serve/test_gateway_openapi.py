@@ -15,7 +15,7 @@ from gateway_server import GatewayServer
 from s3_server import free_port
 from test_gateway_http import get
 
-SPEC_PATH = Path(__file__).resolve().parents[2] / "Specs" / "openapi.yaml"
+SPEC_PATH = Path(__file__).resolve().parents[3] / "Specs" / "openapi.yaml"
 
 
 def resolve(spec, node):

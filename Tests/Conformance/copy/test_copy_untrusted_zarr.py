@@ -17,10 +17,8 @@ import json
 import os
 import resource
 import signal
-import struct
 import subprocess
 import time
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +26,7 @@ import pytest
 import zarr
 
 import tessera_conformance as tc
+from crafted_frames import gzip_bomb, zstd_raw_frame_declaring, zstd_rle_bomb
 
 PEAK_RSS_CAP = 1 << 30  # 1 GiB, the cap issue 21 asks for
 ADDRESS_SPACE_GUARD = 6 << 30  # keeps a regression from starving the machine
@@ -208,34 +207,6 @@ def test_grid_rounding_near_int64_max_is_exact(tessera_bin, tmp_path):
 # ---------------------------------------------------------------------------
 # 2 and 3. Decoding is bounded by what the chunk shape needs, whatever a header says
 # ---------------------------------------------------------------------------
-
-ZSTD_MAGIC = struct.pack("<I", 0xFD2FB528)
-
-
-def zstd_raw_frame_declaring(content_size: int, payload: bytes) -> bytes:
-    """A zstd frame with an 8-byte Frame_Content_Size field and one raw block."""
-    header = bytes([0xC0, 0x00])  # FCS 8 bytes, not single-segment; window descriptor 1 KiB
-    block = (1 | (0 << 1) | (len(payload) << 3)).to_bytes(3, "little")  # last, raw
-    return ZSTD_MAGIC + header + struct.pack("<Q", content_size) + block + payload
-
-
-def zstd_rle_bomb(total: int) -> bytes:
-    """A zstd frame without a content size: RLE blocks of 128 KiB, 4 bytes each."""
-    header = bytes([0x00, 0x38])  # no FCS, window descriptor: 2^(10+7) = 128 KiB
-    step = 128 << 10
-    blocks = []
-    for i in range(total // step):
-        last = 1 if i == total // step - 1 else 0
-        blocks.append((last | (1 << 1) | (step << 3)).to_bytes(3, "little") + b"\x2a")
-    return ZSTD_MAGIC + header + b"".join(blocks)
-
-
-def gzip_bomb(total: int) -> bytes:
-    z = zlib.compressobj(9, zlib.DEFLATED, 31)
-    piece = bytes(64 << 20)
-    parts = [z.compress(piece) for _ in range(total // len(piece))]
-    return b"".join(parts) + z.flush()
-
 
 def test_zstd_declared_content_size_is_not_trusted(tessera_bin, tmp_path):
     frame = zstd_raw_frame_declaring(2**40, bytes(512))
