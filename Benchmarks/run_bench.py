@@ -116,7 +116,7 @@ def main(argv=None):
     import s3_bench
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sections", type=csv_choice(ALL_SECTIONS), default=ALL_SECTIONS,
-                    help="comma-separated, default: io,convert,s3,gateway. io = this file's write/read of one array; "
+                    help="comma-separated, default: io,convert,s3,gateway. io = Benchmarks/io_bench.py (write and read back one array); "
                          "convert = Benchmarks/convert_bench.py (tessera convert vs ngff-zarr, tensorstore, ...); "
                          "s3 = Benchmarks/s3_bench.py (the same array written to a local S3 server); "
                          "gateway = Benchmarks/gateway_bench.py (tessera serve vs nginx under wrk); "
