@@ -20,8 +20,7 @@ from pathlib import Path
 import pytest
 
 from gateway_server import GatewayServer
-from test_gateway_connection import ResponseReader, connect, request
-from test_gateway_http import get
+from http_exchange import ResponseReader, connect, get, request
 
 PATHS = ["fast-path", "responder"]
 LAB_TOKEN = "lab-token-0123456789"

@@ -131,6 +131,25 @@ def any_multiscales(root: Path) -> list:
 # Readers
 # ---------------------------------------------------------------------------
 
+CRASH_MARKERS = ("Fatal error", "Traceback", "Stack dump", "SIGSEGV", "Illegal instruction", "panic")
+
+
+def assert_clean_failure(proc, names, label, out: Path | None = None):
+    """Bad input to `tessera convert`: a non-zero exit that is not a crash, one line on stderr
+    naming every one of `names`, and (with `out`) nothing marked complete under `out`."""
+    assert proc.returncode != 0, f"{label}: exit 0 on bad input\nstdout: {proc.stdout[-500:]}\nstderr: {proc.stderr[-500:]}"
+    assert proc.returncode > 0, f"{label}: killed by signal {-proc.returncode} (crash)\nstderr: {proc.stderr[-2000:]}"
+    assert proc.returncode < 128, f"{label}: exit code {proc.returncode} looks like a crash\nstderr: {proc.stderr[-2000:]}"
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, f"{label}: stderr must be exactly one line, got {len(lines)}:\n{proc.stderr[-2000:]}"
+    for marker in CRASH_MARKERS:
+        assert marker not in lines[0], f"{label}: crash output on stderr: {lines[0]!r}"
+    for n in names:
+        assert str(n) in lines[0], f"{label}: stderr does not name {str(n)!r}: {lines[0]!r}"
+    if out is not None:
+        assert any_multiscales(out) == [], f"{label}: output marked complete: {any_multiscales(out)}"
+
+
 def read_level_zarr(path: Path) -> np.ndarray:
     import zarr
 
