@@ -30,12 +30,13 @@ Tools:
                  1.143x the voxels of level 0, so a converter running exactly at the floor's
                  speed would show 0.875x; the table prints both ratios.
 
-Per tool and variant, each tool in its own process under `/usr/bin/time -v` (GNU time):
-  wall s     the whole process, start-up and imports included (`time`'s child, timed here)
+Per tool and variant, each tool in its own process under the harness's launcher
+(Benchmarks/harness/process.py: wait4's rusage of the tool's own process):
+  wall s     the whole process, start-up and imports included (spawn to exit)
   MB/s       input bytes (uncompressed, MB = 10^6 B) / wall s
-  peak RSS   GNU time's "Maximum resident set size" of the tool's process, MiB
+  peak RSS   the tool's process's maximum resident set size (ru_maxrss), MiB
   anon       the largest RssAnon of that process sampled every 10 ms, MiB
-  CPU %      GNU time's "Percent of CPU this job got"
+  CPU %      (user + system CPU time) / wall, as GNU time's "Percent of CPU this job got"
   objects    files under the output after the run, and their bytes
 Then (off the clock) every output is read back by `convert_peers.py verify`: level
 shapes, chunks, shards, codec and the checksum of every level must equal the expected
@@ -46,7 +47,7 @@ and are deleted after checking (--keep keeps them).
 
 --memory-check: also converts a 4 GiB uint16 BigTIFF (512x2048x2048, same tiling; 64x512x512
 with --small) with Tessera (NGFF 0.5, zstd 5) and checks that its peak RSS, from
-/usr/bin/time -v, stays below 1 GiB (the issue's requirement), and prints how it grew
+ru_maxrss, stays below 1 GiB (the issue's requirement), and prints how it grew
 from the 1 GiB run. The 4 GiB file is generated once into the cache (free space is
 checked first).
 
@@ -55,12 +56,9 @@ Results: Benchmarks/.cache/last-convert-bench.json. Compare the ratios, not abso
 import argparse
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
-import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -70,7 +68,10 @@ CACHE = HERE / ".cache"
 sys.path.insert(0, str(HERE))
 import convert_peers  # noqa: E402
 import make_input  # noqa: E402
-from bench_common import last_json_line, count_objects, csv_choice, write_json, run_section, format_table, run_header  # noqa: E402
+import peers  # noqa: E402
+from harness.process import last_json_line, run_measured, warm  # noqa: E402
+from harness.report import count_objects, csv_choice, format_table  # noqa: E402
+from harness.section import Section, add_run_arguments, add_size_arguments, check_counts, run_section  # noqa: E402
 
 DEFAULT_SHAPE = (128, 2048, 2048)
 SMALL_SHAPE = (32, 512, 512)
@@ -91,7 +92,6 @@ ALL_TOOLS = ("tessera", "tensorstore", "ngff-zarr", "bioformats2raw")
 PEERS = ("tensorstore", "ngff-zarr", "bioformats2raw")
 MB = 1e6
 MiB = 2 ** 20
-GNU_TIME = "/usr/bin/time"
 
 
 # ----------------------------------------------------------------------------- input
@@ -141,7 +141,7 @@ class _Expected:
         level = self.level1
         for i in range(1, len(self.shapes)):
             assert tuple(level.shape) == self.shapes[i]
-            out.append({"shape": list(level.shape), "checksum": convert_peers.checksum(level)})
+            out.append({"shape": list(level.shape), "checksum": peers.checksum(level)})
             level = convert_peers.mean2(level) if i + 1 < len(self.shapes) else None
         return out
 
@@ -188,111 +188,6 @@ def ensure_tiff(shape, cache=CACHE, log=sys.stderr):
     side.write_text(json.dumps(info, indent=2) + "\n")
     print(f"convert_bench: generated in {time.monotonic() - t0:.0f} s", file=log, flush=True)
     return path, info
-
-
-def warm(path, block=64 * MiB):
-    """Read the file once so every tool starts with it in the page cache."""
-    buf = bytearray(block)
-    with open(path, "rb", buffering=0) as f:
-        while f.readinto(buf):
-            pass
-
-
-# ----------------------------------------------------------------------------- children
-
-def _children(pid):
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as f:
-            return [int(p) for p in f.read().split()]
-    except OSError:
-        return []
-
-
-def _rss_anon_kib(pid):
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith("RssAnon:"):
-                    return int(line.split()[1])
-    except (OSError, ValueError):
-        pass
-    return 0
-
-
-def parse_gnu_time(text):
-    out = {}
-    pats = {
-        "maxrss_kib": r"Maximum resident set size \(kbytes\): (\d+)",
-        "cpu_percent": r"Percent of CPU this job got: (\d+)%",
-        "user_s": r"User time \(seconds\): ([\d.]+)",
-        "sys_s": r"System time \(seconds\): ([\d.]+)",
-        "exit_status": r"Exit status: (\d+)",
-        "major_faults": r"Major \(requiring I/O\) page faults: (\d+)",
-    }
-    for k, p in pats.items():
-        m = re.search(p, text)
-        if m:
-            out[k] = float(m.group(1)) if "." in m.group(1) else int(m.group(1))
-    m = re.search(r"Command terminated by signal (\d+)", text)
-    if m:
-        out["signal"] = int(m.group(1))
-    return out
-
-
-def run_timed(cmd, timeout, env=None):
-    """Run `cmd` under GNU time -v in its own session; return exit code, output, wall
-    seconds, GNU time's fields for the tool and the tool's sampled peak RssAnon."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
-            tempfile.NamedTemporaryFile(suffix=".time", mode="r") as tf:
-        started = time.monotonic()
-        p = subprocess.Popen([GNU_TIME, "-v", "-o", tf.name] + cmd, stdout=out, stderr=err,
-                             stdin=subprocess.DEVNULL, start_new_session=True, env=env)
-        peak = [0]
-        done = threading.Event()
-
-        def sample():
-            tool = None
-            while not done.is_set():
-                if tool is None:
-                    kids = _children(p.pid)
-                    tool = kids[0] if kids else None
-                if tool is not None:
-                    peak[0] = max(peak[0], _rss_anon_kib(tool))
-                done.wait(0.01)
-        t = threading.Thread(target=sample, daemon=True)
-        t.start()
-        timed_out = False
-        try:
-            p.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            os.killpg(p.pid, 9)
-            p.wait()
-        except KeyboardInterrupt:
-            os.killpg(p.pid, 9)
-            p.wait()
-            raise
-        finally:
-            done.set()
-            t.join()
-        wall = time.monotonic() - started
-        out.seek(0)
-        err.seek(0)
-        stdout = out.read().decode(errors="replace")
-        stderr = err.read().decode(errors="replace")
-        gt = parse_gnu_time(tf.read())
-    if timed_out:
-        stderr += f"\n(killed by convert_bench.py after {timeout} s)"
-    return {"rc": p.returncode, "stdout": stdout, "stderr": stderr, "wall": wall,
-            "maxrss_kib": gt.get("maxrss_kib", 0), "peak_anon_kib": peak[0], "time": gt}
-
-
-def tool_version(cmd):
-    try:
-        r = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
-        return (r.stdout.strip() or r.stderr.strip()).splitlines()[0] if r.returncode == 0 else None
-    except (OSError, subprocess.SubprocessError, IndexError):
-        return None
 
 
 # ----------------------------------------------------------------------------- expectations
@@ -348,26 +243,13 @@ def check_output(got, info, ngff, cname):
 
 # ----------------------------------------------------------------------------- the run
 
-class ConvertBench:
+class ConvertBench(Section):
     def __init__(self, args):
-        self.args = args
-        self.failures = []
-        self.notes = []
+        super().__init__(args)
         self.rows = {}  # (variant, tool) -> row
         self.floors = {}  # variant -> row (measured right before that variant's tessera run)
         self.memcheck = None
         self.unavailable = {}  # tool -> reason
-        self.versions = {}
-        self.step = 0
-        self.steps_total = 0
-
-    def fail(self, msg):
-        self.failures.append(msg)
-        print(f"FAIL: {msg}", file=sys.stderr, flush=True)
-
-    def log(self, what, msg):
-        self.step += 1
-        print(f"[{self.step}/{self.steps_total}] {what:<34} {msg}", file=sys.stderr, flush=True)
 
     # --- commands
 
@@ -421,11 +303,11 @@ class ConvertBench:
                "--cname", cname, "--jobs", str(a.jobs)]
         if a.sync:
             os.sync()
-        child = run_timed(cmd, a.timeout)
+        child = run_measured(cmd, a.timeout)
         res = last_json_line(child["stdout"])
         what = f"{variant} floor blosc-{cname}"
         if child["rc"] != 0 or not res or res.get("tool") != "floor" or not res.get("seconds"):
-            self.log(what, "failed")
+            self.progress(what, "failed")
             self.notes.append(f"{what}: no floor ({(child['stderr'] or child['stdout']).strip()[-300:]})")
             return
         row = {"tool": "floor", "variant": variant, "cname": cname, "seconds": res["seconds"],
@@ -435,7 +317,7 @@ class ConvertBench:
         old = self.floors.get(variant)
         if old is None or row["seconds"] < old["seconds"]:  # best of --repeat
             self.floors[variant] = row
-        self.log(what, f"{res['seconds']:8.2f} s  {row['mb_per_s']:8.1f} MB/s (compress only, inside the process)")
+        self.progress(what, f"{res['seconds']:8.2f} s  {row['mb_per_s']:8.1f} MB/s (compress only, inside the process)")
 
     def verify(self, out):
         cmd = [sys.executable, str(HERE / "convert_peers.py"), "verify", "--out", str(out),
@@ -452,19 +334,19 @@ class ConvertBench:
         what = f"{variant} {tool}"
         reason = self.unavailable.get(tool)
         if reason:
-            self.log(what, "skipped: " + reason.split(":")[0])
+            self.progress(what, "skipped: " + reason.split(":")[0])
             return
         if tool == "bioformats2raw" and ngff != "0.4":
-            self.log(what, "skipped: bioformats2raw writes NGFF 0.4 only")
+            self.progress(what, "skipped: bioformats2raw writes NGFF 0.4 only")
             return
-        out = self.workdir / f"{variant}-{tool}-{rep}.ome.zarr"
+        out = self.outdir / f"{variant}-{tool}-{rep}.ome.zarr"
         cmd = self.command(tool, variant, self.tiff, out)
         if a.sync:
             os.sync()
-        child = run_timed(cmd, a.timeout)
+        child = run_measured(cmd, a.timeout)
         res = last_json_line(child["stdout"]) if tool in ("tensorstore", "ngff-zarr") else None
         if child["rc"] != 0:
-            self.log(what, "failed")
+            self.progress(what, "failed")
             tail = (child["stderr"].strip() or child["stdout"].strip())[-2000:]
             self.fail(f"{what}: exit status {child['rc']}\n  command: {' '.join(cmd)}\n  output: {tail}")
             shutil.rmtree(out, ignore_errors=True)
@@ -506,7 +388,7 @@ class ConvertBench:
                 self.notes.append(f"{what}: layout differs from the job's: " + "; ".join(layout[:4])
                                   + (f" (+{len(layout) - 4} more)" if len(layout) > 4 else ""))
         inner = f" (inner {res['seconds']:.2f} s)" if res and res.get("seconds") else ""
-        self.log(what, f"{child['wall']:8.2f} s  {self.nbytes / child['wall'] / MB:8.1f} MB/s  "
+        self.progress(what, f"{child['wall']:8.2f} s  {self.nbytes / child['wall'] / MB:8.1f} MB/s  "
                        f"rss {run['peak_rss_mib']:7.1f} MiB  anon {run['peak_anon_mib']:7.1f} MiB  "
                        f"cpu {run['cpu_percent']}%  {objects} objects{inner}"
                        + ("" if not pixels else "  PIXELS DIFFER") + ("" if not layout else "  layout differs"))
@@ -520,22 +402,22 @@ class ConvertBench:
         nbytes = int(shape[0] * shape[1] * shape[2]) * 2
         what = f"memory check {'x'.join(map(str, shape))}"
         if self.unavailable.get("tessera"):
-            self.log(what, "skipped: " + self.unavailable["tessera"])
+            self.progress(what, "skipped: " + self.unavailable["tessera"])
             return
         print(f"input: {tiff} ({nbytes / MiB:.0f} MiB); warming page cache ...", file=sys.stderr, flush=True)
         warm(tiff)
-        out = self.workdir / "memcheck-tessera.ome.zarr"
+        out = self.outdir / "memcheck-tessera.ome.zarr"
         cmd = self.command("tessera", "v05-zstd", tiff, out)
         if a.sync:
             os.sync()
-        child = run_timed(cmd, a.timeout)
+        child = run_measured(cmd, a.timeout)
         rss = child["maxrss_kib"] / 1024
         row = {"shape": list(shape), "bytes": nbytes, "tiff": str(tiff), "command": cmd, "wall": child["wall"],
                "mb_per_s": nbytes / child["wall"] / MB, "peak_rss_mib": rss,
                "peak_anon_mib": child["peak_anon_kib"] / 1024, "limit_mib": MEMCHECK_LIMIT_MIB,
                "cpu_percent": child["time"].get("cpu_percent"), "rc": child["rc"]}
         if child["rc"] != 0:
-            self.log(what, "failed")
+            self.progress(what, "failed")
             self.fail(f"{what}: exit status {child['rc']}: {(child['stderr'] or child['stdout']).strip()[-1500:]}")
         else:
             row["objects"], row["out_bytes"] = count_objects(out)
@@ -546,16 +428,15 @@ class ConvertBench:
                 if pixels or layout:
                     self.fail(f"{what}: " + "; ".join(pixels + layout))
             row["ok"] = rss < MEMCHECK_LIMIT_MIB
-            self.log(what, f"{child['wall']:8.2f} s  {row['mb_per_s']:8.1f} MB/s  rss {rss:7.1f} MiB "
+            self.progress(what, f"{child['wall']:8.2f} s  {row['mb_per_s']:8.1f} MB/s  rss {rss:7.1f} MiB "
                            f"(limit {MEMCHECK_LIMIT_MIB})  {'ok' if row['ok'] else 'OVER'}")
             if not row["ok"]:
                 self.fail(f"{what}: peak RSS {rss:.0f} MiB >= {MEMCHECK_LIMIT_MIB} MiB")
         self.memcheck = row
         shutil.rmtree(out, ignore_errors=True)
 
-    def run(self):
+    def measure(self):
         a = self.args
-        t0 = time.monotonic()
         self.shape = a.shape
         self.nbytes = a.shape[0] * a.shape[1] * a.shape[2] * 2
         for tool in a.tools:
@@ -573,8 +454,7 @@ class ConvertBench:
         if do_floor:
             warm(self.raw)
         warm(self.tiff)
-        self.workdir = Path(tempfile.mkdtemp(prefix="convert-run-", dir=CACHE))
-        try:
+        with self.workdir("convert-run-", CACHE) as self.outdir:
             for rep in range(a.repeat):
                 for variant in a.variants:
                     for tool in a.tools:
@@ -583,12 +463,6 @@ class ConvertBench:
                         self.run_tool(variant, tool, rep)
             if a.memory_check:
                 self.run_memcheck()
-        finally:
-            if a.keep:
-                print(f"outputs kept in {self.workdir}", file=sys.stderr)
-            else:
-                shutil.rmtree(self.workdir, ignore_errors=True)
-        self.runtime = time.monotonic() - t0
 
     # ------------------------------------------------------------------------- reporting
 
@@ -648,15 +522,14 @@ class ConvertBench:
                       self.memcheck["peak_rss_mib"], self.memcheck["ok"]))
         return g
 
-    def table(self):
+    def table_lines(self):
         a = self.args
         lines = []
         shape = "x".join(map(str, self.shape))
         lines.append(f"Conversion benchmark: {shape} uint16 tiled TIFF ({self.nbytes / MiB:.0f} MiB), "
-                     f"{len(self.info['levels'])} levels, 64^3 chunks, clevel 5, jobs={a.jobs}, best of {a.repeat}, "
-                     f"{os.cpu_count()} CPUs, tessera {self.git or '?'}")
+                     f"{len(self.info['levels'])} levels, 64^3 chunks, clevel 5, {self.conditions()}")
         lines.append("wall = whole process; MB/s = input bytes / wall, MB = 10^6 B; "
-                     "peak RSS = GNU time max RSS (MiB); anon = sampled RssAnon (MiB)")
+                     "peak RSS = max RSS of the tool's process (MiB); anon = sampled RssAnon (MiB)")
         hdr = ("variant", "tool", "wall s", "MB/s", "peak RSS", "anon", "CPU%", "objects", "bytes", "check")
         rows = []
         for variant in a.variants:
@@ -714,15 +587,11 @@ class ConvertBench:
             lines.append(line)
         for tool, reason in self.unavailable.items():
             lines.append(f"{tool}: {reason}")
-        for n in self.notes:
-            lines.append(f"note: {n}")
-        lines.append(f"total runtime {self.runtime:.1f} s")
-        return "\n".join(lines)
+        return lines
 
-    def write_json(self, path):
+    def document(self):
         a = self.args
-        doc = {
-            **run_header(self.git),
+        return {
             "tessera": str(a.tessera),
             "versions": self.versions,
             "input": {"tiff": str(self.tiff), **self.info},
@@ -737,41 +606,26 @@ class ConvertBench:
             "memory_check": self.memcheck,
             "unavailable": self.unavailable,
             "notes": self.notes,
-            "failures": self.failures,
-            "ok": not self.failures,
-            "runtime_seconds": self.runtime,
         }
-        write_json(path, doc)
 
 
 def build_parser():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    size = ap.add_mutually_exclusive_group()
-    size.add_argument("--small", action="store_true",
-                      help="quick smoke run on %s instead of the 1 GiB input" % "x".join(map(str, SMALL_SHAPE)))
-    size.add_argument("--shape", type=make_input.parse_shape, help="input shape Z,Y,X (default 128,2048,2048)")
+    add_size_arguments(ap, SMALL_SHAPE, make_input.parse_shape)
     ap.add_argument("--variants", type=csv_choice(tuple(VARIANTS)), default=DEFAULT_VARIANTS,
                     help="comma-separated, default: " + ",".join(DEFAULT_VARIANTS))
     ap.add_argument("--tools", type=csv_choice(ALL_TOOLS), default=ALL_TOOLS,
                     help="comma-separated, default: " + ",".join(ALL_TOOLS))
-    ap.add_argument("--repeat", type=int, default=1, help="runs per step; the best wall time is kept (default 1)")
-    ap.add_argument("--jobs", type=int, default=os.cpu_count(), help="threads per tool (default: os.cpu_count())")
     ap.add_argument("--memory-check", action="store_true",
                     help="also convert a 4 GiB BigTIFF with tessera and require peak RSS < 1 GiB")
     ap.add_argument("--no-memcheck-verify", dest="memcheck_verify", action="store_false",
                     help="do not read the memory check's output back")
-    ap.add_argument("--tessera", type=Path, default=REPO / ".build" / "release" / "tessera",
-                    help="tessera binary (default <repo>/.build/release/tessera)")
     ap.add_argument("--tessera-bench", type=Path, default=REPO / ".build" / "release" / "tessera-bench",
                     help="tessera-bench binary, for the compress-only floor")
     ap.add_argument("--bioformats2raw", type=Path, default=None,
                     help="bioformats2raw launcher (default: `bioformats2raw` on PATH, if any)")
     ap.add_argument("--no-floor", action="store_true", help="skip the compress-only floor rows")
-    ap.add_argument("--json", type=Path, default=CACHE / "last-convert-bench.json",
-                    help="where to write the results (default Benchmarks/.cache/last-convert-bench.json)")
-    ap.add_argument("--timeout", type=float, default=1800, help="seconds before a child is killed (default 1800)")
-    ap.add_argument("--no-sync", dest="sync", action="store_false", help="do not sync(2) before each step")
-    ap.add_argument("--keep", action="store_true", help="keep the output folders (their path is printed)")
+    add_run_arguments(ap, CACHE / "last-convert-bench.json")
     return ap
 
 
@@ -779,15 +633,11 @@ def main(argv=None):
     ap = build_parser()
     args = ap.parse_args(argv)
     args.shape = SMALL_SHAPE if args.small else (args.shape or DEFAULT_SHAPE)
-    if args.repeat < 1 or args.jobs < 1:
-        ap.error("--repeat and --jobs must be >= 1")
+    check_counts(ap, args)
     try:
         convert_peers.check_power_of_two_pyramid(args.shape, CHUNK)
     except ValueError as e:
         ap.error(str(e))
-    if not os.access(GNU_TIME, os.X_OK):
-        ap.error(f"{GNU_TIME} (GNU time) is missing: apt-get install time")
-    args.tessera = args.tessera.absolute()
     args.tessera_bench = args.tessera_bench.absolute()
     if args.bioformats2raw is None:
         found = shutil.which("bioformats2raw")

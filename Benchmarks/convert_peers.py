@@ -103,17 +103,6 @@ def shard_shape(level_shape, chunk=64):
     return tuple(min(ci * CHUNKS_PER_SHARD, -(-s // ci) * ci) for s, ci in zip(level_shape, c))
 
 
-def checksum(a):
-    """Sum of all uint16 values as a wrapping uint64."""
-    flat = a.reshape(-1)
-    total = np.uint64(0)
-    step = 1 << 24
-    with np.errstate(over="ignore"):
-        for i in range(0, flat.size, step):
-            total += np.sum(flat[i:i + step], dtype=np.uint64)
-    return int(total)
-
-
 def ngff_transforms(level):
     f = float(2 ** level)
     return [{"type": "scale", "scale": [f, f, f]},

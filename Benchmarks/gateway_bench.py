@@ -97,7 +97,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -107,7 +106,10 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 CACHE = HERE / ".cache"
 sys.path.insert(0, str(HERE))
-from bench_common import csv_choice, write_json, run_section, format_table, run_header  # noqa: E402
+from harness.process import children, machine_task_cpu_seconds, proc_cpu_seconds, proc_status_kib, warm  # noqa: E402
+from harness.report import csv_choice, format_table  # noqa: E402
+from harness.section import Section, run_section  # noqa: E402
+from harness.servers import GatewayServer, free_port  # noqa: E402
 
 DATA = CACHE / "gateway-bench"
 ROOT = "bench"
@@ -178,14 +180,6 @@ def ensure_data(folder=DATA, log=sys.stderr):
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_bytes(rng.bytes(n))
     mpath.write_text(json.dumps(want, indent=2) + "\n")
-
-
-def warm(folder):
-    for root, _dirs, files in os.walk(folder):
-        for f in files:
-            with open(os.path.join(root, f), "rb") as fh:
-                while fh.read(4 * MiB):
-                    pass
 
 
 def workload_requests(name):
@@ -324,52 +318,6 @@ def wrk_json(text):
 
 # ----------------------------------------------------------------------------- servers
 
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _children(pid):
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as f:
-            return [int(p) for p in f.read().split()]
-    except OSError:
-        return []
-
-
-def proc_status_kib(pid, field):
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1])
-    except (OSError, ValueError):
-        pass
-    return 0
-
-
-def proc_cpu_seconds(pid):
-    """utime + stime of one process, seconds."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError):
-        return 0.0
-
-
-def machine_task_cpu_seconds():
-    """user + nice + system time of all CPUs (/proc/stat), seconds: what processes were
-    charged, without interrupt time (which the kernel does not charge to processes)."""
-    try:
-        with open("/proc/stat") as f:
-            fields = f.readline().split()
-        return (int(fields[1]) + int(fields[2]) + int(fields[3])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError):
-        return 0.0
-
-
 class Server:
     name = ""
     proc = None
@@ -377,7 +325,7 @@ class Server:
     err = None  # the server's captured stderr, closed by stop()
 
     def pids(self):
-        return [self.proc.pid] + _children(self.proc.pid)
+        return [self.proc.pid] + children(self.proc.pid)
 
     def rss_mib(self):
         return sum(proc_status_kib(p, "VmRSS") for p in self.pids()) / 1024
@@ -403,31 +351,30 @@ class Server:
 
 
 class Tessera(Server):
+    """`tessera serve` as the gateway tests start it (Tests/Conformance/support/gateway_server.py)."""
     name = "tessera"
 
     def __init__(self, binary, folder, workdir):
         self.binary = binary
         self.folder = folder
-        self.stderr_path = workdir / "tessera.stderr"
-        self.cmd = [str(binary), "serve", "--root", f"{ROOT}={folder}", "--port", "0", "--access-log", "off"]
+        self.args = ["--root", f"{ROOT}={folder}", "--access-log", "off"]
+        self.server = None
 
     def start(self, timeout=30):
-        self.err = open(self.stderr_path, "wb")
-        self.proc = subprocess.Popen(self.cmd, stdout=subprocess.PIPE, stderr=self.err, stdin=subprocess.DEVNULL,
-                                     start_new_session=True)
-        deadline = time.monotonic() + timeout
-        line = b""
-        while time.monotonic() < deadline:
-            line = self.proc.stdout.readline()
-            if not line:
-                break
-            m = re.search(rb"listening on (http://127\.0\.0\.1:\d+)/", line)
-            if m:
-                self.base = m.group(1).decode()
-                return None
-        self.stop()
-        return (f"tessera serve did not start: {line.decode(errors='replace').strip()} "
-                f"{self.stderr_path.read_text(errors='replace').strip()[-1500:]}")
+        try:
+            self.server = GatewayServer(self.binary, *self.args, startup_timeout=timeout)
+        except RuntimeError as e:
+            return str(e)[-1500:]
+        self.proc = self.server.proc
+        self.base = self.server.url
+        return None
+
+    def stop(self):
+        if self.server is not None:
+            try:
+                self.server.stop(timeout=15)
+            except RuntimeError:
+                pass  # killed after the timeout; nothing more to do
 
     def version(self):
         try:
@@ -524,7 +471,7 @@ class Nginx(Server):
             try:
                 with socket.create_connection(("127.0.0.1", port), timeout=1):
                     pass
-                if len(_children(self.proc.pid)) >= self.workers:
+                if len(children(self.proc.pid)) >= self.workers:
                     return None
             except OSError:
                 pass
@@ -593,24 +540,12 @@ def check_answer(server, key, rng, folder):
 
 # ----------------------------------------------------------------------------- the run
 
-class GatewayBench:
+class GatewayBench(Section):
+    progress_width = 16
+
     def __init__(self, args):
-        self.args = args
-        self.failures = []
-        self.notes = []
+        super().__init__(args)
         self.rows = {}  # (workload, server) -> row
-        self.versions = {}
-        self.step = 0
-        self.steps_total = 0
-        self.runtime = 0.0
-
-    def fail(self, msg):
-        self.failures.append(msg)
-        print(f"FAIL: {msg}", file=sys.stderr, flush=True)
-
-    def note(self, msg):
-        if msg not in self.notes:
-            self.notes.append(msg)
 
     def validate(self, servers):
         a = self.args
@@ -645,7 +580,7 @@ class GatewayBench:
         a = self.args
         what = f"{w} {srv.name}"
         if not srv.alive():
-            self.step += 1
+            self.step += 1  # counted, no progress line
             self.fail(f"{what}: the server is not running (exit status {srv.proc.returncode})")
             return
         if a.warmup > 0:
@@ -659,11 +594,10 @@ class GatewayBench:
         cpu = srv.cpu_seconds() - cpu0
         wrk_cpu = (ru1.ru_utime + ru1.ru_stime) - (ru0.ru_utime + ru0.ru_stime)
         other = max(0.0, (all1 - all0) - cpu - wrk_cpu)
-        self.step += 1
         j = wrk_json(r.stdout)
         text = parse_wrk(r.stdout)
         if r.returncode != 0 or not j or not j["requests"]:
-            print(f"[{self.step}/{self.steps_total}] {what:<16} failed", file=sys.stderr, flush=True)
+            self.progress(what, "failed")
             self.fail(f"{what}: wrk exit status {r.returncode}: {(r.stderr or r.stdout).strip()[-1500:]}")
             return
         n = j["requests"]
@@ -696,28 +630,32 @@ class GatewayBench:
         row.update({k: v for k, v in best.items() if k != "wrk_text"})
         row["errors_total"] = sum(x["errors"] for x in row["runs"])
         row["command"] = cmd
-        print(f"[{self.step}/{self.steps_total}] {what:<16} {run['rps']:10.0f} req/s  p50 {run['p50_ms']:6.2f} ms  "
-              f"p99 {run['p99_ms']:6.2f} ms  errors {run['errors']}  cpu {run['server_cpu_us_per_request']:6.1f} "
-              f"us/req  rss {run['rss_mib_after']:6.1f} MiB  other processes {run['other_cpu_percent']:.0f}% CPU",
-              file=sys.stderr, flush=True)
+        self.progress(what, f"{run['rps']:10.0f} req/s  p50 {run['p50_ms']:6.2f} ms  "
+                            f"p99 {run['p99_ms']:6.2f} ms  errors {run['errors']}  cpu {run['server_cpu_us_per_request']:6.1f} "
+                            f"us/req  rss {run['rss_mib_after']:6.1f} MiB  other processes {run['other_cpu_percent']:.0f}% CPU")
 
-    def run(self):
-        a = self.args
-        t0 = time.monotonic()
+    def measure(self):
         self.folder = DATA.resolve()
         ensure_data(self.folder)
         warm(self.folder)
         self.load_before = os.getloadavg()
-        self.workdir = Path(tempfile.mkdtemp(prefix="gateway-run-", dir=CACHE))
+        try:
+            with self.workdir("gateway-run-", CACHE, kept="scripts and server logs") as workdir:
+                self.run_servers(workdir)
+        finally:
+            self.load_after = os.getloadavg()
+
+    def run_servers(self, workdir):
+        a = self.args
         self.requests = {w: workload_requests(w) for w in a.workloads}
         self.scripts = {}
         for w in a.workloads:
-            p = self.workdir / f"{w}.lua"
+            p = workdir / f"{w}.lua"
             p.write_text(wrk_script(self.requests[w]))
             self.scripts[w] = p
-        servers = [Tessera(a.tessera, self.folder, self.workdir), Nginx(a.nginx, self.folder, self.workdir, a.workers)]
+        servers = [Tessera(a.tessera, self.folder, workdir), Nginx(a.nginx, self.folder, workdir, a.workers)]
         if not a.without_cached_nginx:
-            servers.append(Nginx(a.nginx, self.folder, self.workdir, a.workers, cached=True))
+            servers.append(Nginx(a.nginx, self.folder, workdir, a.workers, cached=True))
         self.steps_total = a.repeat * len(a.workloads) * len(servers)
         try:
             for srv in servers:
@@ -743,12 +681,6 @@ class GatewayBench:
         finally:
             for srv in servers:
                 srv.stop()
-            if not a.keep:
-                shutil.rmtree(self.workdir, ignore_errors=True)
-            else:
-                print(f"scripts and server logs kept in {self.workdir}", file=sys.stderr)
-            self.runtime = time.monotonic() - t0
-            self.load_after = os.getloadavg()
 
     # ------------------------------------------------------------------------- reporting
 
@@ -775,7 +707,7 @@ class GatewayBench:
             g.append((f"{w}: tessera p99 <= {GOAL_P99_MS:g} ms ({at})", t["p99_ms"], " ms", t["p99_ms"] <= GOAL_P99_MS))
         return g
 
-    def table(self):
+    def table_lines(self):
         a = self.args
         lines = [f"Gateway benchmark: wrk -t{a.threads} -c{a.connections} -d{a.duration:g}s --latency (warm-up "
                  f"{a.warmup:g} s), best of {a.repeat} by rps, {os.cpu_count()} CPUs (wrk shares them with the "
@@ -820,22 +752,26 @@ class GatewayBench:
         if getattr(self, "rss_idle", None):
             lines.append("RSS idle before the runs: " + ", ".join(f"{k} {v:.1f} MiB" for k, v in self.rss_idle.items())
                          + " (nginx: master + workers summed)")
-        for n in self.notes:
-            lines.append(f"note: {n}")
+        return lines
+
+    def summary(self):
+        """The machine's load (after the notes): how disturbed the timings are."""
+        lines = []
         lb = getattr(self, "load_before", None)
         busy = max((x["other_cpu_percent"] for r in self.rows.values() for x in r["runs"]), default=0)
         if lb:
             lines.append(f"load average (1 min) before the runs {lb[0]:.2f}; other processes used up to "
                          f"{busy:.0f}% of a core during a run"
                          + ("  (other work was running: timings are disturbed)" if busy > 10 else ""))
-        lines.append(f"total runtime {self.runtime:.1f} s")
-        return "\n".join(lines)
+        return lines + super().summary()
 
-    def write_json(self, path):
+    def host_readings(self):
+        return {"load_before": list(getattr(self, "load_before", []) or []),
+                "load_after": list(getattr(self, "load_after", []) or [])}
+
+    def document(self):
         a = self.args
-        doc = {
-            **run_header(self.git, load_before=list(getattr(self, "load_before", []) or []),
-                         load_after=list(getattr(self, "load_after", []) or [])),
+        return {
             "tessera": str(a.tessera), "nginx": str(a.nginx), "wrk": a.wrk,
             "versions": self.versions,
             "data": {"folder": str(DATA), **manifest(), "index_bytes": INDEX_BYTES, "range_pairs": RANGE_PAIRS},
@@ -849,10 +785,8 @@ class GatewayBench:
             "ratios": self.ratios(),
             "ratios_to_nginx_cached": self.ratios("nginx-cached"),
             "goals": [{"goal": n, "value": v, "met": ok} for n, v, _, ok in self.goals()],
-            "notes": self.notes, "failures": self.failures, "ok": not self.failures,
-            "runtime_seconds": self.runtime,
+            "notes": self.notes,
         }
-        write_json(path, doc)
 
 
 def build_parser():

@@ -23,7 +23,6 @@ after a warm-up before the flood. Results go to Benchmarks/.cache/last-gateway-s
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import resource
@@ -40,29 +39,24 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
-from bench_common import write_json  # noqa: E402
+from harness.process import proc_status_kib  # noqa: E402
+from harness.report import write_json  # noqa: E402
+from harness.servers import GatewayServer  # noqa: E402
 
 JSON_PATH = HERE / ".cache" / "last-gateway-soak.json"
 
 
 def rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
+    return proc_status_kib(pid, "VmRSS")
 
 
-def start_server(tessera: str, root: Path, limit: int) -> tuple[subprocess.Popen, str]:
+def start_server(tessera: str, root: Path, limit: int) -> GatewayServer:
+    """`tessera serve` (as the gateway tests start it) under a descriptor limit of `limit`."""
     def apply_limit():
         resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
-    proc = subprocess.Popen(
-        [tessera, "serve", "--port", "0", "--root", f"data={root}", "--access-log", "off",
-         "--header-timeout", "20", "--idle-timeout", "20", "--send-timeout", "20"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True, preexec_fn=apply_limit)
-    line = proc.stdout.readline()
-    if "listening on " not in line:
-        raise RuntimeError(f"tessera serve did not start: {proc.stderr.read()[-2000:]}")
-    return proc, line.split("listening on ", 1)[1].strip().rstrip("/")
+    return GatewayServer(tessera, "--root", f"data={root}", "--access-log", "off",
+                         "--header-timeout", "20", "--idle-timeout", "20", "--send-timeout", "20",
+                         preexec_fn=apply_limit)
 
 
 class Crowd:
@@ -173,7 +167,8 @@ def parse_wrk(text: str) -> dict:
 
 
 def soak(args, root: Path, limit: int) -> dict:
-    proc, url = start_server(args.tessera, root, limit)
+    server = start_server(args.tessera, root, limit)
+    proc, url = server.proc, server.url
     host, port = url.removeprefix("http://").split(":")
     result = {"limit": limit, "failures": []}
     try:
@@ -214,7 +209,7 @@ def soak(args, root: Path, limit: int) -> dict:
                 result["answers_after"] = s.recv(64).split(b"\r\n", 1)[0].decode(errors="replace")
         # Verdicts.
         if not alive:
-            result["failures"].append(f"limit {limit}: the server died: {proc.stderr.read()[-500:]}")
+            result["failures"].append(f"limit {limit}: the server died: {server.log_text()[-500:]}")
         elif not result.get("answers_after", "").startswith("HTTP/1.1 200"):
             result["failures"].append(f"limit {limit}: no 200 after the soak: {result.get('answers_after')}")
         if any(result["still_open"].values()):
@@ -225,13 +220,10 @@ def soak(args, root: Path, limit: int) -> dict:
         if result["rss_end_kib"] > result["rss_start_kib"] * 1.10:
             result["failures"].append(f"limit {limit}: RSS {result['rss_start_kib']} KiB -> {result['rss_end_kib']} KiB (> +10 %)")
     finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        try:
+            server.stop(timeout=20)
+        except RuntimeError:
+            pass  # killed after the timeout, as before
     return result
 
 

@@ -76,6 +76,39 @@ def ensure_input(shape, cache=CACHE, force=False, log=sys.stderr):
     return path
 
 
+def input_checksum(path, block=64 * 2 ** 20):
+    """Read the raw input once (this also warms the page cache) and return the sum of all
+    uint16 values as a wrapping uint64."""
+    total = np.uint64(0)
+    buf = bytearray(block)
+    view = memoryview(buf)
+    with open(path, "rb", buffering=0) as f, np.errstate(over="ignore"):
+        while True:
+            n = f.readinto(view)
+            if not n:
+                break
+            total += np.frombuffer(view[:n], dtype="<u2").sum(dtype=np.uint64)
+    return int(total)
+
+
+def checked_input(shape, log=sys.stderr):
+    """(path, checksum) of the cached input of this shape, read once to warm the page cache:
+    what the io and s3 sections start from (every read-back must reproduce the checksum)."""
+    raw = ensure_input(shape)
+    nbytes = int(np.prod(shape)) * 2
+    print(f"input: {raw} ({nbytes / 2**20:.0f} MiB); warming page cache and computing checksum ...",
+          file=log, flush=True)
+    checksum = input_checksum(raw)
+    print(f"input checksum: {checksum}", file=log, flush=True)
+    return raw, checksum
+
+
+def describe(raw, shape, checksum):
+    """The input's entry in a results document."""
+    return {"path": str(raw), "shape": list(shape), "dtype": "uint16", "bytes": int(np.prod(shape)) * 2,
+            "checksum": checksum}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--shape", type=parse_shape, default=DEFAULT_SHAPE, help="Z,Y,X (default 128,2048,2048)")

@@ -78,7 +78,7 @@ def remove(path):
 
 # ----------------------------------------------------------------------------- zarr-python
 
-def _zarr_setup(jobs):
+def zarr_setup(jobs):
     import numcodecs
     import numcodecs.blosc
     import zarr
@@ -96,21 +96,24 @@ def _zarr_setup(jobs):
     return zarr, numcodecs
 
 
-def zarr_write(raw, shape, layout, out, jobs):
-    zarr, numcodecs = _zarr_setup(jobs)
+def zarr_write(raw, shape, layout, out, jobs, storage_options=None):
+    """Writes the input to `out`: a folder, or with `storage_options` (s3fs's) an s3:// URL."""
+    zarr, numcodecs = zarr_setup(jobs)
     from zarr.codecs import BloscCodec, BytesCodec
     from zarr.storage import LocalStore
 
     src = open_input(raw, shape)
-    remove(out)
+    remote = {} if storage_options is None else {"storage_options": storage_options}
+    if not remote:
+        remove(out)
     start = time.perf_counter()
-    store = LocalStore(out)
+    store = out if remote else LocalStore(out)
     if layout == "v3-blosc-zstd-sharded":
         arr = zarr.create_array(
             store, shape=shape, dtype="uint16", chunks=CHUNK, shards=SHARD,
             serializer=BytesCodec(endian="little"),
             compressors=BloscCodec(**BLOSC[layout]),
-            fill_value=0, zarr_format=3, overwrite=True,  # C order is zarr-python's default
+            fill_value=0, zarr_format=3, overwrite=True, **remote,  # C order is zarr-python's default
         )
         step = SHARD[0]
     else:
@@ -118,7 +121,7 @@ def zarr_write(raw, shape, layout, out, jobs):
             store, shape=shape, dtype="uint16", chunks=CHUNK,
             compressors=numcodecs.Blosc(**BLOSC[layout]), filters=None,
             chunk_key_encoding={"name": "v2", "separator": "/"},
-            fill_value=0, zarr_format=2, order="C", overwrite=True,
+            fill_value=0, zarr_format=2, order="C", overwrite=True, **remote,
         )
         step = CHUNK[0]
     # One slab of whole shards (v3) / whole chunks (v2) per call: every chunk write is a
@@ -131,7 +134,7 @@ def zarr_write(raw, shape, layout, out, jobs):
 
 
 def zarr_read(out, jobs):
-    zarr, _ = _zarr_setup(jobs)
+    zarr, _ = zarr_setup(jobs)
     start = time.perf_counter()
     arr = zarr.open_array(out, mode="r")
     data = arr[...]
@@ -141,18 +144,18 @@ def zarr_read(out, jobs):
 
 # ----------------------------------------------------------------------------- tensorstore
 
-def _ts_context(jobs):
+def _ts_context(jobs, s3=False):
     import tensorstore as ts
+    io = {"s3_request_concurrency": {"limit": 2 * jobs}} if s3 else \
+        {"file_io_concurrency": {"limit": jobs}, "file_io_sync": False}
     return ts, ts.Context({
         "data_copy_concurrency": {"limit": jobs},
-        "file_io_concurrency": {"limit": jobs},
-        "file_io_sync": False,
+        **io,
         "cache_pool": {"total_bytes_limit": 0},
     })
 
 
-def _ts_spec(layout, shape, out):
-    kvstore = {"driver": "file", "path": out}
+def _ts_spec(layout, shape, kvstore):
     b = BLOSC[layout]
     if layout == "v3-blosc-zstd-sharded":
         return {
@@ -199,12 +202,15 @@ def _ts_spec(layout, shape, out):
     }
 
 
-def ts_write(raw, shape, layout, out, jobs):
-    ts, ctx = _ts_context(jobs)
+def ts_write(raw, shape, layout, out, jobs, kvstore=None):
+    """Writes the input to the folder `out`, or to `kvstore` (e.g. tensorstore's s3 one)."""
+    ts, ctx = _ts_context(jobs, s3=kvstore is not None)
     src = open_input(raw, shape)
-    remove(out)
+    if kvstore is None:
+        remove(out)
+        kvstore = {"driver": "file", "path": os.path.abspath(out)}
     start = time.perf_counter()
-    spec = _ts_spec(layout, shape, os.path.abspath(out))
+    spec = _ts_spec(layout, shape, kvstore)
     arr = ts.open(spec, create=True, delete_existing=True, context=ctx).result()
     # The whole memmap in one write: tensorstore splits it into whole chunks / shards
     # itself and bounds the work in flight by its concurrency limits. The source is a

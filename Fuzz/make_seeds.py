@@ -19,9 +19,9 @@ import numpy as np
 import zarr
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent / "Tests" / "Conformance"))
+sys.path.insert(0, str(HERE.parent / "Tests" / "Conformance" / "support"))
 import tessera_conformance as tc  # noqa: E402
-from test_untrusted_zarr import zstd_raw_frame_declaring, zstd_rle_bomb  # noqa: E402
+from crafted_frames import zstd_raw_frame_declaring, zstd_rle_bomb  # noqa: E402
 
 CORPUS = HERE / "corpus"
 DATA = (np.arange(256, dtype=np.uint16).reshape(16, 16) * 37) % 1000

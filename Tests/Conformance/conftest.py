@@ -1,5 +1,7 @@
 """Fixtures for the Tessera conformance suite.
 
+Layout: one folder per command (copy/, convert/, serve/, s3/ for copy and convert to
+S3) and support/ for the helpers they import (`import tessera_conformance`, ...).
 The binary under test is $TESSERA_BIN, default <repo>/.build/debug/tessera where
 <repo> is two levels above this file (Tests/Conformance/conftest.py).
 """
@@ -16,8 +18,9 @@ import pytest
 
 HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parents[1]
-if str(HERE) not in sys.path:  # make `import tessera_conformance` work in any import mode
-    sys.path.insert(0, str(HERE))
+SUPPORT = HERE / "support"
+if str(SUPPORT) not in sys.path:  # make `import tessera_conformance` work in any import mode
+    sys.path.insert(0, str(SUPPORT))
 
 DEFAULT_TIMEOUT = float(os.environ.get("TESSERA_TEST_TIMEOUT", "120"))
 

@@ -1,6 +1,7 @@
-"""`tessera serve` as the gateway tests run it: started on 127.0.0.1 at a free port
-(`--port 0`, the bound URL read from the banner on stdout), its JSON access log kept in a
-file, stopped with SIGTERM and required to exit 0 (graceful shutdown)."""
+"""`tessera serve` as the gateway tests (and the gateway benchmarks) run it: started on
+127.0.0.1 at a free port (`--port 0`, the bound URL read from the banner on stdout), its
+JSON access log kept in a temporary file, stopped with SIGTERM and required to exit 0
+(graceful shutdown). The log file is removed by `stop()`; its text stays readable."""
 
 from __future__ import annotations
 
@@ -15,13 +16,16 @@ from pathlib import Path
 
 
 class GatewayServer:
-    def __init__(self, binary: Path | str, *args: str, env: dict | None = None, startup_timeout: float = 30):
+    def __init__(self, binary: Path | str, *args: str, env: dict | None = None, startup_timeout: float = 30,
+                 preexec_fn=None):
+        """`preexec_fn` runs in the child before exec (e.g. to lower its descriptor limit)."""
         self.log_file = tempfile.NamedTemporaryFile(prefix="tessera-serve-", suffix=".log", delete=False)
         self.log_path = Path(self.log_file.name)
+        self.final_log: str | None = None  # the log's text once stop() has removed the file
         self.proc = subprocess.Popen(
             [str(binary), "serve", "--port", "0", *map(str, args)],
             stdout=subprocess.PIPE, stderr=self.log_file, stdin=subprocess.DEVNULL, text=True,
-            env={**os.environ, **(env or {})},
+            env={**os.environ, **(env or {})}, preexec_fn=preexec_fn,
         )
         self.url = None
         deadline = time.time() + startup_timeout
@@ -29,13 +33,17 @@ class GatewayServer:
             line = self.proc.stdout.readline()
             if not line:
                 if self.proc.poll() is not None or time.time() > deadline:
-                    raise RuntimeError(f"tessera serve did not start (exit {self.proc.poll()}): {self.log_text()}")
+                    problem = f"tessera serve did not start (exit {self.proc.poll()}): {self.log_text()}"
+                    self.stop()
+                    raise RuntimeError(problem)
                 continue
             if "listening on " in line:
                 self.url = line.split("listening on ", 1)[1].strip().rstrip("/")
         self.stdout_rest: list[str] = []
 
     def log_text(self) -> str:
+        if self.final_log is not None:
+            return self.final_log
         return self.log_path.read_text(errors="replace")
 
     def access_log(self) -> list[dict]:
@@ -65,16 +73,25 @@ class GatewayServer:
         raise RuntimeError("no VmRSS")
 
     def stop(self, timeout: float = 20) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-                raise RuntimeError("tessera serve did not stop within %ss of SIGTERM" % timeout)
-        self.log_file.close()
+        """SIGTERM, then the exit status; the log file is removed (its text kept) whatever happens."""
+        try:
+            if self.proc.poll() is None:
+                self.proc.send_signal(signal.SIGTERM)
+                try:
+                    self.proc.wait(timeout=timeout)
+                except subprocess.TimeoutExpired:
+                    self.proc.kill()
+                    self.proc.wait()
+                    raise RuntimeError("tessera serve did not stop within %ss of SIGTERM" % timeout)
+        finally:
+            self.remove_log()
         return self.proc.returncode
+
+    def remove_log(self) -> None:
+        self.log_file.close()
+        if self.final_log is None:
+            self.final_log = self.log_path.read_text(errors="replace")
+            self.log_path.unlink(missing_ok=True)
 
     def __enter__(self):
         return self

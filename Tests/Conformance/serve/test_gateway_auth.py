@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from gateway_server import GatewayServer
-from test_gateway_http import get
+from http_exchange import get
 
 HS_SECRET = "tessera-test-hs256-secret-0123456789abcdef"
 

@@ -22,23 +22,6 @@ import convert_inputs as ci
 from ngff_layout import image_root
 
 YX = (64, 64)
-CRASH_MARKERS = ("Fatal error", "Traceback", "Stack dump", "SIGSEGV", "Illegal instruction", "panic")
-
-
-def assert_clean_failure(proc, names, label, out: Path | None = None):
-    assert proc.returncode != 0, f"{label}: exit 0 on bad input\nstdout: {proc.stdout[-500:]}\nstderr: {proc.stderr[-500:]}"
-    assert proc.returncode > 0, f"{label}: killed by signal {-proc.returncode} (crash)\nstderr: {proc.stderr[-2000:]}"
-    assert proc.returncode < 128, f"{label}: exit code {proc.returncode} looks like a crash\nstderr: {proc.stderr[-2000:]}"
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1, f"{label}: stderr must be exactly one line, got {len(lines)}:\n{proc.stderr[-2000:]}"
-    for marker in CRASH_MARKERS:
-        assert marker not in lines[0], f"{label}: crash output on stderr: {lines[0]!r}"
-    for n in names:
-        assert str(n) in lines[0], f"{label}: stderr does not name {str(n)!r}: {lines[0]!r}"
-    if out is not None:
-        assert cc.any_multiscales(out) == [], f"{label}: output marked complete: {cc.any_multiscales(out)}"
-
-
 def tiled_tiff(path: Path) -> Path:
     ci.write_tiff(path, ci.pixels("uint16", YX, kind="smooth"), "yx", tile=(16, 16))
     return path
@@ -171,7 +154,7 @@ def test_bad_input_fails_cleanly(make, ngff, run_convert, tmp_path):
     out = tmp_path / "out.ome.zarr"
     args = cc.convert_args(arg, out, ngff, chunks=16)
     proc = run_convert.convert(*args)
-    assert_clean_failure(proc, names, run_convert.format(["convert", *args]), out)
+    cc.assert_clean_failure(proc, names, run_convert.format(["convert", *args]), out)
 
 
 @pytest.mark.parametrize("jobs", ["1", "2"])
@@ -282,7 +265,7 @@ def test_declared_size_far_beyond_the_file_is_refused(run_convert, tmp_path):
     out = tmp_path / "out.ome.zarr"
     args = [str(bomb), str(out)]
     proc = run_convert.convert(*args, timeout=60)
-    assert_clean_failure(proc, ["bomb.tif", "1000000000000", str(bomb.stat().st_size), "--max-pixels"],
+    cc.assert_clean_failure(proc, ["bomb.tif", "1000000000000", str(bomb.stat().st_size), "--max-pixels"],
                          run_convert.format(["convert", *args]), out)
 
 
@@ -291,7 +274,7 @@ def test_max_pixels_limits_declared_size(run_convert, tmp_path):
     out = tmp_path / "out.ome.zarr"
     args = [src.arg, str(out), "--max-pixels", "1000"]
     proc = run_convert.convert(*args)
-    assert_clean_failure(proc, ["small.tif", "4096", "1000"], run_convert.format(["convert", *args]), out)
+    cc.assert_clean_failure(proc, ["small.tif", "4096", "1000"], run_convert.format(["convert", *args]), out)
     cc.convert(run_convert, src.arg, out, "--max-pixels", "4096", "--overwrite")
     assert cc.any_multiscales(out)
 
@@ -305,7 +288,7 @@ def test_unwritable_output(run_convert, tmp_path):
     out = blocker / "out.ome.zarr"
     args = cc.convert_args(src, out, chunks=16)
     proc = run_convert.convert(*args)
-    assert_clean_failure(proc, ["blocker"], run_convert.format(["convert", *args]))
+    cc.assert_clean_failure(proc, ["blocker"], run_convert.format(["convert", *args]))
     assert blocker.read_text() == "I am a file"
 
 
@@ -325,7 +308,7 @@ def test_existing_output_without_flag(existing, run_convert, tmp_path):
         if out.is_dir() else out.read_bytes()
     args = cc.convert_args(src, out, chunks=16)
     proc = run_convert.convert(*args)
-    assert_clean_failure(proc, [out.name], run_convert.format(["convert", *args]))
+    cc.assert_clean_failure(proc, [out.name], run_convert.format(["convert", *args]))
     after = {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.is_file()} \
         if out.is_dir() else out.read_bytes()
     assert after == before, "an existing OUTPUT was modified without --overwrite/--resume"
@@ -391,7 +374,7 @@ def test_refused_settings_leave_no_output_behind(run_convert, tmp_path):
     src = tiled_tiff(tmp_path / "ok.tif")
     out = tmp_path / "out.ome.zarr"
     proc = run_convert.convert(src, out, "--chunks", "16", "--shards", "24")
-    assert_clean_failure(proc, ["--shards"], "convert --chunks 16 --shards 24", out)
+    cc.assert_clean_failure(proc, ["--shards"], "convert --chunks 16 --shards 24", out)
     cc.convert(run_convert, src, out, "--chunks", "16", "--shards", "32")
     assert cc.any_multiscales(out)
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from gateway_server import GatewayServer
+from http_exchange import get
 
 MARKER = b"TESSERA-OUTSIDE-THE-ROOT"
 PAYLOAD = bytes((i * 7 + 3) % 251 for i in range(200_000))
@@ -78,19 +79,6 @@ def raw_request(url: str, request: bytes, timeout: float = 10) -> tuple[int, byt
         return 0, b"", b""
     head, _, body = data.partition(b"\r\n\r\n")
     return int(head.split(b" ")[1]), head, body
-
-
-def get(server, path, headers=None, method="GET"):
-    host, port = server.url.removeprefix("http://").split(":")
-    conn = http.client.HTTPConnection(host, int(port), timeout=15)
-    conn.putrequest(method, path, skip_host=False, skip_accept_encoding=True)
-    for k, v in (headers or {}).items():
-        conn.putheader(k, v)
-    conn.endheaders()
-    r = conn.getresponse()
-    body = r.read()
-    conn.close()
-    return r.status, {k.lower(): v for k, v in r.getheaders()}, body
 
 
 CHUNK = "/data/img/0/c/0/0"

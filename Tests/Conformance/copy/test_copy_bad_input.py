@@ -310,11 +310,6 @@ def assert_clean_failure(proc, substrings, label):
         assert s in lines[0], f"{label}: stderr does not name {s!r}: {lines[0]!r}"
 
 
-def assert_no_destination_metadata(dst: Path):
-    if dst.exists():
-        assert tc.top_level_metadata(dst) == [], f"metadata written at destination root: {tc.top_level_metadata(dst)}"
-
-
 @pytest.mark.parametrize("jobs", ["1", "2"])
 @pytest.mark.parametrize("make", CHUNK_CASES, ids=lambda f: f.__name__)
 def test_corrupt_data_fails_cleanly(make, jobs, run_tessera, tmp_path):
@@ -326,7 +321,7 @@ def test_corrupt_data_fails_cleanly(make, jobs, run_tessera, tmp_path):
         assert_clean_failure(proc, keys, label)
         if make is two_corrupt_chunks_parallel:
             assert "c/0/0/0" in proc.stderr or "c/1/1/1" in proc.stderr, proc.stderr
-        assert_no_destination_metadata(dst)
+        tc.assert_no_destination_metadata(dst)
 
 
 @pytest.mark.parametrize("make", METADATA_CASES, ids=lambda f: f.__name__)
@@ -339,7 +334,7 @@ def test_bad_metadata_fails_cleanly(make, run_tessera, tmp_path):
     dst = tmp_path / "dst.zarr"
     proc = run_tessera.copy(src, dst)
     assert_clean_failure(proc, keys, run_tessera.format(["copy", src, dst]))
-    assert_no_destination_metadata(dst)
+    tc.assert_no_destination_metadata(dst)
 
 
 def test_missing_source_fails_cleanly(run_tessera, tmp_path):
@@ -347,7 +342,7 @@ def test_missing_source_fails_cleanly(run_tessera, tmp_path):
     dst = tmp_path / "dst.zarr"
     assert_clean_failure(run_tessera.info(src), [src.name], "info missing")
     assert_clean_failure(run_tessera.copy(src, dst), [src.name], "copy missing")
-    assert_no_destination_metadata(dst)
+    tc.assert_no_destination_metadata(dst)
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")  # zarr-python on the overflowing index

@@ -194,7 +194,6 @@ ERROR_CASES = [hdf5_lzf, hdf5_vds_missing_source, hdf5_vds_newer_format, symlink
 
 @pytest.mark.parametrize("make", ERROR_CASES, ids=lambda f: f.__name__)
 def test_error_says_what_it_is(make, run_convert, tmp_path):
-    from test_convert_bad_input import assert_clean_failure
 
     arg, names = make(tmp_path)
     out = tmp_path / "out.ome.zarr"
@@ -204,7 +203,7 @@ def test_error_says_what_it_is(make, run_convert, tmp_path):
     args = cc.convert_args(arg, out, chunks=16, extra=["--max-pixels", "4096"] if truncated else ())
     proc = run_convert.convert(*args)
     label = run_convert.format(["convert", *args])
-    assert_clean_failure(proc, names, label, out)
+    cc.assert_clean_failure(proc, names, label, out)
     assert "4294967295" not in proc.stderr, f"{label}: libtiff's unset row number leaked: {proc.stderr}"
     if not truncated:  # a cut strip is found only when read
         assert not out.exists() or not any(out.rglob("zarr.json")) and not any(out.rglob(".zarray")), (

@@ -17,10 +17,8 @@ import json
 import os
 import resource
 import signal
-import struct
 import subprocess
 import time
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +26,7 @@ import pytest
 import zarr
 
 import tessera_conformance as tc
+from crafted_frames import gzip_bomb, zstd_raw_frame_declaring, zstd_rle_bomb
 
 PEAK_RSS_CAP = 1 << 30  # 1 GiB, the cap issue 21 asks for
 ADDRESS_SPACE_GUARD = 6 << 30  # keeps a regression from starving the machine
@@ -115,6 +114,17 @@ def assert_bounded(o: Outcome):
     assert o.peak_rss < PEAK_RSS_CAP, f"peak RSS {o.peak_rss >> 20} MiB over the cap: {o!r}"
 
 
+def copies_in_both_formats(tessera_bin, src: Path, tmp_path: Path):
+    """Copies `src` to a Zarr v2 and a Zarr v3 destination, each bounded and successful;
+    yields each destination for the caller's checks."""
+    for fmt in ("2", "3"):
+        dst = tmp_path / f"dst-v{fmt}.zarr"
+        o = run_bounded(tessera_bin, "copy", src, dst, "--zarr-format", fmt)
+        assert_bounded(o)
+        assert o.returncode == 0, o
+        yield dst
+
+
 def assert_clean_failure(o: Outcome, *substrings):
     assert_bounded(o)
     assert o.returncode != 0, f"exit 0 on bad input: {o!r}"
@@ -122,11 +132,6 @@ def assert_clean_failure(o: Outcome, *substrings):
     assert len(lines) == 1, f"stderr must be one line: {o!r}"
     for s in substrings:
         assert s in lines[0], f"stderr does not name {s!r}: {o!r}"
-
-
-def assert_no_destination_metadata(dst: Path):
-    if dst.exists():
-        assert tc.top_level_metadata(dst) == [], tc.top_level_metadata(dst)
 
 
 def info_and_copies_fail(binary, src: Path, tmp: Path, *substrings, info_fails=True):
@@ -137,7 +142,7 @@ def info_and_copies_fail(binary, src: Path, tmp: Path, *substrings, info_fails=T
     for fmt, extra in (("2", []), ("3", ["--shards", "32,32"])):
         dst = tmp / f"dst-v{fmt}.zarr"
         assert_clean_failure(run_bounded(binary, "copy", src, dst, "--zarr-format", fmt, *extra), *substrings)
-        assert_no_destination_metadata(dst)
+        tc.assert_no_destination_metadata(dst)
 
 
 # ---------------------------------------------------------------------------
@@ -194,11 +199,7 @@ def test_grid_rounding_near_int64_max_is_exact(tessera_bin, tmp_path):
     assert_bounded(o)
     assert o.returncode == 0, o
     assert json.loads(o.stdout)["nodes"][0]["shape"] == [2**63 - 1]
-    for fmt in ("2", "3"):
-        dst = tmp_path / f"dst-v{fmt}.zarr"
-        o = run_bounded(tessera_bin, "copy", src, dst, "--zarr-format", fmt)
-        assert_bounded(o)
-        assert o.returncode == 0, o
+    for dst in copies_in_both_formats(tessera_bin, src, tmp_path):
         a = zarr.open_array(str(dst), mode="r")
         assert a.shape == (2**63 - 1,) and a.fill_value == 7
         assert a[123_456_789_000:123_456_789_010].tolist() == [7] * 10
@@ -208,34 +209,6 @@ def test_grid_rounding_near_int64_max_is_exact(tessera_bin, tmp_path):
 # ---------------------------------------------------------------------------
 # 2 and 3. Decoding is bounded by what the chunk shape needs, whatever a header says
 # ---------------------------------------------------------------------------
-
-ZSTD_MAGIC = struct.pack("<I", 0xFD2FB528)
-
-
-def zstd_raw_frame_declaring(content_size: int, payload: bytes) -> bytes:
-    """A zstd frame with an 8-byte Frame_Content_Size field and one raw block."""
-    header = bytes([0xC0, 0x00])  # FCS 8 bytes, not single-segment; window descriptor 1 KiB
-    block = (1 | (0 << 1) | (len(payload) << 3)).to_bytes(3, "little")  # last, raw
-    return ZSTD_MAGIC + header + struct.pack("<Q", content_size) + block + payload
-
-
-def zstd_rle_bomb(total: int) -> bytes:
-    """A zstd frame without a content size: RLE blocks of 128 KiB, 4 bytes each."""
-    header = bytes([0x00, 0x38])  # no FCS, window descriptor: 2^(10+7) = 128 KiB
-    step = 128 << 10
-    blocks = []
-    for i in range(total // step):
-        last = 1 if i == total // step - 1 else 0
-        blocks.append((last | (1 << 1) | (step << 3)).to_bytes(3, "little") + b"\x2a")
-    return ZSTD_MAGIC + header + b"".join(blocks)
-
-
-def gzip_bomb(total: int) -> bytes:
-    z = zlib.compressobj(9, zlib.DEFLATED, 31)
-    piece = bytes(64 << 20)
-    parts = [z.compress(piece) for _ in range(total // len(piece))]
-    return b"".join(parts) + z.flush()
-
 
 def test_zstd_declared_content_size_is_not_trusted(tessera_bin, tmp_path):
     frame = zstd_raw_frame_declaring(2**40, bytes(512))
@@ -297,7 +270,7 @@ def test_decompression_bombs_stop_at_the_chunk_size(kind, tessera_bin, tmp_path,
     for fmt, extra in (("2", []), ("3", ["--shards", "1024,1024"])):
         dst = tmp_path / f"dst-v{fmt}.zarr"
         assert_clean_failure(run_bounded(tessera_bin, "copy", src, dst, "--zarr-format", fmt, *extra), key)
-        assert_no_destination_metadata(dst)
+        tc.assert_no_destination_metadata(dst)
 
 
 # ---------------------------------------------------------------------------
@@ -327,7 +300,7 @@ def test_shard_with_a_billion_inner_chunks_and_64_bytes(tessera_bin, tmp_path):
     for fmt, extra in (("2", []), ("2", ["--chunks", "100,100,100"]), ("3", [])):
         dst = tmp_path / f"dst-v{fmt}.zarr"
         assert_clean_failure(run_bounded(tessera_bin, "copy", src, dst, "--zarr-format", fmt, *extra), "c/0/0/0")
-        assert_no_destination_metadata(dst)
+        tc.assert_no_destination_metadata(dst)
 
 
 def test_huge_empty_grid_copies_from_the_listing(tessera_bin, tmp_path):
@@ -341,11 +314,7 @@ def test_huge_empty_grid_copies_from_the_listing(tessera_bin, tmp_path):
     o = run_bounded(tessera_bin, "info", src)
     assert_bounded(o)
     assert o.returncode == 0, o
-    for fmt in ("2", "3"):
-        dst = tmp_path / f"dst-v{fmt}.zarr"
-        o = run_bounded(tessera_bin, "copy", src, dst, "--zarr-format", fmt)
-        assert_bounded(o)
-        assert o.returncode == 0, o
+    for dst in copies_in_both_formats(tessera_bin, src, tmp_path):
         b = zarr.open_array(str(dst), mode="r")
         assert b.shape == (10**6, 10**6) and b.fill_value == -1.0
         assert b[5, 7] == 3.5 and b[999_999, 999_999] == 4.5

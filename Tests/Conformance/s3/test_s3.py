@@ -8,12 +8,9 @@ from __future__ import annotations
 import itertools
 import json
 import os
-import socket
-import time
 
 import numpy as np
 import pytest
-import tensorstore as ts
 import zarr
 
 import convert_checks as cc
@@ -39,16 +36,8 @@ def test_convert_to_s3_reads_back_exactly(ngff, s3_env, run_convert, tmp_path):
     local = tmp_path / "local.ome.zarr"
     cc.convert(run_convert, *cc.convert_args([src.arg], local, ngff=ngff, chunks=16))
     group = zarr.open_group(f"s3://{BUCKET}/{prefix}", mode="r", storage_options=s3_env.storage_options())
-    ome = dict(group.attrs)["ome"] if ngff == "0.5" else dict(group.attrs)
-    paths = [d["path"] for d in ome["multiscales"][0]["datasets"]]
-    assert len(paths) > 1
-    np.testing.assert_array_equal(group["0"][:], data)
-    driver = "zarr3" if ngff == "0.5" else "zarr"
-    for p in paths:
-        expected = cc.read_level_zarr(local / p)
-        np.testing.assert_array_equal(group[p][:], expected, err_msg=f"level {p} via zarr-python/s3fs")
-        t = ts.open({"driver": driver, "kvstore": s3_env.tensorstore_kvstore(BUCKET, f"{prefix}/{p}")}).result()
-        np.testing.assert_array_equal(t.read().result(), expected, err_msg=f"level {p} via tensorstore s3")
+    cc.check_remote_levels(group, ngff, data, local, lambda p: s3_env.tensorstore_kvstore(BUCKET, f"{prefix}/{p}"),
+                           via="/s3fs", ts_via="s3")
 
 
 @pytest.mark.parametrize("zarr_format", [2, 3])
@@ -77,13 +66,8 @@ def test_missing_bucket_is_one_clear_error(s3_env, run_convert, tmp_path):
 def test_dead_endpoint_fails_after_the_retry_budget(s3_env, run_convert, tmp_path, monkeypatch):
     port = free_port()  # nothing listens here
     monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{port}")
-    src = ci.write_tiff(tmp_path / "a.tif", ci.pixels("uint8", (40, 50)), "yx")
-    start = time.time()
-    proc = run_convert("convert", src.arg, f"s3://{BUCKET}/dead.ome.zarr")
-    elapsed = time.time() - start
-    assert 0 < proc.returncode < 128
-    lines = [l for l in proc.stderr.splitlines() if l.strip()]
-    assert len(lines) == 1 and "attempts" in lines[0] and BUCKET in lines[0], proc.stderr
+    lines, stderr, elapsed = cc.failed_convert(run_convert, tmp_path, f"s3://{BUCKET}/dead.ome.zarr")
+    assert len(lines) == 1 and "attempts" in lines[0] and BUCKET in lines[0], stderr
     assert elapsed < 60, f"gave up only after {elapsed:.1f}s"
 
 

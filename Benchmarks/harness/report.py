@@ -1,4 +1,4 @@
-"""Helpers every benchmark section shares (run_bench.py, convert_bench.py, s3_bench.py)."""
+"""The results of a section: its JSON document (header, atomic write) and its text table."""
 
 from __future__ import annotations
 
@@ -11,8 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def write_json(path: Path, doc: dict) -> None:
@@ -32,17 +31,6 @@ def run_header(git, **host_extra) -> dict:
         "tessera_git": git,
         "host": {"cpus": os.cpu_count(), "machine": platform.machine(), "python": platform.python_version(), **host_extra},
     }
-
-
-def last_json_line(text):
-    for line in reversed(text.strip().splitlines()):
-        line = line.strip()
-        if line.startswith("{"):
-            try:
-                return json.loads(line)
-            except json.JSONDecodeError:
-                continue
-    return None
 
 
 def git_describe():
@@ -73,28 +61,6 @@ def csv_choice(allowed):
             raise argparse.ArgumentTypeError(f"choose from {', '.join(allowed)} (got {text!r})")
         return tuple(dict.fromkeys(items))
     return parse
-
-
-def run_section(bench, json_path) -> int:
-    """Runs one section's bench object (run/table/write_json/failures), prints its table
-    and problems, writes its results; returns the exit status (130 on ^C)."""
-    bench.git = git_describe()
-    try:
-        bench.run()
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-    print(bench.table())
-    bench.write_json(json_path)
-    print(f"results: {json_path}")
-    if bench.failures:
-        print("\n" + "=" * 72)
-        print(f"FAIL: {len(bench.failures)} problem(s):")
-        for f in bench.failures:
-            print("  - " + f)
-        print("=" * 72)
-        return 1
-    return 0
 
 
 def format_table(header, rows, right, group=True) -> list:

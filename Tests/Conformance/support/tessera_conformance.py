@@ -465,6 +465,12 @@ def top_level_metadata(dst: Path) -> list:
     return [n for n in TOP_LEVEL_METADATA if (dst / n).exists()]
 
 
+def assert_no_destination_metadata(dst: Path):
+    """A refused copy wrote no metadata at its destination's root (nothing there claims to be Zarr)."""
+    if Path(dst).exists():
+        assert top_level_metadata(dst) == [], f"metadata written at destination root: {top_level_metadata(dst)}"
+
+
 # ---------------------------------------------------------------------------
 # CRC32C (Castagnoli) without third-party packages, and shard index parsing
 # ---------------------------------------------------------------------------

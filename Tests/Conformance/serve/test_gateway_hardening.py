@@ -20,8 +20,7 @@ from pathlib import Path
 import pytest
 
 from gateway_server import GatewayServer
-from test_gateway_connection import ResponseReader, connect, request
-from test_gateway_http import get
+from http_exchange import ResponseReader, connect, get, request
 
 PATHS = ["fast-path", "responder"]
 LAB_TOKEN = "lab-token-0123456789"
@@ -297,17 +296,7 @@ def limit_descriptors(n):
 
 def start_with_descriptor_limit(tessera_bin, limit, *args, env=None) -> GatewayServer:
     """`GatewayServer`, started under a hard and soft RLIMIT_NOFILE of `limit`."""
-    import tempfile
-    srv = GatewayServer.__new__(GatewayServer)
-    srv.log_file = tempfile.NamedTemporaryFile(prefix="tessera-serve-", suffix=".log", delete=False)
-    srv.log_path = Path(srv.log_file.name)
-    srv.proc = subprocess.Popen([str(tessera_bin), "serve", "--port", "0", *map(str, args)],
-                                stdout=subprocess.PIPE, stderr=srv.log_file, stdin=subprocess.DEVNULL, text=True,
-                                env={**os.environ, **(env or {})}, preexec_fn=limit_descriptors(limit))
-    line = srv.proc.stdout.readline()
-    assert "listening on " in line, srv.log_text()
-    srv.url = line.split("listening on ", 1)[1].strip().rstrip("/")
-    return srv
+    return GatewayServer(tessera_bin, *args, env=env, preexec_fn=limit_descriptors(limit))
 
 
 def flood(srv, connections: int, seconds: float, paths: list[str]):

@@ -313,6 +313,16 @@ def _check_array_meta(remote, local, where: str) -> None:
     assert remote.shards == local.shards, f"{where}: shards {remote.shards} != {local.shards}"
 
 
+def _read_group_levels(g, img: Image, url: str, dataset, reader: str) -> None:
+    """Every level of the remote group `g` has the stored arrays' metadata and pixels."""
+    got = {}
+    for p in _remote_level_paths(g, img):
+        arr = g[p]
+        _check_array_meta(arr, img.arrays[p], f"zarr-python {url}/{p}")
+        got[p] = arr[...]
+    _compare_levels(got, img, dataset.original, reader)
+
+
 def _fsspec_store(url: str):
     import zarr
 
@@ -350,12 +360,7 @@ def test_zarr_python_consolidated(name, gateway, dataset):
     assert set(img.level_paths) <= set(cm.metadata), (
         f"{url}: consolidated metadata lists {sorted(cm.metadata)}, expected every level {img.level_paths}"
     )
-    got = {}
-    for p in _remote_level_paths(g, img):
-        arr = g[p]
-        _check_array_meta(arr, img.arrays[p], f"zarr-python {url}/{p}")
-        got[p] = arr[...]
-    _compare_levels(got, img, dataset.original, "zarr-python (consolidated)")
+    _read_group_levels(g, img, url, dataset, "zarr-python (consolidated)")
 
     entries = _log(gateway, mark)
     doc = ".zmetadata" if img.ngff == "0.4" else "zarr.json"
@@ -391,12 +396,7 @@ def test_zarr_python_unconsolidated(name, gateway_plain, dataset):
     url = f"{gateway_plain.url}/{name}"
     g = zarr.open_group(store=_fsspec_store(url), mode="r", use_consolidated=False)
     assert g.metadata.zarr_format == img.zarr_format, f"{url}: zarr_format {g.metadata.zarr_format}"
-    got = {}
-    for p in _remote_level_paths(g, img):
-        arr = g[p]
-        _check_array_meta(arr, img.arrays[p], f"zarr-python {url}/{p}")
-        got[p] = arr[...]
-    _compare_levels(got, img, dataset.original, "zarr-python (unconsolidated)")
+    _read_group_levels(g, img, url, dataset, "zarr-python (unconsolidated)")
     level_docs = {_split(e["path"])[1] for e in _metadata_gets(_log(gateway_plain, mark), name) if e["status"] == 200}
     doc = ".zarray" if img.ngff == "0.4" else "zarr.json"
     missing = [p for p in img.level_paths if f"{p}/{doc}" not in level_docs]

@@ -9,9 +9,7 @@ import hashlib
 import json
 import random
 
-import numpy as np
 import pytest
-import tensorstore as ts
 import zarr
 
 import convert_checks as cc
@@ -58,16 +56,8 @@ def test_readers_get_exact_pixels_from_an_s3_root(served, ngff):
     srv, data, tmp, _ = served
     url = f"{srv.url}/s3/img{ngff}.ome.zarr"
     group = zarr.open_group(zarr.storage.FsspecStore.from_url(url, read_only=True), mode="r")
-    ome = dict(group.attrs)["ome"] if ngff == "0.5" else dict(group.attrs)
-    paths = [d["path"] for d in ome["multiscales"][0]["datasets"]]
-    assert len(paths) > 1
-    np.testing.assert_array_equal(group["0"][:], data)
-    driver = "zarr3" if ngff == "0.5" else "zarr"
-    for p in paths:
-        expected = cc.read_level_zarr(tmp / f"local{ngff}.ome.zarr" / p)
-        np.testing.assert_array_equal(group[p][:], expected, err_msg=f"level {p} via zarr-python over HTTP")
-        t = ts.open({"driver": driver, "kvstore": {"driver": "http", "base_url": f"{url}/{p}/"}}).result()
-        np.testing.assert_array_equal(t.read().result(), expected, err_msg=f"level {p} via tensorstore http")
+    cc.check_remote_levels(group, ngff, data, tmp / f"local{ngff}.ome.zarr",
+                           lambda p: {"driver": "http", "base_url": f"{url}/{p}/"}, via=" over HTTP", ts_via="http")
 
 
 def test_large_objects_stream_whole_and_in_ranges(served):

@@ -13,9 +13,9 @@ import yaml
 
 from gateway_server import GatewayServer
 from s3_server import free_port
-from test_gateway_http import get
+from http_exchange import get
 
-SPEC_PATH = Path(__file__).resolve().parents[2] / "Specs" / "openapi.yaml"
+SPEC_PATH = Path(__file__).resolve().parents[3] / "Specs" / "openapi.yaml"
 
 
 def resolve(spec, node):

@@ -131,10 +131,59 @@ def any_multiscales(root: Path) -> list:
 # Readers
 # ---------------------------------------------------------------------------
 
+CRASH_MARKERS = ("Fatal error", "Traceback", "Stack dump", "SIGSEGV", "Illegal instruction", "panic")
+
+
+def assert_clean_failure(proc, names, label, out: Path | None = None):
+    """Bad input to `tessera convert`: a non-zero exit that is not a crash, one line on stderr
+    naming every one of `names`, and (with `out`) nothing marked complete under `out`."""
+    assert proc.returncode != 0, f"{label}: exit 0 on bad input\nstdout: {proc.stdout[-500:]}\nstderr: {proc.stderr[-500:]}"
+    assert proc.returncode > 0, f"{label}: killed by signal {-proc.returncode} (crash)\nstderr: {proc.stderr[-2000:]}"
+    assert proc.returncode < 128, f"{label}: exit code {proc.returncode} looks like a crash\nstderr: {proc.stderr[-2000:]}"
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, f"{label}: stderr must be exactly one line, got {len(lines)}:\n{proc.stderr[-2000:]}"
+    for marker in CRASH_MARKERS:
+        assert marker not in lines[0], f"{label}: crash output on stderr: {lines[0]!r}"
+    for n in names:
+        assert str(n) in lines[0], f"{label}: stderr does not name {str(n)!r}: {lines[0]!r}"
+    if out is not None:
+        assert any_multiscales(out) == [], f"{label}: output marked complete: {any_multiscales(out)}"
+
+
 def read_level_zarr(path: Path) -> np.ndarray:
     import zarr
 
     return zarr.open_array(str(path), mode="r", zarr_format=tc.zarr_format_of(path))[...]
+
+
+def check_remote_levels(group, ngff: str, data: np.ndarray, local: Path, kvstore, via: str, ts_via: str) -> None:
+    """An image read remotely (`group`, opened by zarr-python; `kvstore(level_path)` the
+    tensorstore kvstore of a level) holds every level of the same conversion written to the
+    folder `local`, exactly, through both readers; level 0 is `data`."""
+    import tensorstore as ts
+    ome = dict(group.attrs)["ome"] if ngff == "0.5" else dict(group.attrs)
+    paths = [d["path"] for d in ome["multiscales"][0]["datasets"]]
+    assert len(paths) > 1
+    np.testing.assert_array_equal(group["0"][:], data)
+    driver = "zarr3" if ngff == "0.5" else "zarr"
+    for p in paths:
+        expected = read_level_zarr(local / p)
+        np.testing.assert_array_equal(group[p][:], expected, err_msg=f"level {p} via zarr-python{via}")
+        t = ts.open({"driver": driver, "kvstore": kvstore(p)}).result()
+        np.testing.assert_array_equal(t.read().result(), expected, err_msg=f"level {p} via tensorstore {ts_via}")
+
+
+def failed_convert(run_convert, tmp_path: Path, out: str) -> tuple:
+    """Converts a small TIFF to `out`, which must fail cleanly (0 < exit < 128); returns the
+    non-empty stderr lines, the whole stderr and the seconds it took."""
+    import convert_inputs as ci
+    import time
+    src = ci.write_tiff(tmp_path / "a.tif", ci.pixels("uint8", (40, 50)), "yx")
+    start = time.time()
+    proc = run_convert("convert", src.arg, out)
+    elapsed = time.time() - start
+    assert 0 < proc.returncode < 128
+    return [l for l in proc.stderr.splitlines() if l.strip()], proc.stderr, elapsed
 
 
 def read_level_tensorstore(path: Path, ngff: str) -> np.ndarray:

@@ -86,7 +86,6 @@ def old_layout(out, src, run_convert, tmp_path, ngff, complete: bool):
 @pytest.mark.parametrize("complete", [False, True], ids=["killed", "finished"])
 @pytest.mark.parametrize("ngff", ["0.5", "0.4"])
 def test_resume_of_old_layout_is_refused(complete, ngff, run_convert, tmp_path):
-    from test_convert_bad_input import assert_clean_failure
 
     src = one_series(tmp_path)
     out = tmp_path / "out.ome.zarr"
@@ -98,7 +97,7 @@ def test_resume_of_old_layout_is_refused(complete, ngff, run_convert, tmp_path):
     assert proc.returncode != 0, f"{label}: a resume into the old layout exited 0 (mixed layout): {sorted(before)}"
     # An earlier Tessera left no record of its run (.tessera-output.json), so the resume is
     # refused before the layout is looked at: nothing mixes, nothing changes.
-    assert_clean_failure(proc, [out.name, "older Tessera", "--overwrite"], label)
+    cc.assert_clean_failure(proc, [out.name, "older Tessera", "--overwrite"], label)
     after = {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.is_file()}
     assert after == before, f"{label}: the refused resume changed the output"
 

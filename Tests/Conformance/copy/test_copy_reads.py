@@ -49,40 +49,36 @@ class Source:
     keeps: object = None
 
 
-def zp3(cid, codecs_fn, grid=CHUNKS, keeps=(), sensitive=True):
-    return Source(
-        f"zp3-{cid}", 3,
-        lambda p, d, c: tc.write_zarr_python_v3(p, d, c, grid, codecs_fn(c)),
-        chunk_grid=grid, keeps=list(keeps), dtype_sensitive=sensitive,
-    )
+def _v3_source(prefix, write):
+    """Source maker for one v3 writer: `maker(cid, codecs_fn, grid, keeps, sensitive)`."""
+    def maker(cid, codecs_fn, grid=CHUNKS, keeps=(), sensitive=True):
+        return Source(
+            f"{prefix}-{cid}", 3,
+            lambda p, d, c: write(p, d, c, grid, codecs_fn(c)),
+            chunk_grid=grid, keeps=list(keeps), dtype_sensitive=sensitive,
+        )
+    return maker
 
 
 def _v2_sensitive(compressor, order, big):
     return order == "F" or big or (compressor or {}).get("id") == "blosc"
 
 
-def zp2(cid, compressor=None, order="C", sep="/", big=False):
-    return Source(
-        f"zp2-{cid}", 2,
-        lambda p, d, c: tc.write_zarr_python_v2(p, d, c, CHUNKS, compressor, order, sep, big),
-        keeps=compressor, dtype_sensitive=_v2_sensitive(compressor, order, big),
-    )
+def _v2_source(prefix, write):
+    """Source maker for one v2 writer: `maker(cid, compressor, order, sep, big)`."""
+    def maker(cid, compressor=None, order="C", sep="/", big=False):
+        return Source(
+            f"{prefix}-{cid}", 2,
+            lambda p, d, c: write(p, d, c, CHUNKS, compressor, order, sep, big),
+            keeps=compressor, dtype_sensitive=_v2_sensitive(compressor, order, big),
+        )
+    return maker
 
 
-def ts2(cid, compressor=None, order="C", sep="/", big=False):
-    return Source(
-        f"ts2-{cid}", 2,
-        lambda p, d, c: tc.write_tensorstore_zarr(p, d, c, CHUNKS, compressor, order, sep, big),
-        keeps=compressor, dtype_sensitive=_v2_sensitive(compressor, order, big),
-    )
-
-
-def ts3(cid, codecs_fn, grid=CHUNKS, keeps=(), sensitive=True):
-    return Source(
-        f"ts3-{cid}", 3,
-        lambda p, d, c: tc.write_tensorstore_zarr3(p, d, c, grid, codecs_fn(c)),
-        chunk_grid=grid, keeps=list(keeps), dtype_sensitive=sensitive,
-    )
+zp3 = _v3_source("zp3", tc.write_zarr_python_v3)
+zp2 = _v2_source("zp2", tc.write_zarr_python_v2)
+ts2 = _v2_source("ts2", tc.write_tensorstore_zarr)
+ts3 = _v3_source("ts3", tc.write_tensorstore_zarr3)
 
 
 def zp3_create_array_sharded(p, d, c):
