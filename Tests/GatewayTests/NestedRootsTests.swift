@@ -3,7 +3,7 @@ import Testing
 @testable import Gateway
 
 /// `NestedRoots`: unit checks behind issue 14 and 21.6; the conformance file
-/// Tests/Conformance/test_gateway_hardening.py replays the probe against a live server.
+/// Tests/Conformance/serve/test_gateway_hardening.py replays the probe against a live server.
 @Suite struct NestedRootsTests {
     private func roots(_ list: [(String, String, RootConfiguration.Access?)]) -> [RootConfiguration] {
         list.map { RootConfiguration(name: $0.0, location: $0.1, access: $0.2) }

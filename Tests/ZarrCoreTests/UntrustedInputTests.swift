@@ -3,7 +3,7 @@ import Testing
 @testable import ZarrCore
 
 /// Issue 21: sizes, headers and documents read from storage are bounded before they
-/// are believed (the crafted files themselves are in Tests/Conformance/test_untrusted_zarr.py).
+/// are believed (the crafted files themselves are in Tests/Conformance/copy/test_copy_untrusted_zarr.py).
 @Suite struct UntrustedInputTests {
     // MARK: 1. overflow-checked size arithmetic
 
