@@ -94,7 +94,7 @@ let package = Package(
         .testTarget(name: "ConversionTests", dependencies: ["Conversion", "ZarrCore", "ImageSources", "NGFF"]),
         .testTarget(
             name: "GatewayTests",
-            dependencies: ["Gateway", "ZarrCore"]
+            dependencies: ["Gateway", "ZarrCore", .product(name: "NIOEmbedded", package: "swift-nio")]
         ),
     ]
 )

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import Gateway
 
@@ -41,5 +42,22 @@ import Testing
         #expect(!AccessPolicy.constantTimeEqual(Array("abc".utf8), Array("abcd".utf8)))
         #expect(!AccessPolicy.constantTimeEqual(Array("abd".utf8), Array("abc".utf8)))
         #expect(!AccessPolicy.constantTimeEqual([], Array("a".utf8)))
+    }
+
+    @Test func algorithmIsReadFromTheTokenHeader() {
+        func token(_ header: String) -> String {
+            let b64 = Data(header.utf8).base64EncodedString()
+            return b64.replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+                .replacingOccurrences(of: "=", with: "") + ".e30.c2ln"
+        }
+        #expect(AccessPolicy.algorithm(of: token(#"{"alg":"HS256"}"#)) == "HS256") // unpadded base64url
+        #expect(AccessPolicy.algorithm(of: token(#"{"typ":"JWT","alg":"RS256","kid":"k?>"}"#)) == "RS256")
+        #expect(AccessPolicy.algorithm(of: token(#"{"alg":256}"#)) == nil)
+        #expect(AccessPolicy.algorithm(of: token(#"{"alg":null}"#)) == nil)
+        #expect(AccessPolicy.algorithm(of: token(#"{"typ":"JWT"}"#)) == nil)
+        #expect(AccessPolicy.algorithm(of: token(#"["alg"]"#)) == nil)
+        #expect(AccessPolicy.algorithm(of: token(#"{"alg":"HS256"} trailing"#)) == nil)
+        #expect(AccessPolicy.algorithm(of: "!!!.e30.c2ln") == nil)
+        #expect(AccessPolicy.algorithm(of: "") == nil)
     }
 }

@@ -108,14 +108,20 @@ public struct AccessPolicy: Sendable {
         }
     }
 
-    /// The `alg` of a compact JWS header, without verifying anything.
+    /// The `alg` of a compact JWS header, without verifying anything; nil unless the
+    /// header is a JSON object whose `alg` is a string.
     static func algorithm(of token: String) -> String? {
         guard let header = token.split(separator: ".", omittingEmptySubsequences: false).first else { return nil }
         var b64 = header.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
         while b64.count % 4 != 0 { b64 += "=" }
-        guard let data = Data(base64Encoded: b64),
-              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
-        return object["alg"] as? String
+        guard let data = Data(base64Encoded: b64) else { return nil }
+        return (try? JSONDecoder().decode(JOSEHeader.self, from: data))?.alg
+    }
+
+    /// The one header parameter the gateway reads itself (jwt-kit reads the header again
+    /// when it verifies, with the same decoder).
+    private struct JOSEHeader: Decodable {
+        var alg: String?
     }
 }
 

@@ -17,7 +17,7 @@ public struct Validators: Sendable, Equatable {
 
 /// RFC 9110 §13 conditional requests, evaluated in the order the RFC gives.
 public enum Preconditions {
-    public enum Outcome: Equatable { case proceed, notModified, failed }
+    public enum Outcome: Equatable, Sendable { case proceed, notModified, failed }
 
     public static func evaluate(
         ifMatch: Substring?, ifUnmodifiedSince: Substring?,

@@ -113,7 +113,7 @@ final class ConnectionGovernor: Sendable {
 
 /// One event loop's connections, for timeouts and for making room. Used on that loop only.
 final class LoopConnections {
-    private var members: [ObjectIdentifier: FastPathHandler] = [:]
+    private var members: [ObjectIdentifier: ConnectionSequencer] = [:]
     private let limits: ConnectionLimits
     private var sweeper: RepeatedTask?
 
@@ -142,12 +142,12 @@ final class LoopConnections {
     private var admitted = 0
 
     /// Lists a new connection; returns its number.
-    func add(_ handler: FastPathHandler) -> Int {
+    func add(_ handler: ConnectionSequencer) -> Int {
         members[ObjectIdentifier(handler)] = handler
         admitted &+= 1
         return admitted
     }
-    func remove(_ handler: FastPathHandler) { members[ObjectIdentifier(handler)] = nil }
+    func remove(_ handler: ConnectionSequencer) { members[ObjectIdentifier(handler)] = nil }
 
     /// Closes every connection past one of its timeouts.
     private func sweep() {

@@ -13,7 +13,7 @@ public final class Gateway: Sendable {
 
     let roots: [String: ServedRoot]
     /// Local roots anyone may read: their plain object requests take the event-loop
-    /// fast path (FastFileHandler).
+    /// fast path (`Gateway.fastAnswer`, called by `ConnectionSequencer`).
     let fastRoots: [String: FileObjectSource]
     let policy: AccessPolicy
     let listing: Bool

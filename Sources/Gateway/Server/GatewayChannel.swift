@@ -5,12 +5,12 @@ import NIOHTTP1
 import NIOHTTPTypes
 import NIOHTTPTypesHTTP1
 
-/// The gateway's HTTP/1 connection: Hummingbird's own HTTP/1 pipeline with the fast path
-/// (FastPathHandler) in front of NIO's HTTP codec. Requests the fast path hands on reach
-/// `GatewayResponder` exactly as they would through `HTTP1Channel`, whose setup this
-/// follows step for step. The fast path's handler is always there, as it also keeps
-/// pipelined answers in order and closes HTTP/1.0 connections; `fastPath` decides
-/// whether it answers anything itself.
+/// The gateway's HTTP/1 connection: Hummingbird's own HTTP/1 pipeline with the
+/// `ConnectionSequencer` in front of NIO's HTTP codec. Requests the sequencer hands on
+/// reach `GatewayResponder` exactly as they would through `HTTP1Channel`, whose setup
+/// this follows step for step. The sequencer is always there, as it also keeps pipelined
+/// answers in order, closes HTTP/1.0 connections and keeps the timeouts; `fastPath`
+/// decides whether it answers anything itself (with it off, no fast-path code runs).
 struct GatewayChannel: ServerChildChannel, HTTPChannelHandler {
     typealias Value = NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>
 
@@ -27,9 +27,10 @@ struct GatewayChannel: ServerChildChannel, HTTPChannelHandler {
             // page cache; with its 64 KiB default every chunk answer flipped the channel
             // to unwritable and back (two events through the pipeline per answer).
             try channel.syncOptions?.setOption(ChannelOptions.writeBufferWaterMark, value: .init(low: 256 << 10, high: 1 << 20))
-            let fast = FastPathHandler(gateway: gateway, answers: fastPath, files: gateway.fileCache(on: channel.eventLoop),
-                                       connections: gateway.governor.connections(on: channel.eventLoop))
-            try pipeline.addHandler(fast)
+            let sequencer = ConnectionSequencer(gateway: gateway,
+                                                files: fastPath ? gateway.fileCache(on: channel.eventLoop) : nil,
+                                                connections: gateway.governor.connections(on: channel.eventLoop))
+            try pipeline.addHandler(sequencer)
             let defaults = HTTP1Channel.Configuration().httpDecoder
             var limits = NIOHTTPDecoderLimitConfiguration()
             limits.maxHeaderFieldSize = defaults.maxHeaderFieldSize
@@ -43,7 +44,7 @@ struct GatewayChannel: ServerChildChannel, HTTPChannelHandler {
                 withDecoderLimitConfiguration: limits
             )
             try pipeline.addHandler(GeneralPathGuard())
-            try pipeline.addHandler(SlowAnswerObserver(fastPath: fast))
+            try pipeline.addHandler(ResponderAnswerObserver(sequencer: sequencer))
             try pipeline.addHandler(HTTP1ToHTTPServerCodec(secure: false))
             try pipeline.addHandler(HTTPConnectionStateHandler(idleTimeout: nil, logger: logger))
             return try NIOAsyncChannel(wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))

@@ -1,4 +1,3 @@
-import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
@@ -113,12 +112,8 @@ public struct GatewayResponder: HTTPResponder {
     private func folder(_ root: Gateway.ServedRoot, rootName: String, key: String, _ method: HTTPRequest.Method,
                         _ fields: RequestFields, isPrivate: Bool) async throws -> Response {
         guard gateway.listing, let listing = try await root.source.listFolder(key) else { return notFound() }
-        let document: [String: Any] = [
-            "folders": listing.folders,
-            "objects": listing.objects.map { ["key": $0.key, "size": $0.size] as [String: Any] },
-        ]
-        let bytes = try JSONSerialization.data(withJSONObject: document, options: [.sortedKeys, .withoutEscapingSlashes])
-        return try await ObjectResponse.make(MemoryObject(Array(bytes)), key: "listing.json", method: method, fields: fields,
+        let bytes = try FolderListingDocument(listing).encoded()
+        return try await ObjectResponse.make(MemoryObject(bytes), key: "listing.json", method: method, fields: fields,
                                              cacheControl: isPrivate ? "private, no-cache" : "no-cache")
     }
 

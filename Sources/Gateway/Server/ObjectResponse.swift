@@ -5,7 +5,7 @@ import NIOCore
 /// The answer for one object: preconditions (304/412), then the range (206/416), then
 /// the headers every reader relies on (Docs/conformance.md, "Serving over HTTP"). `plan`
 /// decides everything but the body, so the Hummingbird responder and the event-loop
-/// fast path (FastPathHandler) answer identically; each renders the same fields
+/// fast path (`Gateway.fastAnswer`) answer identically; each renders the same fields
 /// (`forEachField`), one into HTTPFields, the other straight into wire bytes.
 enum ObjectResponse {
     struct Plan {

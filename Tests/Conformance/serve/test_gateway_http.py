@@ -51,7 +51,7 @@ def tree(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module", params=["fast-path", "responder"])
 def server(request, tessera_bin, tree):
     # Plain object requests to public local roots are answered on the event loop
-    # (FastPathHandler); TESSERA_FAST_PATH=0 sends them through the Hummingbird responder.
+    # (Gateway.fastAnswer); TESSERA_FAST_PATH=0 sends them through the Hummingbird responder.
     # Every test here runs against both, so the two answer identically.
     env = {"TESSERA_FAST_PATH": "0" if request.param == "responder" else "1"}
     srv = GatewayServer(tessera_bin, "--root", f"data={tree / 'data'}", "--root", f"second={tree / 'data' / 'v2'}", env=env)

@@ -3,8 +3,8 @@ import NIOCore
 
 /// A complete answer from the fast path: wire bytes (the response head, and a small body
 /// read right behind it so both leave in one write), then for a large body the file
-/// span the kernel sends itself (sendfile), with a transfer begun on its lease that the
-/// handler ends once NIO is done.
+/// span the kernel sends itself (sendfile), with a transfer begun on its lease that
+/// `FileBodySender` ends once NIO is done.
 struct FastAnswer {
     var bytes: ByteBuffer
     var file: (lease: OpenFileLease, span: Range<Int>)?
@@ -38,7 +38,7 @@ extension Gateway {
         }
         let status = plan?.status ?? .notFound
         let body = plan?.body
-        let inline = body.map { $0.count < FileObjectSource.sendfileThreshold } ?? true
+        let inline = body.map { FileBodySender.readsInline($0.count) } ?? true
         var bytes = allocator.buffer(capacity: 512 + (inline ? body?.count ?? 0 : 0))
         bytes.writeStatusLine(status)
         if let plan {
