@@ -114,4 +114,19 @@ private func date(_ seconds: Int) -> String { HTTPDate.format(seconds) }
         #expect(!Preconditions.ifRangeHolds(date(modified)[...], untimed))
         #expect(Preconditions.ifRangeHolds(tag[...], untimed))
     }
+
+    /// The checks this suite began with (kept as they were written).
+    @Test func ifNoneMatchWinsOverIfModifiedSince() {
+        let v = Validators(etag: "\"abc\"", lastModified: 1_700_000_000)
+        #expect(Preconditions.evaluate(ifMatch: nil, ifUnmodifiedSince: nil, ifNoneMatch: "\"abc\"", ifModifiedSince: nil, validators: v) == .notModified)
+        #expect(Preconditions.evaluate(ifMatch: nil, ifUnmodifiedSince: nil, ifNoneMatch: "W/\"abc\", \"x\"", ifModifiedSince: nil, validators: v) == .notModified)
+        #expect(Preconditions.evaluate(ifMatch: nil, ifUnmodifiedSince: nil, ifNoneMatch: "\"other\"",
+                                       ifModifiedSince: HTTPDate.format(1_800_000_000)[...], validators: v) == .proceed)
+        #expect(Preconditions.evaluate(ifMatch: nil, ifUnmodifiedSince: nil, ifNoneMatch: nil,
+                                       ifModifiedSince: HTTPDate.format(1_700_000_000)[...], validators: v) == .notModified)
+        #expect(Preconditions.evaluate(ifMatch: nil, ifUnmodifiedSince: nil, ifNoneMatch: nil,
+                                       ifModifiedSince: HTTPDate.format(1_600_000_000)[...], validators: v) == .proceed)
+        #expect(Preconditions.evaluate(ifMatch: "\"zzz\"", ifUnmodifiedSince: nil, ifNoneMatch: nil, ifModifiedSince: nil, validators: v) == .failed)
+        #expect(Preconditions.evaluate(ifMatch: "W/\"abc\"", ifUnmodifiedSince: nil, ifNoneMatch: nil, ifModifiedSince: nil, validators: v) == .failed)
+    }
 }
