@@ -49,6 +49,11 @@ public protocol Store: Sendable {
     /// throws `ObjectTooLarge` without being read whole. Reading what untrusted metadata
     /// allows, and no more, goes through here.
     func get(_ key: String, limit: Int) throws -> [UInt8]?
+    /// One folder level ("" is the root): the objects directly in it (keys relative to
+    /// the folder) and the names of its subfolders, without walking beneath them; empty
+    /// when there is no such folder. A hierarchy walk lists node folders this way, so its
+    /// cost follows the nodes, not the chunks beneath them.
+    func listFolder(_ folder: String) throws -> (objects: [StoreEntry], folders: [String])
 }
 
 /// An object larger than its reader allows (see `Store.get(_:limit:)`).
@@ -73,6 +78,21 @@ extension Store {
         guard let bytes = try get(key, range: .slice(offset: 0, length: limit + 1)) else { return nil }
         guard bytes.count <= limit else { throw ObjectTooLarge(key: describe(key), size: nil, limit: limit) }
         return bytes
+    }
+
+    /// `listFolder` from the full listing under the folder, for stores without a cheaper way.
+    public func listFolder(_ folder: String) throws -> (objects: [StoreEntry], folders: [String]) {
+        let prefix = folder.isEmpty ? "" : folder + "/"
+        var objects = [StoreEntry](), folders = Set<String>()
+        for entry in try list(prefix: prefix) {
+            let rest = entry.key.dropFirst(prefix.count)
+            if let slash = rest.firstIndex(of: "/") {
+                folders.insert(String(rest[..<slash]))
+            } else {
+                objects.append(StoreEntry(key: String(rest), size: entry.size))
+            }
+        }
+        return (objects.sorted { $0.key < $1.key }, folders.sorted())
     }
 
     /// Removes every object under `prefix`.
