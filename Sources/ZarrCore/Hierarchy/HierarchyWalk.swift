@@ -23,9 +23,11 @@ public struct WalkTooCostly: Error, CustomStringConvertible {
 
 /// A walk of the Zarr hierarchy under one group, through a `Store`: it lists node folders
 /// one level at a time and reads only the metadata documents those listings show, never
-/// descending into an array (its chunks are not visited, so the cost follows the number
-/// of arrays and groups). Reading only listed documents also means a walk never reads
-/// what a listing leaves out (symbolic links in a folder store). One walk, one thread.
+/// descending into an array, so chunk folders are not visited and the cost follows the
+/// number of arrays and groups (a v2 array whose chunk keys are `.`-separated does list
+/// its chunk names, which lie in its own folder). Reading only listed documents means a
+/// walk never reads what a listing leaves out (symbolic links in a folder store), even
+/// before the store itself refuses links out of its root. One walk, one thread.
 public final class HierarchyWalk {
     public let store: any Store
     /// The group's key ("" for the store's root); paths below are relative to it.
