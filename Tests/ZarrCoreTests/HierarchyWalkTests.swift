@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 @testable import ZarrCore
 
@@ -29,12 +30,14 @@ import Testing
     }
 
     @Test func v2ListsEveryNodeButNoChunks() throws {
-        let store = try v2Store()
+        let store = ListingRecorder(try v2Store())
         let doc = try #require(try ConsolidatedMetadataBuilder.v2(store, group: "", limits: Self.unbounded))
         #expect(doc["zarr_consolidated_format"] == 1)
         let metadata = try #require(doc["metadata"]?.objectValue)
         #expect(Set(metadata.keys) == [".zgroup", ".zattrs", "0/.zarray", "0/.zattrs", "labels/.zgroup", "labels/x/.zarray"])
         #expect(metadata["0/.zattrs"] == ["a": 1])
+        // Only groups' folders are listed: an array's folder of chunks is never read.
+        #expect(store.listed.withLock { $0 } == ["", "labels"])
         // An array is no group; a nested group is one.
         #expect(try ConsolidatedMetadataBuilder.v2(store, group: "0", limits: Self.unbounded) == nil)
         let labels = try #require(try ConsolidatedMetadataBuilder.v2(store, group: "labels", limits: Self.unbounded))
@@ -93,10 +96,31 @@ import Testing
         try FileManager.default.createSymbolicLink(at: root.url.appendingPathComponent("b"),
                                                    withDestinationURL: outside.url.appendingPathComponent("secret"))
         #expect(try store.listFolder("a").objects.isEmpty)
+        #expect(try store.entries(named: ["zarr.json"], in: "a").isEmpty)
+        #expect(try store.entries(named: ["zarr.json", "missing"], in: "s0").map(\.key) == ["zarr.json"])
+        #expect(try store.entries(named: ["zarr.json"], in: "b").isEmpty)
         #expect(try store.listFolder("").folders == ["a", "s0"])
         #expect(try store.listFolder("b").objects.isEmpty)
         let doc = try #require(try ConsolidatedMetadataBuilder.v3Inline(store, group: "", document: Self.v3Group, limits: Self.unbounded))
         #expect(doc["consolidated_metadata"]?["metadata"]?.objectValue?.keys.sorted() == ["s0"])
         #expect(!String(decoding: doc.compactSerialized(), as: UTF8.self).contains("leaked"))
+    }
+}
+
+/// A store that records which folders were listed.
+final class ListingRecorder: Store {
+    let inner: MemoryStore
+    let listed = Mutex<[String]>([])
+    init(_ inner: MemoryStore) { self.inner = inner }
+    func get(_ key: String) throws -> [UInt8]? { try inner.get(key) }
+    func get(_ key: String, range: ByteRange) throws -> [UInt8]? { try inner.get(key, range: range) }
+    func size(_ key: String) throws -> Int? { try inner.size(key) }
+    func set(_ key: String, _ bytes: [UInt8]) throws { try inner.set(key, bytes) }
+    func delete(_ key: String) throws { try inner.delete(key) }
+    func list(prefix: String) throws -> [StoreEntry] { try inner.list(prefix: prefix) }
+    func describe(_ key: String) -> String { inner.describe(key) }
+    func listFolder(_ folder: String) throws -> (objects: [StoreEntry], folders: [String]) {
+        listed.withLock { $0.append(folder) }
+        return try inner.listFolder(folder)
     }
 }

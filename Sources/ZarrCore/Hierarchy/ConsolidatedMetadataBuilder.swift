@@ -11,7 +11,7 @@ public enum ConsolidatedMetadataBuilder {
         guard let zgroup = try walk.document("", ZarrKeys.group, listed: top.objects) else { return nil }
         var metadata: [String: JSONValue] = [ZarrKeys.group: zgroup]
         metadata[ZarrKeys.attributes] = try walk.document("", ZarrKeys.attributes, listed: top.objects)
-        try walk.walk(top.folders) { path, objects in
+        try walk.walk(top.folders, names: [ZarrKeys.array, ZarrKeys.group, ZarrKeys.attributes]) { path, objects in
             // A folder is an array, or else a group, or else not a node (not descended into).
             for name in [ZarrKeys.array, ZarrKeys.group] {
                 guard let node = try walk.document(path, name, listed: objects) else { continue }
@@ -35,7 +35,7 @@ public enum ConsolidatedMetadataBuilder {
         let walk = HierarchyWalk(store: store, group: group, limits: limits)
         try walk.charge(stored.count, key: key)
         var metadata = [String: JSONValue]()
-        try walk.walk(try walk.list("").folders) { path, objects in
+        try walk.walk(try walk.list("").folders, names: [ZarrKeys.v3]) { path, objects in
             guard case var .object(node)? = try walk.document(path, ZarrKeys.v3, listed: objects),
                   node["zarr_format"]?.intValue == 3 else { return false }
             switch node["node_type"]?.stringValue {

@@ -21,13 +21,13 @@ public struct WalkTooCostly: Error, CustomStringConvertible {
     public let description: String
 }
 
-/// A walk of the Zarr hierarchy under one group, through a `Store`: it lists node folders
-/// one level at a time and reads only the metadata documents those listings show, never
-/// descending into an array, so chunk folders are not visited and the cost follows the
-/// number of arrays and groups (a v2 array whose chunk keys are `.`-separated does list
-/// its chunk names, which lie in its own folder). Reading only listed documents means a
-/// walk never reads what a listing leaves out (symbolic links in a folder store), even
-/// before the store itself refuses links out of its root. One walk, one thread.
+/// A walk of the Zarr hierarchy under one group, through a `Store`. It looks in each
+/// subfolder of a group for the node documents it asks for by name (`entries(named:in:)`,
+/// which does not read the folder: an array's folder may hold a million chunks) and lists
+/// only groups' folders, one level, to find their subfolders; so the cost follows the
+/// number of arrays and groups, never the chunks. It reads only documents the store
+/// reports as objects (a folder store does not report symbolic links), so a walk never
+/// reads through a link, even one that would leave the root. One walk, one thread.
 public final class HierarchyWalk {
     public let store: any Store
     /// The group's key ("" for the store's root); paths below are relative to it.
@@ -74,17 +74,19 @@ public final class HierarchyWalk {
     }
 
     /// Visits the folders `folders` of the group's folder and, depth first, the subfolders
-    /// of each folder `visit` says is a group: each is listed once, and `visit` gets its
-    /// path (relative to the group) and its objects, reads its documents, and returns
-    /// whether to descend. Iterative, so a deep hierarchy does not deepen the stack.
-    public func walk(_ folders: [String], visit: (_ path: String, _ objects: [StoreEntry]) throws -> Bool) throws {
+    /// of each folder `visit` says is a group: `visit` gets each one's path (relative to
+    /// the group) and which of `names` it holds, reads its documents, and returns whether
+    /// to descend (only then is the folder listed). Iterative, so a deep hierarchy does
+    /// not deepen the stack.
+    public func walk(_ folders: [String], names: [String], visit: (_ path: String, _ objects: [StoreEntry]) throws -> Bool) throws {
         var pending = Array(folders.reversed())
         while let path = pending.popLast() {
-            let listing = try list(path)
+            try checkTime()
+            let objects = try store.entries(named: names, in: joinKey(group, path))
             let opened = documents
-            let descend = try visit(path, listing.objects)
+            let descend = try visit(path, objects)
             if documents == opened { try open() }
-            if descend { pending += listing.folders.reversed().map { joinKey(path, $0) } }
+            if descend { pending += try list(path).folders.reversed().map { joinKey(path, $0) } }
         }
     }
 

@@ -54,6 +54,10 @@ public protocol Store: Sendable {
     /// when there is no such folder. A hierarchy walk lists node folders this way, so its
     /// cost follows the nodes, not the chunks beneath them.
     func listFolder(_ folder: String) throws -> (objects: [StoreEntry], folders: [String])
+    /// Those of `names` that are objects directly in `folder` (keys relative to it), as
+    /// `listFolder` would list them, found without listing the folder: how a walk looks
+    /// for a node's metadata documents beside what may be a million chunks.
+    func entries(named names: [String], in folder: String) throws -> [StoreEntry]
 }
 
 /// An object larger than its reader allows (see `Store.get(_:limit:)`).
@@ -93,6 +97,11 @@ extension Store {
             }
         }
         return (objects.sorted { $0.key < $1.key }, folders.sorted())
+    }
+
+    /// `entries(named:in:)` by asking each object's size.
+    public func entries(named names: [String], in folder: String) throws -> [StoreEntry] {
+        try names.compactMap { name in try size(joinKey(folder, name)).map { StoreEntry(key: name, size: $0) } }
     }
 
     /// Removes every object under `prefix`.
