@@ -51,8 +51,8 @@ public protocol Store: Sendable {
     func get(_ key: String, limit: Int) throws -> [UInt8]?
     /// One folder level ("" is the root): the objects directly in it (keys relative to
     /// the folder) and the names of its subfolders, without walking beneath them; empty
-    /// when there is no such folder. A hierarchy walk lists node folders this way, so its
-    /// cost follows the nodes, not the chunks beneath them.
+    /// when there is no such folder. A hierarchy walk lists groups' folders this way, so
+    /// its cost follows the nodes, not the chunks beneath them.
     func listFolder(_ folder: String) throws -> (objects: [StoreEntry], folders: [String])
     /// Those of `names` that are objects directly in `folder` (keys relative to it), as
     /// `listFolder` would list them, found without listing the folder: how a walk looks
