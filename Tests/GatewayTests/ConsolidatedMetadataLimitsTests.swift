@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Gateway
+import ZarrCore
 
 /// `ConsolidatedMetadata.Limits`: a generation that would walk or read too much gives up.
 @Suite final class ConsolidatedMetadataLimitsTests {
@@ -23,14 +24,14 @@ import Testing
     }
 
     @Test func aWalkPastItsDocumentBoundGeneratesNothing() async throws {
-        let source = try FileObjectSource(path: try tree(groups: 50))
+        let store = FileStore(path: try tree(groups: 50))
         let small = ConsolidatedMetadata.Limits(documents: 40, bytes: 1 << 20, time: .seconds(10))
-        #expect(try await ConsolidatedMetadata.v2(source, group: "", limits: small) == nil)
-        #expect(try await ConsolidatedMetadata.v2(source, group: "", limits: .defaults) != nil)
+        #expect(try await ConsolidatedMetadata.v2(store, group: "", limits: small) == nil)
+        #expect(try await ConsolidatedMetadata.v2(store, group: "", limits: .defaults) != nil)
     }
 
     @Test func aHugeChildDocumentIsNeverRead() async throws {
-        let source = try FileObjectSource(path: try tree(groups: 2, childBytes: 2 << 20))
-        #expect(try await ConsolidatedMetadata.v2(source, group: "", limits: .defaults) == nil)
+        let store = FileStore(path: try tree(groups: 2, childBytes: 2 << 20))
+        #expect(try await ConsolidatedMetadata.v2(store, group: "", limits: .defaults) == nil)
     }
 }

@@ -65,13 +65,12 @@ import ZarrCore
         try store.set("0/0", [1, 2, 3])
         try store.set("labels/.zgroup", Array(#"{"zarr_format":2}"#.utf8))
         try store.set("labels/x/.zarray", Array(#"{"zarr_format":2,"shape":[2]}"#.utf8))
-        let source = try FileObjectSource(path: folder)
-        let bytes = try #require(try await ConsolidatedMetadata.v2(source, group: "", limits: .defaults))
+        let bytes = try #require(try await ConsolidatedMetadata.v2(store, group: "", limits: .defaults))
         let doc = try #require(try JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any])
         let metadata = try #require(doc["metadata"] as? [String: Any])
         #expect(Set(metadata.keys) == [".zgroup", ".zattrs", "0/.zarray", "labels/.zgroup", "labels/x/.zarray"])
         #expect(doc["zarr_consolidated_format"] as? Int == 1)
-        #expect(try await ConsolidatedMetadata.v2(source, group: "0", limits: .defaults) == nil)
+        #expect(try await ConsolidatedMetadata.v2(store, group: "0", limits: .defaults) == nil)
     }
 
     @Test func v3InlinesDescendantsFlat() async throws {
@@ -84,8 +83,7 @@ import ZarrCore
         try store.set("s0/c/0", [1])
         try store.set("labels/zarr.json", group)
         try store.set("labels/m/zarr.json", Array(#"{"zarr_format":3,"node_type":"array","shape":[2]}"#.utf8))
-        let source = try FileObjectSource(path: folder)
-        let bytes = try #require(try await ConsolidatedMetadata.v3Inline(source, group: "", document: group, limits: .defaults))
+        let bytes = try #require(try await ConsolidatedMetadata.v3Inline(store, group: "", document: group, limits: .defaults))
         let doc = try #require(try JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any])
         let consolidated = try #require(doc["consolidated_metadata"] as? [String: Any])
         #expect(consolidated["kind"] as? String == "inline")
@@ -93,6 +91,6 @@ import ZarrCore
         #expect(Set(metadata.keys) == ["s0", "labels", "labels/m"])
         // An array's document is never rewritten.
         let array = Array(#"{"zarr_format":3,"node_type":"array"}"#.utf8)
-        #expect(try await ConsolidatedMetadata.v3Inline(source, group: "s0", document: array, limits: .defaults) == nil)
+        #expect(try await ConsolidatedMetadata.v3Inline(store, group: "s0", document: array, limits: .defaults) == nil)
     }
 }

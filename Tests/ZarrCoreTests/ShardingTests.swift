@@ -91,4 +91,59 @@ import Testing
             #expect(try a.read(r) == expected.extract(r), "region \(r)")
         }
     }
+
+    /// Inner chunks given in any order make the same shard as in order, index at the end
+    /// or at the start.
+    @Test(arguments: [ShardingCodec.IndexLocation.start, .end])
+    func assemblyDoesNotDependOnOrder(_ location: ShardingCodec.IndexLocation) throws {
+        let a = sharded(location)
+        var shard = ramp([8, 8])
+        for y in 0..<4 { for x in 0..<4 { shard.bytes[2 * (y * 8 + x)] = 7; shard.bytes[2 * (y * 8 + x) + 1] = 0 } }  // inner chunk 0: fill
+        let sharding = try #require(a.metadata.codecs.sharding)
+        let expected = try sharding.encode(shard, spec: a.metadata.chunkSpec, concurrency: 1)
+        let inner = try (0..<4).map { i in
+            try sharding.encodeInner(shard.extract(Region(origin: [i / 2 * 4, i % 2 * 4], shape: [4, 4])), spec: a.metadata.chunkSpec)
+        }
+        #expect(inner[0] == nil && inner[1] != nil)
+        for order in [[3, 1, 0, 2], [2, 3, 1, 0], [1, 0, 3, 2]] {
+            var assembly = ShardAssembly(codec: sharding, chunksPerShard: [2, 2])
+            for i in order { assembly.add(inner[i], at: i) }
+            #expect(assembly.received == 4 && !assembly.isAllFill)
+            let bytes = try #require(try assembly.object())
+            #expect(bytes == expected, "order \(order)")
+            // The index is where the codec says, and points at the stored inner chunks.
+            let indexSize = try #require(sharding.indexByteCount(chunksPerShard: [2, 2]))
+            let entries = try sharding.decodeIndex(Array(bytes[sharding.indexRange(shardSize: bytes.count, indexSize: indexSize)]),
+                                                   chunksPerShard: [2, 2], shardSize: bytes.count)
+            #expect(entries[0] == nil)
+            let first = try #require(entries[1])
+            #expect(first.offset == (location == .start ? indexSize : 0))
+        }
+        #expect(try sharding.decode(expected, spec: a.metadata.chunkSpec) == shard)
+    }
+
+    /// The one all-fill rule: a shard of nothing but fill value is not stored, and a shard
+    /// stored at its key before (a resumed or rewritten output) is deleted, not left to be
+    /// read in place of the fill value.
+    @Test func anAllFillShardReplacesAStaleOneByNothing() throws {
+        let store = MemoryStore()
+        let a = sharded(.end, store: store)
+        try a.writeChunk([0, 0], ramp([8, 8]))
+        #expect(try store.get("a/c/0/0") != nil)
+        let fill = NDBuffer(dataType: .uint16, shape: [8, 8], fill: a.metadata.fillValue)
+        #expect(try a.writeChunk([0, 0], fill) == 0)
+        #expect(try store.list(prefix: "a/").isEmpty)
+        // The same rule through an assembly of all-fill inner chunks, as the converter builds.
+        let sharding = try #require(a.metadata.codecs.sharding)
+        try a.writeChunk([0, 0], ramp([8, 8]))
+        var assembly = ShardAssembly(codec: sharding, chunksPerShard: [2, 2])
+        for i in 0..<4 { assembly.add(nil, at: i) }
+        #expect(assembly.isAllFill)
+        #expect(try assembly.object() == nil)
+        #expect(try a.storeObject("a/c/0/0", try assembly.object()) == 0)
+        #expect(try store.list(prefix: "a/").isEmpty)
+        #expect(try a.readAll() == NDBuffer(dataType: .uint16, shape: [10, 13], fill: a.metadata.fillValue))
+        // An all-fill shard still encodes (an index of empty entries) when asked for bytes.
+        #expect(try sharding.decode(try assembly.assembled(), spec: a.metadata.chunkSpec) == fill)
+    }
 }

@@ -141,7 +141,7 @@ struct ImageConversion {
               found.codecs.v3Metadata == planned.codecs.v3Metadata else {
             throw UsageError("\(store.describe(levelPath)) was written with different settings; use --overwrite to start again")
         }
-        let metadataNames: Set<String> = ["zarr.json", ".zarray", ".zattrs", ".zgroup"]
+        let metadataNames = ZarrKeys.nodeMetadata
         let listed = try store.list(prefix: levelPath + "/").filter { !metadataNames.contains(($0.key as NSString).lastPathComponent) }
         let array = ZarrArray(store: store, path: levelPath, metadata: planned, concurrency: 1)
         let kept = try KeptObjects(listed: listed, array: array, jobs: options.jobs)

@@ -9,7 +9,7 @@ import ZarrCore
 /// the other pieces arrive. Every completed unit is also halved and passed to the next
 /// level's writer, so the whole pyramid is built from one read of the source: levels
 /// never re-read what was written. Shards are assembled from their encoded inner chunks
-/// and written once, whole.
+/// (`ShardAssembly`, in whatever order they complete) and written once, whole.
 ///
 /// Memory: the units waiting for pieces. Level-0 blocks visited in Morton order finish
 /// the next level's units after a few blocks, so the wait list stays short.
@@ -38,9 +38,10 @@ final class LevelWriter: Sendable {
         var filled: Int
     }
 
+    /// A shard's inner chunks as they complete, and how many of them lie inside the array
+    /// (fewer than a whole shard's at the array's far edges).
     private struct Assembly {
-        var encoded: [[UInt8]?]
-        var received: Int
+        var shard: ShardAssembly
         let expected: Int
     }
 
@@ -143,13 +144,12 @@ final class LevelWriter: Sendable {
             }
         }
         let local = zip(zip(u, object), zip(unitsPerObject, cStrides(unitsPerObject))).map { ($0.0 - $0.1 * $1.0) * $1.1 }.reduce(0, +)
-        let complete: Assembly? = state.withLock { s in
+        let complete: ShardAssembly? = state.withLock { s in
             var a = s.shards.removeValue(forKey: object)
-                ?? Assembly(encoded: Array(repeating: nil, count: unitsPerObject.reduce(1, *)), received: 0,
+                ?? Assembly(shard: ShardAssembly(codec: sharding, chunksPerShard: unitsPerObject),
                             expected: m.chunkRegion(object).gridCells(cellShape: unit).count)
-            a.encoded[local] = encoded
-            a.received += 1
-            if a.received == a.expected { return a }
+            a.shard.add(encoded, at: local)
+            if a.shard.received == a.expected { return a.shard }
             s.shards[object] = a
             return nil
         }
@@ -158,12 +158,12 @@ final class LevelWriter: Sendable {
             state.withLock { $0.summary.skipped += 1 }
             return
         }
-        guard complete.encoded.contains(where: { $0 != nil }) else { return } // all fill: nothing to store
-        let bytes = try sharding.assemble(complete.encoded, chunksPerShard: unitsPerObject)
-        try array.store.set(key, bytes)
+        // An all-fill shard is deleted, not written (ShardAssembly's rule).
+        let bytes = try array.storeObject(key, try complete.object())
+        guard bytes > 0 else { return }
         state.withLock { s in
             s.summary.written += 1
-            s.summary.bytes += bytes.count
+            s.summary.bytes += bytes
         }
     }
 }

@@ -116,7 +116,7 @@ public final class ZarrCopy: Sendable {
         }
         if empty { try OutputMark(command: "copy").write(to: destination, at: destinationPath) }
         (destination as? FileStore)?.removeStaleTemporaries()
-        let other: [String] = format == .v3 ? [".zgroup", ".zarray"] : ["zarr.json"]
+        let other: [String] = format == .v3 ? [ZarrKeys.group, ZarrKeys.array] : [ZarrKeys.v3]
         for name in other where try destination.exists(joinKey(destinationPath, name)) {
             throw UsageError("\(destination.describe(joinKey(destinationPath, name))) holds a Zarr of the other format; use --overwrite to replace it")
         }

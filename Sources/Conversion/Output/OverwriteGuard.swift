@@ -9,7 +9,7 @@ import ZarrCore
 /// rule is checked on the listing, so what it lets through is exactly what is deleted:
 /// nothing Tessera did not write, or could not have written, goes.
 public enum OverwriteGuard {
-    static let metadataNames: Set<String> = ["zarr.json", ".zarray", ".zgroup", ".zattrs", ".zmetadata"]
+    static let metadataNames = ZarrKeys.all
 
     /// Throws a refusal naming what is there unless everything under `prefix` of `store`
     /// (the output `location`, as the user named it) may be deleted; returns the keys that

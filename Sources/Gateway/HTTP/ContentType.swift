@@ -1,11 +1,13 @@
+import ZarrCore
+
 /// The media type of a stored key: Zarr and NGFF metadata are JSON, everything else is
 /// opaque bytes (chunks and shards are never labelled as compressed text).
 enum ContentType {
     static func of(_ key: Substring) -> String {
         // Only the last path segment counts; compared byte-wise, as this runs per chunk.
         let name = RequestPath.lastSegment(of: key)
-        if name.elementsEqual(".zarray".utf8) || name.elementsEqual(".zgroup".utf8) || name.elementsEqual(".zattrs".utf8)
-            || name.elementsEqual(".zmetadata".utf8) || name.hasSuffix(".json".utf8) {
+        if name.elementsEqual(ZarrKeys.array.utf8) || name.elementsEqual(ZarrKeys.group.utf8) || name.elementsEqual(ZarrKeys.attributes.utf8)
+            || name.elementsEqual(ZarrKeys.consolidated.utf8) || name.hasSuffix(".json".utf8) {
             return "application/json"
         }
         return name.hasSuffix(".xml".utf8) ? "application/xml" : "application/octet-stream"

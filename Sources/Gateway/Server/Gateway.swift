@@ -8,6 +8,8 @@ import ZarrCore
 public final class Gateway: Sendable {
     struct ServedRoot: Sendable {
         let source: any ObjectSource
+        /// The same root as a `Store`, for the hierarchy walks of consolidated metadata.
+        let store: any Store
         let rule: AccessPolicy.Rule
     }
 
@@ -44,11 +46,14 @@ public final class Gateway: Sendable {
         let configuration = try raw.validated()
         var roots = [String: ServedRoot]()
         for root in configuration.roots ?? [] {
-            let source: any ObjectSource
+            let source: any ObjectSource, store: any Store
             do {
-                source = root.location.hasPrefix("s3://")
-                    ? try S3ObjectSource(url: root.location)
-                    : try FileObjectSource(path: root.location)
+                if root.location.hasPrefix("s3://") {
+                    let s3 = try S3ObjectSource(url: root.location)
+                    (source, store) = (s3, s3.store)
+                } else {
+                    (source, store) = (try FileObjectSource(path: root.location), FileStore(path: root.location))
+                }
             } catch {
                 throw ConfigurationError("root '\(root.name)' (\(root.location)): \(error)")
             }
@@ -56,7 +61,7 @@ public final class Gateway: Sendable {
             case .everyone: .everyone
             case let .groups(groups): .groups(Set(groups))
             }
-            roots[root.name] = ServedRoot(source: source, rule: rule)
+            roots[root.name] = ServedRoot(source: source, store: store, rule: rule)
         }
         self.roots = roots
         let policy = try await AccessPolicy(configuration: configuration.auth ?? AuthConfiguration())

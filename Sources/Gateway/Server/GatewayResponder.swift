@@ -1,6 +1,7 @@
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import ZarrCore
 
 /// The request context: Hummingbird's core storage plus the peer address for the log.
 extension HTTPField.Name {
@@ -94,15 +95,15 @@ public struct GatewayResponder: HTTPResponder {
         let stored = try await root.source.open(key)
         guard gateway.consolidate, ConsolidatedMetadata.mayGenerate(key) else { return stored }
         let (folder, name) = ConsolidatedMetadata.split(key)
-        let source = root.source, limits = gateway.consolidationLimits
-        if name == ".zmetadata", stored == nil {
+        let store = root.store, limits = gateway.consolidationLimits
+        if name == ZarrKeys.consolidated, stored == nil {
             return try await gateway.generated.document("\(rootName)\0\(key)") {
-                try await ConsolidatedMetadata.v2(source, group: folder, limits: limits)
+                try await ConsolidatedMetadata.v2(store, group: folder, limits: limits)
             }
         }
-        if name == "zarr.json", let stored, stored.size <= limits.documentBytes {
+        if name == ZarrKeys.v3, let stored, stored.size <= limits.documentBytes {
             let generated = try await gateway.generated.document("\(rootName)\0\(key)\0\(stored.validators.etag)") {
-                try await ConsolidatedMetadata.v3Inline(source, group: folder, document: try await stored.readAll(), limits: limits)
+                try await ConsolidatedMetadata.v3Inline(store, group: folder, document: try await stored.readAll(), limits: limits)
             }
             return generated ?? stored
         }

@@ -88,25 +88,36 @@ public final class ZarrArray: Sendable {
     }
 
     /// Encodes and stores a full chunk; a chunk that is all fill value is deleted instead,
-    /// as readers fill missing chunks anyway. `concurrency` threads compress the inner
-    /// chunks of a shard (use it when fewer shards than cores are being written).
-    /// Returns the number of bytes stored (0 for a fill-only chunk).
+    /// as readers fill missing chunks anyway (`storeObject`). `concurrency` threads
+    /// compress the inner chunks of a shard (use it when fewer shards than cores are being
+    /// written). Returns the number of bytes stored (0 for a fill-only chunk).
     @discardableResult
     public func writeChunk(_ coords: [Int], _ chunk: NDBuffer, concurrency: Int = 1) throws -> Int {
         guard chunk.shape == metadata.chunkShape, chunk.dataType == metadata.dataType else {
             throw ZarrError.invalidRequest("chunk of shape \(chunk.shape) does not match the chunk shape \(metadata.chunkShape)")
         }
         let key = chunkKey(coords)
-        if chunk.isUniform(metadata.fillValue) { try store.delete(key); return 0 }
-        let bytes: [UInt8]
+        let bytes: [UInt8]?
         do {
             if let sharding = metadata.codecs.sharding {
-                bytes = try sharding.encode(chunk, spec: metadata.chunkSpec, concurrency: concurrency)
+                bytes = try sharding.assembly(chunk, spec: metadata.chunkSpec, concurrency: concurrency).object()
             } else {
-                bytes = try metadata.codecs.encode(chunk, spec: metadata.chunkSpec)
+                bytes = chunk.isUniform(metadata.fillValue) ? nil : try metadata.codecs.encode(chunk, spec: metadata.chunkSpec)
             }
         } catch let e as ZarrError {
             throw e.at(key: store.describe(key))
+        }
+        return try storeObject(key, bytes)
+    }
+
+    /// Stores a chunk's or shard's encoded bytes under `key`, or, when there are none (it is
+    /// all fill value, see `ShardAssembly`), deletes `key`: such an object must not exist,
+    /// and one an earlier run left there must not survive. Returns the bytes stored.
+    @discardableResult
+    public func storeObject(_ key: String, _ bytes: [UInt8]?) throws -> Int {
+        guard let bytes else {
+            try store.delete(key)
+            return 0
         }
         try store.set(key, bytes)
         return bytes.count

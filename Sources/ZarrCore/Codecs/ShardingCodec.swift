@@ -102,6 +102,12 @@ public struct ShardingCodec: ArrayToBytesCodec {
     /// compressed on that many threads (for arrays with fewer shards than cores); the
     /// shard is then assembled in inner-chunk order, so the bytes do not depend on it.
     public func encode(_ shard: NDBuffer, spec: ChunkSpec, concurrency: Int) throws -> [UInt8] {
+        try assembly(shard, spec: spec, concurrency: concurrency).assembled()
+    }
+
+    /// A whole shard's inner chunks, encoded (`encode`, and `ZarrArray.writeChunk`, which
+    /// applies the all-fill rule of `ShardAssembly` to it).
+    public func assembly(_ shard: NDBuffer, spec: ChunkSpec, concurrency: Int) throws -> ShardAssembly {
         try validateShape(spec.shape)
         let grid = chunksPerShard(spec.shape)
         let origins = allIndices(grid).map { zip($0, innerChunkShape).map { $0 * $1 } }
@@ -109,15 +115,12 @@ public struct ShardingCodec: ArrayToBytesCodec {
         @Sendable func encodeInner(_ i: Int) throws -> [UInt8]? {
             try codec.encodeInner(shard.extract(Region(origin: origins[i], shape: chunkShape)), spec: spec)
         }
-        if concurrency <= 1 {
-            return try assemble(origins.indices.map(encodeInner), chunksPerShard: grid)
-        }
-        let encoded = Mutex([[UInt8]?](repeating: nil, count: origins.count))
-        try parallelFor(origins.count, width: concurrency) { i in
+        let assembly = Mutex(ShardAssembly(codec: self, chunksPerShard: grid))
+        try parallelFor(origins.count, width: max(1, concurrency)) { i in
             let bytes = try encodeInner(i)
-            encoded.withLock { $0[i] = bytes }
+            assembly.withLock { $0.add(bytes, at: i) }
         }
-        return try assemble(encoded.withLock { $0 }, chunksPerShard: grid)
+        return assembly.withLock { $0 }
     }
 
     /// One inner chunk encoded with the inner codecs, or nil when it is all fill value
@@ -125,31 +128,6 @@ public struct ShardingCodec: ArrayToBytesCodec {
     public func encodeInner(_ inner: NDBuffer, spec shardSpec: ChunkSpec) throws -> [UInt8]? {
         if inner.isUniform(shardSpec.fillValue) { return nil }
         return try codecs.encode(inner, spec: ChunkSpec(shape: innerChunkShape, dataType: shardSpec.dataType, fillValue: shardSpec.fillValue))
-    }
-
-    /// Builds a shard from its encoded inner chunks (C order over the shard's grid of inner
-    /// chunks, nil = not stored): chunks back to back, then the index (or index first).
-    public func assemble(_ encoded: [[UInt8]?], chunksPerShard grid: [Int]) throws -> [UInt8] {
-        guard let indexSize = indexByteCount(chunksPerShard: grid) else { throw ZarrError.invalidMetadata(key: "", reason: "shard index size is not fixed, or over the \(Limits.objectBytes)-byte object limit") }
-        var index = [UInt64](repeating: UInt64.max, count: encoded.count * 2)
-        // One output buffer, sized up front: the shard is assembled in place, never re-copied.
-        var out = [UInt8]()
-        out.reserveCapacity(encoded.reduce(indexSize) { $0 + ($1?.count ?? 0) })
-        if indexLocation == .start { out.append(contentsOf: repeatElement(0, count: indexSize)) }
-        for (i, bytes) in encoded.enumerated() {
-            guard let bytes else { continue }
-            index[2 * i] = UInt64(out.count)
-            index[2 * i + 1] = UInt64(bytes.count)
-            out.append(contentsOf: bytes)
-        }
-        let indexBytes = try encodeIndex(index, grid: grid)
-        guard indexBytes.count == indexSize else { throw ZarrError.invalidMetadata(key: "", reason: "shard index encoded to an unexpected size") }
-        if indexLocation == .start {
-            out.replaceSubrange(0..<indexSize, with: indexBytes)
-        } else {
-            out.append(contentsOf: indexBytes)
-        }
-        return out
     }
 
     func encodeIndex(_ index: [UInt64], grid: [Int]) throws -> [UInt8] {

@@ -16,15 +16,13 @@ public struct Hierarchy: Sendable {
     public var totalObjects: Int { entries.reduce(0) { saturatingAdd($0, $1.objectCount) } }
     public var totalBytes: Int { entries.reduce(0) { saturatingAdd($0, $1.storedBytes) } }
 
-    static let metadataNames: Set<String> = ["zarr.json", ".zarray", ".zgroup", ".zattrs"]
-
     /// The folders among `keys` (relative to a hierarchy's root) that hold a node's
     /// metadata (`zarr.json`, `.zarray`, `.zgroup`); "" for the root.
     public static func nodePaths(_ keys: [String]) -> Set<String> {
         var paths = Set<String>()
         for key in keys {
             let parts = key.split(separator: "/")
-            guard let last = parts.last, metadataNames.contains(String(last)), last != ".zattrs" else { continue }
+            guard let last = parts.last, ZarrKeys.nodeDocuments.contains(String(last)) else { continue }
             paths.insert(parts.dropLast().joined(separator: "/"))
         }
         return paths

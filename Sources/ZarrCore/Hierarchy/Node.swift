@@ -19,7 +19,7 @@ public enum Node: Sendable {
 
     /// Reads the node at `path`: `zarr.json` first, then v2's `.zarray`/`.zgroup`.
     public static func open(store: any Store, path: String) throws -> Node {
-        let v3Key = joinKey(path, "zarr.json")
+        let v3Key = joinKey(path, ZarrKeys.v3)
         if let bytes = try readDocument(store, v3Key) {
             let json = try JSONValue.parse(bytes, key: store.describe(v3Key))
             switch json["node_type"]?.stringValue {
@@ -33,7 +33,7 @@ public enum Node: Sendable {
                 throw ZarrError.invalidMetadata(key: store.describe(v3Key), reason: "node_type must be 'array' or 'group'")
             }
         }
-        let attrsKey = joinKey(path, ".zattrs")
+        let attrsKey = joinKey(path, ZarrKeys.attributes)
         func attributes() throws -> [String: JSONValue] {
             guard let bytes = try readDocument(store, attrsKey) else { return [:] }
             guard let o = try JSONValue.parse(bytes, key: store.describe(attrsKey)).objectValue else {
@@ -41,12 +41,12 @@ public enum Node: Sendable {
             }
             return o
         }
-        let arrayKey = joinKey(path, ".zarray")
+        let arrayKey = joinKey(path, ZarrKeys.array)
         if let bytes = try readDocument(store, arrayKey) {
             let json = try JSONValue.parse(bytes, key: store.describe(arrayKey))
             return .array(try ArrayMetadata(v2: json, attributes: try attributes(), key: store.describe(arrayKey)))
         }
-        let groupKey = joinKey(path, ".zgroup")
+        let groupKey = joinKey(path, ZarrKeys.group)
         if let bytes = try readDocument(store, groupKey) {
             let json = try JSONValue.parse(bytes, key: store.describe(groupKey))
             guard json["zarr_format"]?.intValue == 2 else {
@@ -69,11 +69,11 @@ public enum Node: Sendable {
     public static func writeArrayMetadata(_ m: ArrayMetadata, store: any Store, path: String) throws {
         switch m.format {
         case .v3:
-            try store.set(joinKey(path, "zarr.json"), m.v3Metadata.serialized())
+            try store.set(joinKey(path, ZarrKeys.v3), m.v3Metadata.serialized())
         case .v2:
-            let document = try m.v2Metadata(key: store.describe(joinKey(path, ".zarray")))
-            if !m.attributes.isEmpty { try store.set(joinKey(path, ".zattrs"), JSONValue.object(m.attributes).serialized()) }
-            try store.set(joinKey(path, ".zarray"), document.serialized())
+            let document = try m.v2Metadata(key: store.describe(joinKey(path, ZarrKeys.array)))
+            if !m.attributes.isEmpty { try store.set(joinKey(path, ZarrKeys.attributes), JSONValue.object(m.attributes).serialized()) }
+            try store.set(joinKey(path, ZarrKeys.array), document.serialized())
         }
     }
 
@@ -81,10 +81,10 @@ public enum Node: Sendable {
     public static func writeGroupMetadata(format: ZarrFormat, attributes: [String: JSONValue], store: any Store, path: String) throws {
         switch format {
         case .v3:
-            try store.set(joinKey(path, "zarr.json"), v3GroupMetadata(attributes: attributes).serialized())
+            try store.set(joinKey(path, ZarrKeys.v3), v3GroupMetadata(attributes: attributes).serialized())
         case .v2:
-            if !attributes.isEmpty { try store.set(joinKey(path, ".zattrs"), JSONValue.object(attributes).serialized()) }
-            try store.set(joinKey(path, ".zgroup"), (["zarr_format": 2] as JSONValue).serialized())
+            if !attributes.isEmpty { try store.set(joinKey(path, ZarrKeys.attributes), JSONValue.object(attributes).serialized()) }
+            try store.set(joinKey(path, ZarrKeys.group), (["zarr_format": 2] as JSONValue).serialized())
         }
     }
 }

@@ -8,8 +8,8 @@ import Synchronization
 /// temporary (never listed, removed by `removeStaleTemporaries`) — never half an object.
 public final class FileStore: Store {
     public let root: URL
-    private let rootPath: String
-    private static let temporaryMarker = ".tessera-tmp-"
+    let rootPath: String
+    static let temporaryMarker = ".tessera-tmp-"
     private let counter = Atomic<Int>(0)
 
     public init(root: URL) {

@@ -49,6 +49,15 @@ public protocol Store: Sendable {
     /// throws `ObjectTooLarge` without being read whole. Reading what untrusted metadata
     /// allows, and no more, goes through here.
     func get(_ key: String, limit: Int) throws -> [UInt8]?
+    /// One folder level ("" is the root): the objects directly in it (keys relative to
+    /// the folder) and the names of its subfolders, without walking beneath them; empty
+    /// when there is no such folder. A hierarchy walk lists groups' folders this way, so
+    /// its cost follows the nodes, not the chunks beneath them.
+    func listFolder(_ folder: String) throws -> (objects: [StoreEntry], folders: [String])
+    /// Those of `names` that are objects directly in `folder` (keys relative to it), as
+    /// `listFolder` would list them, found without listing the folder: how a walk looks
+    /// for a node's metadata documents beside what may be a million chunks.
+    func entries(named names: [String], in folder: String) throws -> [StoreEntry]
 }
 
 /// An object larger than its reader allows (see `Store.get(_:limit:)`).
@@ -73,6 +82,26 @@ extension Store {
         guard let bytes = try get(key, range: .slice(offset: 0, length: limit + 1)) else { return nil }
         guard bytes.count <= limit else { throw ObjectTooLarge(key: describe(key), size: nil, limit: limit) }
         return bytes
+    }
+
+    /// `listFolder` from the full listing under the folder, for stores without a cheaper way.
+    public func listFolder(_ folder: String) throws -> (objects: [StoreEntry], folders: [String]) {
+        let prefix = folder.isEmpty ? "" : folder + "/"
+        var objects = [StoreEntry](), folders = Set<String>()
+        for entry in try list(prefix: prefix) {
+            let rest = entry.key.dropFirst(prefix.count)
+            if let slash = rest.firstIndex(of: "/") {
+                folders.insert(String(rest[..<slash]))
+            } else {
+                objects.append(StoreEntry(key: String(rest), size: entry.size))
+            }
+        }
+        return (objects.sorted { $0.key < $1.key }, folders.sorted())
+    }
+
+    /// `entries(named:in:)` by asking each object's size.
+    public func entries(named names: [String], in folder: String) throws -> [StoreEntry] {
+        try names.compactMap { name in try size(joinKey(folder, name)).map { StoreEntry(key: name, size: $0) } }
     }
 
     /// Removes every object under `prefix`.

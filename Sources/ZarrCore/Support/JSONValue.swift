@@ -112,9 +112,14 @@ extension JSONValue {
     }
 
     /// Pretty, key-sorted JSON: stable output makes metadata diffable and tests exact.
-    public func serialized() -> [UInt8] {
+    public func serialized() -> [UInt8] { encoded([.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]) }
+
+    /// Compact, key-sorted JSON: documents generated for readers over the network.
+    public func compactSerialized() -> [UInt8] { encoded([.sortedKeys, .withoutEscapingSlashes]) }
+
+    private func encoded(_ formatting: JSONEncoder.OutputFormatting) -> [UInt8] {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.outputFormatting = formatting
         // Encoding a JSONValue cannot fail: non-finite doubles never enter one (fill
         // values spell them as strings).
         let data = (try? encoder.encode(self)) ?? Data("null".utf8)

@@ -190,3 +190,25 @@ def test_resume_redoes_a_damaged_object(ngff, run_convert, tmp_path):
         tc.assert_pixels_equal(got, want, f"{label}: level {i}")
     assert cut.read_bytes() == (level_dirs(clean)[0] / cut.relative_to(level0)).read_bytes(), f"{label}: not redone"
     assert proc.returncode == 0
+
+
+def test_resume_deletes_a_damaged_object_where_only_fill_value_belongs(run_convert, tmp_path):
+    """A shard that holds only the fill value is not stored; a damaged object found at its
+    key on --resume is redone as that: deleted, not left behind to be read."""
+    pixels = ci.pixels("uint16", SHAPE, seed=5)
+    pixels[:, :32, :32] = 0  # level 0's first shard: fill value only
+    a = ci.write_tiff(tmp_path / "a.tif", pixels, "zyx")
+    out, clean = tmp_path / "out.ome.zarr", tmp_path / "clean.ome.zarr"
+    cc.convert(run_convert, *cc.convert_args(a.arg, clean, "0.5", extra=LAYOUT))
+    cc.convert(run_convert, *cc.convert_args(a.arg, out, "0.5", extra=LAYOUT))
+    rel = Path("c", "0", "0", "0")
+    assert not (level_dirs(clean)[0] / rel).exists(), "a shard of fill value only must not be stored"
+    simulate_kill(out, keep_fraction=0.75)
+    stale = level_dirs(out)[0] / rel
+    stale.parent.mkdir(parents=True, exist_ok=True)
+    stale.write_bytes(b"\x01" * 100)
+    proc = cc.convert(run_convert, *cc.convert_args(a.arg, out, "0.5", extra=[*LAYOUT, "--resume"]))
+    assert proc.returncode == 0
+    assert not stale.exists(), "the damaged object where only fill value belongs survived --resume"
+    for i, (got, want) in enumerate(zip(read_levels(out), read_levels(clean), strict=True)):
+        tc.assert_pixels_equal(got, want, f"--resume over a damaged all-fill shard: level {i}")

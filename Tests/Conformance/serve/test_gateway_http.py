@@ -262,6 +262,35 @@ def test_generated_consolidated_metadata(server):
     assert get(server, "/data/img/0/zarr.json")[2] == b'{"zarr_format":3,"node_type":"array","shape":[1]}'
 
 
+def test_consolidated_metadata_never_reads_through_a_link_out_of_the_root(tessera_bin, tmp_path):
+    """A node document that is a symlink to a JSON file outside the root (`a/zarr.json`,
+    `x/.zarray`), or a node folder that links out, is left out of the generated metadata."""
+    import json
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    secret = '{"zarr_format":3,"node_type":"array","shape":[1],"attributes":{"m":"%s"}}' % MARKER.decode()
+    (outside / "zarr.json").write_text(secret)
+    (outside / ".zarray").write_text('{"zarr_format":2,"shape":[1],"m":"%s"}' % MARKER.decode())
+    root = tmp_path / "root"
+    (root / "v3" / "a").mkdir(parents=True)
+    (root / "v3" / "s0").mkdir()
+    (root / "v3" / "zarr.json").write_text('{"zarr_format":3,"node_type":"group","attributes":{}}')
+    (root / "v3" / "s0" / "zarr.json").write_text('{"zarr_format":3,"node_type":"array","shape":[1]}')
+    (root / "v3" / "a" / "zarr.json").symlink_to(outside / "zarr.json")
+    (root / "v3" / "b").symlink_to(outside)
+    (root / "v2" / "x").mkdir(parents=True)
+    (root / "v2" / ".zgroup").write_text('{"zarr_format":2}')
+    (root / "v2" / "x" / ".zarray").symlink_to(outside / ".zarray")
+    (root / "v2" / "y").symlink_to(outside)
+    with GatewayServer(tessera_bin, "--root", f"data={root}") as srv:
+        status, _, body = get(srv, "/data/v3/zarr.json")
+        assert status == 200 and MARKER not in body
+        assert set(json.loads(body)["consolidated_metadata"]["metadata"]) == {"s0"}
+        status, _, body = get(srv, "/data/v2/.zmetadata")
+        assert status == 200 and MARKER not in body
+        assert set(json.loads(body)["metadata"]) == {".zgroup"}
+
+
 # --- hostile paths ---------------------------------------------------------------------
 
 HOSTILE = [
