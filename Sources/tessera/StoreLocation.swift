@@ -1,5 +1,5 @@
 import Foundation
-import ObjectStore
+import Storage
 import ZarrCore
 
 /// Where a hierarchy lives: a store plus the key prefix inside it — a local folder, or

@@ -1,4 +1,5 @@
 import Hummingbird
+import Storage
 import ZarrCore
 
 /// A root's objects as the gateway reads them: read-only, with validators, and with
@@ -19,11 +20,6 @@ public protocol OpenedObject: Sendable {
     var validators: Validators { get }
     /// The bytes in `range`, as a body the server writes out piece by piece.
     func body(_ range: Range<Int>) async throws -> ResponseBody
-}
-
-public struct FolderListing: Sendable, Equatable {
-    public var objects: [StoreEntry]
-    public var folders: [String]
 }
 
 extension ObjectSource {

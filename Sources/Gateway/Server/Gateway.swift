@@ -43,12 +43,17 @@ public final class Gateway: Sendable {
     public init(configuration raw: GatewayConfiguration) async throws {
         let configuration = try raw.validated()
         var roots = [String: ServedRoot]()
+        var fileRoots = [String: FileObjectSource]()
         for root in configuration.roots ?? [] {
             let source: any ObjectSource
             do {
-                source = root.location.hasPrefix("s3://")
-                    ? try S3ObjectSource(url: root.location)
-                    : try FileObjectSource(path: root.location)
+                if root.location.hasPrefix("s3://") {
+                    source = try S3ObjectSource(url: root.location)
+                } else {
+                    let files = try FileObjectSource(path: root.location)
+                    fileRoots[root.name] = files
+                    source = files
+                }
             } catch {
                 throw ConfigurationError("root '\(root.name)' (\(root.location)): \(error)")
             }
@@ -61,10 +66,7 @@ public final class Gateway: Sendable {
         self.roots = roots
         let policy = try await AccessPolicy(configuration: configuration.auth ?? AuthConfiguration())
         self.policy = policy
-        fastRoots = roots.compactMapValues { root in
-            guard let files = root.source as? FileObjectSource, !policy.isEnabled || root.rule == .everyone else { return nil }
-            return files
-        }
+        fastRoots = fileRoots.filter { name, _ in !policy.isEnabled || roots[name]?.rule == .everyone }
         listing = configuration.listing ?? false
         consolidate = configuration.consolidate ?? true
         cacheControl = configuration.cacheControl ?? "public, max-age=60"

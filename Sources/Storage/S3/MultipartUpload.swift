@@ -1,6 +1,5 @@
 import Foundation
 import Synchronization
-import ZarrCore
 
 /// One large object uploaded in parts, in parallel. The object appears only when the
 /// upload completes; any failure aborts the upload, so no parts are left behind (an

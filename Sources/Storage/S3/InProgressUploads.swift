@@ -1,4 +1,3 @@
-import ZarrCore
 
 extension S3Store {
     /// The ids of the multipart uploads in progress for exactly `key`
@@ -7,37 +6,36 @@ extension S3Store {
     func inProgressUploads(of key: String) throws -> Set<String>? {
         let full = objectKey(key)
         var ids = Set<String>()
-        var keyMarker: String?, idMarker: String?
-        var seenMarkers = Set<String>()
-        for _ in 0..<configuration.maxListPages {
+        let refused = try eachPage(UploadsPage.self, of: "the listing of in-progress uploads", key: key, query: { cursor in
             // Query parameters in canonical (sorted) order, as SigV4 signs them.
             var query = [String]()
-            if let keyMarker { query.append("key-marker=\(Self.encode(keyMarker, keepSlash: false))") }
+            if let cursor { query.append("key-marker=\(Self.encode(cursor.keyMarker, keepSlash: false))") }
             query.append("prefix=\(Self.encode(full, keepSlash: false))")
-            if let idMarker { query.append("upload-id-marker=\(Self.encode(idMarker, keepSlash: false))") }
+            if let id = cursor?.uploadIdMarker { query.append("upload-id-marker=\(Self.encode(id, keepSlash: false))") }
             query.append("uploads=")
-            var parsed: UploadsPage?
-            let r = try send("GET", key: nil, query: query.joined(separator: "&")) { r in
-                guard r.status == 200 else { return nil }
-                do throws(S3XMLError) { parsed = try UploadsPage.parse(r.body) } catch { return "ListMultipartUploads page: \(error.reason)" }
-                return nil
-            }
-            guard r.status == 200, let page = parsed else { return nil }
+            return query.joined(separator: "&")
+        }) { page in
             ids.formUnion(page.uploads.filter { $0.key == full }.map(\.id))
-            guard page.truncated else { return ids }
-            // A page that says more follows must move on, or the listing would loop.
-            guard let next = page.nextKeyMarker, seenMarkers.insert("\(next)\u{0}\(page.nextUploadIdMarker ?? "")").inserted else {
-                throw ZarrError.storage(key: describe(key), reason: "the listing of in-progress uploads loops")
-            }
-            keyMarker = next
-            idMarker = page.nextUploadIdMarker
         }
-        throw ZarrError.storage(key: describe(key), reason: "the listing of in-progress uploads did not end after \(configuration.maxListPages) pages")
+        return refused == nil ? ids : nil
     }
 }
 
 /// One page of a ListMultipartUploads answer.
-struct UploadsPage {
+struct UploadsPage: ListingPage {
+    static let operation = "ListMultipartUploads"
+
+    /// Where the next page starts: after this key and upload id.
+    struct Cursor: Hashable, CustomStringConvertible {
+        var keyMarker: String
+        var uploadIdMarker: String?
+        var description: String { keyMarker + (uploadIdMarker.map { " " + $0 } ?? "") }
+    }
+
+    /// A page that says more follows must move on (a missing marker would loop; the
+    /// loop check reports it).
+    var next: Cursor? { truncated ? Cursor(keyMarker: nextKeyMarker ?? "", uploadIdMarker: nextUploadIdMarker) : nil }
+
     var uploads: [(key: String, id: String)] = []
     var truncated = false
     var nextKeyMarker: String?

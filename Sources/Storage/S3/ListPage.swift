@@ -2,7 +2,10 @@
 /// without a key or with a size that is not a number, or a page that says more follows
 /// but gives no token to ask for it, is an error (the caller retries it), so a damaged
 /// page never passes for the end of the listing.
-struct ListPage {
+struct ListPage: ListingPage {
+    static let operation = "ListObjectsV2"
+    var next: String? { truncated ? nextToken : nil }
+
     var entries: [(key: String, size: Int)] = []
     /// CommonPrefixes of a delimited listing, each ending in the delimiter.
     var folders: [String] = []
