@@ -94,8 +94,4 @@ public struct FolderListing: Sendable, Equatable {
 public struct UnlistedEntry: Sendable, Equatable {
     public var key: String
     public var kind: String
-    public init(key: String, kind: String) {
-        self.key = key
-        self.kind = kind
-    }
 }

@@ -103,6 +103,8 @@ extension FileStore {
         let fd: Int32
         switch try openBeneath(key) {
         case .missing: return nil
+        // A socket cannot be opened at all; it is no object either.
+        case .failed(ENXIO): throw notRegular(key)
         case let .failed(code): throw ioError(key, "cannot open", code)
         case .outsideRoot:
             throw StorageError.failed(key: describe(key), reason: "not followed: a symbolic link or '..' that leaves the store's root")
