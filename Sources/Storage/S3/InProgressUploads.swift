@@ -44,22 +44,15 @@ struct UploadsPage: ListingPage {
     static func parse(_ body: [UInt8]) throws(S3XMLError) -> UploadsPage {
         let document = try S3XMLDocument.parse(body, root: "ListMultipartUploadsResult")
         var page = UploadsPage()
-        var key: String?, id: String?
-        for e in document.elements {
-            switch (e.parent, e.name) {
-            case ("Upload", "Key"): key = e.text
-            case ("Upload", "UploadId"): id = e.text
-            case (_, "Upload"):
-                guard let k = key, let i = id, !i.isEmpty else { throw S3XMLError(reason: "a listed upload has no key or id") }
-                page.uploads.append((k, i))
-                key = nil
-                id = nil
-            case ("ListMultipartUploadsResult", "IsTruncated"): page.truncated = e.text == "true"
-            case ("ListMultipartUploadsResult", "NextKeyMarker"): page.nextKeyMarker = e.text
-            case ("ListMultipartUploadsResult", "NextUploadIdMarker"): page.nextUploadIdMarker = e.text
-            default: break
+        for upload in document.records("Upload") {
+            guard let key = upload["Key"], let id = upload["UploadId"], !id.isEmpty else {
+                throw S3XMLError(reason: "a listed upload has no key or id")
             }
+            page.uploads.append((key, id))
         }
+        page.truncated = document.field("IsTruncated") == "true"
+        page.nextKeyMarker = document.field("NextKeyMarker")
+        page.nextUploadIdMarker = document.field("NextUploadIdMarker")
         return page
     }
 }
