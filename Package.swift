@@ -13,7 +13,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "tessera", targets: ["tessera"]),
-        .library(name: "ZarrCore", targets: ["ZarrCore"]),
+        .library(name: "ZarrCore", targets: ["ZarrCore", "Storage"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -41,16 +41,17 @@ let package = Package(
 
         // Process-level C knobs Swift's Glibc module does not expose (allocator tuning).
         .target(name: "CPlatform"),
-        .target(name: "ZarrCore", dependencies: ["CBlosc", "CZstd", "CZlib", "CPlatform"]),
+        // Keys → bytes in a folder, a bucket or memory; knows nothing of Zarr.
+        .target(name: "Storage", dependencies: ["CCurl", "CPlatform"]),
+        .target(name: "ZarrCore", dependencies: ["Storage", "CBlosc", "CZstd", "CZlib", "CPlatform"]),
         .target(name: "NGFF", dependencies: ["ZarrCore"]),
-        .target(name: "ObjectStore", dependencies: ["ZarrCore", "CCurl"]),
         .target(name: "ImageSources", dependencies: ["ZarrCore", "CPlatform", "CTIFF", "CHDF5", "CFITSIO"]),
         .target(name: "Pyramid", dependencies: ["ZarrCore"]),
-        .target(name: "Conversion", dependencies: ["ZarrCore", "NGFF", "ImageSources", "Pyramid", "ObjectStore"]),
+        .target(name: "Conversion", dependencies: ["ZarrCore", "NGFF", "ImageSources", "Pyramid", "Storage"]),
         .target(
             name: "Gateway",
             dependencies: [
-                "ZarrCore", "ObjectStore", "CPlatform",
+                "ZarrCore", "Storage", "CPlatform",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "JWTKit", package: "jwt-kit"),
@@ -71,13 +72,13 @@ let package = Package(
         .executableTarget(
             name: "tessera",
             dependencies: [
-                "ZarrCore", "NGFF", "Conversion", "ImageSources", "Pyramid", "ObjectStore", "Gateway",
+                "Storage", "ZarrCore", "NGFF", "Conversion", "ImageSources", "Pyramid", "Gateway",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(
             name: "tessera-bench",
-            dependencies: ["ZarrCore"],
+            dependencies: ["ZarrCore", "Storage"],
             path: "Benchmarks/TesseraBench"
         ),
         // Links every C module once so a broken install of any of them fails the
@@ -86,15 +87,15 @@ let package = Package(
             name: "SystemLibraryTests",
             dependencies: ["CBlosc", "CZstd", "CZlib", "CCurl", "CTIFF", "CHDF5", "CFITSIO"]
         ),
-        .testTarget(name: "ZarrCoreTests", dependencies: ["ZarrCore"]),
+        .testTarget(name: "StorageTests", dependencies: ["Storage"]),
+        .testTarget(name: "ZarrCoreTests", dependencies: ["ZarrCore", "Storage"]),
         .testTarget(name: "NGFFTests", dependencies: ["NGFF", "ZarrCore"]),
         .testTarget(name: "ImageSourcesTests", dependencies: ["ImageSources", "ZarrCore", "CTIFF"]),
         .testTarget(name: "PyramidTests", dependencies: ["Pyramid", "ZarrCore"]),
-        .testTarget(name: "ObjectStoreTests", dependencies: ["ObjectStore"]),
-        .testTarget(name: "ConversionTests", dependencies: ["Conversion", "ZarrCore", "ImageSources", "NGFF"]),
+        .testTarget(name: "ConversionTests", dependencies: ["Conversion", "ZarrCore", "Storage", "ImageSources", "NGFF"]),
         .testTarget(
             name: "GatewayTests",
-            dependencies: ["Gateway", "ZarrCore", .product(name: "NIOEmbedded", package: "swift-nio")]
+            dependencies: ["Gateway", "ZarrCore", "Storage", .product(name: "NIOEmbedded", package: "swift-nio")]
         ),
     ]
 )

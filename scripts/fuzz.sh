@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make fuzz`: builds Fuzz/ZarrFuzz with ZarrCore's sources under libFuzzer (Swift's
+# `make fuzz`: builds Fuzz/ZarrFuzz with ZarrCore's (and Storage's) sources under libFuzzer (Swift's
 # -sanitize=fuzzer, with AddressSanitizer) and runs it for a fixed number of inputs,
 # starting from the committed seed corpus (Fuzz/corpus). New inputs it finds go to
 # .build-fuzz/corpus, never into the committed seeds. Exits non-zero on a finding
@@ -20,10 +20,16 @@ module CPlatform { header "$PWD/Sources/CPlatform/include/cplatform.h" export * 
 MAP
 "$CLANG" -O1 -c Sources/CPlatform/cplatform.c -I Sources/CPlatform/include -o "$OUT/cplatform.o"
 
+# ZarrCore imports Storage (the stores): built first as a module of its own.
+mapfile -t STORAGE < <(find Sources/Storage -name '*.swift' | sort)
+"$SWIFTC" -O -g -sanitize=address -parse-as-library -module-name Storage -emit-library -static \
+    -emit-module -emit-module-path "$OUT/modules/Storage.swiftmodule" \
+    -I Sources/CCurl -I "$OUT/modules/CPlatform" "${STORAGE[@]}" -o "$OUT/libStorage.a"
+
 mapfile -t SOURCES < <(find Sources/ZarrCore Fuzz/ZarrFuzz -name '*.swift' | sort)
 "$SWIFTC" -O -g -sanitize=fuzzer,address -parse-as-library -module-name ZarrFuzz \
-    -I Sources/CBlosc -I Sources/CZstd -I Sources/CZlib -I "$OUT/modules/CPlatform" \
-    "${SOURCES[@]}" "$OUT/cplatform.o" -lblosc -lzstd -lz -o "$OUT/zarr-fuzz"
+    -I Sources/CBlosc -I Sources/CZstd -I Sources/CZlib -I Sources/CCurl -I "$OUT/modules/CPlatform" -I "$OUT/modules" \
+    "${SOURCES[@]}" "$OUT/cplatform.o" -L "$OUT" -lStorage -lcurl -lblosc -lzstd -lz -o "$OUT/zarr-fuzz"
 
 # A fixed number of inputs, at most 4 KiB each past the seeds' sizes; 1 GiB of RSS and
 # 512 MiB per allocation are findings (a chunk here decodes to 512 bytes).

@@ -3,6 +3,7 @@
 // (Benchmarks/run_bench.py) runs this and the peer tools on the same input, each in its
 // own process so peak RSS is per tool.
 import Foundation
+import Storage
 import ZarrCore
 
 struct BenchError: Error, CustomStringConvertible { let description: String }

@@ -6,6 +6,8 @@
 // A finding is a crash, a hang (libFuzzer's -timeout) or an allocation above
 // -malloc_limit_mb: every one of these inputs must end in a value or a thrown error.
 
+import Storage
+
 /// Chunks of this spec are what every decoder is bounded by.
 private let spec = ChunkSpec(shape: [16, 16], dataType: .uint16, fillValue: .zero(.uint16))
 

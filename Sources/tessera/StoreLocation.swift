@@ -1,5 +1,5 @@
 import Foundation
-import ObjectStore
+import Storage
 import ZarrCore
 
 /// Where a hierarchy lives, as a command-line argument names it: a local folder, or

@@ -3,6 +3,7 @@ import Foundation
 import ImageSources
 import NGFF
 import Pyramid
+import Storage
 import Testing
 import ZarrCore
 

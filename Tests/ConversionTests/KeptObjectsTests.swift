@@ -1,4 +1,5 @@
 @testable import Conversion
+import Storage
 import Foundation
 import Testing
 import ZarrCore

@@ -1,4 +1,5 @@
 @testable import Conversion
+import Storage
 import Pyramid
 import Synchronization
 import Testing

@@ -1,5 +1,6 @@
 @testable import Conversion
 import Foundation
+import Storage
 import Testing
 import ZarrCore
 

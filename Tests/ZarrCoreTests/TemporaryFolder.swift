@@ -1,4 +1,5 @@
 import Foundation
+import Storage
 import ZarrCore
 
 /// A FileStore in a fresh folder that is deleted when the object goes away, so test runs

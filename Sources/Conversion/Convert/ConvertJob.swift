@@ -1,7 +1,7 @@
 import Foundation
 import ImageSources
 import NGFF
-import ObjectStore
+import Storage
 import Synchronization
 import ZarrCore
 
@@ -238,7 +238,7 @@ public struct ConvertJob: Sendable {
             throw UsageError("'\(destination)' already exists; pass --overwrite to replace it or --resume to finish it")
         }
         let mark = try ResumeCheck.settings(store, location: destination, options: options)
-        if !dryRun { _ = (store as? FileStore)?.removeStaleTemporaries() }
+        if !dryRun { store.removeStaleTemporaries() }
         return (store, mark)
     }
 

@@ -2,6 +2,7 @@ import Foundation
 import ImageSources
 import NGFF
 import Pyramid
+import Storage
 import Synchronization
 import ZarrCore
 

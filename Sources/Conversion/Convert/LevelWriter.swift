@@ -1,4 +1,5 @@
 import Pyramid
+import Storage
 import Synchronization
 import ZarrCore
 

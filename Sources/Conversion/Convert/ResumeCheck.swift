@@ -1,4 +1,5 @@
 import Foundation
+import Storage
 import ZarrCore
 
 /// `--resume` keeps stored objects only when this run would have written the very same

@@ -1,5 +1,6 @@
 import Foundation
 import NGFF
+import Storage
 import Synchronization
 import ZarrCore
 
@@ -115,7 +116,7 @@ public final class ZarrCopy: Sendable {
             return
         }
         if empty { try OutputMark(command: "copy").write(to: destination, at: destinationPath) }
-        (destination as? FileStore)?.removeStaleTemporaries()
+        destination.removeStaleTemporaries()
         let other: [String] = format == .v3 ? [ZarrKeys.group, ZarrKeys.array] : [ZarrKeys.v3]
         for name in other where try destination.exists(joinKey(destinationPath, name)) {
             throw UsageError("\(destination.describe(joinKey(destinationPath, name))) holds a Zarr of the other format; use --overwrite to replace it")
@@ -163,6 +164,6 @@ public final class ZarrCopy: Sendable {
     /// (written with other settings, damaged) is redone.
     private func isComplete(_ array: ZarrArray, _ coords: [Int]) throws -> Bool {
         guard !options.overwrite else { return false }
-        do { return try array.verifyChunk(coords) } catch is ZarrError { return false }
+        do { return try array.verifyChunk(coords) } catch is ZarrError, is StorageError { return false }
     }
 }

@@ -1,3 +1,4 @@
+import Storage
 import ZarrCore
 
 /// The object Tessera writes first into every output it starts (`convert` and `copy`),

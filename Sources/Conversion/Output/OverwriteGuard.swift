@@ -1,5 +1,6 @@
 import Foundation
 import ImageSources
+import Storage
 import ZarrCore
 
 /// What `--overwrite` (convert and copy, folder or s3://) may delete: a Zarr hierarchy
@@ -44,7 +45,8 @@ public enum OverwriteGuard {
     /// something Tessera wrote or may delete.
     public static func refuseUnlisted(_ store: any Store, prefix: String = "", location: String) throws {
         let base = prefix.isEmpty ? "" : prefix + "/"
-        guard let odd = (store as? FileStore)?.unlistedEntries(prefix: base), !odd.isEmpty else { return }
+        let odd = store.unlistedEntries(prefix: base)
+        guard !odd.isEmpty else { return }
         let named = odd.map { "\($0.key.dropFirst(base.count)) (\($0.kind))" }
         throw UsageError("refusing to write to '\(location)': it holds \(listed(named)), which Tessera did not write "
                          + "and does not follow; remove them yourself or choose another output")
@@ -54,7 +56,7 @@ public enum OverwriteGuard {
     /// not Tessera's to delete) and a killed writer's temporaries.
     public static func clear(_ store: any Store, prefix: String = "", location: String, inputs: [String]) throws {
         for key in try check(store, prefix: prefix, location: location, inputs: inputs) { try store.delete(key) }
-        _ = (store as? FileStore)?.removeStaleTemporaries()
+        store.removeStaleTemporaries()
     }
 
     /// The folders (relative to `prefix`) whose Zarr metadata opens as a node, and whether

@@ -1,16 +1,22 @@
-/// A `Range` request header, parsed by the gateway itself: shard indexes are read with
-/// suffix ranges, and a server that gets them wrong hands readers garbage
-/// (Docs/conformance.md, "Why the gateway parses ranges itself").
+import Storage
+
+/// A `Range` request header, parsed by the gateway itself straight into a `ByteRange`:
+/// shard indexes are read with suffix ranges, and a server that gets them wrong hands
+/// readers garbage (Docs/conformance.md, "Why the gateway parses ranges itself").
 public enum RangeRequest: Equatable, Sendable {
     /// No header, or a unit other than bytes (ignored, as RFC 9110 asks): the whole object.
     case none
-    /// `bytes=first-last`; `last` nil for `bytes=first-`.
-    case closed(first: UInt64, last: UInt64?)
-    /// `bytes=-length`.
-    case suffix(UInt64)
+    /// One range of bytes: `bytes=first-last`, `bytes=first-` or `bytes=-length`.
+    case bytes(ByteRange)
     /// Several ranges, or a `bytes=` value that does not parse (`5-1`, garbage):
     /// answered 416, never with a 200 a reader would mistake for its range.
     case unsatisfiable
+
+    /// `bytes=first-last` (`last` nil for `bytes=first-`).
+    public static func closed(first: UInt64, last: UInt64?) -> RangeRequest { .bytes(ByteRange(first: first, last: last)) }
+
+    /// `bytes=-length`.
+    public static func suffix(_ length: UInt64) -> RangeRequest { .bytes(.suffix(Int(clamping: length))) }
 
     public init(header: Substring?) {
         guard var header else { self = .none; return }
@@ -63,17 +69,10 @@ public enum RangeRequest: Equatable, Sendable {
     /// The bytes to send for an object of `size` bytes: nil means the whole object
     /// (no range asked), `.failure` means 416.
     public func resolve(size: Int) -> Result<Range<Int>, Unsatisfiable>? {
-        let size64 = UInt64(size)
         switch self {
         case .none: return nil
         case .unsatisfiable: return .failure(Unsatisfiable())
-        case let .closed(first, last):
-            guard first < size64 else { return .failure(Unsatisfiable()) }
-            let end = min(last ?? UInt64.max, size64 - 1)
-            return .success(Int(first)..<Int(end) + 1)
-        case let .suffix(n):
-            guard n > 0, size > 0 else { return .failure(Unsatisfiable()) }
-            return .success(Int(size64 - min(n, size64))..<size)
+        case let .bytes(range): return range.satisfiable(size: size).map { .success($0) } ?? .failure(Unsatisfiable())
         }
     }
 

@@ -1,21 +1,20 @@
-import CPlatform
 import Foundation
 import Hummingbird
 import NIOCore
 import NIOPosix
+import Storage
 import ZarrCore
 
-/// A root in a local folder.
-///
-/// Every open goes through `tessera_open_beneath`, relative to a descriptor of the root
-/// taken at start: `..`, absolute paths and symlinks that leave the root fail in the
-/// kernel, whatever the path looks like. Opens never wait (`O_NONBLOCK`: a FIFO would
-/// otherwise hold the thread until a writer comes) and only regular files are served. Small reads happen inline (a page-cache read
-/// costs less than a thread hop, which is where per-request file serving loses its
-/// time); large bodies are read in pieces on NIO's blocking pool as the socket drains.
+/// A root in a local folder: a thin adapter over `FileStore`, whose open-beneath routine
+/// every open goes through (`..`, absolute paths and symlinks that leave the root fail in
+/// the kernel). Opens never wait (`O_NONBLOCK`: a FIFO would otherwise hold the thread
+/// until a writer comes) and only regular files are served. Small reads happen inline (a
+/// page-cache read costs less than a thread hop, which is where per-request file serving
+/// loses its time); large bodies are read in pieces on NIO's blocking pool as the socket
+/// drains.
 public final class FileObjectSource: ObjectSource {
     public let location: String
-    private let rootFD: Int32
+    let store: FileStore
     /// Objects up to this size are read inline into one buffer.
     static let inlineLimit = 1 << 20
     /// Bodies from this size on leave by sendfile on the fast path (no copy through user
@@ -25,28 +24,25 @@ public final class FileObjectSource: ObjectSource {
     /// Piece size for streamed bodies.
     static let pieceSize = 256 << 10
 
+    /// Opens the root now: a missing folder fails at start, naming it.
     public init(path: String) throws {
         location = path
-        rootFD = Glibc.open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard rootFD >= 0 else {
-            throw ZarrError.storage(key: path, reason: "cannot open the root folder: \(String(cString: strerror(errno)))")
+        store = FileStore(path: path)
+        do { try store.openRoot() } catch let StorageError.failed(_, reason) {
+            throw StorageError.failed(key: path, reason: reason)
         }
     }
 
-    deinit { close(rootFD) }
-
     /// A descriptor for `key` beneath the root, or nil when there is nothing to serve.
     private func openBeneath(_ key: String) throws -> Int32? {
-        // The root itself is reopened, not dup'ed: a dup shares the directory read
-        // position, so a second listing of the root would come back empty.
-        let fd = key.isEmpty ? openat(rootFD, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : tessera_open_beneath(rootFD, key)
-        if fd >= 0 { return fd }
-        switch errno {
-        // Missing, or a path that leaves the root (EXDEV, ELOOP): both are plain 404s. So
-        // are sockets (ENXIO) and devices without a driver: only regular files are served.
-        case ENOENT, ENOTDIR, EXDEV, ELOOP, ENAMETOOLONG, EACCES, EPERM, ENXIO, ENODEV, EAGAIN: return nil
-        case EMFILE, ENFILE: throw DescriptorsExhausted(key: location + "/" + key)
-        default: throw ZarrError.storage(key: location + "/" + key, reason: String(cString: strerror(errno)))
+        switch try store.openBeneath(key) {
+        case let .descriptor(fd): return fd
+        // Missing, or a path that leaves the root: both are plain 404s.
+        case .missing, .outsideRoot: return nil
+        // So are sockets (ENXIO) and devices without a driver: only regular files are served.
+        case .failed(ENAMETOOLONG), .failed(EACCES), .failed(EPERM), .failed(ENXIO), .failed(ENODEV), .failed(EAGAIN): return nil
+        case .failed(EMFILE), .failed(ENFILE): throw DescriptorsExhausted(key: location + "/" + key)
+        case let .failed(code): throw StorageError.failed(key: location + "/" + key, reason: String(cString: strerror(code)))
         }
     }
 
@@ -63,28 +59,12 @@ public final class FileObjectSource: ObjectSource {
         guard !key.isEmpty, let fd = try openBeneath(key) else { return nil }
         var st = stat()
         guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { close(fd); return nil }
-        return OpenFile(fd: fd, stat: st)
+        return OpenFile(OpenedFile(fd: fd, stat: st))
     }
 
     public func listFolder(_ key: String) async throws -> FolderListing? {
         guard let fd = try openBeneath(key) else { return nil }
-        guard let dir = fdopendir(fd) else { close(fd); return nil }
-        defer { closedir(dir) }
-        var listing = FolderListing(objects: [], folders: [])
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
-            if name == "." || name == ".." || name.hasPrefix(".tessera-tmp-") { continue }
-            var st = stat()
-            guard fstatat(dirfd(dir), name, &st, AT_SYMLINK_NOFOLLOW) == 0 else { continue }
-            switch st.st_mode & S_IFMT {
-            case S_IFDIR: listing.folders.append(name)
-            case S_IFREG: listing.objects.append(StoreEntry(key: name, size: Int(st.st_size)))
-            default: continue // symlinks are not followed by listings
-            }
-        }
-        listing.objects.sort { $0.key < $1.key }
-        listing.folders.sort()
-        return listing
+        return store.listFolder(descriptor: fd)?.sorted()
     }
 }
 
@@ -95,16 +75,17 @@ struct OpenFile {
     let size: Int
     let validators: Validators
 
-    init(fd: Int32, stat st: stat) {
-        self.fd = fd
-        size = Int(st.st_size)
-        let nanos = Int(st.st_mtim.tv_sec) &* 1_000_000_000 &+ Int(st.st_mtim.tv_nsec)
+    init(_ file: OpenedFile) {
+        fd = file.fd
+        size = file.info.size
+        let version = file.info.file ?? FileVersion(device: 0, inode: 0, modifiedSeconds: 0, modifiedNanoseconds: 0)
+        let nanos = version.modifiedSeconds &* 1_000_000_000 &+ version.modifiedNanoseconds
         // Identity, size and nanosecond mtime: writers replace files by rename, so any new
         // content has a new inode and the tag changes with it. The identity is hashed
         // (`hidden`): tags are valid for one server run.
-        validators = Validators(etag: Self.etag(inode: Self.hidden(device: UInt64(st.st_dev), inode: UInt64(st.st_ino)),
+        validators = Validators(etag: Self.etag(inode: Self.hidden(device: version.device, inode: version.inode),
                                                 size: UInt64(size), nanos: UInt64(bitPattern: Int64(nanos))),
-                                lastModified: Int(st.st_mtim.tv_sec))
+                                lastModified: version.modifiedSeconds)
     }
 
     /// The file's identity as a keyed hash (SipHash with this process's random seed), so
@@ -136,22 +117,17 @@ struct OpenFile {
         }
     }
 
-    /// `range` appended to `buffer` with pread; a file that shrank underneath is an error,
-    /// never a short body under a longer Content-Length. `path` names it in the error.
+    /// `range` appended to `buffer` with the one pread loop (`readFully`); a file that
+    /// shrank underneath is an error, never a short body under a longer Content-Length.
+    /// `path` names it in the error.
     func read(_ range: Range<Int>, into buffer: inout ByteBuffer, path: @autoclosure () -> String) throws {
         var failure: Int32 = 0
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: range.count) { raw in
-            var done = 0
-            while done < range.count {
-                let n = pread(fd, raw.baseAddress! + done, range.count - done, off_t(range.lowerBound + done))
-                if n < 0 { if errno == EINTR { continue }; failure = errno; break }
-                if n == 0 { failure = EIO; break }
-                done += n
-            }
-            return failure == 0 ? done : 0
+            failure = readFully(fd, into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<range.count]), at: range.lowerBound)
+            return failure == 0 ? range.count : 0
         }
         if failure != 0 {
-            throw ZarrError.storage(key: path(), reason: failure == EIO ? "file shrank while being served" : String(cString: strerror(failure)))
+            throw StorageError.failed(key: path(), reason: failure == fileShrank ? "file shrank while being served" : String(cString: strerror(failure)))
         }
     }
 }

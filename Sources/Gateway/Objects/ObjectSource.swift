@@ -1,10 +1,11 @@
 import Hummingbird
-import ZarrCore
+import Storage
 
 /// A root's objects as the gateway reads them: read-only, with validators, and with
-/// bodies that stream instead of being buffered whole. The Zarr-level `Store` answers
-/// "what bytes are under this key"; this answers the HTTP questions on top (what is the
-/// entity tag, how do the bytes reach the socket).
+/// bodies that stream instead of being buffered whole. Storage's `Store` answers "what
+/// bytes are under this key, and which version are they" (`ObjectInfo`); the sources are
+/// thin adapters over FileStore and S3Store that answer the HTTP questions on top (what
+/// is the entity tag, how do the bytes reach the socket).
 public protocol ObjectSource: Sendable {
     /// The object under `key`, opened, or nil if there is none (folders count as none).
     func open(_ key: String) async throws -> (any OpenedObject)?
@@ -19,11 +20,6 @@ public protocol OpenedObject: Sendable {
     var validators: Validators { get }
     /// The bytes in `range`, as a body the server writes out piece by piece.
     func body(_ range: Range<Int>) async throws -> ResponseBody
-}
-
-public struct FolderListing: Sendable, Equatable {
-    public var objects: [StoreEntry]
-    public var folders: [String]
 }
 
 extension ObjectSource {

@@ -1,7 +1,7 @@
 import Hummingbird
 import NIOCore
 import NIOPosix
-import ObjectStore
+import Storage
 import ZarrCore
 
 /// A root in an S3 bucket. libcurl calls block, so they run on NIO's blocking pool; a
@@ -26,9 +26,7 @@ public final class S3ObjectSource: ObjectSource {
 
     public func listFolder(_ key: String) async throws -> FolderListing? {
         let store = self.store
-        let listing = try await NIOThreadPool.singleton.runIfActive { try store.listFolder(key) }
-        if listing.objects.isEmpty && listing.folders.isEmpty { return nil }
-        return FolderListing(objects: listing.objects.sorted { $0.key < $1.key }, folders: listing.folders.sorted())
+        return try await NIOThreadPool.singleton.runIfActive { try store.listFolder(key) }?.sorted()
     }
 }
 
@@ -38,7 +36,7 @@ struct S3Object: OpenedObject {
     let size: Int
     let validators: Validators
 
-    init(store: S3Store, key: String, head: ObjectHead) {
+    init(store: S3Store, key: String, head: ObjectInfo) {
         self.store = store
         self.key = key
         size = head.size
@@ -57,7 +55,7 @@ struct S3Object: OpenedObject {
                 try store.get(key, range: .slice(offset: piece.lowerBound, length: piece.count))
             }
             guard let bytes, bytes.count == piece.count else {
-                throw ZarrError.storage(key: store.describe(key), reason: "object changed or vanished while being served")
+                throw StorageError.failed(key: store.describe(key), reason: "object changed or vanished while being served")
             }
             return ByteBuffer(bytes: bytes)
         }

@@ -3,7 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import ZarrCore
+import Storage
 
 /// One JSON line per request, written with a single `write` so lines from concurrent
 /// requests never interleave. Every field a client controls is escaped, so a hostile
@@ -20,7 +20,7 @@ final class AccessLog: Sendable {
         case "stdout": return AccessLog(fd: 1, owns: false)
         default:
             let fd = Glibc.open(destination, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
-            guard fd >= 0 else { throw ZarrError.storage(key: destination, reason: "cannot open the access log: \(String(cString: strerror(errno)))") }
+            guard fd >= 0 else { throw StorageError.failed(key: destination, reason: "cannot open the access log: \(String(cString: strerror(errno)))") }
             return AccessLog(fd: fd, owns: true)
         }
     }

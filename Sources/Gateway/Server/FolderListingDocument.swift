@@ -1,3 +1,4 @@
+import Storage
 import Foundation
 
 /// The JSON a folder listing (`--listing`) answers with, as Specs/openapi.yaml describes

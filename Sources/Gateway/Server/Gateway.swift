@@ -1,3 +1,4 @@
+import Storage
 import Foundation
 import NIOCore
 import Synchronization
@@ -45,6 +46,7 @@ public final class Gateway: Sendable {
     public init(configuration raw: GatewayConfiguration) async throws {
         let configuration = try raw.validated()
         var roots = [String: ServedRoot]()
+        var fileRoots = [String: FileObjectSource]()
         for root in configuration.roots ?? [] {
             let source: any ObjectSource, store: any Store
             do {
@@ -52,7 +54,9 @@ public final class Gateway: Sendable {
                     let s3 = try S3ObjectSource(url: root.location)
                     (source, store) = (s3, s3.store)
                 } else {
-                    (source, store) = (try FileObjectSource(path: root.location), FileStore(path: root.location))
+                    let files = try FileObjectSource(path: root.location)
+                    fileRoots[root.name] = files
+                    (source, store) = (files, files.store)
                 }
             } catch {
                 throw ConfigurationError("root '\(root.name)' (\(root.location)): \(error)")
@@ -66,10 +70,7 @@ public final class Gateway: Sendable {
         self.roots = roots
         let policy = try await AccessPolicy(configuration: configuration.auth ?? AuthConfiguration())
         self.policy = policy
-        fastRoots = roots.compactMapValues { root in
-            guard let files = root.source as? FileObjectSource, !policy.isEnabled || root.rule == .everyone else { return nil }
-            return files
-        }
+        fastRoots = fileRoots.filter { name, _ in !policy.isEnabled || roots[name]?.rule == .everyone }
         listing = configuration.listing ?? false
         consolidate = configuration.consolidate ?? true
         cacheControl = configuration.cacheControl ?? "public, max-age=60"

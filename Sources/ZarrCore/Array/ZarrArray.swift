@@ -1,3 +1,5 @@
+import Storage
+
 /// One Zarr array in a store: region reads and writes over its chunk grid.
 ///
 /// Reads fetch only the chunks a region touches; on sharded arrays they fetch only the

@@ -1,3 +1,4 @@
+import Storage
 import Synchronization
 
 /// `sharding_indexed`: one stored object (a shard) holds a grid of inner chunks, each

@@ -1,3 +1,5 @@
+import Storage
+
 /// Consolidated metadata built from what a store holds, so a reader opens a whole
 /// hierarchy in one request: `.zmetadata` for a Zarr v2 group, and `consolidated_metadata`
 /// inlined into a v3 group's `zarr.json` (the form zarr-python writes). Both walk with

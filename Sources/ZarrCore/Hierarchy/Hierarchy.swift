@@ -1,3 +1,5 @@
+import Storage
+
 /// Every node of a hierarchy found by one listing of the store, with the objects and
 /// bytes stored under each array — what `tessera info` and `tessera copy` walk.
 public struct Hierarchy: Sendable {

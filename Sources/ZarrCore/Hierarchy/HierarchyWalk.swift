@@ -1,3 +1,5 @@
+import Storage
+
 /// What one walk of a hierarchy may cost: metadata documents opened (a folder probed for
 /// a node and found to hold none counts as one, as a missing document did), bytes read
 /// from them, and time. A store holds as many nodes as its writer chose, so a walk on
@@ -45,9 +47,9 @@ public final class HierarchyWalk {
     }
 
     /// One folder level under the group ("" is the group's own folder).
-    public func list(_ path: String) throws -> (objects: [StoreEntry], folders: [String]) {
+    public func list(_ path: String) throws -> FolderListing {
         try checkTime()
-        return try store.listFolder(joinKey(group, path))
+        return (try store.listFolder(joinKey(group, path)) ?? FolderListing()).sorted()
     }
 
     /// The document `name` of the folder at `path`, parsed, if `objects` (that folder's

@@ -1,3 +1,5 @@
+import Storage
+
 /// A node of a Zarr hierarchy: an array or a group, in either format.
 public enum Node: Sendable {
     case array(ArrayMetadata)

@@ -11,8 +11,6 @@ public enum ZarrError: Error, CustomStringConvertible, Equatable {
     case nodeNotFound(path: String)
     /// A request outside the array (region, chunk coordinates, shapes that disagree).
     case invalidRequest(String)
-    /// The storage layer failed (I/O error, permissions, full disk...).
-    case storage(key: String, reason: String)
 
     public var description: String {
         switch self {
@@ -21,7 +19,6 @@ public enum ZarrError: Error, CustomStringConvertible, Equatable {
         case let .corruptChunk(key, reason): return "corrupt chunk '\(key)': \(reason)"
         case let .nodeNotFound(path): return "no Zarr array or group at '\(path)'"
         case let .invalidRequest(reason): return "invalid request: \(reason)"
-        case let .storage(key, reason): return "storage error at '\(key)': \(reason)"
         }
     }
 

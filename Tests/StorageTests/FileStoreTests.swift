@@ -1,9 +1,9 @@
 import Foundation
 import Testing
-@testable import ZarrCore
+@testable import Storage
 
 @Suite struct FileStoreTests {
-    let folder = TemporaryFolder()
+    let folder = ScratchFolder()
     func freshStore() -> FileStore { folder.store }
 
     @Test func writesAreAtomicAndListed() throws {
@@ -31,8 +31,8 @@ import Testing
     @Test func hostileKeysAreRejected() throws {
         let s = freshStore()
         for key in ["../x", "a/../../x", "/etc/passwd", "a//b", "./a", "a/\0b", ""] {
-            #expect(throws: ZarrError.self, "\(key)") { try s.set(key, [1]) }
-            #expect(throws: ZarrError.self, "\(key)") { try s.get(key) }
+            #expect(throws: StorageError.self, "\(key)") { try s.set(key, [1]) }
+            #expect(throws: StorageError.self, "\(key)") { try s.get(key) }
         }
     }
 

@@ -16,7 +16,7 @@ public final class MemoryStore: Store {
     public func size(_ key: String) throws -> Int? { objects.withLock { $0[key]?.count } }
 
     public func set(_ key: String, _ bytes: [UInt8]) throws {
-        try validateKey(key)
+        try StoreKey.validate(key)
         objects.withLock { $0[key] = bytes }
     }
 

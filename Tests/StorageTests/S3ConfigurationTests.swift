@@ -1,5 +1,5 @@
 import Foundation
-@testable import ObjectStore
+@testable import Storage
 import Testing
 
 @Suite struct S3ConfigurationTests {

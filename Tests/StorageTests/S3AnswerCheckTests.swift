@@ -1,7 +1,6 @@
 import Foundation
-@testable import ObjectStore
+@testable import Storage
 import Testing
-import ZarrCore
 
 /// The checks S3Store makes of what a server answers (issue 21 items 7-11); the same
 /// faults, end to end through a proxy in front of moto, are in

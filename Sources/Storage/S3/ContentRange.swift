@@ -1,5 +1,4 @@
 import Foundation
-import ZarrCore
 
 /// The `Content-Range: bytes FIRST-LAST/TOTAL` of a 206 answer (TOTAL may be `*`).
 struct ContentRange: Equatable {
@@ -54,16 +53,5 @@ struct ContentRange: Equatable {
             right = count > 0 && endsAtEnd != false && (got.total.map { got.first == max(0, $0 - count) } ?? (bodyCount == count))
         }
         return right ? nil : "asked for \(asked.httpRange) but the answer's Content-Range is '\(header)'"
-    }
-}
-
-extension ByteRange {
-    /// The `Range` header value (`bytes=…`) for a non-empty range.
-    var httpRange: String {
-        switch self {
-        case let .slice(o, l): return "bytes=\(o)-\(o + l - 1)"
-        case let .from(o): return "bytes=\(o)-"
-        case let .suffix(n): return "bytes=-\(n)"
-        }
     }
 }

@@ -37,6 +37,27 @@ struct S3XMLDocument {
         return S3XMLDocument(elements: collector.elements)
     }
 
+    /// The children of each `record` element (`Contents`, `Upload`), name → text, in
+    /// document order; a child the record lacks is absent from its dictionary.
+    func records(_ record: String) -> [[String: String]] {
+        var out = [[String: String]]()
+        var current = [String: String]()
+        for e in elements {
+            if e.parent == record {
+                current[e.name] = e.text
+            } else if e.name == record {
+                out.append(current)
+                current = [:]
+            }
+        }
+        return out
+    }
+
+    /// The text of the root's child `name` (`IsTruncated`), if there is one.
+    func field(_ name: String) -> String? {
+        elements.last { $0.path.count == 2 && $0.name == name }?.text
+    }
+
     private final class Collector: NSObject, XMLParserDelegate {
         var elements = [Element]()
         /// The elements now open, outermost first, each with the text gathered so far.

@@ -1,6 +1,5 @@
 import Foundation
 import Synchronization
-import ZarrCore
 
 /// One large object uploaded in parts, in parallel. The object appears only when the
 /// upload completes; any failure aborts the upload, so no parts are left behind (an
@@ -13,29 +12,44 @@ struct MultipartUpload {
 
     func upload(_ bytes: [UInt8]) throws {
         let uploadID = try create()
-        let encodedID = S3Store.encode(uploadID, keepSlash: false)
         do {
             let partSize = store.configuration.partSize
             let count = (bytes.count + partSize - 1) / partSize
             let etags = Mutex([String](repeating: "", count: count))
             try parallelFor(count, width: concurrency) { i in
-                let part = Array(bytes[(i * partSize)..<min(bytes.count, (i + 1) * partSize)])
-                let r = try store.send("PUT", key: key, query: "partNumber=\(i + 1)&uploadId=\(encodedID)", body: part)
-                guard r.status == 200, let etag = r.headers["etag"] else { throw store.failure(r, key: key) }
+                let etag = try uploadPart(i + 1, Array(bytes[(i * partSize)..<min(bytes.count, (i + 1) * partSize)]), id: uploadID)
                 etags.withLock { $0[i] = etag }
             }
-            let parts = etags.withLock { $0 }.enumerated().map { "<Part><PartNumber>\($0.offset + 1)</PartNumber><ETag>\($0.element)</ETag></Part>" }
-            let body = Array("<CompleteMultipartUpload>\(parts.joined())</CompleteMultipartUpload>".utf8)
-            // S3 may answer 200 and still report an error in the body; AWS documents that
-            // one with an InternalError is to be retried.
-            let done = try store.send("POST", key: key, query: "uploadId=\(encodedID)", headers: ["Content-Type: application/xml"], body: body) { r in
-                r.status == 200 && S3Store.errorCode(r.body) == "InternalError" ? "CompleteMultipartUpload: 200 OK with an InternalError" : nil
-            }
-            guard done.status == 200, S3Store.errorCode(done.body) == nil else { throw store.failure(done, key: key) }
+            try complete(etags.withLock { $0 }, id: uploadID)
         } catch {
-            _ = try? store.send("DELETE", key: key, query: "uploadId=\(encodedID)")
+            abort(uploadID)
             throw error
         }
+    }
+
+    /// Sends part `number` (from 1) and returns its entity tag.
+    func uploadPart(_ number: Int, _ part: [UInt8], id: String) throws -> String {
+        let r = try store.send("PUT", key: key, query: "partNumber=\(number)&uploadId=\(S3Store.encode(id, keepSlash: false))", body: part)
+        guard r.status == 200, let etag = r.headers["etag"] else { throw store.failure(r, key: key) }
+        return etag
+    }
+
+    /// Makes the object of these parts (in order) appear.
+    func complete(_ etags: [String], id: String) throws {
+        let parts = etags.enumerated().map { "<Part><PartNumber>\($0.offset + 1)</PartNumber><ETag>\($0.element)</ETag></Part>" }
+        let body = Array("<CompleteMultipartUpload>\(parts.joined())</CompleteMultipartUpload>".utf8)
+        // S3 may answer 200 and still report an error in the body; AWS documents that
+        // one with an InternalError is to be retried.
+        let done = try store.send("POST", key: key, query: "uploadId=\(S3Store.encode(id, keepSlash: false))",
+                                  headers: ["Content-Type: application/xml"], body: body) { r in
+            r.status == 200 && S3Store.errorCode(r.body) == "InternalError" ? "CompleteMultipartUpload: 200 OK with an InternalError" : nil
+        }
+        guard done.status == 200, S3Store.errorCode(done.body) == nil else { throw store.failure(done, key: key) }
+    }
+
+    /// Gives the upload up, so no parts stay behind.
+    func abort(_ id: String) {
+        _ = try? store.send("DELETE", key: key, query: "uploadId=\(S3Store.encode(id, keepSlash: false))")
     }
 
     /// Starts the upload and returns its id. A start that was retried may have started an
@@ -47,7 +61,7 @@ struct MultipartUpload {
     /// before any answer, and so may a proxy on the way. (Another writer starting an
     /// upload of the very same key in those moments would lose it; two writers of one key
     /// conflict anyway.) Two small requests per object of at least the multipart threshold.
-    private func create() throws -> String {
+    func create() throws -> String {
         // Without permission to list uploads there is no telling which are ours: then
         // none are touched.
         let before = (try? store.inProgressUploads(of: key)) ?? nil

@@ -1,0 +1,93 @@
+import Foundation
+
+extension FileStore {
+    public func set(_ key: String, _ bytes: [UInt8]) throws {
+        let file = try TemporaryFile(store: self, key: key)
+        do {
+            try file.append(bytes)
+            try file.finish()
+        } catch {
+            file.abort()
+            throw error
+        }
+    }
+
+    public func delete(_ key: String) throws {
+        guard unlink(try path(key)) == 0 || errno == ENOENT || errno == ENOTDIR else { throw ioError(key, "cannot delete") }
+    }
+
+    /// A temporary file beside `key`, renamed into place on `finish`.
+    public func writer(for key: String) throws -> any ObjectWriter { try TemporaryFile(store: self, key: key) }
+
+    /// `mkdir -p` for the folder of `key`, reporting the first folder that fails.
+    func makeFolders(_ folder: String, key: String) throws {
+        var path = ""
+        for part in folder.split(separator: "/", omittingEmptySubsequences: false) {
+            path += path.isEmpty && part.isEmpty ? "/" : (path.hasSuffix("/") || path.isEmpty ? "" : "/") + part
+            if part.isEmpty { continue }
+            if mkdir(path, 0o755) != 0 && errno != EEXIST {
+                throw StorageError.failed(key: describe(key), reason: "cannot create folder \(path): \(String(cString: strerror(errno)))")
+            }
+        }
+    }
+}
+
+/// An object being written: a hidden temporary in the destination folder (its folders
+/// made as needed), renamed over the key when whole, unlinked when abandoned.
+final class TemporaryFile: ObjectWriter {
+    private let store: FileStore
+    private let key: String
+    private let target: String
+    private let temporary: String
+    private var fd: Int32
+
+    init(store: FileStore, key: String) throws {
+        self.store = store
+        self.key = key
+        target = try store.path(key)
+        let slash = target.lastIndex(of: "/")!
+        let folder = String(target[..<slash])
+        temporary = folder + "/" + StoreKey.temporaryMarker + String(target[target.index(after: slash)...])
+            + ".\(getpid()).\(store.counter.add(1, ordering: .relaxed).newValue)"
+        fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        if fd < 0 && errno == ENOENT {
+            try store.makeFolders(folder, key: key)
+            fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        }
+        guard fd >= 0 else { throw store.ioError(key, "cannot create") }
+    }
+
+    deinit { abort() }
+
+    func append(_ bytes: [UInt8]) throws {
+        guard fd >= 0 else { throw StorageError.failed(key: store.describe(key), reason: "written after it was finished") }
+        let written = bytes.withUnsafeBytes { p -> Bool in
+            var done = 0
+            while done < p.count {
+                let n = write(fd, p.baseAddress! + done, p.count - done)
+                if n < 0 { if errno == EINTR { continue }; return false }
+                done += n
+            }
+            return true
+        }
+        guard written else { throw store.ioError(key, "cannot write") }
+    }
+
+    func finish() throws {
+        guard fd >= 0 else { throw StorageError.failed(key: store.describe(key), reason: "written after it was finished") }
+        close(fd)
+        fd = -1
+        guard rename(temporary, target) == 0 else {
+            let e = store.ioError(key, "cannot rename into place")
+            unlink(temporary)
+            throw e
+        }
+    }
+
+    func abort() {
+        guard fd >= 0 else { return }
+        close(fd)
+        fd = -1
+        unlink(temporary)
+    }
+}
