@@ -48,6 +48,8 @@ let package = Package(
         .target(name: "ImageSources", dependencies: ["ZarrCore", "CPlatform", "CTIFF", "CHDF5", "CFITSIO"]),
         .target(name: "Pyramid", dependencies: ["ZarrCore"]),
         .target(name: "Conversion", dependencies: ["ZarrCore", "NGFF", "ImageSources", "Pyramid", "Storage"]),
+        // Bulk jobs: plan a collection into a manifest, run one task's share, merge reports.
+        .target(name: "Batch", dependencies: ["Conversion", "ImageSources", "ZarrCore", "Storage"]),
         .target(
             name: "Gateway",
             dependencies: [
@@ -72,7 +74,7 @@ let package = Package(
         .executableTarget(
             name: "tessera",
             dependencies: [
-                "Storage", "ZarrCore", "NGFF", "Conversion", "ImageSources", "Pyramid", "Gateway",
+                "Storage", "ZarrCore", "NGFF", "Conversion", "ImageSources", "Pyramid", "Gateway", "Batch",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -93,6 +95,7 @@ let package = Package(
         .testTarget(name: "ImageSourcesTests", dependencies: ["ImageSources", "ZarrCore", "CTIFF"]),
         .testTarget(name: "PyramidTests", dependencies: ["Pyramid", "ZarrCore"]),
         .testTarget(name: "ConversionTests", dependencies: ["Conversion", "ZarrCore", "Storage", "ImageSources", "NGFF"]),
+        .testTarget(name: "BatchTests", dependencies: ["Batch", "Conversion", "ZarrCore", "Storage", "ImageSources"]),
         .testTarget(
             name: "GatewayTests",
             dependencies: ["Gateway", "ZarrCore", "Storage", .product(name: "NIOEmbedded", package: "swift-nio")]
