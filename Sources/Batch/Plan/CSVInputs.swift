@@ -19,8 +19,8 @@ enum CSVInputs {
         let folder = (path as NSString).deletingLastPathComponent
         var out = [PlanInput]()
         var first = true
-        for (n, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = rawLine.hasSuffix("\r") ? rawLine.dropLast() : rawLine
+        // `\r\n` is one Character in Swift: split on any line break, not on "\n".
+        for (n, line) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
             if line.trimmingCharacters(in: .whitespaces).isEmpty { continue }
             let row = "\(path):\(n + 1)"
             let fields = try splitFields(String(line), separator: separator, row: row)

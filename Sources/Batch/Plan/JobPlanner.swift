@@ -54,7 +54,9 @@ public enum JobPlanner {
         let names = try OutputNaming.names(for: expanded)
         let width = expanded.contains { $0.input.hasPrefix("s3://") } ? max(request.width, 16) : request.width
         let sized = InputSizing.size(expanded, options: request.options, width: width)
-        let (inputs, loads) = try balance(sized, names: names, request: request)
+        let (inputs, loads) = try balance(sized, names: names, tasks: request.tasks) { s, parts in
+            try splitRegions(s, parts: parts, options: request.options)
+        }
 
         let id = JobManifest.newID(now: now)
         let output = request.output.contains("://") ? request.output
@@ -72,17 +74,19 @@ public enum JobPlanner {
 
     /// Work items (whole inputs, and regions of images above a task's fair share) spread
     /// over the tasks by pixel bytes.
-    static func balance(_ sized: [SizedInput], names: [String], request: PlanRequest) throws -> ([JobInput], [Int]) {
+    /// `split(input, parts)` cuts one image into regions (nil: keep it whole).
+    static func balance(_ sized: [SizedInput], names: [String], tasks taskCount: Int,
+                        split splitter: (SizedInput, Int) throws -> (JobSplit, [Int])?) throws -> ([JobInput], [Int]) {
         var inputs = zip(sized, names).map { s, name in
             JobInput(input: s.input.input, output: name, format: s.format, fileBytes: s.fileBytes, pixelBytes: s.pixelBytes)
         }
         let total = sized.reduce(0.0) { $0 + Double($1.pixelBytes) }
-        let fair = total / Double(request.tasks)
+        let fair = total / Double(taskCount)
         // (input, region or nil, weight)
         var items = [(input: Int, region: Int?, weight: Int)]()
         for (k, s) in sized.enumerated() {
-            if request.tasks > 1, s.error == nil, s.images == 1, Double(s.pixelBytes) > fair,
-               let split = try splitRegions(s, parts: min(request.tasks, Int((Double(s.pixelBytes) / fair).rounded(.up))), options: request.options) {
+            if taskCount > 1, s.error == nil, s.images == 1, Double(s.pixelBytes) > fair,
+               let split = try splitter(s, min(taskCount, Int((Double(s.pixelBytes) / fair).rounded(.up)))) {
                 inputs[k].split = split.0
                 for (r, weight) in split.1.enumerated() { items.append((k, r, weight)) }
             } else {
@@ -90,11 +94,11 @@ public enum JobPlanner {
             }
         }
         let weights = items.map(\.weight)
-        let tasks = WorkBalancer.assign(weights, tasks: request.tasks)
+        let tasks = WorkBalancer.assign(weights, tasks: taskCount)
         for (item, task) in zip(items, tasks) {
             if let r = item.region { inputs[item.input].split?.regions[r].task = task } else { inputs[item.input].task = task }
         }
-        return (inputs, WorkBalancer.loads(weights, tasks: tasks, count: request.tasks))
+        return (inputs, WorkBalancer.loads(weights, tasks: tasks, count: taskCount))
     }
 
     /// The regions `SplitPlanner` cuts the image into, with their pixel bytes; nil when it
