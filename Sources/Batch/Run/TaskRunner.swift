@@ -69,9 +69,10 @@ public struct TaskRunner: Sendable {
         let task = item.task(in: manifest)
         var line = ReportLine(job: manifest.id, task: task, run: run, time: ReportLine.now(), input: input.input, output: input.output,
                               region: item.region.map(ReportRegion.index), status: "started", format: input.format, codec: options.codec.rawValue)
-        line.bytesIn = item.bytesIn(in: manifest)
         line.peakRss = Self.peakRSS()
         append(line)
+        // Only the ending line carries the item's figures: a report sums latest lines.
+        line.bytesIn = item.bytesIn(in: manifest)
         let account = CPUAccount()
         let start = Date()
         let destination = joinLocation(manifest.output, input.output)
@@ -96,7 +97,7 @@ public struct TaskRunner: Sendable {
         } catch {
             line.status = "failed"
             line.error = Self.oneLine(String(describing: error))
-            log("tessera: error: \(input.input)\(item.region.map { " region \($0)" } ?? ""): \(line.error ?? "")")
+            log("tessera: error: \(item.region.map { "region \($0) of " } ?? "")\(line.error ?? "")")
         }
         line.time = ReportLine.now()
         line.wallS = Date().timeIntervalSince(start)
