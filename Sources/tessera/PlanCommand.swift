@@ -19,7 +19,7 @@ struct PlanCommand: ParsableCommand {
     @Argument(help: "Input files, folders, glob patterns, CSV/TSV lists or s3:// prefixes.") var inputs: [String] = []
     @Option(help: "The output root: a folder or s3://bucket/prefix.") var output: String
     @Option(help: "How many tasks share the work (array indices 0..<N).") var tasks: Int
-    @Option(name: .customShort("o"), help: "The manifest to write (job.json).") var manifest: String
+    @Option(name: .customShort("o"), help: ArgumentHelp("The manifest to write.", valueName: "job.json")) var manifest: String
     @OptionGroup(title: "Convert options (recorded in the manifest)") var flags: ConvertFlags
     @Option(help: "Where tasks write their reports (default: OUTPUT/.tessera-job/ID).") var reports: String?
     @Flag(help: "Replace an existing manifest.") var force = false
