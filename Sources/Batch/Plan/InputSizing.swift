@@ -14,6 +14,8 @@ public struct SizedInput: Sendable, Equatable {
     /// Level-0 pixel bytes of all its images (the file size when it cannot be opened).
     public var pixelBytes: Int
     public var images: Int
+    /// Chunk or shard objects `tessera convert` plans for its images (when asked for).
+    public var plannedObjects: Int = 0
     /// Why it cannot be opened (it stays in the plan: `tessera run` reports it failed).
     public var error: String?
 }
@@ -21,11 +23,11 @@ public struct SizedInput: Sendable, Equatable {
 /// Sizes every input from its header alone (S3 objects from their first and last MiB,
 /// `StagedInput`), several at a time.
 public enum InputSizing {
-    public static func size(_ inputs: [PlanInput], options: ConvertOptions, width: Int) -> [SizedInput] {
+    public static func size(_ inputs: [PlanInput], options: ConvertOptions, width: Int, countObjects: Bool = false) -> [SizedInput] {
         let results = Mutex([SizedInput?](repeating: nil, count: inputs.count))
         // Errors are kept per input, never thrown: parallelFor only stops on a throw.
         try? parallelFor(inputs.count, width: width) { i in
-            let sized = sizeOne(inputs[i], options: options)
+            let sized = sizeOne(inputs[i], options: options, countObjects: countObjects)
             results.withLock { $0[i] = sized }
         }
         return results.withLock { $0 }.enumerated().map { i, s in
@@ -33,7 +35,7 @@ public enum InputSizing {
         }
     }
 
-    static func sizeOne(_ input: PlanInput, options: ConvertOptions) -> SizedInput {
+    static func sizeOne(_ input: PlanInput, options: ConvertOptions, countObjects: Bool) -> SizedInput {
         var fileBytes = 0
         do {
             return try withOpened(input.input, options: options) { file, bytes in
@@ -52,8 +54,10 @@ public enum InputSizing {
                     guard !o else { throw SourceError(input.input, "declares more pixels than can be counted") }
                     pixels = sum
                 }
+                // Only for --estimate; an image convert would refuse simply counts nothing.
+                let objects = countObjects ? file.images.reduce(0) { $0 &+ ((try? SampleConversion.plannedObjects($1.description, options: options)) ?? 0) } : 0
                 return SizedInput(input: input, format: file.format.rawValue, fileBytes: bytes, pixelBytes: pixels,
-                                  images: file.images.count, error: nil)
+                                  images: file.images.count, plannedObjects: objects, error: nil)
             }
         } catch {
             if fileBytes == 0 { fileBytes = objectSize(input.input) }

@@ -17,6 +17,8 @@ public struct PlanRequest: Sendable {
     /// Inputs sized at once.
     public var width: Int
     public var workingDirectory: String
+    /// Count the objects convert plans for each input (for `--estimate`).
+    public var countObjects = false
 
     public init(inputs: [String], output: String, tasks: Int, options: ConvertOptions, convert: [String: String],
                 reports: String? = nil, width: Int = defaultConcurrency,
@@ -42,6 +44,8 @@ public struct PlanResult: Sendable {
     /// Pixel bytes per task.
     public var loads: [Int]
     public var splitImages: Int
+    /// Per manifest input: the chunk or shard objects convert plans (with `countObjects`).
+    public var plannedObjects: [Int]
 }
 
 /// inputs → files → sizes → names → work items (big images split) → tasks → manifest.
@@ -53,7 +57,7 @@ public enum JobPlanner {
             .sorted { ($0.input, $0.output ?? "") < ($1.input, $1.output ?? "") }
         let names = try OutputNaming.names(for: expanded)
         let width = expanded.contains { $0.input.hasPrefix("s3://") } ? max(request.width, 16) : request.width
-        let sized = InputSizing.size(expanded, options: request.options, width: width)
+        let sized = InputSizing.size(expanded, options: request.options, width: width, countObjects: request.countObjects)
         let (inputs, loads) = try balance(sized, names: names, tasks: request.tasks) { s, parts in
             try splitRegions(s, parts: parts, options: request.options)
         }
@@ -69,7 +73,7 @@ public enum JobPlanner {
                           warnings: sized.compactMap { s in s.error.map { $0.contains(s.input.input) ? $0 : "'\(s.input.input)': \($0)" } },
                           images: sized.reduce(0) { $0 + $1.images },
                           pixelBytes: sized.reduce(0) { $0 &+ $1.pixelBytes },
-                          loads: loads, splitImages: inputs.filter { $0.split != nil }.count)
+                          loads: loads, splitImages: inputs.filter { $0.split != nil }.count, plannedObjects: sized.map(\.plannedObjects))
     }
 
     /// Work items (whole inputs, and regions of images above a task's fair share) spread

@@ -17,10 +17,12 @@ public enum OutputNaming {
             let file = (full ? p.file : SourceOpener.stem(p.file)) + p.dataset + ".ome.zarr"
             return (rel + [file]).joined(separator: "/")
         }
+        // Each short name once (stems are what a plan of 10^5 inputs spends its naming on).
+        let short = parts.map { p in p.map { name($0, full: false) } }
         var shortCount = [String: Int]()
-        for p in parts.compactMap({ $0 }) { shortCount[name(p, full: false), default: 0] += 1 }
-        let names = zip(inputs, parts).map { input, p in
-            input.output ?? p.map { name($0, full: shortCount[name($0, full: false), default: 0] > 1) } ?? ""
+        for n in short.compactMap({ $0 }) { shortCount[n, default: 0] += 1 }
+        let names = inputs.indices.map { i in
+            inputs[i].output ?? short[i].map { shortCount[$0, default: 0] > 1 ? parts[i].map { name($0, full: true) } ?? $0 : $0 } ?? ""
         }
         try checkUnique(names, inputs)
         return names

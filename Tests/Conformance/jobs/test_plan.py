@@ -156,3 +156,34 @@ def test_bad_input_is_one_clear_error_and_no_manifest(case, run_tessera, tmp_pat
     assert len(lines) == 1 and lines[0].startswith("tessera: error: ") and expected in lines[0], proc.stderr
     assert not (tmp_path / "job.json").exists() and not (tmp_path / "out").exists()
     assert not list(tmp_path.glob(".job.json.tmp*"))
+
+
+def test_an_image_above_a_tasks_share_is_split_into_shard_aligned_regions(run_tessera, tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    ci.write_tiff(src / "big.tif", ci.pixels("uint16", (1024, 1024), seed=4), "yx", tile=(256, 256))
+    for i in range(6):
+        ci.write_tiff(src / f"s{i}.tif", ci.pixels("uint8", (100, 100), seed=i), "yx")
+    job = tmp_path / "job.json"
+    proc = plan(run_tessera, src, "--output", tmp_path / "out", "--tasks", 4, "-o", job, "--chunks", "128", "--shards", "256")
+    m = load_manifest(job)
+    big = next(i for i in m["inputs"] if i["input"].endswith("big.tif"))
+    assert "task" not in big and big["split"]["region_levels"] >= 1
+    regions = big["split"]["regions"]
+    assert len(regions) == 4 and sorted(r["task"] for r in regions) == [0, 1, 2, 3]
+    # The regions tile level 0 exactly, on shard boundaries.
+    covered = np.zeros((1024, 1024), np.uint8)
+    for r in regions:
+        (y, x), (h, w) = r["origin"], r["shape"]
+        assert y % 256 == 0 and x % 256 == 0
+        covered[y:y + h, x:x + w] += 1
+    assert (covered == 1).all()
+    shares = [0] * 4
+    for i in m["inputs"]:
+        if "task" in i:
+            shares[i["task"]] += i["pixel_bytes"]
+    for r in regions:
+        shares[r["task"]] += r["shape"][0] * r["shape"][1] * 2
+    assert sum(shares) == 1024 * 1024 * 2 + 6 * 100 * 100
+    assert max(shares) <= 1.1 * min(shares)
+    assert "1 image(s) split" in proc.stderr
