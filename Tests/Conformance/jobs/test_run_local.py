@@ -191,3 +191,33 @@ def test_kill_mid_image_then_rerun_resumes_exactly(tmp_path, run_tessera, tesser
     assert all(n == 1 for n in done.values()), f"an item converted twice: {done}"
     resumed = [line for line in lines if line["output"] == "large.ome.zarr" and line["status"] == "done"][0]
     assert resumed["objects"] < sum(1 for k in want if "/c/" in k or k.count("/") >= 2), "the rerun kept what the killed run stored"
+
+
+def test_an_output_tessera_did_not_write_fails_and_is_left_alone(tmp_path, run_tessera):
+    rng = np.random.default_rng(5)
+    a = write_tiff(tmp_path / "a.tif", rng.integers(0, 255, (40, 30), dtype=np.uint8), "yx")
+    b = write_tiff(tmp_path / "b.tif", rng.integers(0, 255, (40, 30), dtype=np.uint8), "yx")
+    out = tmp_path / "out"
+    foreign = out / "a.ome.zarr" / "notes.txt"
+    foreign.parent.mkdir(parents=True)
+    foreign.write_text("mine")
+    path = write_job(tmp_path / "job.json", [job_input(a.arg, "a.ome.zarr", "tiff", 0), job_input(b.arg, "b.ome.zarr", "tiff", 0)],
+                     out, tasks=1)
+    proc = run_tessera("run", path, "--task", "0")
+    assert proc.returncode == 1
+    assert sorted(p.name for p in (out / "a.ome.zarr").iterdir()) == ["notes.txt"] and foreign.read_text() == "mine"
+    exact(out / "b.ome.zarr", b)
+    failed = [line for line in report_lines(out / ".tessera-job" / "job1") if line["status"] == "failed"]
+    assert len(failed) == 1 and failed[0]["output"] == "a.ome.zarr" and "a.ome.zarr" in failed[0]["error"]
+
+
+def test_a_complete_output_of_other_settings_is_not_taken_for_done(tmp_path, run_tessera):
+    rng = np.random.default_rng(6)
+    a = write_tiff(tmp_path / "a.tif", rng.integers(0, 255, (40, 30), dtype=np.uint8), "yx")
+    out = tmp_path / "out"
+    assert run_tessera("convert", a.arg, out / "a.ome.zarr", "--codec", "gzip").returncode == 0
+    before = tree_bytes(out / "a.ome.zarr")
+    path = write_job(tmp_path / "job.json", [job_input(a.arg, "a.ome.zarr", "tiff", 0)], out, tasks=1, convert={"codec": "zstd"})
+    proc = run_tessera("run", path, "--task", "0")
+    assert proc.returncode == 1 and "--codec gzip" in proc.stderr, proc.stderr
+    assert tree_bytes(out / "a.ome.zarr") == before
