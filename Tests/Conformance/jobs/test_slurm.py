@@ -1,5 +1,5 @@
 """A real Slurm run (issue 16, "Must show 1"): a one-node Slurm (support/slurm_cluster.py)
-runs Jobs/slurm/convert.sbatch with --array=0-3 over a mixed batch of 26 files — plain
+runs Jobs/slurm/convert.sbatch with --array=0-3 over a mixed batch of 27 files — plain
 TIFF, OME-TIFF, BigTIFF, HDF5, FITS, one image large enough that `tessera plan --tasks 4`
 splits it across tasks, two corrupt files — and waits with squeue / sacct. Then every good
 output is read back exactly by zarr-python and tensorstore (support/convert_checks.py), the

@@ -18,8 +18,9 @@ import slurm_jobs as sj
 from slurm_cluster import slurm  # noqa: F401  (the cluster fixture)
 
 TASKS = 2
-# 96 MiB of uint16 pixels: each task's region takes seconds even in a release build, long
-# enough to be caught mid-image. Default chunks (256) and 2-D shards (x8 = 2048).
+# 96 MiB of uint16 noise (it compresses poorly, so it is slow to write): each task's region
+# takes seconds, long enough to be caught mid-image. Default chunks (256) and 2-D shards
+# (x8 = 2048).
 LARGE_YX = (8192, 6144)
 SHARD = 2048
 SMALL_YX = (96, 136)
@@ -40,7 +41,7 @@ def objects_in_region(image: Path, region: dict) -> list:
 def test_cancelled_task_resumes_and_converts_nothing_twice(slurm, run_tessera, tessera_bin, tmp_path):
     d = tmp_path / "in"
     d.mkdir()
-    large = ci.write_tiff(d / "large.tif", ci.pixels("uint16", LARGE_YX, kind="smooth"), "yx", tile=(256, 256))
+    large = ci.write_tiff(d / "large.tif", ci.pixels("uint16", LARGE_YX), "yx", tile=(256, 256))
     small = [ci.write_tiff(d / f"small{i}.tif", ci.pixels("uint8", SMALL_YX, seed=i), "yx") for i in range(4)]
     root, job, logs = tmp_path / "out", tmp_path / "job.json", tmp_path / "logs"
     manifest = sj.plan(run_tessera, [d], root, TASKS, job)
