@@ -258,6 +258,6 @@ public struct ConvertJob: Sendable {
 }
 
 /// A child of a local folder or of an s3:// prefix.
-func joinLocation(_ parent: String, _ name: String) -> String {
+public func joinLocation(_ parent: String, _ name: String) -> String {
     parent.contains("://") ? (parent.hasSuffix("/") ? parent + name : parent + "/" + name) : (parent as NSString).appendingPathComponent(name)
 }
