@@ -14,6 +14,10 @@ public protocol Store: Sendable {
     /// The object's size, or nil if there is none.
     func size(_ key: String) throws -> Int?
     func set(_ key: String, _ bytes: [UInt8]) throws
+    /// Stores the object only if there is none under `key`, atomically: of any number of
+    /// callers (threads, processes, machines) exactly one gets true, and the object is
+    /// never visible half-written. How cluster tasks claim a step without a lock server.
+    func createIfAbsent(_ key: String, _ bytes: [UInt8]) throws -> Bool
     /// Removes the object; removing a missing one is not an error.
     func delete(_ key: String) throws
     /// Every object whose key starts with `prefix`, in no particular order.

@@ -117,6 +117,7 @@ final class ListingRecorder: Store {
     func get(_ key: String, range: ByteRange) throws -> [UInt8]? { try inner.get(key, range: range) }
     func size(_ key: String) throws -> Int? { try inner.size(key) }
     func set(_ key: String, _ bytes: [UInt8]) throws { try inner.set(key, bytes) }
+    func createIfAbsent(_ key: String, _ bytes: [UInt8]) throws -> Bool { try inner.createIfAbsent(key, bytes) }
     func delete(_ key: String) throws { try inner.delete(key) }
     func list(prefix: String) throws -> [StoreEntry] { try inner.list(prefix: prefix) }
     func describe(_ key: String) -> String { inner.describe(key) }

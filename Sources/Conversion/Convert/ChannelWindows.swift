@@ -93,6 +93,21 @@ final class ChannelHistograms: Sendable {
         }
     }
 
+    /// Bins per channel.
+    var binCount: Int { bins }
+
+    /// The counts so far, per channel (kept in a split image's region markers).
+    var snapshot: [[Int]] { counts.withLock { $0 } }
+
+    /// Adds the counts of another part of the image (the regions of a split image).
+    func merge(_ other: [[Int]]) {
+        counts.withLock { all in
+            for (k, h) in other.enumerated() where k < all.count && h.count == bins {
+                for i in 0..<bins { all[k][i] += h[i] }
+            }
+        }
+    }
+
     func windows() -> [ChannelWindow] {
         counts.withLock { $0 }.map { h in
             let n = h.reduce(0, +)

@@ -83,7 +83,7 @@ public struct ConvertJob: Sendable {
 
     /// One input: checked, its output prepared and marked (or its mark checked on
     /// --resume), then converted.
-    private func convertOne(_ file: String, into destination: String, options: ConvertOptions, windows: [ChannelWindow]?,
+    func convertOne(_ file: String, into destination: String, options: ConvertOptions, windows: [ChannelWindow]?,
                             total: borrowing Mutex<ConvertSummary>) throws {
         let source = try SourceOpener.open(file, options: options.source)
         try DeclaredSizeLimit.check(source, maxPixels: options.maxPixels)
@@ -119,7 +119,7 @@ public struct ConvertJob: Sendable {
 
     /// One input file: a single image at the root, or the bioformats2raw layout for
     /// files holding several images (OutputLayout says why).
-    private func convert(_ file: SourceFile, into store: any Store, options: ConvertOptions, windows: [ChannelWindow]?) throws -> [ImageSummary] {
+    func convert(_ file: SourceFile, into store: any Store, options: ConvertOptions, windows: [ChannelWindow]?) throws -> [ImageSummary] {
         let layout = OutputLayout(file)
         if options.labelsPath != nil, layout == .bioformats2raw { throw UsageError("--labels needs an input holding a single image") }
         // The OME-XML is kept at the same key in both layouts (before the metadata that marks
@@ -129,14 +129,7 @@ public struct ConvertJob: Sendable {
         var results = [ImageSummary]()
         for (i, image) in file.images.enumerated() {
             let d = image.description
-            var sourceInfo: [String: JSONValue] = ["file": .string((file.path as NSString).lastPathComponent),
-                                                   "format": .string(file.format.rawValue), "metadata": d.metadata]
-            // Which part of the file this image is: HDF5 dataset or FITS HDU.
-            for key in ["dataset", "hdu"] { if let v = d.metadata[key] { sourceInfo[key] = v } }
-            let tessera: JSONValue = .object([
-                "version": .string(tesseraVersion), "source": .object(sourceInfo),
-                "downsample": .string(options.downsample.rawValue),
-            ])
+            let tessera = ImageGroupAttributes.tessera(file: file, image: d, options: options)
             // Labels first: the image's own metadata, written last, marks everything complete.
             if let labels = options.labelsPath { try convertLabels(labels, for: d, into: store, options: options) }
             let path = layout.imagePath(i)
@@ -213,7 +206,7 @@ public struct ConvertJob: Sendable {
     /// `OverwriteGuard` allows) or `--resume` (kept, if it is a conversion with the same
     /// settings — `ResumeCheck`) was given. Returns the output's store and, when resuming
     /// into an existing output, its mark (the source is checked once the input is open).
-    private func prepare(_ destination: String, dryRun: Bool) throws -> (any Store, OutputMark?) {
+    func prepare(_ destination: String, dryRun: Bool) throws -> (any Store, OutputMark?) {
         var isDir: ObjCBool = false
         if !destination.contains("://"), FileManager.default.fileExists(atPath: destination, isDirectory: &isDir), !isDir.boolValue {
             throw UsageError("'\(destination)' exists and is not a directory")

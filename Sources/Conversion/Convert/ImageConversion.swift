@@ -68,67 +68,31 @@ struct ImageConversion {
 
         let summary = Mutex(ImageSummary(name: d.name, levels: plan.levels.count, pixelBytes: d.byteCount))
         let log = self.log
-        var next: LevelWriter?
-        var writers = [LevelWriter]()
-        for i in plan.arrays.indices.reversed() {
-            let factors = i + 1 < plan.levels.count ? plan.levels[i + 1].factors : plan.levels[i].factors
-            let array = ZarrArray(store: store, path: levelPaths[i], metadata: plan.arrays[i], concurrency: 1)
-            let writer = LevelWriter(index: i, array: array, next: stored.isEmpty ? next : nil, factors: factors, method: options.downsample,
-                                     existing: existing[i]) { w, s in
-                summary.withLock {
-                    $0.written += s.written
-                    $0.skipped += s.skipped
-                    $0.outputBytes += s.bytes
-                }
-                let m = w.array.metadata
-                log("\(d.name): level \(w.index) \(m.shape.map(String.init).joined(separator: "x")) done, \(s.written) objects written"
-                    + (s.skipped > 0 ? ", \(s.skipped) already complete" : "") + String(format: ", %.1f MB", Double(s.bytes) / 1e6))
+        let writers = plan.levelWriters(store: store, path: path, levels: plan.arrays.indices, chained: stored.isEmpty,
+                                        method: options.downsample, existing: Dictionary(uniqueKeysWithValues: existing.enumerated().map { ($0, $1) })) { w, s in
+            summary.withLock {
+                $0.written += s.written
+                $0.skipped += s.skipped
+                $0.outputBytes += s.bytes
             }
-            writers.insert(writer, at: 0)
-            next = writer
+            log(ImagePlan.levelDoneMessage(d.name, w, s))
         }
 
-        let channelAxis = d.axisIndex("c")
         let histograms = writeOmero && fixedWindows == nil
-            ? ChannelHistograms(dataType: d.dataType, channels: d.channels.count, channelAxis: channelAxis) : nil
+            ? ChannelHistograms(dataType: d.dataType, channels: d.channels.count, channelAxis: d.axisIndex("c")) : nil
         // Blocks of every level that is read from the source (level 0, or all stored levels).
         var blocks = [(level: Int, region: Region)]()
         for (i, levelSource) in levelSources.enumerated() {
-            let shape = plan.arrays[i].shape
-            let block = i == 0 ? plan.blockShape
-                : ImagePlan.block(object: plan.arrays[i].chunkShape, unit: plan.arrays[i].codecs.sharding?.innerChunkShape ?? plan.arrays[i].chunkShape,
-                                  source: levelSource.description.readBlock, shape: shape, elementSize: d.dataType.size)
-            blocks += mortonOrderedBlocks(shape: shape, block: block, axisNames: d.axisNames).map { (i, $0) }
+            blocks += plan.blocks(level: i, source: levelSource.description.readBlock).map { (i, $0) }
         }
-        let blockBytes = plan.blockShape.reduce(d.dataType.size, *)
-        // Each worker holds a source block, the units cut from it and their encodings.
-        let workers = max(1, min(options.jobs, options.memoryLimit / max(1, 3 * blockBytes)))
-        let innerWidth = max(1, workers / max(1, blocks.count))
-        let progress = ProgressReporter(total: blocks.count, label: d.name, interactive: options.progressBars && isatty(STDERR_FILENO) == 1)
-        let (targets, inputs, work) = (writers, levelSources, blocks)
-        try parallelFor(blocks.count, width: workers) { i in
-            let (level, region) = work[i]
-            let pixels = try inputs[level].read(region)
-            if level == 0 { histograms?.add(pixels, at: region) }
-            try targets[level].receive(pixels, at: region, width: innerWidth)
-            progress.advance(bytes: pixels.bytes.count)
-        }
-        progress.finish()
-        for w in writers where !w.isComplete {
-            throw ZarrError.invalidRequest("internal error: level \(w.index) of '\(d.name)' did not receive all its pixels")
-        }
+        try plan.feed(blocks, read: { try levelSources[$0].read($1) }, writers: writers, histograms: histograms, options: options, label: d.name)
 
-        var attributes = extraAttributes
-        var omero: [OmeroChannel]? = nil
+        var windows: [ChannelWindow]?
         if writeOmero {
-            let windows = try fixedWindows ?? histograms?.windows()
-                ?? sortedWindows(writers.last!.array.read(Region(shape: plan.arrays.last!.shape)), channelAxis: channelAxis)
-            omero = omeroChannels(d, windows: windows)
+            windows = try fixedWindows ?? histograms?.windows()
+                ?? sortedWindows(writers.last!.array.read(Region(shape: plan.arrays.last!.shape)), channelAxis: d.axisIndex("c"))
         }
-        let axes = d.axes.map { NGFFAxis(name: $0.name, type: $0.kind.rawValue, unit: $0.unit) }
-        attributes = NGFFImageMetadata.image(version: options.ngff, name: d.name, axes: axes, datasets: plan.datasets,
-                                             type: options.downsample.rawValue, omero: omero,
-                                             defaultZ: d.axisIndex("z").map { d.shape[$0] / 2 } ?? 0, extra: attributes)
+        let attributes = ImageGroupAttributes.image(d, plan: plan, options: options, windows: windows, extra: extraAttributes)
         try Node.writeGroupMetadata(format: format, attributes: attributes, store: store, path: path)
         return summary.withLock { $0 }
     }
@@ -152,17 +116,6 @@ struct ImageConversion {
                 + (kept.damaged.count > 3 ? ", …" : ""))
         }
         return kept
-    }
-
-    private func omeroChannels(_ d: ImageDescription, windows: [ChannelWindow]) -> [OmeroChannel] {
-        let palette = ["FF0000", "00FF00", "0000FF", "FFFF00", "FF00FF", "00FFFF", "FFFFFF"]
-        let count = d.channels.count
-        return d.channels.enumerated().map { k, info in
-            let color = info.color ?? (count == 1 ? "FFFFFF" : palette[k % palette.count])
-            let w = k < windows.count ? windows[k] : ChannelWindow(min: 0, max: 0, start: 0, end: 0)
-            return OmeroChannel(label: info.name ?? "Channel \(k)", color: color, window: (w.min, w.max, w.start, w.end),
-                                integral: !d.dataType.isFloatingPoint)
-        }
     }
 }
 

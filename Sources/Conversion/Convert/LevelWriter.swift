@@ -55,8 +55,10 @@ final class LevelWriter: Sendable {
 
     private let state = Mutex(State())
 
+    /// `region`: only this part of the level is written (a split image's region, aligned to
+    /// whole objects); the level is complete when the region's units are.
     init(index: Int, array: ZarrArray, next: LevelWriter?, factors: [Int], method: DownsampleMethod, existing: Set<String>,
-         onDone: @escaping @Sendable (LevelWriter, Summary) -> Void) {
+         region: Region? = nil, onDone: @escaping @Sendable (LevelWriter, Summary) -> Void) {
         self.index = index
         self.array = array
         let m = array.metadata
@@ -67,7 +69,7 @@ final class LevelWriter: Sendable {
         self.factors = factors
         self.method = method
         self.existing = existing
-        totalUnits = zip(m.shape, unit).map { ($0 + $1 - 1) / $1 }.reduce(1, *)
+        totalUnits = (region ?? Region(shape: m.shape)).gridBox(cellShape: unit).count
         self.onDone = onDone
     }
 

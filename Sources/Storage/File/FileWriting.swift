@@ -12,6 +12,20 @@ extension FileStore {
         }
     }
 
+    /// Written whole to a temporary beside the key, then hard-linked to the key: link(2)
+    /// fails with EEXIST when anything is there, so exactly one of racing writers (on one
+    /// machine or over NFS) links its copy, and none is ever seen half-written.
+    public func createIfAbsent(_ key: String, _ bytes: [UInt8]) throws -> Bool {
+        let file = try TemporaryFile(store: self, key: key)
+        do {
+            try file.append(bytes)
+            return try file.finishIfAbsent()
+        } catch {
+            file.abort()
+            throw error
+        }
+    }
+
     public func delete(_ key: String) throws {
         guard unlink(try path(key)) == 0 || errno == ENOENT || errno == ENOTDIR else { throw ioError(key, "cannot delete") }
     }
@@ -82,6 +96,17 @@ final class TemporaryFile: ObjectWriter {
             unlink(temporary)
             throw e
         }
+    }
+
+    /// Like `finish`, but leaves an existing object alone and says whether this one was put in place.
+    func finishIfAbsent() throws -> Bool {
+        guard fd >= 0 else { throw StorageError.failed(key: store.describe(key), reason: "written after it was finished") }
+        close(fd)
+        fd = -1
+        defer { unlink(temporary) }
+        if link(temporary, target) == 0 { return true }
+        if errno == EEXIST { return false }
+        throw store.ioError(key, "cannot link into place")
     }
 
     func abort() {

@@ -20,6 +20,15 @@ public final class MemoryStore: Store {
         objects.withLock { $0[key] = bytes }
     }
 
+    public func createIfAbsent(_ key: String, _ bytes: [UInt8]) throws -> Bool {
+        try StoreKey.validate(key)
+        return objects.withLock { o in
+            guard o[key] == nil else { return false }
+            o[key] = bytes
+            return true
+        }
+    }
+
     public func delete(_ key: String) throws { _ = objects.withLock { $0.removeValue(forKey: key) } }
 
     public func list(prefix: String) throws -> [StoreEntry] {

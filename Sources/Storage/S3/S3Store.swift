@@ -91,6 +91,26 @@ public final class S3Store: Store {
         guard r.status == 200 else { throw failure(r, key: key) }
     }
 
+    /// One PUT with `If-None-Match: *`: S3 (and moto) refuse it with 412 when the key
+    /// exists. A 409 means another conditional write of the key is in flight: asked again.
+    /// (Always one PUT, whatever the size: marks and claims are small.) A PUT that succeeded
+    /// but whose answer was lost and retried reads as 412, i.e. false: callers treat false
+    /// as "someone else has it", which errs on the side of doing nothing twice.
+    public func createIfAbsent(_ key: String, _ bytes: [UInt8]) throws -> Bool {
+        try StoreKey.validate(key)
+        for attempt in 0..<max(1, maxAttempts) {
+            if attempt > 0 { Thread.sleep(forTimeInterval: 0.1 * Double(attempt)) }
+            let r = try send("PUT", key: key, headers: ["Content-Type: application/octet-stream", "If-None-Match: *"], body: bytes)
+            switch r.status {
+            case 200: return true
+            case 412: return false
+            case 409: continue
+            default: throw failure(r, key: key)
+            }
+        }
+        throw StorageError.failed(key: describe(key), reason: "conditional PUT kept conflicting with another writer (409)")
+    }
+
     public func delete(_ key: String) throws {
         try StoreKey.validate(key)
         let r = try send("DELETE", key: key)
