@@ -43,7 +43,7 @@ def test_stop_leaves_nothing_running():
     cluster = SlurmCluster(root)
     try:
         cluster.start()
-        job = cluster.sbatch("--wrap", "sleep 300")
+        job = cluster.sbatch(f"--output={root}/sleep-%j.out", "--wrap", "sleep 300")
         cluster._wait_for(lambda: cluster.queued(job) and cluster.queued(job)[0][1] == "RUNNING", "sleep to run", 30)
         pids = {name: p.pid for name, p in cluster.procs.items()}
     finally:

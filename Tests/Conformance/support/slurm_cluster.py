@@ -187,10 +187,11 @@ class SlurmCluster:
         return proc
 
     def sbatch(self, *args, cwd=None, env: dict | None = None) -> str:
-        """Submit; returns the job id (for an array, the array's job id)."""
+        """Submit from `cwd` (default: the cluster's folder, so a job without --output
+        leaves its slurm-<id>.out there); returns the job id (an array's job id)."""
         full_env = dict(self.env, **(env or {}))
         proc = subprocess.run([program("sbatch"), "--parsable", *map(str, args)], env=full_env, capture_output=True,
-                              text=True, timeout=30, stdin=subprocess.DEVNULL, cwd=cwd)
+                              text=True, timeout=30, stdin=subprocess.DEVNULL, cwd=cwd or self.root)
         if proc.returncode != 0:
             raise SlurmError(f"sbatch {' '.join(map(str, args))} exited {proc.returncode}: {proc.stderr.strip()}")
         return proc.stdout.strip().split(";")[0]
