@@ -1,8 +1,10 @@
-"""Resume on Slurm (issue 16, "Must show 2"): one array task is cancelled with `scancel`
-while it converts its region of a large image split across two tasks; resubmitting just
-that task (`sbatch --array=K`) finishes the job. The outputs are exact (the split image is
-what a one-machine `tessera convert` writes, the small ones match the numpy reference), and
-the per-task report lines show no work item `done` twice."""
+"""Resume on Slurm (issue 16, "Must show 2"): one array task is stopped while it converts
+its region of a large image split across two tasks — cancelled with `scancel` and then
+resubmitted alone (`sbatch --array=K`), or requeued by Slurm itself (`scontrol requeue`,
+what a node failure or preemption does to a `--requeue` job). Either way the job finishes:
+the outputs are exact (the split image is what a one-machine `tessera convert` writes, the
+small ones match the numpy reference), and the per-task report lines show no work item
+`done` twice."""
 
 from __future__ import annotations
 
@@ -38,7 +40,8 @@ def objects_in_region(image: Path, region: dict) -> list:
     return found
 
 
-def test_cancelled_task_resumes_and_converts_nothing_twice(slurm, run_tessera, tessera_bin, tmp_path):
+@pytest.mark.parametrize("stop", ["scancel-resubmit", "requeue"])
+def test_stopped_task_resumes_and_converts_nothing_twice(stop, slurm, run_tessera, tessera_bin, tmp_path):
     d = tmp_path / "in"
     d.mkdir()
     large = ci.write_tiff(d / "large.tif", ci.pixels("uint16", LARGE_YX), "yx", tile=(256, 256))
@@ -53,34 +56,43 @@ def test_cancelled_task_resumes_and_converts_nothing_twice(slurm, run_tessera, t
     mine = {r: region for r, region in enumerate(split["regions"]) if region["task"] == victim}
     image = root / entry["output"]
 
-    def large_lines(status: str) -> set:
-        return {l["region"] for l in sj.report_lines(manifest, while_running=True)
+    def large_lines(status: str) -> dict:
+        """{region: run} of the victim's lines with `status` about the large image."""
+        return {l["region"]: l["run"] for l in sj.report_lines(manifest, while_running=True)
                 if l["task"] == victim and sj.input_file(l["input"]) == large.file.resolve() and l["status"] == status}
 
     job_id = sj.submit(slurm, job, f"0-{TASKS - 1}", logs, tessera_bin)
     deadline = time.time() + 300
     while True:  # mid-image: a region of the victim started, some of its shards stored, not done
-        running = large_lines("started") & set(mine)
-        caught = [r for r in running - large_lines("done") if objects_in_region(image, mine[r])]
+        started = large_lines("started")
+        caught = [r for r in set(started) & set(mine) - set(large_lines("done")) if objects_in_region(image, mine[r])]
         if caught:
+            first_run = started[caught[0]]
             break
         if not slurm.queued(job_id) or time.time() > deadline:
             pytest.fail(f"task {victim} was never seen mid-image (its regions {sorted(mine)})\n"
                         f"{sj.task_logs(logs, job_id, victim)}", pytrace=False)
         time.sleep(0.05)
-    slurm.run("scancel", f"{job_id}_{victim}")
-    states = slurm.wait(job_id, timeout=300)
-    assert states[victim][0].startswith("CANCELLED"), states
-    assert all(states[t] == ("COMPLETED", "0:0") for t in range(TASKS) if t != victim), states
-    assert not set(caught) & large_lines("done"), (
-        f"region {caught} finished before the cancel reached it: nothing to resume (make the image larger)")
-    assert cc.any_multiscales(image) == [], "the split image is marked finished with a region missing"
-
-    again = sj.submit(slurm, job, str(victim), logs, tessera_bin)
-    states = slurm.wait(again, timeout=300)
-    assert states == {victim: ("COMPLETED", "0:0")}, f"{states}\n{sj.task_logs(logs, again, victim)}"
+    if stop == "scancel-resubmit":
+        slurm.run("scancel", f"{job_id}_{victim}")
+        states = slurm.wait(job_id, timeout=300)
+        assert states[victim][0].startswith("CANCELLED"), states
+        assert all(states[t] == ("COMPLETED", "0:0") for t in range(TASKS) if t != victim), states
+        assert cc.any_multiscales(image) == [], "the split image is marked finished with a region missing"
+        again = sj.submit(slurm, job, str(victim), logs, tessera_bin)
+        states = slurm.wait(again, timeout=300)
+        assert states == {victim: ("COMPLETED", "0:0")}, f"{states}\n{sj.task_logs(logs, again, victim)}"
+    else:
+        slurm.run("scontrol", "requeue", f"{job_id}_{victim}")
+        states = slurm.wait(job_id, timeout=300)
+        assert states == {t: ("COMPLETED", "0:0") for t in range(TASKS)}, f"{states}\n{sj.task_logs(logs, job_id, victim)}"
+        log = sj.task_logs(logs, job_id, victim)
+        assert "restart 1" in log, f"task {victim} was not run again by Slurm:\n{log}"
 
     lines = sj.report_lines(manifest)
+    done_first = [l for l in lines if l["run"] == first_run and l["region"] in caught and l["status"] == "done"]
+    assert not done_first, (f"region {caught} finished before the {stop} reached it: nothing was resumed "
+                            "(make the image larger)")
     sj.assert_nothing_done_twice(lines)
     runs = {l["run"] for l in lines if l["task"] == victim}
     assert len(runs) == 2, f"task {victim} should have reported from two runs: {runs}"

@@ -6,24 +6,7 @@ test, everything in one temporary folder, no systemd.
         job = cluster.sbatch("--array=0-3", "--wrap", "echo $SLURM_ARRAY_TASK_ID")
         cluster.wait(job, timeout=60)
 
-Why the configuration looks the way it does (this runs in an unprivileged-ish container):
-  * proctrack/linuxproc + task/none, no cgroup plugin: the container's cgroup tree is not
-    ours to create groups in, and linuxproc tracks a job's processes by parentage alone.
-  * The node is called `localhost` (NodeAddr 127.0.0.1) and slurmd is started with
-    `-N localhost`, so nothing depends on the machine's hostname resolving.
-  * CommunicationParameters=NoCtldInAddrAny,NoInAddrAny makes slurmctld and slurmd bind
-    the address their host name resolves to (127.0.0.1) instead of 0.0.0.0.
-  * Ports are picked free at run time, so two test sessions (or a real Slurm on the
-    machine) never collide; munged gets its own key, socket and seed in the folder, and
-    Slurm is told the socket via AuthInfo=socket=...; the socket's folder must be
-    world-searchable (munged refuses otherwise) while the key's folder is private.
-  * SlurmUser=root: the tests run as root here and jobs run as the submitting user; a
-    separate `slurm` account would need chown of every folder for no gain.
-  * Without slurmdbd there is no job accounting database, so job completion records go to
-    a flat file (JobCompType=jobcomp/filetxt), which `sacct --completion` reads.
-  * DefMemPerCPU keeps one job from claiming the whole node's memory (with CR_Core_Memory a
-    job without --mem would otherwise take it all and array tasks would run one by one).
-  * KillWait=5: `scancel` sends SIGTERM, then SIGKILL 5 s later instead of 30.
+The generated slurm.conf and the reasons for each setting: support/slurm_conf.py.
 
 Every Slurm command needs SLURM_CONF in its environment: use `cluster.env` or
 `cluster.run(...)`. `stop()` cancels the jobs, stops the three daemons, and kills any
@@ -38,13 +21,14 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 
 import pytest
+
+from slurm_conf import slurm_conf
 
 DAEMONS = ("munged", "slurmctld", "slurmd")
 
@@ -75,20 +59,6 @@ def slurm():
 
 class SlurmError(RuntimeError):
     pass
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def total_memory_mib() -> int:
-    with open("/proc/meminfo") as f:
-        for line in f:
-            if line.startswith("MemTotal:"):
-                return int(line.split()[1]) // 1024
-    raise SlurmError("no MemTotal in /proc/meminfo")
 
 
 def missing_programs() -> list:
@@ -262,42 +232,7 @@ class SlurmCluster:
         key = self.root / "munge-key" / "munge.key"
         key.write_bytes(os.urandom(1024))
         os.chmod(key, 0o400)
-        memory = max(self.cpus * self.def_mem_per_cpu, total_memory_mib() - 512)
-        r = self.root
-        self.conf.write_text(f"""# Written by Tests/Conformance/support/slurm_cluster.py: a one-node test cluster.
-ClusterName=tessera-test
-SlurmctldHost=localhost(127.0.0.1)
-SlurmctldPort={free_port()}
-SlurmdPort={free_port()}
-CommunicationParameters=NoCtldInAddrAny,NoInAddrAny
-SlurmUser=root
-SlurmdUser=root
-AuthType=auth/munge
-CredType=cred/munge
-AuthInfo=socket={self.munge_socket}
-StateSaveLocation={r}/state
-SlurmdSpoolDir={r}/spool
-SlurmctldPidFile={r}/slurmctld.pid
-SlurmdPidFile={r}/slurmd.pid
-SlurmctldLogFile={r}/log/slurmctld.log
-SlurmdLogFile={r}/log/slurmd.log
-ProctrackType=proctrack/linuxproc
-TaskPlugin=task/none
-JobAcctGatherType=jobacct_gather/none
-AccountingStorageType=accounting_storage/none
-JobCompType=jobcomp/filetxt
-JobCompLoc={r}/log/jobcomp.txt
-MailProg=/bin/true
-MpiDefault=none
-SelectType=select/cons_tres
-SelectTypeParameters=CR_Core_Memory
-DefMemPerCPU={self.def_mem_per_cpu}
-SchedulerType=sched/backfill
-KillWait=5
-ReturnToService=2
-NodeName=localhost NodeAddr=127.0.0.1 NodeHostname=localhost CPUs={self.cpus} Sockets=1 CoresPerSocket={self.cpus} ThreadsPerCore=1 RealMemory={memory} State=UNKNOWN
-PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP
-""")
+        self.conf.write_text(slurm_conf(self.root, self.munge_socket, self.cpus, self.def_mem_per_cpu))
 
     def _spawn(self, name: str, cmd: list) -> None:
         # Own session (process group) each, so stop() can signal a daemon and its helpers.
