@@ -1,18 +1,19 @@
 """A Tessera bulk job on the test Slurm cluster (support/slurm_cluster.py): plan it, submit
 Jobs/slurm/convert.sbatch as an array, read the per-task report lines and `tessera report`,
 and the inputs such a job needs (a mixed batch, corrupt files whose headers are sound).
-Names follow the shared contract of `tessera plan` / `run` / `report` (Docs/cluster.md)."""
+Names follow `tessera plan` / `run` / `report` as Docs/cluster-run.md describes them."""
 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import convert_inputs as ci
+import job_manifest
+from job_manifest import latest_lines, tree_bytes
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 SBATCH = REPO_ROOT / "Jobs" / "slurm" / "convert.sbatch"
@@ -55,41 +56,25 @@ def task_logs(logs: Path, job_id: str, task: int) -> str:
 
 
 def report_lines(manifest: dict, while_running: bool = False) -> list:
-    """Every line of every task's report file (local reports: task-NNNNN.jsonl).
-    `while_running`: a task may be appending, so a last line without its newline is not
-    read yet (instead of failing the test)."""
-    folder = Path(manifest["reports"])
-    lines = []
-    for path in sorted(folder.glob("task-*.jsonl")):
-        text = path.read_text()
+    """Every line of every task's report file (local reports). `while_running`: a task may
+    be half-way through appending a line; then this poll sees no lines (the next one will)."""
+    try:
+        return job_manifest.report_lines(Path(manifest["reports"]))
+    except ValueError as exc:
         if while_running:
-            text = text[:text.rfind("\n") + 1]
-        for n, line in enumerate(text.splitlines(), 1):
-            if line.strip():
-                try:
-                    lines.append(json.loads(line))
-                except ValueError as exc:
-                    pytest.fail(f"{path.name}:{n} is not JSON ({exc}): {line[:200]}", pytrace=False)
-    return lines
+            return []
+        pytest.fail(f"a report line in {manifest['reports']} is not JSON: {exc}", pytrace=False)
 
 
 def input_file(name: str) -> Path:
     """The file of a job input (`scan.h5:/entry/data` names the file `scan.h5`)."""
-    path, sep, _dataset = name.partition(":/")
+    path = name.partition(":/")[0]
     return Path(path).resolve()
 
 
 def item_key(line: dict) -> tuple:
     """A work item: an input, one region of it, or its finishing step."""
     return line["input"], line.get("region")
-
-
-def latest_lines(lines: list) -> dict:
-    """{work item: its latest line by time} — how `tessera report` merges."""
-    latest = {}
-    for line in sorted(lines, key=lambda l: l["time"]):
-        latest[item_key(line)] = line
-    return latest
 
 
 def report_json(run_tessera, job: Path) -> dict:
@@ -119,17 +104,6 @@ def assert_nothing_done_twice(lines: list) -> None:
 # Comparing outputs
 # ---------------------------------------------------------------------------
 
-def tree(root: Path, skip=(".tessera-split",)) -> dict:
-    """{relative path: bytes} of every file under root, Tessera's split bookkeeping aside."""
-    out = {}
-    for dirpath, dirs, files in os.walk(root):
-        dirs[:] = [d for d in dirs if d not in skip]
-        for name in files:
-            p = Path(dirpath) / name
-            out[str(p.relative_to(root))] = p.read_bytes()
-    return out
-
-
 def assert_same_image(got: Path, want: Path) -> None:
     """`got` (converted in regions by several tasks) is what a one-machine `tessera
     convert` wrote to `want`: the NGFF metadata, every level's pixels through zarr-python
@@ -151,7 +125,8 @@ def assert_same_image(got: Path, want: Path) -> None:
                                       err_msg=f"{got}/{level} via zarr-python")
         np.testing.assert_array_equal(cc.read_level_tensorstore(got / level, ngff), expected,
                                       err_msg=f"{got}/{level} via tensorstore")
-    a, b = tree(got), tree(want)
+    a = {k: v for k, v in tree_bytes(got).items() if not k.startswith(".tessera-split/")}  # split bookkeeping
+    b = tree_bytes(want)
     assert sorted(a) == sorted(b), (f"{got}: objects only here {sorted(set(a) - set(b))[:10]}, "
                                     f"only in the one-machine output {sorted(set(b) - set(a))[:10]}")
     differ = [k for k in a if a[k] != b[k]]
