@@ -21,7 +21,10 @@ struct FinalizeCommand: ParsableCommand {
             options.jobs = max(1, jobs)
             options.memoryLimit = try parseBytes(memory)
             options.progressBars = false
-            let outcome = try Finalizer(manifest: job, options: options, log: logLine).run()
+            if !job.output.contains("://") { try ReportLog.makeWritableFolder(job.output, what: "output root") }
+            let run = ReportLog.runName()
+            let report = try ReportLog(location: job.reports, run: run)
+            let outcome = try Finalizer(manifest: job, options: options, report: report, run: run, log: logLine).run()
             logLine("finalize: \(outcome.finished) image(s) finished now, \(outcome.already) already finished, "
                     + "\(outcome.waiting) waiting for regions")
         }

@@ -76,6 +76,7 @@ public struct TaskRunner: Sendable {
         let account = CPUAccount()
         let start = Date()
         let destination = joinLocation(manifest.output, input.output)
+        var finish: (bytesOut: Int, objects: Int)?
         do {
             let result = try account.charge { () throws -> WorkResult in
                 switch item {
@@ -94,6 +95,7 @@ public struct TaskRunner: Sendable {
                 line.bytesOut = before.bytesOut
                 line.objects = before.objects
             }
+            finish = result.finish
         } catch {
             line.status = "failed"
             line.error = Self.oneLine(String(describing: error))
@@ -104,6 +106,14 @@ public struct TaskRunner: Sendable {
         line.cpuS = account.seconds
         line.peakRss = Self.peakRSS()
         append(line)
+        if let finish {
+            // The finishing step of the split image this region completed: its own line,
+            // its objects; its time is in the region's line, which included it.
+            var f = line
+            f.region = .finish
+            (f.bytesIn, f.bytesOut, f.objects, f.wallS, f.cpuS) = (0, finish.bytesOut, finish.objects, 0, 0)
+            append(f)
+        }
         return line.status
     }
 
@@ -128,4 +138,6 @@ struct WorkResult {
     var status: String
     var bytesOut: Int
     var objects: Int
+    /// When this region's task finished its split image: what the finishing wrote.
+    var finish: (bytesOut: Int, objects: Int)? = nil
 }
