@@ -64,6 +64,8 @@ final class ScratchFolder {
         let rows = try InputExpansion.expand(["lists/job.csv"], workingDirectory: d.path)
         #expect(rows == [PlanInput(input: d.path + "/in/a.tif", output: "plate1/a.ome.zarr", origin: d.path + "/lists/job.csv:2"),
                          PlanInput(input: d.path + "/in/b c.tif", output: "b,c.ome.zarr", origin: d.path + "/lists/job.csv:4")])
+        try d.file("lists/bom.csv", "\u{FEFF}input,output\n../in/a.tif,y.ome.zarr\n")
+        #expect(try InputExpansion.expand(["lists/bom.csv"], workingDirectory: d.path).map(\.output) == ["y.ome.zarr"])
         try d.file("lists/job.tsv", "\(d.path)/in/a.tif\tx.ome.zarr\n")
         #expect(try InputExpansion.expand(["lists/job.tsv"], workingDirectory: d.path).map(\.output) == ["x.ome.zarr"])
     }

@@ -54,7 +54,10 @@ public struct StagedInput: Sendable {
     private static func writeAll(_ fd: Int32, _ bytes: [UInt8], at offset: Int, path: String) throws {
         var done = 0
         while done < bytes.count {
-            let n = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress! + done, bytes.count - done, off_t(offset + done)) }
+            let n = bytes.withUnsafeBytes { raw -> Int in
+                guard let base = raw.baseAddress else { return 0 }
+                return pwrite(fd, base + done, raw.count - done, off_t(offset + done))
+            }
             guard n > 0 else { throw PlanError.cannotWrite(path, String(cString: strerror(errno))) }
             done += n
         }
