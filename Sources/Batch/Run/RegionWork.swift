@@ -16,7 +16,12 @@ enum RegionWork {
 
     static func convert(_ input: JobInput, region: Int, task: Int, destination: String, options: ConvertOptions,
                         log: @escaping @Sendable (String) -> Void) throws -> WorkResult {
-        try LocalInput.with(input.input) { path in
+        // A finished image's regions are all done: no need to fetch an S3 input to know.
+        if input.input.hasPrefix("s3://"),
+           try conversion(input, path: input.input, destination: destination, options: options, log: log).status().finished {
+            return WorkResult(status: "skipped", bytesOut: 0, objects: 0)
+        }
+        return try LocalInput.with(input.input) { path in
             let s = try conversion(input, path: path, destination: destination, options: options, log: log).convertRegion(region, task: task)
             return WorkResult(status: s.status, bytesOut: s.outputBytes, objects: s.written,
                               finish: s.finished ? (s.finishBytes, s.finishWritten) : nil)

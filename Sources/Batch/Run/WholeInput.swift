@@ -8,7 +8,13 @@ import ZarrCore
 enum WholeInput {
     static func convert(_ input: String, into destination: String, options: ConvertOptions,
                         log: @escaping @Sendable (String) -> Void) throws -> InputConversion {
-        try LocalInput.with(input) { path in try ConvertJob.convertInput(path, into: destination, options: options, log: log) }
+        // An S3 object whose complete output names its size and Last-Modified is not
+        // downloaded again: a rerun of a finished job stays a metadata check.
+        if input.hasPrefix("s3://"), let (size, modified) = try LocalInput.objectVersion(input),
+           try ConvertJob.isComplete(destination, options: options, matches: { $0.size == size && $0.modified == Int64(modified) * 1_000_000_000 }) {
+            return InputConversion(status: "skipped", fileBytes: size)
+        }
+        return try LocalInput.with(input) { path in try ConvertJob.convertInput(path, into: destination, options: options, log: log) }
     }
 }
 
@@ -22,7 +28,7 @@ enum LocalInput {
         guard input.hasPrefix("s3://") else { return try body(input) }
         let staged = try StagedInput.stage(input, headerOnly: false)
         defer { staged.remove() }
-        if let modified = try lastModified(input) {
+        if let (_, modified) = try objectVersion(input) {
             var times = [timespec(tv_sec: modified, tv_nsec: 0), timespec(tv_sec: modified, tv_nsec: 0)]
             guard utimensat(AT_FDCWD, staged.path, &times, 0) == 0 else {
                 throw UsageError("cannot set the time of the staged copy \(staged.path): \(String(cString: strerror(errno)))")
@@ -31,13 +37,14 @@ enum LocalInput {
         return try body(staged.path)
     }
 
-    static func lastModified(_ input: String) throws -> Int? {
+    /// The object's size and Last-Modified (seconds), when it has one.
+    static func objectVersion(_ input: String) throws -> (size: Int, modified: Int)? {
         let (bucket, key) = try S3Inputs.split(input)
-        guard let text = try S3Store(url: "s3://\(bucket)").head(key)?.lastModified else { return nil }
+        guard let info = try S3Store(url: "s3://\(bucket)").head(key), let text = info.lastModified else { return nil }
         let f = DateFormatter()
         f.locale = Locale(identifier: "en_US_POSIX")
         f.timeZone = TimeZone(identifier: "GMT")
         f.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
-        return f.date(from: text).map { Int($0.timeIntervalSince1970) }
+        return f.date(from: text).map { (info.size, Int($0.timeIntervalSince1970)) }
     }
 }

@@ -17,6 +17,11 @@ public struct InputConversion: Sendable {
     public var written = 0
     /// Objects a resume kept from before.
     public var kept = 0
+
+    public init(status: String, images: Int = 0, fileBytes: Int = 0, pixelBytes: Int = 0, outputBytes: Int = 0, written: Int = 0, kept: Int = 0) {
+        (self.status, self.images, self.fileBytes, self.pixelBytes) = (status, images, fileBytes, pixelBytes)
+        (self.outputBytes, self.written, self.kept) = (outputBytes, written, kept)
+    }
 }
 
 extension ConvertJob {
@@ -48,6 +53,18 @@ extension ConvertJob {
         let s = total.withLock { $0 }
         return InputConversion(status: "done", images: s.images, fileBytes: s.fileBytes, pixelBytes: s.pixelBytes,
                                outputBytes: s.outputBytes, written: s.written, kept: s.skipped)
+    }
+}
+
+extension ConvertJob {
+    /// Whether `destination` is Tessera's complete conversion, with these settings, of a
+    /// source `matches` accepts — from metadata documents only. For inputs that are
+    /// costly to look at (an S3 object to download), checked before fetching them.
+    public static func isComplete(_ destination: String, options: ConvertOptions, matches: (SourceIdentity) -> Bool) throws -> Bool {
+        let store = try openStore(destination)
+        guard let mark = try OutputMark.read(from: store), mark.command == "convert", let source = mark.source, matches(source),
+              options.storedBytesSettings.allSatisfy({ mark.settings[$0.key] == $0.value }) else { return false }
+        return try OutputCompleteness.isComplete(store)
     }
 }
 

@@ -36,6 +36,22 @@ def objects(c, prefix: str) -> dict:
 
 
 
+@pytest.fixture
+def s3_env(tmp_path, monkeypatch):
+    """A moto server of our own, with its access log, so a rerun can be shown not to
+    download inputs again."""
+    from s3_server import MotoServer
+
+    server = MotoServer(log_path=tmp_path / "moto.log")
+    try:
+        server.create_bucket(BUCKET)
+        for k, v in server.env().items():
+            monkeypatch.setenv(k, v)
+        yield server
+    finally:
+        server.stop()
+
+
 def test_s3_prefix_to_s3_output(s3_env, run_tessera, tmp_path):
     c = client(s3_env)
     rng = np.random.default_rng(4)
@@ -70,9 +86,16 @@ def test_s3_prefix_to_s3_output(s3_env, run_tessera, tmp_path):
         np.testing.assert_array_equal(group["0"][...], source.images[0].data)
     # Reports are objects under the output root; a rerun skips every item.
     assert objects(c, f"out/.tessera-job/{manifest['id']}/task-00000/")
+    log = tmp_path / "moto.log"
+    seen = len(log.read_bytes())
     for t in range(3):
         proc = run_tessera("run", job, "--task", t, timeout=300)
         assert proc.returncode == 0 and "0 done" in proc.stderr and "0 failed" in proc.stderr, proc.stderr
+    # Complete outputs are recognised from their metadata and the objects' HEAD: no input
+    # is downloaded again.
+    rerun = log.read_bytes()[seen:].decode(errors="replace").splitlines()
+    assert any(f"HEAD /{BUCKET}/in/" in line for line in rerun), rerun[:20]
+    assert [line for line in rerun if f"GET /{BUCKET}/in/" in line] == []
     r = json.loads(run_tessera("report", job, "--json").stdout)
     assert (r["done"], r["failed"], r["pending"], r["running"]) == (r["items"], 0, 0, 0)
     assert r["bytes_in"] == sum(i["file_bytes"] for i in manifest["inputs"])
