@@ -4,9 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# wrk: gateway load test and bench; nginx: the bench's peer; chromium: neuroglancer test
-packages=(pkg-config libblosc-dev libzstd-dev zlib1g-dev libcurl4-openssl-dev libtiff-dev libhdf5-dev libcfitsio-dev wrk nginx chromium)
+# wrk: gateway load test and bench; nginx: the bench's peer; chromium: neuroglancer test;
+# slurm-wlm, munge: the real one-node Slurm run of Tests/Conformance/jobs/test_slurm*.py
+packages=(pkg-config libblosc-dev libzstd-dev zlib1g-dev libcurl4-openssl-dev libtiff-dev libhdf5-dev libcfitsio-dev wrk nginx chromium slurm-wlm munge)
 missing=()
+packages+=(jq)  # jq: the Jobs/ READMEs' lines that copy a manifest's task count (run by Tests/Conformance/jobs)
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done

@@ -10,7 +10,8 @@ struct Tessera: AsyncParsableCommand {
         commandName: "tessera",
         abstract: "Convert scientific images to OME-NGFF Zarr, re-encode Zarr stores, and serve them over HTTP.",
         version: tesseraVersion,
-        subcommands: [ConvertCommand.self, InfoCommand.self, CopyCommand.self, ServeCommand.self]
+        subcommands: [ConvertCommand.self, InfoCommand.self, CopyCommand.self, ServeCommand.self,
+                      PlanCommand.self, RunCommand.self, ReportCommand.self, FinalizeCommand.self]
     )
 
     static func main() async {

@@ -83,7 +83,7 @@ public struct ConvertJob: Sendable {
 
     /// One input: checked, its output prepared and marked (or its mark checked on
     /// --resume), then converted.
-    private func convertOne(_ file: String, into destination: String, options: ConvertOptions, windows: [ChannelWindow]?,
+    func convertOne(_ file: String, into destination: String, options: ConvertOptions, windows: [ChannelWindow]?,
                             total: borrowing Mutex<ConvertSummary>) throws {
         let source = try SourceOpener.open(file, options: options.source)
         try DeclaredSizeLimit.check(source, maxPixels: options.maxPixels)
@@ -206,7 +206,7 @@ public struct ConvertJob: Sendable {
     /// `OverwriteGuard` allows) or `--resume` (kept, if it is a conversion with the same
     /// settings — `ResumeCheck`) was given. Returns the output's store and, when resuming
     /// into an existing output, its mark (the source is checked once the input is open).
-    private func prepare(_ destination: String, dryRun: Bool) throws -> (any Store, OutputMark?) {
+    func prepare(_ destination: String, dryRun: Bool) throws -> (any Store, OutputMark?) {
         var isDir: ObjCBool = false
         if !destination.contains("://"), FileManager.default.fileExists(atPath: destination, isDirectory: &isDir), !isDir.boolValue {
             throw UsageError("'\(destination)' exists and is not a directory")
@@ -251,6 +251,6 @@ public struct ConvertJob: Sendable {
 }
 
 /// A child of a local folder or of an s3:// prefix.
-func joinLocation(_ parent: String, _ name: String) -> String {
+public func joinLocation(_ parent: String, _ name: String) -> String {
     parent.contains("://") ? (parent.hasSuffix("/") ? parent + name : parent + "/" + name) : (parent as NSString).appendingPathComponent(name)
 }

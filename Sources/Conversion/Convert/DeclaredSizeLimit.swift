@@ -12,8 +12,8 @@ import ZarrCore
 /// LZMA, CCITT, JPEG 2000, …); FITS 8× (scaled integers are read as floats), 8 × 1032×
 /// gzipped. HDF5 is not limited this way: its chunks may legitimately
 /// be absent (read as the fill value), so a tiny file can hold a huge sparse dataset.
-enum DeclaredSizeLimit {
-    static func check(_ file: SourceFile, maxPixels: Int?) throws {
+public enum DeclaredSizeLimit {
+    public static func check(_ file: SourceFile, maxPixels: Int?) throws {
         var pixels = 0, bytes = 0
         for image in file.images {
             let d = image.description
