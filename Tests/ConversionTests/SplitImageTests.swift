@@ -55,6 +55,31 @@ final class RecordingStore: Store, @unchecked Sendable {
     func describe(_ key: String) -> String { inner.describe(key) }
 }
 
+/// A MemoryStore whose listing of the split state, once armed, waits (up to 10 s) until
+/// every region's marker is there: two tasks finishing the last regions at once then both
+/// see all markers and both try to claim the finishing.
+final class MarkerBarrierStore: Store, @unchecked Sendable {
+    let inner = MemoryStore()
+    let regions: Int
+    let armed = Mutex(false)
+    let waited = Mutex(0)
+    init(regions: Int) { self.regions = regions }
+    func get(_ key: String) throws -> [UInt8]? { try inner.get(key) }
+    func get(_ key: String, range: ByteRange) throws -> [UInt8]? { try inner.get(key, range: range) }
+    func size(_ key: String) throws -> Int? { try inner.size(key) }
+    func set(_ key: String, _ bytes: [UInt8]) throws { try inner.set(key, bytes) }
+    func createIfAbsent(_ key: String, _ bytes: [UInt8]) throws -> Bool { try inner.createIfAbsent(key, bytes) }
+    func delete(_ key: String) throws { try inner.delete(key) }
+    func describe(_ key: String) -> String { inner.describe(key) }
+    func list(prefix: String) throws -> [StoreEntry] {
+        if prefix == SplitMarkers.folder, armed.withLock({ $0 }) {
+            waited.withLock { $0 += 1 }
+            for _ in 0..<1000 where try inner.list(prefix: prefix).filter({ $0.key.hasSuffix(".json") }).count < regions { usleep(10_000) }
+        }
+        return try inner.list(prefix: prefix)
+    }
+}
+
 /// One input for the split tests: the image, a file standing for it (its identity goes into
 /// the output mark), and the options it is converted with.
 struct SplitCase: @unchecked Sendable {
@@ -163,9 +188,11 @@ func sameOutput(_ a: any Store, _ b: any Store) throws -> Bool {
         let whole = try c.whole()
         for round in 0..<2 {
             let (regions, regionLevels) = try c.plan(parts: 6)
-            let store = MemoryStore()
+            let store = MarkerBarrierStore(regions: regions.count)
             let split = c.split(into: store, regions: regions, regionLevels: regionLevels)
             for r in 0..<(regions.count - 2) { _ = try split.convertRegion(r, task: 0) }
+            // Both tasks see every marker before either claims: the claim alone must decide.
+            store.armed.withLock { $0 = true }
             let results = Mutex([SplitStepSummary]())
             let errors = Mutex([String]())
             DispatchQueue.concurrentPerform(iterations: 2) { k in
@@ -176,7 +203,8 @@ func sameOutput(_ a: any Store, _ b: any Store) throws -> Bool {
             }
             #expect(errors.withLock { $0 } == [])
             #expect(results.withLock { $0.filter(\.finished).count } == 1, "round \(round)")
-            #expect(try sameOutput(whole, store))
+            #expect(try sameOutput(whole, store.inner))
+            #expect(store.waited.withLock { $0 } >= 2)
             // Finishing again (finalize) finds it finished.
             #expect(try split.finish(task: nil, force: true)?.finished == false)
         }
