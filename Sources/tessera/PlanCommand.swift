@@ -75,10 +75,19 @@ extension PlanCommand {
         }
         let sampled = e.samples.reduce(0) { $0 + $1.pixelBytes }
         print("estimate from \(e.samples.count) sample(s) (\(formatBytes(sampled)) of pixels converted), for \(e.inputs) input(s), \(formatBytes(e.inputBytes)) of files:")
-        print("  output:  \(formatBytes(Int(e.outputBytes))) in \(Int(e.objects.rounded())) objects (\(String(format: "%.2f", e.blowup))× the input files)")
-        print("  CPU:     \(String(format: "%.2f", e.cpuHours)) CPU-hours")
-        print("  wall:    \(String(format: "%.2f", e.wallHours)) h with \(e.tasks) task(s) × \(e.cores) core(s) (the busiest task's share)")
+        print("  output:  \(formatBytes(Int(e.outputBytes))) in \(Int(e.objects.rounded())) objects: \(Int(e.dataObjects.rounded())) chunks or shards "
+              + "and \(Int(e.metadataObjects.rounded())) metadata documents (\(String(format: "%.2f", e.blowup))× the input files)")
+        print("  CPU:     \(formatDuration(e.cpuHours * 3600)) of CPU (\(String(format: "%.3g", e.cpuHours)) CPU-hours)")
+        print("  wall:    \(formatDuration(e.wallHours * 3600)) with \(e.tasks) task(s) × \(e.cores) core(s) (the busiest task's share)")
     }
+}
+
+/// `42 s`, `12.5 min`, `3.2 h`, `4.1 days`: a duration in the unit a person reads best.
+func formatDuration(_ seconds: Double) -> String {
+    if seconds < 120 { return String(format: "%.1f s", seconds) }
+    if seconds < 7200 { return String(format: "%.1f min", seconds / 60) }
+    if seconds < 172_800 { return String(format: "%.1f h", seconds / 3600) }
+    return String(format: "%.1f days", seconds / 86400)
 }
 
 /// `1.5 GB`, decimal units as the summaries print them.

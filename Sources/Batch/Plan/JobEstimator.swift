@@ -17,7 +17,12 @@ public struct JobEstimate: Codable, Sendable {
     public var inputBytes: Int
     public var pixelBytes: Int
     public var outputBytes: Double
+    /// Every object: `dataObjects` plus `metadataObjects`.
     public var objects: Double
+    /// Chunks and shards: what `tessera report` counts as an item's objects.
+    public var dataObjects: Double
+    /// Zarr documents, the output mark and the OME-XML, per input.
+    public var metadataObjects: Double
     public var cpuHours: Double
     /// The busiest task's CPU time over its cores.
     public var wallHours: Double
@@ -30,7 +35,7 @@ public struct JobEstimate: Codable, Sendable {
     enum CodingKeys: String, CodingKey {
         case tasks, cores, inputs, samples, objects, blowup
         case inputBytes = "input_bytes", pixelBytes = "pixel_bytes", outputBytes = "output_bytes", cpuHours = "cpu_hours",
-             wallHours = "wall_hours", failedSamples = "failed_samples"
+             wallHours = "wall_hours", failedSamples = "failed_samples", dataObjects = "data_objects", metadataObjects = "metadata_objects"
     }
 }
 
@@ -74,7 +79,7 @@ public enum JobEstimator {
         var byFormat = [String: Rates]()
         for format in Set(samples.map(\.format)) { byFormat[format] = rates(samples.filter { $0.format == format }) }
         var e = JobEstimate(tasks: m.tasks, cores: max(1, cores), inputs: m.inputs.count, inputBytes: 0, pixelBytes: 0, outputBytes: 0,
-                            objects: 0, cpuHours: 0, wallHours: 0, blowup: 0, samples: samples, failedSamples: failed)
+                            objects: 0, dataObjects: 0, metadataObjects: 0, cpuHours: 0, wallHours: 0, blowup: 0, samples: samples, failedSamples: failed)
         var taskCPU = [Double](repeating: 0, count: m.tasks)
         for (k, input) in m.inputs.enumerated() {
             e.inputBytes += input.fileBytes
@@ -83,7 +88,8 @@ public enum JobEstimator {
             let px = Double(input.pixelBytes)
             e.outputBytes += r.bytes * px
             let planned = k < plannedObjects.count ? plannedObjects[k] : 0
-            e.objects += r.metadataPerInput + (planned > 0 ? r.written * Double(planned) : r.data * px)
+            e.metadataObjects += r.metadataPerInput
+            e.dataObjects += planned > 0 ? r.written * Double(planned) : r.data * px
             if let split = input.split {
                 let total = Double(split.regions.reduce(0) { $0 + $1.shape.reduce(1, *) })
                 for region in split.regions where region.task < m.tasks {
@@ -93,6 +99,7 @@ public enum JobEstimator {
                 taskCPU[t] += r.cpu * px
             }
         }
+        e.objects = e.dataObjects + e.metadataObjects
         e.cpuHours = taskCPU.reduce(0, +) / 3600
         e.wallHours = (taskCPU.max() ?? 0) / Double(e.cores) / 3600
         e.blowup = e.inputBytes > 0 ? e.outputBytes / Double(e.inputBytes) : 0

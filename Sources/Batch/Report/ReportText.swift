@@ -5,10 +5,10 @@ extension JobReport {
     public var text: String {
         var out = [String]()
         out.append("items: \(items) — \(done) done, \(failed) failed, \(running) running (or died), \(pending) pending")
-        out.append("input: \(Self.bytes(bytesIn)) → output: \(Self.bytes(bytesOut)) in \(objects) objects")
+        out.append("input: \(Self.bytes(bytesIn)) → output: \(Self.bytes(bytesOut)) in \(objects) chunks or shards")
         out.append(String(format: "time: %.1f s elapsed, %.1f s of item wall time, %.3f CPU-hours; throughput ", spanS, wallS, cpuS / 3600)
                    + Self.bytes(Int(throughputBytesPerS)) + "/s")
-        out.append(String(format: "per TB of input: %.0f objects, %.2f CPU-hours", objectsPerTb, cpuHoursPerTb))
+        out.append(String(format: "per TB of input: %.0f chunks or shards, %.2f CPU-hours", objectsPerTb, cpuHoursPerTb))
         for (name, table) in [("codec", blowupByCodec), ("input format", blowupByFormat)] where !table.isEmpty {
             let parts = table.keys.sorted().map { $0 + String(format: " %.3f", table[$0] ?? 0) }
             out.append("output/input bytes by \(name): " + parts.joined(separator: ", "))
