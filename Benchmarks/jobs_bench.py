@@ -15,6 +15,9 @@ Two workloads, both with the release build:
            the estimate and its error. The peer: ngff-zarr converting the same TIFF inputs in
            one Python process (tifffile in, 0.5 sharded out, same chunks and codec), CPU
            seconds per GB of pixels against Tessera's for the same inputs (from the report lines).
+  slide    one slide-like RGB TIFF of 512² JPEG tiles (16384²; 4096² with --small) through
+           `tessera convert` on every core: CPU seconds per GB of pixels, output bytes and
+           objects — the per-core figures Docs/cluster.md sizes a 17,000-slide job from.
 Inputs are generated once and cached under Benchmarks/.cache/. Results go to
 Benchmarks/.cache/last-jobs-bench.json.
 """
@@ -103,6 +106,30 @@ def make_mixed(root: Path, count: int):
     stamp.write_text(str(count))
 
 
+def make_slide(path: Path, side: int):
+    """A brightfield-like slide: tissue blobs with texture on a white background, RGB,
+    512² JPEG tiles at quality 80 (how NDPI/SVS scanners store level 0)."""
+    if path.exists():
+        return
+    import tifffile
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(7)
+    coarse = rng.random((side // 512 + 2, side // 512 + 2))
+    mask = np.kron(coarse, np.ones((512, 512)))[:side, :side] > 0.4
+    rgb = np.empty((side, side, 3), np.uint8)
+    for band in range(0, side, 2048):
+        rows = slice(band, min(side, band + 2048))
+        tex = structured((rows.stop - rows.start, side), np.uint8, band // 2048).astype(np.int16)
+        # cell-scale detail: what makes real tissue cost 1:10-1:15 in JPEG, not 1:90
+        tex = np.clip(tex + rng.normal(0, 45, size=tex.shape), 0, 255)
+        for c, (lo, hi) in enumerate(((150, 230), (80, 180), (140, 220))):
+            tissue = lo + tex.astype(np.uint16) * (hi - lo) // 255
+            rgb[rows, :, c] = np.where(mask[rows], tissue, 242).astype(np.uint8)
+    tmp = path.with_suffix(".partial")
+    tifffile.imwrite(tmp, rgb, tile=(512, 512), compression="jpeg", compressionargs={"level": 80}, photometric="rgb")
+    tmp.rename(path)
+
+
 PEER = r"""
 import json, sys, time, resource
 import numcodecs, dask, tifffile
@@ -123,7 +150,7 @@ print(json.dumps({"pixel_bytes": pixels}))
 class JobsBench(Section):
     def __init__(self, args):
         super().__init__(args)
-        self.steps_total = 6 if args.peer else 5
+        self.steps_total = 7 if args.peer else 6
 
     def tessera(self, *argv, env=None):
         return run_measured([str(self.args.tessera), *map(str, argv)], self.args.timeout, env=env)
@@ -206,6 +233,26 @@ class JobsBench(Section):
             self.rows["estimate"] = estimate
         if a.peer:
             self.peer(mixed, work, job)
+        self.slide(work)
+
+    def slide(self, work):
+        """One slide-like JPEG TIFF through `tessera convert` on every core: the per-core
+        figures Docs/cluster.md sizes the 17,000-slide job from."""
+        a = self.args
+        self.progress("slide", f"{a.slide}² RGB JPEG tiles, tessera convert --jobs {os.cpu_count()}")
+        path = CACHE / f"jobs-slide-{a.slide}.tif"
+        make_slide(path, a.slide)
+        out = work / "slide.ome.zarr"
+        r = self.tessera("convert", path, out, "--jobs", os.cpu_count())
+        if not self.check("convert (slide)", r):
+            return
+        files = [p for p in out.rglob("*") if p.is_file()]
+        pixels = a.slide * a.slide * 3
+        cpu = r["time"].get("user_s", 0) + r["time"].get("sys_s", 0)
+        self.rows["slide"] = {"side": a.slide, "pixel_bytes": pixels, "file_bytes": path.stat().st_size,
+                              "output_bytes": sum(p.stat().st_size for p in files), "objects": len(files),
+                              "cpu_s": cpu, "wall_s": r["wall"], "peak_rss_mib": r["maxrss_kib"] / 1024,
+                              "cpu_s_per_gb_pixels": cpu / (pixels / 1e9)}
 
     def peer(self, mixed, work, job):
         """ngff-zarr over the TIFF inputs, against Tessera's CPU for the same inputs."""
@@ -254,6 +301,12 @@ class JobsBench(Section):
                       f"{'CPU-hours per TB':24} {j['cpu_hours_per_tb']:>12.4g}",
                       f"{'chunks+shards per TB':24} {j['objects_per_tb']:>12.4g}",
                       f"{'output / input bytes':24} {j['blowup']:>12.3f}"]
+        sl = self.rows.get("slide")
+        if sl:
+            lines += ["", f"slide: {sl['side']}² RGB ({sl['pixel_bytes'] / 1e9:.2f} GB of pixels in {sl['file_bytes'] / 1e6:.0f} MB of JPEG) "
+                          f"-> {sl['output_bytes'] / 1e6:.0f} MB in {sl['objects']} objects; {sl['cpu_s']:.1f} CPU s "
+                          f"({sl['cpu_s_per_gb_pixels']:.1f} CPU s per GB of pixels), {sl['wall_s']:.1f} s wall, "
+                          f"peak RSS {sl['peak_rss_mib']:.0f} MiB"]
         peer = self.rows.get("peer")
         if peer and peer["ratio"]:
             lines += ["", f"peer: ngff-zarr spent {peer['ngff_zarr_cpu_s']:.1f} CPU s on the {peer['inputs']} TIFFs "
@@ -270,6 +323,7 @@ def main(argv=None):
     ap.add_argument("--small", action="store_true", help="10,000 files and 40 images")
     ap.add_argument("--files", type=int, default=None)
     ap.add_argument("--images", type=int, default=None)
+    ap.add_argument("--slide", type=int, default=None, help="side of the slide-like image (16384; 4096 with --small)")
     ap.add_argument("--tessera", type=Path, default=HERE.parent / ".build" / "release" / "tessera")
     ap.add_argument("--timeout", type=float, default=1800)
     ap.add_argument("--no-peer", dest="peer", action="store_false")
@@ -277,6 +331,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
     args.files = args.files or (10_000 if args.small else 100_000)
     args.images = args.images or (40 if args.small else 200)
+    args.slide = args.slide or (4096 if args.small else 16384)
     return run_section(JobsBench(args), CACHE / "last-jobs-bench.json")
 
 

@@ -24,8 +24,7 @@ struct ConvertCommand: ParsableCommand {
     @OptionGroup var flags: ConvertFlags
     @Option(help: "A label image written under labels/ (mode downsampling).") var labels: String?
     @Option(name: .customLong("window-from"), help: "An NGFF image whose omero windows every output reuses.") var windowFrom: String?
-    @Option(help: "Parallel workers (default: cores).") var jobs: Int = defaultConcurrency
-    @Option(help: "Memory for pixel buffers, e.g. 512MiB, 2GiB.") var memory = "1GiB"
+    @OptionGroup var machine: MachineFlags
     @Flag(name: .customLong("fail-fast"), help: "Stop a batch at its first bad input (default: convert every other input, then fail).") var failFast = false
     @Flag(help: "Replace an existing output: only a Zarr hierarchy or Tessera's own output, never one holding an input.") var overwrite = false
     @Flag(help: "Finish an interrupted conversion, keeping what is stored.") var resume = false
@@ -36,8 +35,7 @@ struct ConvertCommand: ParsableCommand {
             var options = try flags.options()
             options.labelsPath = labels
             options.windowFrom = windowFrom
-            options.jobs = max(1, jobs)
-            options.memoryLimit = try parseBytes(memory)
+            try machine.apply(to: &options)
             guard !(overwrite && resume) else { throw UsageError("--overwrite and --resume exclude each other") }
             options.overwrite = overwrite
             options.resume = resume

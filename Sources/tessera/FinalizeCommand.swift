@@ -11,16 +11,12 @@ struct FinalizeCommand: ParsableCommand {
     )
 
     @Argument(help: "The job manifest (job.json).") var manifest: String
-    @Option(help: "Parallel workers (default: cores).") var jobs: Int = defaultConcurrency
-    @Option(help: "Memory for pixel buffers, e.g. 512MiB, 2GiB.") var memory = "1GiB"
+    @OptionGroup var machine: MachineFlags
 
     func run() throws {
         try reportingErrors {
             let job = try JobManifest.load(manifest)
-            var options = try ConvertFlags.from(manifest: job.convert).options()
-            options.jobs = max(1, jobs)
-            options.memoryLimit = try parseBytes(memory)
-            options.progressBars = false
+            let options = try job.convertOptions(on: machine)
             if !job.output.contains("://") { try ReportLog.makeWritableFolder(job.output, what: "output root") }
             let run = ReportLog.runName()
             let report = try ReportLog(location: job.reports, run: run)

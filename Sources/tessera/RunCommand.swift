@@ -18,18 +18,14 @@ struct RunCommand: ParsableCommand {
 
     @Argument(help: "The job manifest (job.json).") var manifest: String
     @Option(help: "The task index (default: the batch engine's array index variable).") var task: Int?
-    @Option(help: "Parallel workers (default: cores).") var jobs: Int = defaultConcurrency
-    @Option(help: "Memory for pixel buffers, e.g. 512MiB, 2GiB.") var memory = "1GiB"
+    @OptionGroup var machine: MachineFlags
     @Flag(name: .customLong("retry-failed"), help: "Run every item whose latest report says it failed (any task; only task --task's when given).")
     var retryFailed = false
 
     func run() throws {
         try reportingErrors {
             let job = try JobManifest.load(manifest)
-            var options = try ConvertFlags.from(manifest: job.convert).options()
-            options.jobs = max(1, jobs)
-            options.memoryLimit = try parseBytes(memory)
-            options.progressBars = false
+            let options = try job.convertOptions(on: machine)
             let items: [WorkItem], previous: [ReportLine], task: Int?
             if retryFailed {
                 task = try self.task.map { try TaskIndex.resolve(option: $0, environment: [:], tasks: job.tasks) }
