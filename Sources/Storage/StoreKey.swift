@@ -15,6 +15,17 @@ public enum StoreKey {
     /// never show such files; `removeStaleTemporaries` deletes those a killed writer left.
     public static let temporaryMarker = ".tessera-tmp-"
 
+    /// How every name Tessera writes for its own bookkeeping begins: the output mark
+    /// (`.tessera-output.json`), a job's reports (`.tessera-job/`), a split image's state
+    /// (`.tessera-split/`) and temporaries. No Zarr reader needs them, and they name source
+    /// files, hosts and errors, so the gateway neither serves nor lists them.
+    public static let bookkeepingPrefix = ".tessera"
+
+    /// Whether one path segment is Tessera's bookkeeping (`bookkeepingPrefix`).
+    public static func isBookkeeping(_ segment: some Collection<UInt8>) -> Bool {
+        segment.starts(with: bookkeepingPrefix.utf8)
+    }
+
     /// Whether the last segment of a name is a temporary of an unfinished write.
     public static func isTemporary(_ name: some StringProtocol) -> Bool { name.hasPrefix(temporaryMarker) }
 

@@ -1,3 +1,5 @@
+import Storage
+
 /// What a request path names. The gateway decodes a path exactly once, here, and
 /// refuses anything that could step outside a root before a store ever sees it.
 public enum RequestTarget: Equatable, Sendable {
@@ -22,7 +24,9 @@ public enum RequestPath {
     /// Each segment is percent-decoded once and must then be valid UTF-8 (so overlong
     /// encodings fail), contain no `/`, `\`, NUL or control character, and be neither
     /// `.`, `..` nor empty. A `%2f` therefore never becomes a separator and `%252e`
-    /// stays the literal name `%2e`, which no root contains.
+    /// stays the literal name `%2e`, which no root contains. A segment of Tessera's own
+    /// bookkeeping (`StoreKey.isBookkeeping`: output marks, job reports, split state) is
+    /// refused like a missing key: it names source files and hosts, and no reader needs it.
     public static func parse(_ raw: Substring) -> RequestTarget {
         var raw = raw
         return raw.withUTF8 { parse(UnsafeRawBufferPointer($0)) }
@@ -65,7 +69,9 @@ public enum RequestPath {
         for index in 0...end {
             if index == end || bytes[index] == UInt8(ascii: "/") {
                 let length = index - segmentStart
-                guard length > 0, length <= maxSegmentBytes, !(length <= 2 && bytes[segmentStart..<index].allSatisfy { $0 == UInt8(ascii: ".") })
+                let segment = bytes[segmentStart..<index]
+                guard length > 0, length <= maxSegmentBytes, !(length <= 2 && segment.allSatisfy { $0 == UInt8(ascii: ".") }),
+                      !StoreKey.isBookkeeping(segment)
                 else { return .rejected }
                 if rootEnd < 0 { rootEnd = index }
                 segmentStart = index + 1
@@ -89,7 +95,8 @@ public enum RequestPath {
         // Most segments have no escapes: check them in place (they are already valid
         // UTF-8, being part of a String) and copy once.
         if !segment.utf8.contains(UInt8(ascii: "%")) {
-            guard !segment.isEmpty, segment != ".", segment != "..", !segment.utf8.contains(where: forbidden)
+            guard !segment.isEmpty, segment != ".", segment != "..", !segment.utf8.contains(where: forbidden),
+                  !StoreKey.isBookkeeping(segment.utf8)
             else { return nil }
             return String(segment)
         }
@@ -104,7 +111,8 @@ public enum RequestPath {
                 bytes.append(b)
             }
         }
-        guard !bytes.isEmpty, bytes != [0x2E], bytes != [0x2E, 0x2E], !bytes.contains(where: forbidden)
+        guard !bytes.isEmpty, bytes != [0x2E], bytes != [0x2E, 0x2E], !bytes.contains(where: forbidden),
+              !StoreKey.isBookkeeping(bytes)
         else { return nil }
         return String(validating: bytes, as: UTF8.self)
     }

@@ -13,9 +13,10 @@ struct FolderListingDocument: Encodable {
     var folders: [String]
     var objects: [Object]
 
+    /// Tessera's bookkeeping (`StoreKey.isBookkeeping`) is left out, as the gateway never serves it.
     init(_ listing: FolderListing) {
-        folders = listing.folders
-        objects = listing.objects.map { Object(key: $0.key, size: $0.size) }
+        folders = listing.folders.filter { !StoreKey.isBookkeeping($0.utf8) }
+        objects = listing.objects.filter { !StoreKey.isBookkeeping($0.key.utf8) }.map { Object(key: $0.key, size: $0.size) }
     }
 
     func encoded() throws -> [UInt8] {
