@@ -32,6 +32,9 @@ extension JobManifest {
     /// into place (refused if `path` exists, checked atomically) or, with `force`,
     /// renamed over it.
     public func write(to path: String, force: Bool) throws {
+        // The rules `tessera run` checks on reading, checked before writing: a plan never
+        // hands the tasks a manifest they would refuse (an S3 key with a `..` segment, say).
+        try validate(path)
         let data = try encoded()
         let folder = (path as NSString).deletingLastPathComponent
         let temp = ((folder.isEmpty ? "." : folder) as NSString).appendingPathComponent(".\((path as NSString).lastPathComponent).tmp-\(getpid())")

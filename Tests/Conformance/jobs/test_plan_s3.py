@@ -70,3 +70,28 @@ def test_an_empty_or_missing_s3_prefix_is_an_error(s3_env, run_tessera, tmp_path
     assert proc.returncode == 1
     assert proc.stderr.strip() == f"tessera: error: 's3://{BUCKET}/nothing-here/': holds no TIFF, HDF5 or FITS file"
     assert not (tmp_path / "job.json").exists()
+
+
+
+def test_an_s3_key_with_dot_dot_segments_never_names_an_output(s3_env, run_tessera, tmp_path):
+    """S3 keys may hold `..` segments. Such a key is a hidden segment to the plan (skipped,
+    like `.tessera-job/`), so it can never become an output that leaves the root; a prefix
+    holding nothing else is the usual one-line "holds no image" error, and no manifest."""
+    import boto3
+
+    src = tmp_path / "small.tif"
+    ci.write_tiff(src, ci.pixels("uint16", (30, 40), seed=1), "yx")
+    client = boto3.client("s3", endpoint_url=s3_env.endpoint, aws_access_key_id="testing",
+                          aws_secret_access_key="testing", region_name="us-east-1")
+    client.upload_file(str(src), BUCKET, "hostile/a/ok.tif")
+    client.upload_file(str(src), BUCKET, "hostile/a/../../../escape.tif")
+    client.upload_file(str(src), BUCKET, "onlyhostile/a/../../escape.tif")
+    job = tmp_path / "job.json"
+    run_tessera("plan", f"s3://{BUCKET}/hostile/", "--output", str(tmp_path / "out"), "--tasks", 1, "-o", job, check=True)
+    m = load_manifest(job)
+    assert [(i["input"], i["output"]) for i in m["inputs"]] == [(f"s3://{BUCKET}/hostile/a/ok.tif", "ok.ome.zarr")]
+    lone = tmp_path / "lone.json"
+    proc = run_tessera("plan", f"s3://{BUCKET}/onlyhostile/", "--output", str(tmp_path / "out2"), "--tasks", 1, "-o", lone)
+    assert proc.returncode == 1 and "onlyhostile" in proc.stderr, proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert not lone.exists() and not (tmp_path / "out2").exists()
