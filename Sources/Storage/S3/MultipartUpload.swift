@@ -20,7 +20,7 @@ struct MultipartUpload {
                 let etag = try uploadPart(i + 1, Array(bytes[(i * partSize)..<min(bytes.count, (i + 1) * partSize)]), id: uploadID)
                 etags.withLock { $0[i] = etag }
             }
-            try complete(etags.withLock { $0 }, id: uploadID)
+            try complete(etags.withLock { $0 }, id: uploadID, size: bytes.count)
         } catch {
             abort(uploadID)
             throw error
@@ -34,17 +34,41 @@ struct MultipartUpload {
         return etag
     }
 
-    /// Makes the object of these parts (in order) appear.
-    func complete(_ etags: [String], id: String) throws {
+    /// Makes the object of these parts (in order, `size` bytes in all) appear.
+    func complete(_ etags: [String], id: String, size: Int) throws {
         let parts = etags.enumerated().map { "<Part><PartNumber>\($0.offset + 1)</PartNumber><ETag>\($0.element)</ETag></Part>" }
         let body = Array("<CompleteMultipartUpload>\(parts.joined())</CompleteMultipartUpload>".utf8)
         // S3 may answer 200 and still report an error in the body; AWS documents that
         // one with an InternalError is to be retried.
-        let done = try store.send("POST", key: key, query: "uploadId=\(S3Store.encode(id, keepSlash: false))",
+        let done: HTTPResponse
+        do {
+            done = try store.send("POST", key: key, query: "uploadId=\(S3Store.encode(id, keepSlash: false))",
                                   headers: ["Content-Type: application/xml"], body: body) { r in
-            r.status == 200 && S3Store.errorCode(r.body) == "InternalError" ? "CompleteMultipartUpload: 200 OK with an InternalError" : nil
+                r.status == 200 && S3Store.errorCode(r.body) == "InternalError" ? "CompleteMultipartUpload: 200 OK with an InternalError" : nil
+            }
+        } catch {
+            // Every answer lost: the server may still have made the object.
+            if madeMeanwhile(etags, size: size) { return }
+            throw error
+        }
+        // A completion the server applied but whose answer was lost is retried (by `send`,
+        // or unseen by libcurl), and the retry is told the upload is gone.
+        if done.status == 404, S3Store.errorCode(done.body) == "NoSuchUpload" {
+            guard madeMeanwhile(etags, size: size) else {
+                throw StorageError.failed(key: store.describe(key), reason: "CompleteMultipartUpload answered NoSuchUpload, and no object "
+                                          + "of the \(etags.count) parts uploaded (\(size) bytes) is there")
+            }
+            return
         }
         guard done.status == 200, S3Store.errorCode(done.body) == nil else { throw store.failure(done, key: key) }
+    }
+
+    /// Whether the object under the key is the one these parts make: its size, and its
+    /// entity tag when S3's multipart tag can be predicted from the parts' tags.
+    private func madeMeanwhile(_ etags: [String], size: Int) -> Bool {
+        guard let info = (try? store.head(key)) ?? nil, info.size == size else { return false }
+        guard let expected = MD5.multipartETag(of: etags) else { return true }
+        return info.etag == expected
     }
 
     /// Gives the upload up, so no parts stay behind.

@@ -9,6 +9,7 @@ final class S3ObjectWriter: ObjectWriter {
     private var pending = [UInt8]()
     private var upload: (parts: MultipartUpload, id: String)?
     private var etags = [String]()
+    private var uploaded = 0  // bytes sent in parts so far
     private var done = false
 
     init(store: S3Store, key: String) throws {
@@ -33,6 +34,7 @@ final class S3ObjectWriter: ObjectWriter {
             while pending.count > partSize, let (parts, id) = upload {
                 etags.append(try parts.uploadPart(etags.count + 1, Array(pending[..<partSize]), id: id))
                 pending.removeFirst(partSize)
+                uploaded += partSize
             }
         } catch {
             abort()
@@ -48,7 +50,7 @@ final class S3ObjectWriter: ObjectWriter {
         }
         do {
             etags.append(try parts.uploadPart(etags.count + 1, pending, id: id))
-            try parts.complete(etags, id: id)
+            try parts.complete(etags, id: id, size: uploaded + pending.count)
             done = true
             pending = []
         } catch {

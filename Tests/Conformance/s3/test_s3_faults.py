@@ -241,6 +241,20 @@ def test_a_200_internal_error_on_complete_is_retried(s3, faulty, run_convert, tm
     np.testing.assert_array_equal(group["0"][:], data)
 
 
+def test_a_complete_whose_answer_was_lost_is_verified_not_failed(s3, faulty, run_convert, tmp_path, monkeypatch):
+    """The first CompleteMultipartUpload reaches moto, which makes the object, but its
+    answer is lost (connection reset): the retry is told NoSuchUpload. Tessera checks with
+    HEAD that the object is there with the size and multipart ETag of its parts, and the
+    convert succeeds with exact pixels."""
+    proxy = faulty("lose-complete", times=1)
+    prefix = unique("lost-complete") + ".ome.zarr"
+    data = convert_big(run_convert, tmp_path, monkeypatch, prefix)
+    assert proxy.counts["lose-complete"] == 1, proxy.counts
+    assert pending_uploads(s3, prefix) == []
+    group = zarr.open_group(f"s3://{BUCKET}/{prefix}", mode="r", storage_options=s3.storage_options())
+    np.testing.assert_array_equal(group["0"][:], data)
+
+
 @pytest.mark.parametrize("mode", ["permanent-redirect", "wrong-region"])
 def test_a_bucket_in_another_region_names_that_region(mode, faulty, run_tessera, tmp_path):
     faulty(mode)

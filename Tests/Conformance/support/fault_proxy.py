@@ -19,6 +19,10 @@ A `mode` instead injects one kind of misbehaviour of a faulty or hostile server,
   NoSuchKey, although the object is stored and listed.
 - "lose-create": CreateMultipartUpload is forwarded (the server starts an upload) and the
   connection is then reset: the client never learns the upload's id.
+- "lose-complete": CompleteMultipartUpload is forwarded (the server makes the object) and
+  the connection is then reset: the client never learns it worked. A retried complete of
+  that upload is answered 404 NoSuchUpload (not forwarded), as S3 answers once the upload
+  is gone (moto would complete it a second time).
 - "complete-internal-error": CompleteMultipartUpload answered `200 OK` with an
   InternalError document in the body (not forwarded), as AWS documents it may.
 - "permanent-redirect": every request answered 301 PermanentRedirect, the bucket being in
@@ -39,7 +43,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 MODES = ("list-loop", "list-endless", "list-cut", "range-shift", "object-404", "lose-create",
-         "complete-internal-error", "permanent-redirect", "wrong-region")
+         "lose-complete", "complete-internal-error", "permanent-redirect", "wrong-region")
 METADATA_NAMES = ("zarr.json", ".zarray", ".zgroup", ".zattrs")
 OTHER_REGION = "eu-west-1"
 
@@ -96,6 +100,7 @@ class FaultProxy:
         self.stall_seconds = stall_seconds
         self.mode = mode
         self.times = times
+        self.completed = set()  # uploads whose complete was forwarded and its answer lost
         self.counts = {"forwarded": 0, "503": 0, "reset": 0, "stall": 0, **({mode: 0} if mode else {})}
         proxy = self
 
@@ -196,6 +201,18 @@ class FaultProxy:
                 if mode == "lose-create" and kind == "create" and proxy.take():
                     self.forward(body)
                     self.reset()
+                if mode == "lose-complete" and kind == "complete":
+                    upload = dict(parse_qsl(urlsplit(self.path).query)).get("uploadId")
+                    with proxy.lock:
+                        gone = upload in proxy.completed
+                    if gone:
+                        self.answer(404, xml, error_document("NoSuchUpload", "The specified upload does not exist."))
+                        return True
+                    if proxy.take():
+                        self.forward(body)
+                        with proxy.lock:
+                            proxy.completed.add(upload)
+                        self.reset()
                 if mode == "complete-internal-error" and kind == "complete" and proxy.take():
                     self.answer(200, xml, error_document("InternalError", "We encountered an internal error. Please try again."))
                     return True
