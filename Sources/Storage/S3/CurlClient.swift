@@ -40,13 +40,16 @@ final class CurlClient: @unchecked Sendable {
     private let signing: Signing?
     /// A transfer slower than 1 byte/s for this long counts as stalled and is retried.
     private let stallSeconds: Int
+    /// `CURLOPT_CONNECT_TO` entries (see `S3Configuration.connectTo`).
+    private let connectTo: [String]
 
     private static let globalInit: Void = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }()
 
-    init(signing: Signing?, stallSeconds: Int) {
+    init(signing: Signing?, stallSeconds: Int, connectTo: [String] = []) {
         _ = Self.globalInit
         self.signing = signing
         self.stallSeconds = stallSeconds
+        self.connectTo = connectTo
     }
 
     deinit {
@@ -86,6 +89,10 @@ final class CurlClient: @unchecked Sendable {
         _ = tessera_curl_setopt_long(handle, CURLOPT_LOW_SPEED_LIMIT, 1)
         _ = tessera_curl_setopt_long(handle, CURLOPT_LOW_SPEED_TIME, stallSeconds)
         _ = tessera_curl_setopt_slist(handle, CURLOPT_HTTPHEADER, headers)
+        var connectTo: UnsafeMutablePointer<curl_slist>?
+        for entry in self.connectTo { connectTo = curl_slist_append(connectTo, entry) }
+        defer { curl_slist_free_all(connectTo) }
+        if connectTo != nil { _ = tessera_curl_setopt_slist(handle, CURLOPT_CONNECT_TO, connectTo) }
         if let signing {
             _ = tessera_curl_setopt_string(handle, CURLOPT_AWS_SIGV4, signing.provider)
             _ = tessera_curl_setopt_string(handle, CURLOPT_USERPWD, signing.userpwd)

@@ -29,6 +29,11 @@ public struct S3Configuration: Sendable {
     /// server that never ends a listing (new continuation tokens for ever); a token that
     /// comes back is caught at once.
     public var maxListPages = 10_000
+    /// libcurl `CURLOPT_CONNECT_TO` entries, `HOST:PORT:CONNECT-TO-HOST:CONNECT-TO-PORT`
+    /// (`TESSERA_S3_CONNECT_TO`, comma-separated): connect elsewhere than the URL's host
+    /// says, keeping that host in the Host header and the signature — e.g. virtual-host
+    /// requests for `BUCKET.s3.localhost` sent to a local server, without touching DNS.
+    public var connectTo: [String] = []
 
     public init(endpoint: String? = nil, region: String = "us-east-1", credentials: Credentials? = nil, pathStyle: Bool? = nil) {
         self.endpoint = endpoint.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
@@ -56,6 +61,7 @@ public struct S3Configuration: Sendable {
             c.partSize = max(5 << 20, min(c.partSize, t))
         }
         if let s = env["TESSERA_S3_STALL_SECONDS"].flatMap(Int.init), s > 0 { c.stallSeconds = s }
+        if let m = env["TESSERA_S3_CONNECT_TO"] { c.connectTo = m.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
         if let p = env["TESSERA_S3_MAX_LIST_PAGES"].flatMap(Int.init), p > 0 { c.maxListPages = p }
         return c
     }

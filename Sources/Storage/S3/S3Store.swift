@@ -27,7 +27,7 @@ public final class S3Store: Store {
         self.maxAttempts = maxAttempts
         client = CurlClient(signing: configuration.credentials.map {
             CurlClient.Signing(provider: "aws:amz:\(configuration.region):s3", userpwd: "\($0.accessKey):\($0.secretKey)")
-        }, stallSeconds: configuration.stallSeconds)
+        }, stallSeconds: configuration.stallSeconds, connectTo: configuration.connectTo)
     }
 
     /// `s3://bucket/prefix` → a store, configured from the environment.

@@ -100,6 +100,7 @@ class FaultProxy:
         self.stall_seconds = stall_seconds
         self.mode = mode
         self.times = times
+        self.hosts = []  # the Host header of every request, in order
         self.completed = set()  # uploads whose complete was forwarded and its answer lost
         self.counts = {"forwarded": 0, "503": 0, "reset": 0, "stall": 0, **({mode: 0} if mode else {})}
         proxy = self
@@ -113,6 +114,8 @@ class FaultProxy:
             def handle_one(self):
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
+                with proxy.lock:
+                    proxy.hosts.append(self.headers.get("Host", ""))
                 if proxy.mode and self.moded(body):
                     return
                 fault = proxy.pick(self.command)
