@@ -11,6 +11,13 @@ import Testing
         #expect(S3Configuration.fromEnvironment(["AWS_ACCESS_KEY_ID": "AK", "AWS_SECRET_ACCESS_KEY": "SK", "AWS_NO_SIGN_REQUEST": "true"]).credentials == nil)
     }
 
+    @Test func connectToEntriesAreReadCommaSeparated() {
+        let c = S3Configuration.fromEnvironment(["TESSERA_S3_CONNECT_TO": "b.s3.test:80:127.0.0.1:9000, ::127.0.0.1:", "TESSERA_S3_ADDRESSING": "virtual",
+                                                 "AWS_ENDPOINT_URL": "http://s3.test"])
+        #expect(c.connectTo == ["b.s3.test:80:127.0.0.1:9000", "::127.0.0.1:"] && !c.pathStyle)
+        #expect(S3Configuration.fromEnvironment([:]).connectTo.isEmpty)
+    }
+
     @Test func profileIsReadFromTheCredentialsFile() throws {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("creds-\(UUID())")
         defer { try? FileManager.default.removeItem(at: file) }
