@@ -255,6 +255,19 @@ def test_a_complete_whose_answer_was_lost_is_verified_not_failed(s3, faulty, run
     np.testing.assert_array_equal(group["0"][:], data)
 
 
+def test_a_complete_told_no_such_upload_with_no_object_there_fails_naming_the_key(s3, faulty, run_tessera, tmp_path,
+                                                                                   monkeypatch):
+    """The HEAD that checks a NoSuchUpload finds no object: the write fails with one line
+    naming the key, and the parts are aborted."""
+    faulty("complete-no-such-upload")
+    monkeypatch.setenv("TESSERA_S3_MULTIPART_THRESHOLD", str(5 << 20))
+    prefix = unique("no-upload") + ".ome.zarr"
+    src = ci.write_tiff(tmp_path / "big.tif", ci.pixels("uint16", (2048, 2048), seed=12), "yx", tile=(256, 256))
+    proc = run_tessera("convert", src.arg, f"s3://{BUCKET}/{prefix}", timeout=300)
+    one_line_error(proc, f"s3://{BUCKET}/{prefix}/0/c/0/0", "NoSuchUpload", "no object")
+    assert pending_uploads(s3, prefix) == []
+
+
 @pytest.mark.parametrize("mode", ["permanent-redirect", "wrong-region"])
 def test_a_bucket_in_another_region_names_that_region(mode, faulty, run_tessera, tmp_path):
     faulty(mode)

@@ -23,6 +23,8 @@ A `mode` instead injects one kind of misbehaviour of a faulty or hostile server,
   the connection is then reset: the client never learns it worked. A retried complete of
   that upload is answered 404 NoSuchUpload (not forwarded), as S3 answers once the upload
   is gone (moto would complete it a second time).
+- "complete-no-such-upload": CompleteMultipartUpload answered 404 NoSuchUpload (not
+  forwarded): the object was never made.
 - "complete-internal-error": CompleteMultipartUpload answered `200 OK` with an
   InternalError document in the body (not forwarded), as AWS documents it may.
 - "permanent-redirect": every request answered 301 PermanentRedirect, the bucket being in
@@ -43,7 +45,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 MODES = ("list-loop", "list-endless", "list-cut", "range-shift", "object-404", "lose-create",
-         "lose-complete", "complete-internal-error", "permanent-redirect", "wrong-region")
+         "lose-complete", "complete-no-such-upload", "complete-internal-error", "permanent-redirect", "wrong-region")
 METADATA_NAMES = ("zarr.json", ".zarray", ".zgroup", ".zattrs")
 OTHER_REGION = "eu-west-1"
 
@@ -216,6 +218,9 @@ class FaultProxy:
                         with proxy.lock:
                             proxy.completed.add(upload)
                         self.reset()
+                if mode == "complete-no-such-upload" and kind == "complete" and proxy.take():
+                    self.answer(404, xml, error_document("NoSuchUpload", "The specified upload does not exist."))
+                    return True
                 if mode == "complete-internal-error" and kind == "complete" and proxy.take():
                     self.answer(200, xml, error_document("InternalError", "We encountered an internal error. Please try again."))
                     return True
