@@ -17,6 +17,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // MD5 of S3 part tags (a multipart object's ETag); already in the graph through jwt-kit.
+        .package(url: "https://github.com/apple/swift-crypto", "3.0.0"..<"5.0.0"),
         // The gateway: HTTP server, JWT verification, Prometheus exposition, YAML config.
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0"),
         .package(url: "https://github.com/vapor/jwt-kit", from: "5.7.0"),
@@ -42,7 +44,7 @@ let package = Package(
         // Process-level C knobs Swift's Glibc module does not expose (allocator tuning).
         .target(name: "CPlatform"),
         // Keys → bytes in a folder, a bucket or memory; knows nothing of Zarr.
-        .target(name: "Storage", dependencies: ["CCurl", "CPlatform"]),
+        .target(name: "Storage", dependencies: ["CCurl", "CPlatform", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "ZarrCore", dependencies: ["Storage", "CBlosc", "CZstd", "CZlib", "CPlatform"]),
         .target(name: "NGFF", dependencies: ["ZarrCore"]),
         .target(name: "ImageSources", dependencies: ["ZarrCore", "CPlatform", "CTIFF", "CHDF5", "CFITSIO"]),

@@ -67,7 +67,7 @@ struct MultipartUpload {
     /// entity tag when S3's multipart tag can be predicted from the parts' tags.
     private func madeMeanwhile(_ etags: [String], size: Int) -> Bool {
         guard let info = (try? store.head(key)) ?? nil, info.size == size else { return false }
-        guard let expected = MD5.multipartETag(of: etags) else { return true }
+        guard let expected = MultipartETag.of(etags) else { return true }
         return info.etag == expected
     }
 
