@@ -1,7 +1,7 @@
 """A local job end to end: a hand-written manifest over mixed inputs (TIFF, BigTIFF,
 OME-TIFF with two series, HDF5, FITS, one corrupt file) run task by task, then `tessera
 report`. Every good output equals a one-machine `tessera convert` of its input, object
-for object, and reads back exactly; reruns skip complete outputs in seconds and resume a
+for object, and reads back exactly; reruns skip complete outputs without rewriting them and resume a
 killed one; --retry-failed converts what failed (Docs/cluster.md)."""
 
 from __future__ import annotations
@@ -120,15 +120,21 @@ def test_report_lines_and_report_totals(job, run_tessera):
     assert text.returncode == 0 and "corrupt.tif" in text.stdout and "--retry-failed" in text.stdout
 
 
-def test_rerun_skips_every_complete_output_in_seconds(job, run_tessera):
+def output_stamps(out: Path) -> dict:
+    """Every object the outputs hold (bookkeeping aside), with its inode and mtime."""
+    return {p.relative_to(out): (p.stat().st_ino, p.stat().st_mtime_ns)
+            for p in out.rglob("*") if p.is_file() and ".tessera" not in str(p.relative_to(out))}
+
+
+def test_rerun_skips_every_complete_output_without_rewriting_it(job, run_tessera):
     before = {line["run"] for line in report_lines(job["reports"])}
-    start = time.monotonic()
+    stamps = output_stamps(job["out"])
     procs = [run_tessera("run", job["path"], "--task", t) for t in range(3)]
-    elapsed = time.monotonic() - start
     assert [p.returncode for p in procs] == [0, 1 if 7 % 3 == 1 else 0, 1 if 7 % 3 == 2 else 0]
     new = [line for line in report_lines(job["reports"]) if line["run"] not in before and line["status"] != "started"]
     assert sorted(line["status"] for line in new) == ["failed"] + ["skipped"] * 7
-    assert elapsed < 10, f"rerun of a complete job took {elapsed:.1f} s"
+    # Skipping is checked by what was touched, not by time: no output object was rewritten.
+    assert output_stamps(job["out"]) == stamps
     # Skipped lines repeat what the output holds, so the totals stay those of the job.
     r = json.loads(run_tessera("report", job["path"], "--json").stdout)
     assert r["done"] == 7 and r["bytes_out"] == sum(line["bytes_out"] for line in latest_lines(report_lines(job["reports"])).values())
