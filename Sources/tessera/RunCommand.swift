@@ -42,7 +42,7 @@ struct RunCommand: ParsableCommand {
             if !job.output.contains("://") { try ReportLog.makeWritableFolder(job.output, what: "output root") }
             let run = ReportLog.runName()
             let report = try ReportLog(location: job.reports, run: run)
-            let done = ReportReading.latest(previous.filter { $0.status == "done" })
+            let done = ReportReading.latest(previous.filter { $0.status == .done })
             let runner = TaskRunner(manifest: job, options: options, report: report, run: run, previous: done, log: logLine)
             let start = Date()
             let outcome = runner.run(items)

@@ -1,3 +1,4 @@
+import Conversion
 import Foundation
 import Testing
 @testable import Batch
@@ -16,7 +17,7 @@ import Testing
                                                                 JobRegion(origin: [20, 0], shape: [10, 30], task: 1)])),
         ])
 
-    func line(_ output: String, _ status: String, _ second: Int, task: Int = 0, region: ReportRegion? = nil,
+    func line(_ output: String, _ status: WorkStatus, _ second: Int, task: Int = 0, region: ReportRegion? = nil,
               bytesIn: Int = 0, bytesOut: Int = 0, objects: Int = 0, cpu: Double = 0, codec: String = "blosc-zstd", format: String = "tiff") -> ReportLine {
         var l = ReportLine(job: "j", task: task, run: "h-1-1", time: String(format: "2026-11-29T00:00:%02d.000Z", second), input: "/in/" + output,
                            output: output, region: region, status: status, format: format, codec: codec)
@@ -25,22 +26,22 @@ import Testing
         l.objects = objects
         l.cpuS = cpu
         l.wallS = cpu
-        if status == "failed" { l.error = "broken" }
+        if status == .failed { l.error = "broken" }
         return l
     }
 
     @Test func countsAndTotalsComeFromEachItemsLatestLine() {
         let lines = [
-            line("a", "started", 1), line("a", "failed", 2, bytesIn: 100, cpu: 1),
-            line("a", "started", 10), line("a", "done", 12, bytesIn: 100, bytesOut: 300, objects: 3, cpu: 4),  // rerun: done wins
-            line("b", "started", 3, task: 1), line("b", "done", 4, task: 1, bytesIn: 50, bytesOut: 20, objects: 2, cpu: 1, format: "hdf5"),
-            line("b", "started", 20, task: 1), line("b", "skipped", 20, task: 1, bytesIn: 50, bytesOut: 20, objects: 2, cpu: 0.5, format: "hdf5"),
-            line("c", "started", 5, task: 1), line("c", "failed", 6, task: 1, bytesIn: 10, cpu: 0.25, format: "fits"),
-            line("big", "started", 7, region: .index(0)), line("big", "done", 8, region: .index(0), bytesIn: 333, bytesOut: 100, objects: 5, cpu: 2),
-            line("big", "started", 9, task: 1, region: .index(1)),
+            line("a", .started, 1), line("a", .failed, 2, bytesIn: 100, cpu: 1),
+            line("a", .started, 10), line("a", .done, 12, bytesIn: 100, bytesOut: 300, objects: 3, cpu: 4),  // rerun: done wins
+            line("b", .started, 3, task: 1), line("b", .done, 4, task: 1, bytesIn: 50, bytesOut: 20, objects: 2, cpu: 1, format: "hdf5"),
+            line("b", .started, 20, task: 1), line("b", .skipped, 20, task: 1, bytesIn: 50, bytesOut: 20, objects: 2, cpu: 0.5, format: "hdf5"),
+            line("c", .started, 5, task: 1), line("c", .failed, 6, task: 1, bytesIn: 10, cpu: 0.25, format: "fits"),
+            line("big", .started, 7, region: .index(0)), line("big", .done, 8, region: .index(0), bytesIn: 333, bytesOut: 100, objects: 5, cpu: 2),
+            line("big", .started, 9, task: 1, region: .index(1)),
             // Another job's lines in the same folder never count.
             ReportLine(job: "other", task: 0, run: "x", time: "2026-11-29T00:00:30.000Z", input: "/in/d.tif", output: "d",
-                       region: nil, status: "done", format: "tiff", codec: "zstd"),
+                       region: nil, status: .done, format: "tiff", codec: "zstd"),
         ]
         let r = JobReport(manifest: manifest, manifestPath: "my job.json", lines: lines)
         #expect(r.items == 7)

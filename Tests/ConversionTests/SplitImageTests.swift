@@ -168,7 +168,7 @@ func sameOutput(_ a: any Store, _ b: any Store) throws -> Bool {
             var written = [Int: Set<String>]()
             for (i, r) in regions.indices.shuffled(using: &rng).enumerated() {
                 let s = try split.convertRegion(r, task: i % 3)
-                #expect(s.status == "done")
+                #expect(s.status == .done)
                 if s.finished { finishedBy.append(r) }
                 written[r] = store.take().filter { !$0.hasPrefix(SplitMarkers.folder) && $0 != OutputMark.key }
             }
@@ -228,10 +228,10 @@ func sameOutput(_ a: any Store, _ b: any Store) throws -> Bool {
             try store.delete(SplitMarkers.regionKey(r))
             #expect(try split.status() == (regions.count - 1, true))
             let redo = try split.convertRegion(r, task: 5)
-            #expect(redo.status == "done" && redo.written == 2, "\(name): \(redo.written) written")
+            #expect(redo.status == .done && redo.written == 2, "\(name): \(redo.written) written")
             #expect(try sameOutput(whole, store), "\(name)")
             // Its marker back, the rerun of every region skips.
-            #expect(try split.convertRegion(r, task: 5).status == "skipped")
+            #expect(try split.convertRegion(r, task: 5).status == .skipped)
         }
     }
 
@@ -245,7 +245,7 @@ func sameOutput(_ a: any Store, _ b: any Store) throws -> Bool {
         #expect(first.written > 0)
         try store.delete(SplitMarkers.regionKey(0))
         let again = try split.convertRegion(0, task: 0)
-        #expect(again.status == "done" && again.written == 0)
+        #expect(again.status == .done && again.written == 0)
     }
 
     /// A task with other byte-changing settings, into the same output, is refused.

@@ -1,3 +1,4 @@
+import Conversion
 import Foundation
 
 /// `tessera report`: every task's report lines merged into one picture of the job. Each
@@ -67,9 +68,9 @@ public struct JobReport: Codable, Sendable, Equatable {
         for key in keys {
             switch latest[key]?.status {
             case nil: pending += 1
-            case "started"?: running += 1
-            case "failed"?: failed += 1
-            default: done += 1
+            case .started?: running += 1
+            case .failed?: failed += 1
+            case .done?, .skipped?: done += 1
             }
         }
         var inByCodec = [String: Int](), outByCodec = [String: Int](), inByFormat = [String: Int](), outByFormat = [String: Int]()
@@ -82,13 +83,13 @@ public struct JobReport: Codable, Sendable, Equatable {
             cpuS += line.cpuS
             wallS += line.wallS
             peakRss = max(peakRss, line.peakRss)
-            if line.status == "done" || line.status == "skipped" {
+            if line.status.isComplete {
                 inByCodec[line.codec, default: 0] += line.bytesIn
                 outByCodec[line.codec, default: 0] += line.bytesOut
                 inByFormat[line.format, default: 0] += line.bytesIn
                 outByFormat[line.format, default: 0] += line.bytesOut
             }
-            if line.status == "failed" {
+            if line.status == .failed {
                 failures.append(Failure(input: line.input, region: line.region, error: line.error ?? "", task: line.task))
                 tasks.insert(line.task)
             }

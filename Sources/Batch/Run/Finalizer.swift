@@ -41,13 +41,13 @@ public struct Finalizer: Sendable {
                 outcome.waiting += 1
                 continue
             }
-            guard summary.status == "done" else {
+            guard summary.status == .done else {
                 outcome.already += 1
                 continue
             }
             outcome.finished += 1
             var line = ReportLine(job: manifest.id, task: split.regions.last?.task ?? 0, run: runName, time: ReportLine.now(), input: input.input,
-                                  output: input.output, region: .finish, status: "done", format: input.format, codec: options.codec.rawValue)
+                                  output: input.output, region: .finish, status: .done, format: input.format, codec: options.codec.rawValue)
             (line.bytesOut, line.objects) = (summary.finishBytes, summary.finishWritten)
             (line.wallS, line.cpuS, line.peakRss) = (Date().timeIntervalSince(start), account.seconds, TaskRunner.peakRSS())
             try report?.append(line)

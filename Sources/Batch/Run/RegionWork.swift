@@ -19,7 +19,7 @@ enum RegionWork {
         // A finished image's regions are all done: no need to fetch an S3 input to know.
         if input.input.hasPrefix("s3://"),
            try conversion(input, path: input.input, destination: destination, options: options, log: log).status().finished {
-            return WorkResult(status: "skipped", bytesOut: 0, objects: 0)
+            return WorkResult(status: .skipped, bytesOut: 0, objects: 0)
         }
         return try LocalInput.with(input.input) { path in
             let s = try conversion(input, path: path, destination: destination, options: options, log: log).convertRegion(region, task: task)

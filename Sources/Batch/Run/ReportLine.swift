@@ -1,3 +1,4 @@
+import Conversion
 import Foundation
 
 /// Which part of an input a report line is about: the whole input (`null`), one region
@@ -43,8 +44,7 @@ public struct ReportLine: Codable, Sendable, Equatable {
     public var input: String
     public var output: String
     public var region: ReportRegion?
-    /// `started`, `done`, `skipped` or `failed`.
-    public var status: String
+    public var status: WorkStatus
     public var format: String
     public var codec: String
     public var bytesIn = 0
@@ -57,7 +57,7 @@ public struct ReportLine: Codable, Sendable, Equatable {
     public var error: String?
 
     public init(job: String, task: Int, run: String, time: String, input: String, output: String, region: ReportRegion?,
-                status: String, format: String, codec: String) {
+                status: WorkStatus, format: String, codec: String) {
         self.job = job
         self.task = task
         self.run = run

@@ -1,3 +1,4 @@
+import Conversion
 import Foundation
 import Storage
 import Synchronization
@@ -113,7 +114,7 @@ public enum ReportReading {
         var latest = [WorkItemKey: ReportLine]()
         for line in lines {
             if let held = latest[line.item] {
-                let newer = line.time > held.time || (line.time == held.time && held.status == "started")
+                let newer = line.time > held.time || (line.time == held.time && held.status == .started)
                 if !newer { continue }
             }
             latest[line.item] = line

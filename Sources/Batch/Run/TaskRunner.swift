@@ -53,22 +53,22 @@ public struct TaskRunner: Sendable {
         return outcome.withLock { $0 }
     }
 
-    private func record(_ status: String, into outcome: borrowing Mutex<TaskOutcome>) {
+    private func record(_ status: WorkStatus, into outcome: borrowing Mutex<TaskOutcome>) {
         outcome.withLock {
             switch status {
-            case "done": $0.done += 1
-            case "skipped": $0.skipped += 1
-            default: $0.failed += 1
+            case .done: $0.done += 1
+            case .skipped: $0.skipped += 1
+            case .failed, .started: $0.failed += 1
             }
         }
     }
 
     /// One item: its `started` line, the work charged to its own CPU account, its ending line.
-    func perform(_ item: WorkItem, options: ConvertOptions) -> String {
+    func perform(_ item: WorkItem, options: ConvertOptions) -> WorkStatus {
         let input = manifest.inputs[item.input]
         let task = item.task(in: manifest)
         var line = ReportLine(job: manifest.id, task: task, run: run, time: ReportLine.now(), input: input.input, output: input.output,
-                              region: item.region.map(ReportRegion.index), status: "started", format: input.format, codec: options.codec.rawValue)
+                              region: item.region.map(ReportRegion.index), status: .started, format: input.format, codec: options.codec.rawValue)
         line.peakRss = Self.peakRSS()
         append(line)
         // Only the ending line carries the item's figures: a report sums latest lines.
@@ -91,13 +91,13 @@ public struct TaskRunner: Sendable {
             line.status = result.status
             line.bytesOut = result.bytesOut
             line.objects = result.objects
-            if result.status == "skipped", let before = previous[line.item] {
+            if result.status == .skipped, let before = previous[line.item] {
                 line.bytesOut = before.bytesOut
                 line.objects = before.objects
             }
             finish = result.finish
         } catch {
-            line.status = "failed"
+            line.status = .failed
             line.error = Self.oneLine(String(describing: error))
             log("tessera: error: \(item.region.map { "region \($0) of " } ?? "")\(line.error ?? "")")
         }
@@ -135,7 +135,7 @@ public struct TaskRunner: Sendable {
 
 /// What converting one item wrote.
 struct WorkResult {
-    var status: String
+    var status: WorkStatus
     var bytesOut: Int
     var objects: Int
     /// When this region's task finished its split image: what the finishing wrote.

@@ -12,7 +12,7 @@ enum WholeInput {
         // downloaded again: a rerun of a finished job stays a metadata check.
         if input.hasPrefix("s3://"), let (size, modified) = try LocalInput.objectVersion(input),
            try ConvertJob.isComplete(destination, options: options, matches: { $0.size == size && $0.modified == Int64(modified) * 1_000_000_000 }) {
-            return InputConversion(status: "skipped", fileBytes: size)
+            return InputConversion(status: .skipped, fileBytes: size)
         }
         return try LocalInput.with(input) { path in try ConvertJob.convertInput(path, into: destination, options: options, log: log) }
     }
@@ -40,11 +40,7 @@ enum LocalInput {
     /// The object's size and Last-Modified (seconds), when it has one.
     static func objectVersion(_ input: String) throws -> (size: Int, modified: Int)? {
         let (bucket, key) = try S3Inputs.split(input)
-        guard let info = try S3Store(url: "s3://\(bucket)").head(key), let text = info.lastModified else { return nil }
-        let f = DateFormatter()
-        f.locale = Locale(identifier: "en_US_POSIX")
-        f.timeZone = TimeZone(identifier: "GMT")
-        f.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
-        return f.date(from: text).map { (info.size, Int($0.timeIntervalSince1970)) }
+        guard let info = try S3Store(url: "s3://\(bucket)").head(key), let modified = info.lastModifiedSeconds else { return nil }
+        return (info.size, modified)
     }
 }

@@ -1,3 +1,4 @@
+import Conversion
 import Foundation
 
 /// One unit of a task's work: a whole input, or one region of a split input.
@@ -45,7 +46,7 @@ public enum WorkItem: Sendable, Equatable {
         var items = [WorkItem]()
         for (k, input) in manifest.inputs.enumerated() {
             let all: [WorkItem] = input.split.map { s in s.regions.indices.map { .region(input: k, region: $0) } } ?? [.whole(input: k)]
-            items += all.filter { latest[$0.key(in: manifest)]?.status == "failed" }
+            items += all.filter { latest[$0.key(in: manifest)]?.status == .failed }
         }
         return items
     }

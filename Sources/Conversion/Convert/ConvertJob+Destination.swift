@@ -8,7 +8,7 @@ import ZarrCore
 /// How one input of a bulk job ended.
 public struct InputConversion: Sendable {
     /// `done` (converted or resumed now) or `skipped` (already complete).
-    public var status: String
+    public var status: WorkStatus
     public var images = 0
     public var fileBytes = 0
     public var pixelBytes = 0
@@ -18,7 +18,7 @@ public struct InputConversion: Sendable {
     /// Objects a resume kept from before.
     public var kept = 0
 
-    public init(status: String, images: Int = 0, fileBytes: Int = 0, pixelBytes: Int = 0, outputBytes: Int = 0, written: Int = 0, kept: Int = 0) {
+    public init(status: WorkStatus, images: Int = 0, fileBytes: Int = 0, pixelBytes: Int = 0, outputBytes: Int = 0, written: Int = 0, kept: Int = 0) {
         (self.status, self.images, self.fileBytes, self.pixelBytes) = (status, images, fileBytes, pixelBytes)
         (self.outputBytes, self.written, self.kept) = (outputBytes, written, kept)
     }
@@ -42,7 +42,7 @@ extension ConvertJob {
             let source = try SourceOpener.open(input, options: options.source)
             let part = input.hasPrefix(source.path) ? String(input.dropFirst(source.path.count)) : ""
             try ResumeCheck.source(try SourceIdentity.of(file: source.path, part: part), mark: mark, location: destination)
-            return InputConversion(status: "skipped", fileBytes: source.fileBytes)
+            return InputConversion(status: .skipped, fileBytes: source.fileBytes)
         }
         // Absent, or started: a resume (refused with the reason when it is not Tessera's
         // output, or not of this input with these settings).
@@ -51,7 +51,7 @@ extension ConvertJob {
         let total = Mutex(ConvertSummary())
         try job.convertOne(input, into: destination, options: options, windows: nil, total: total)
         let s = total.withLock { $0 }
-        return InputConversion(status: "done", images: s.images, fileBytes: s.fileBytes, pixelBytes: s.pixelBytes,
+        return InputConversion(status: .done, images: s.images, fileBytes: s.fileBytes, pixelBytes: s.pixelBytes,
                                outputBytes: s.outputBytes, written: s.written, kept: s.skipped)
     }
 }

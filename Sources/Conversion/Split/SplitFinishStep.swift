@@ -13,13 +13,13 @@ extension SplitImageConversion {
     /// `force` (`tessera finalize`) continues one. Nil if a region is not done yet.
     public func finish(task: Int?, force: Bool) throws -> SplitStepSummary? {
         guard try SplitMarkers.done(in: store).isSuperset(of: regions.indices) else { return nil }
-        if try isFinished() { return SplitStepSummary(status: "skipped") }
+        if try isFinished() { return SplitStepSummary(status: .skipped) }
         let claim = SplitMarkers.Claim.mine(task: task)
         if try !store.createIfAbsent(SplitMarkers.claimKey, claim.json.serialized()) {
             let holder = try SplitMarkers.Claim.read(from: store)
             guard force || (task != nil && holder?.task == task) else {
                 log("\(input): being finished by task \(holder?.task.map(String.init) ?? "finalize") (\(holder?.host ?? "?") pid \(holder?.pid ?? 0))")
-                return SplitStepSummary(status: "skipped")
+                return SplitStepSummary(status: .skipped)
             }
         }
         let o = try openInput()
@@ -70,6 +70,6 @@ extension SplitImageConversion {
         try Node.writeGroupMetadata(format: options.ngff.zarrFormat, attributes: attributes, store: store, path: "")
         log("\(input): finished (\(regions.count) regions)")
         let (written, bytes) = totals.withLock { ($0.written, $0.bytes) }
-        return SplitStepSummary(status: "done", finished: true, finishWritten: written, finishBytes: bytes)
+        return SplitStepSummary(status: .done, finished: true, finishWritten: written, finishBytes: bytes)
     }
 }

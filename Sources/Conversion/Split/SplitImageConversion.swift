@@ -7,7 +7,7 @@ import ZarrCore
 /// What one step of a split image did, for the job's report.
 public struct SplitStepSummary: Sendable {
     /// `done` (this call converted the region or finished the image) or `skipped`.
-    public var status: String
+    public var status: WorkStatus
     /// This call wrote the image's group metadata: the image is complete.
     public var finished: Bool
     /// Objects and bytes the region step wrote, and its level-0 pixel bytes.
@@ -15,7 +15,7 @@ public struct SplitStepSummary: Sendable {
     /// Objects and bytes the finishing step wrote.
     public var finishWritten, finishBytes: Int
 
-    public init(status: String, finished: Bool = false, written: Int = 0, outputBytes: Int = 0, pixelBytes: Int = 0,
+    public init(status: WorkStatus, finished: Bool = false, written: Int = 0, outputBytes: Int = 0, pixelBytes: Int = 0,
                 finishWritten: Int = 0, finishBytes: Int = 0) {
         (self.status, self.finished, self.written, self.outputBytes, self.pixelBytes) = (status, finished, written, outputBytes, pixelBytes)
         (self.finishWritten, self.finishBytes) = (finishWritten, finishBytes)

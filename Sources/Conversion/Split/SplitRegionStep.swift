@@ -14,7 +14,7 @@ extension SplitImageConversion {
         var summary: SplitStepSummary
         if try store.exists(SplitMarkers.regionKey(r)) {
             log("\(input): region \(r) already done")
-            summary = SplitStepSummary(status: "skipped")
+            summary = SplitStepSummary(status: .skipped)
         } else {
             let opened = try openInput()
             try claimOutput(opened)
@@ -56,7 +56,7 @@ extension SplitImageConversion {
         // The marker last: its presence says every object of the region is stored.
         let marker = SplitMarkers.Region(index: r, box: box, task: task, written: written, bytes: bytes, histogram: histograms?.snapshot)
         try store.set(SplitMarkers.regionKey(r), marker.json.serialized())
-        return SplitStepSummary(status: "done", written: written, outputBytes: bytes, pixelBytes: box.elementCount * d.dataType.size)
+        return SplitStepSummary(status: .done, written: written, outputBytes: bytes, pixelBytes: box.elementCount * d.dataType.size)
     }
 
     /// The stored objects of `level` inside `region` that may be kept (`KeptObjects`: a

@@ -1,3 +1,5 @@
+import Storage
+
 /// What a stored object offers for validation: a strong entity tag and its modification
 /// time (whole seconds, as HTTP dates carry them).
 public struct Validators: Sendable, Equatable {

@@ -42,7 +42,7 @@ struct S3Object: OpenedObject {
         size = head.size
         // S3's own tag is strong for a given object version; a store that sends none
         // gets one derived from size and date.
-        let modified = head.lastModified.flatMap { HTTPDate.parse($0[...]) }
+        let modified = head.lastModifiedSeconds
         let etag = head.etag.map { $0.hasPrefix("\"") ? $0 : "\"\($0)\"" }
             ?? "\"\(String(head.size, radix: 16))-\(String(modified ?? 0, radix: 16))\""
         validators = Validators(etag: etag, lastModified: modified)

@@ -1,13 +1,8 @@
-import NIOConcurrencyHelpers
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import Foundation
 
-/// IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), the only form HTTP senders may use,
-/// formatted and parsed with the C library rather than a DateFormatter: it runs on
-/// every file response.
+/// IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), the only form HTTP senders may use:
+/// the gateway's Last-Modified and conditional headers, and S3's Last-Modified. Formatted
+/// and parsed with the C library rather than a DateFormatter: it runs on every file response.
 public enum HTTPDate {
     private static let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
     private static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
@@ -49,24 +44,7 @@ public enum HTTPDate {
     }
 }
 
-extension HTTPDate {
-    /// A pthread lock: Synchronization.Mutex makes a gettid system call per lock.
-    private static let current = NIOLockedValueBox<(second: Int, text: String)>((-1, ""))
-
-    /// The `Date` header value for now, formatted at most once a second.
-    static func now() -> String {
-        let second = time(nil)
-        return current.withLockedValue { cache in
-            if cache.second != second { cache = (second, format(second)) }
-            return cache.text
-        }
-    }
-
-    /// `2026-11-23T10:00:00Z`, for log lines.
-    static func iso8601(_ seconds: Int) -> String {
-        var t = time_t(seconds), tm = tm()
-        gmtime_r(&t, &tm)
-        func two(_ v: Int32) -> String { v < 10 ? "0\(v)" : "\(v)" }
-        return "\(tm.tm_year + 1900)-\(two(tm.tm_mon + 1))-\(two(tm.tm_mday))T\(two(tm.tm_hour)):\(two(tm.tm_min)):\(two(tm.tm_sec))Z"
-    }
+extension ObjectInfo {
+    /// `lastModified` as seconds since the epoch, when the store sent a valid HTTP date.
+    public var lastModifiedSeconds: Int? { lastModified.flatMap { HTTPDate.parse($0[...]) } }
 }
