@@ -8,6 +8,9 @@ struct HTTPRequest {
     var url: String
     var headers: [String] = []
     var body: [UInt8]? = nil
+    /// An answer whose body grows past this is cut off (`AnswerTooLarge`): a server that
+    /// ignores a Range or streams without end must not exhaust memory.
+    var maxResponseBytes = StorageLimits.answerBytes
 }
 
 struct HTTPResponse {
@@ -17,6 +20,11 @@ struct HTTPResponse {
     var contentLength: Int?
     /// Response headers, names lower-cased (the last value wins).
     var headers: [String: String] = [:]
+}
+
+/// An answer cut off at `HTTPRequest.maxResponseBytes`; not retried.
+struct AnswerTooLarge: Error {
+    var limit: Int
 }
 
 /// A transport failure (no HTTP status): connection refused, reset, timed out, stalled.
@@ -60,6 +68,9 @@ final class CurlClient: @unchecked Sendable {
     private final class Sink {
         var bytes = [UInt8]()
         var headers = [String: String]()
+        let limit: Int
+        var overflowed = false
+        init(limit: Int) { self.limit = limit }
     }
 
     func perform(_ request: HTTPRequest) throws -> HTTPResponse {
@@ -70,7 +81,7 @@ final class CurlClient: @unchecked Sendable {
             curl_easy_reset(handle)
             idle.withLock { $0.append(Handle(raw: handle)) }
         }
-        let sink = Sink()
+        let sink = Sink(limit: request.maxResponseBytes)
         var headers: UnsafeMutablePointer<curl_slist>?
         // A body is raw bytes: libcurl would otherwise label it as a urlencoded form, which
         // some servers then parse away. (No empty "Expect:" to skip 100-continue: libcurl
@@ -103,6 +114,10 @@ final class CurlClient: @unchecked Sendable {
             let n = size * count
             guard let data, let context else { return n }
             let sink = Unmanaged<Sink>.fromOpaque(context).takeUnretainedValue()
+            guard n <= sink.limit - sink.bytes.count else {
+                sink.overflowed = true
+                return 0  // libcurl ends the transfer with CURLE_WRITE_ERROR
+            }
             data.withMemoryRebound(to: UInt8.self, capacity: n) { sink.bytes.append(contentsOf: UnsafeBufferPointer(start: $0, count: n)) }
             return n
         }
@@ -133,6 +148,7 @@ final class CurlClient: @unchecked Sendable {
         } ?? curl_easy_perform(handle)
         // The error buffer was handed to libcurl; clear it from the handle before it dies.
         _ = tessera_curl_setopt_ptr(handle, CURLOPT_ERRORBUFFER, nil)
+        if sink.overflowed { throw AnswerTooLarge(limit: request.maxResponseBytes) }
         guard code == CURLE_OK else {
             let detail = String(decoding: errorBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             throw TransportError(code: Int32(code.rawValue), message: detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail)

@@ -18,9 +18,13 @@ extension S3Store {
     /// `damaged` looks at an answer that is otherwise taken and says what is wrong with it
     /// (a listing page that does not parse, a 206 of another range): such an answer is
     /// retried like a transient failure.
+    /// `maxResponseBytes`: object reads allow an object's bytes; every other answer (a
+    /// listing page, an error document) is small.
     func send(_ method: String, key: String?, query: String = "", headers: [String] = [], body: [UInt8]? = nil,
+              maxResponseBytes: Int = StorageLimits.answerBytes,
               damaged: (HTTPResponse) -> String? = { _ in nil }) throws -> HTTPResponse {
-        var request = HTTPRequest(method: method, url: url(for: key, query: query), headers: headers, body: body)
+        var request = HTTPRequest(method: method, url: url(for: key, query: query), headers: headers, body: body,
+                                  maxResponseBytes: maxResponseBytes)
         request.headers.append("x-amz-content-sha256: UNSIGNED-PAYLOAD")
         if let token = configuration.credentials?.sessionToken { request.headers.append("x-amz-security-token: \(token)") }
         var lastProblem = ""
@@ -43,6 +47,9 @@ extension S3Store {
                 return response
             } catch let e as TransportError {
                 lastProblem = e.message
+            } catch let e as AnswerTooLarge {
+                throw StorageError.failed(key: key.map(describe) ?? "s3://\(bucket)/\(prefix)",
+                                          reason: "\(method) answered with more than \(e.limit) bytes; refused")
             }
         }
         let what = key.map(describe) ?? "s3://\(bucket)/\(prefix)"

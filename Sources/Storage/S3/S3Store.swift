@@ -47,7 +47,7 @@ public final class S3Store: Store {
 
     public func get(_ key: String) throws -> [UInt8]? {
         try StoreKey.validate(key)
-        let r = try send("GET", key: key)
+        let r = try send("GET", key: key, maxResponseBytes: StorageLimits.objectBytes)
         switch r.status {
         case 200: return r.body
         case 404 where Self.errorCode(r.body) != "NoSuchBucket": try confirmAbsent(key, r); return nil
@@ -70,7 +70,7 @@ public final class S3Store: Store {
         }
         // A 206 for another range than the one asked for would decode as wrong data:
         // it is retried like a damaged answer, and reported if it persists.
-        let r = try send("GET", key: key, headers: ["Range: \(range.httpRange)"]) { r in
+        let r = try send("GET", key: key, headers: ["Range: \(range.httpRange)"], maxResponseBytes: StorageLimits.objectBytes) { r in
             r.status == 206 ? ContentRange.mismatch(header: r.headers["content-range"], asked: range, bodyCount: r.body.count) : nil
         }
         switch r.status {
@@ -149,7 +149,7 @@ public final class S3Store: Store {
             return try read(key, range: range).map { .changed($0) } ?? .missing
         }
         try StoreKey.validate(key)
-        let r = try send("GET", key: key, headers: ["If-None-Match: \(etag)"])
+        let r = try send("GET", key: key, headers: ["If-None-Match: \(etag)"], maxResponseBytes: StorageLimits.objectBytes)
         switch r.status {
         case 304: return .unchanged(held)
         case 200:

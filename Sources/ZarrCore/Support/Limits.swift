@@ -1,3 +1,5 @@
+import Storage
+
 /// The bounds Tessera puts on what it reads, because metadata and chunk headers come
 /// from whoever wrote the store (Docs/limits.md says why each number is what it is).
 public enum Limits {
@@ -5,9 +7,9 @@ public enum Limits {
     /// refused before it is parsed: real ones, OME attributes included, are kilobytes.
     public static let metadataBytes = 64 << 20
 
-    /// No stored object is read whole if it is larger than this, whatever the metadata
-    /// allows (a chunk decodes to at most 2 GiB; this leaves room for a shard's index).
-    public static let objectBytes = 4 << 30
+    /// No stored object is read whole if it is larger than this (Storage's bound, which
+    /// S3 answers are cut off at too).
+    public static let objectBytes = StorageLimits.objectBytes
 
     /// The most bytes a compressor may turn `n` bytes into: zstd's, deflate's and blosc's
     /// worst cases are all below n + n/256 + 64 KiB; n/16 leaves room for other writers

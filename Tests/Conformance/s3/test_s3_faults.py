@@ -92,6 +92,19 @@ def test_a_listing_that_never_ends_stops_with_a_clear_error(mode, s3, faulty, ru
         assert_no_complete_output(out)
 
 
+def test_a_listing_answer_without_end_is_cut_off_not_collected(s3, faulty, run_tessera, tmp_path):
+    """A listing page is kilobytes; an answer that streams on is refused at 64 MiB
+    (Docs/limits.md), with one line naming the prefix, instead of filling memory."""
+    prefix = s3_group(s3, {"a": (noise((40, 40), 1), {"chunks": (20, 20)})})
+    proxy = faulty("list-flood")
+    out = tmp_path / "copy.zarr"
+    proc = run_tessera("copy", f"s3://{BUCKET}/{prefix}", out, timeout=TIMEOUT)
+    one_line_error(proc, f"s3://{BUCKET}/{prefix}", "more than 67108864 bytes")
+    assert proxy.counts["list-flood"] == 1, proxy.counts  # refused at once, not retried
+    if out.exists():
+        assert_no_complete_output(out)
+
+
 # 8 ---------------------------------------------------------------------------------------
 
 GROUP4 = {name: (noise((30, 50), i), {"chunks": (16, 16)}) for i, name in enumerate(["a", "b", "c", "d"])}

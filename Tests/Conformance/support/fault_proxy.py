@@ -13,6 +13,8 @@ A `mode` instead injects one kind of misbehaviour of a faulty or hostile server,
 - "list-endless": the same, but with a new token on every page (a listing without end).
 - "list-cut": a ListObjectsV2 page cut off in the middle of its XML, sent with a
   Content-Length that matches what is sent (so the transport sees nothing wrong).
+- "list-flood": ListObjectsV2 answered 200 with a body that never ends (XML whitespace,
+  chunked, stopped only by the client hanging up or after 1 GiB).
 - "range-shift": a ranged GET `bytes=a-b` with a > 0 is forwarded for the range one byte
   earlier; the 206 answer's Content-Range honestly names that other range.
 - "object-404": GET/HEAD of a chunk (any key not a Zarr metadata document) answers 404
@@ -44,7 +46,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-MODES = ("list-loop", "list-endless", "list-cut", "range-shift", "object-404", "lose-create",
+MODES = ("list-loop", "list-endless", "list-cut", "list-flood", "range-shift", "object-404", "lose-create",
          "lose-complete", "complete-no-such-upload", "complete-internal-error", "permanent-redirect", "wrong-region")
 METADATA_NAMES = ("zarr.json", ".zarray", ".zgroup", ".zattrs")
 OTHER_REGION = "eu-west-1"
@@ -192,6 +194,17 @@ class FaultProxy:
                 if mode == "list-cut" and kind == "list" and proxy.take():
                     status, headers, data = self.forward(body)
                     self.answer(status, headers, data[: len(data) // 2])
+                    return True
+                if mode == "list-flood" and kind == "list" and proxy.take():
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/xml")
+                    self.send_header("Transfer-Encoding", "chunked")
+                    self.end_headers()
+                    block = b" " * (1 << 20)
+                    chunk = f"{len(block):x}\r\n".encode() + block + b"\r\n"
+                    for _ in range(1024):  # 1 GiB at most; the client hangs up long before
+                        self.wfile.write(chunk)
+                    self.wfile.write(b"0\r\n\r\n")
                     return True
                 if mode == "range-shift" and kind == "ranged" and shifted_range(self.headers["Range"]) != self.headers["Range"] \
                         and proxy.take():
