@@ -85,6 +85,7 @@ extension S3Store {
             if let token { query.append("continuation-token=\(Self.encode(token, keepSlash: false))") }
             if delimited { query.append("delimiter=%2F") }
             query.append("list-type=2")
+            if let keys = configuration.listPageSize { query.append("max-keys=\(keys)") }
             query.append("prefix=\(Self.encode(full, keepSlash: false))")
             return query.joined(separator: "&")
         }) { page in
