@@ -33,6 +33,10 @@ public struct S3Configuration: Sendable {
     /// Keys per ListObjectsV2 page (`max-keys`), from `TESSERA_LIST_PAGE_SIZE`; nil leaves
     /// the server's default (1,000 on S3).
     public var listPageSize: Int?
+    /// Listed keys remembered for the vanished-object check (`confirmAbsent`): a listing
+    /// of 10^8 objects must not hold them all. Past this many, further keys read as a
+    /// plain 404 when missing, as keys never listed do.
+    public var listedKeysRemembered = 100_000
     /// libcurl `CURLOPT_CONNECT_TO` entries, `HOST:PORT:CONNECT-TO-HOST:CONNECT-TO-PORT`
     /// (`TESSERA_S3_CONNECT_TO`, comma-separated): connect elsewhere than the URL's host
     /// says, keeping that host in the Host header and the signature — e.g. virtual-host
