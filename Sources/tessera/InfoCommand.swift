@@ -11,13 +11,26 @@ struct InfoCommand: ParsableCommand {
 
     @Argument(help: "A Zarr array or group.") var path: String
     @Flag(help: "Print JSON instead of a tree.") var json = false
+    @Flag(help: "Print only objects and bytes per array and in total (for huge stores): no shapes, chunks or codecs.")
+    var summary = false
+    @Option(help: "Seconds between progress lines on stderr while the store is listed (0: after every page).")
+    var progressInterval = 1.0
 
     func run() throws {
         try reportingErrors {
             let location = try StoreLocation(path)
-            let hierarchy = try Hierarchy.discover(store: location.store, root: "")
+            let progress = ListingProgress(label: "info", interval: progressInterval)
+            let hierarchy = try Hierarchy.discover(store: location.store, root: "") { objects, bytes in
+                progress.update(objects: objects, bytes: bytes)
+            }
+            progress.finish(objects: hierarchy.totalObjects, bytes: hierarchy.totalBytes)
             let report = HierarchyReport(hierarchy: hierarchy, root: location.store.describe(""))
-            print(json ? String(decoding: report.json.serialized(), as: UTF8.self) : report.text)
+            switch (summary, json) {
+            case (false, false): print(report.text)
+            case (false, true): print(String(decoding: report.json.serialized(), as: UTF8.self))
+            case (true, false): print(report.summaryText)
+            case (true, true): print(String(decoding: report.summaryJSON.serialized(), as: UTF8.self))
+            }
         }
     }
 }
@@ -110,10 +123,5 @@ struct HierarchyReport {
         }.joined(separator: " → ")
     }
 
-    private func bytes(_ n: Int) -> String {
-        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
-        var v = Double(n), i = 0
-        while v >= 1024 && i < units.count - 1 { v /= 1024; i += 1 }
-        return i == 0 ? "\(n) B" : String(format: "%.1f %@", v, units[i])
-    }
+    private func bytes(_ n: Int) -> String { ByteCount.text(n) }
 }

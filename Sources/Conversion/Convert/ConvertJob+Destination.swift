@@ -46,7 +46,7 @@ extension ConvertJob {
         }
         // Absent, or started: a resume (refused with the reason when it is not Tessera's
         // output, or not of this input with these settings).
-        options.resume = try !store.list(prefix: "").isEmpty
+        options.resume = try store.holdsObjects(prefix: "")
         let job = ConvertJob(inputs: [input], output: destination, options: options, log: log)
         let total = Mutex(ConvertSummary())
         try job.convertOne(input, into: destination, options: options, windows: nil, total: total)

@@ -101,7 +101,7 @@ public struct ConvertJob: Sendable {
         } catch {
             // Refused before writing anything (a usage error found while planning): take
             // the mark back, so the output does not seem to exist when the user retries.
-            if mark == nil, (try? store.list(prefix: "").map(\.key)) == [OutputMark.key] { try? store.delete(OutputMark.key) }
+            if mark == nil, (try? store.firstEntries(prefix: "", limit: 2).map(\.key)) == [OutputMark.key] { try? store.delete(OutputMark.key) }
             throw error
         }
         total.withLock { summary in
@@ -215,7 +215,7 @@ public struct ConvertJob: Sendable {
         try OverwriteGuard.refuseUnlisted(store, location: destination)
         // Any object under the output (a folder's files, a bucket prefix's keys) means
         // something is already there.
-        let occupied = !(try store.list(prefix: "")).isEmpty
+        let occupied = try store.holdsObjects(prefix: "")
         guard occupied else { return (store, nil) }
         if options.overwrite {
             // Every input, as given and as expanded, plus the files options read.

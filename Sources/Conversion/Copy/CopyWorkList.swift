@@ -39,8 +39,11 @@ struct CopyWorkList: Sendable {
             return
         }
         let s = source.metadata
-        let listing = try source.store.list(prefix: source.path.isEmpty ? "" : source.path + "/")
-        let stored = Set(source.storedChunks(in: listing).map(\.coords))
+        // A page at a time: only the stored chunks' coordinates are kept, not the keys.
+        var stored = Set<[Int]>()
+        try source.store.listPages(prefix: source.path.isEmpty ? "" : source.path + "/") { page in
+            stored.formUnion(source.storedChunks(in: page).lazy.map(\.coords))
+        }
         if stored.count > total / 4 {
             self.init(cells: .dense(grid: grid), count: total)
             return

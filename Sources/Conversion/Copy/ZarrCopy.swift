@@ -106,7 +106,7 @@ public final class ZarrCopy: Sendable {
     /// copy — chunks but no metadata yet — can later be overwritten too.
     private func prepareDestination(format: ZarrFormat) throws {
         try OverwriteGuard.refuseUnlisted(destination, prefix: destinationPath, location: destination.describe(destinationPath))
-        let empty = try destination.list(prefix: destinationPath.isEmpty ? "" : destinationPath + "/").isEmpty
+        let empty = try !destination.holdsObjects(prefix: destinationPath.isEmpty ? "" : destinationPath + "/")
         if options.overwrite {
             if !empty {
                 try OverwriteGuard.clear(destination, prefix: destinationPath, location: destination.describe(destinationPath),
@@ -133,7 +133,11 @@ public final class ZarrCopy: Sendable {
         let innerWidth = max(1, options.jobs / max(1, work.count))
         // One listing tells which objects a previous run left; only those are verified
         // (on S3 a probe per object would be a request, and a download, per shard).
-        let stored: Set<String> = options.overwrite ? [] : Set(try dst.store.list(prefix: dst.path.isEmpty ? "" : dst.path + "/").map(\.key))
+        var listed = Set<String>()
+        if !options.overwrite {
+            try dst.store.listPages(prefix: dst.path.isEmpty ? "" : dst.path + "/") { page in listed.formUnion(page.lazy.map(\.key)) }
+        }
+        let stored = listed
         try parallelFor(work.count, width: options.jobs) { i in
             guard let c = work.cell(i) else { progress.advance(bytes: 0); return }
             let region = m.chunkRegion(c)

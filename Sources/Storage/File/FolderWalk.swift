@@ -90,8 +90,8 @@ extension FileStore {
         if !entries.isEmpty { try page(entries) }
     }
 
-    /// Entries handed over per page by `listPages`.
-    static let pageSize = 1000
+    /// Entries handed over per page by `listPages` (`ListPageSize`).
+    static let pageSize = ListPageSize.requested() ?? ListPageSize.standard
 
     public func list(prefix: String) throws -> [StoreEntry] {
         var out = [StoreEntry]()

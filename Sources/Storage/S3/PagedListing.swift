@@ -45,10 +45,12 @@ extension S3Store {
     }
 
     /// Every object under `listPrefix`, a ListObjectsV2 page at a time; keys relative to
-    /// the store. The keys are remembered (see `confirmAbsent`).
+    /// the store. The keys are remembered (see `confirmAbsent`), up to
+    /// `listedKeysRemembered` of them, so memory stays bounded whatever the listing's size.
     public func listPages(prefix listPrefix: String, _ page: ([StoreEntry]) throws -> Void) throws {
+        let room = configuration.listedKeysRemembered
         try listObjects(prefix: listPrefix, delimited: false) { entries, _ in
-            listed.withLock { set in for e in entries { set.insert(e.key) } }
+            listed.withLock { set in for e in entries where set.count < room { set.insert(e.key) } }
             try page(entries)
         }
     }
@@ -85,6 +87,7 @@ extension S3Store {
             if let token { query.append("continuation-token=\(Self.encode(token, keepSlash: false))") }
             if delimited { query.append("delimiter=%2F") }
             query.append("list-type=2")
+            if let keys = configuration.listPageSize { query.append("max-keys=\(keys)") }
             query.append("prefix=\(Self.encode(full, keepSlash: false))")
             return query.joined(separator: "&")
         }) { page in

@@ -25,10 +25,18 @@ public struct S3Configuration: Sendable {
     /// A transfer slower than 1 byte/s for this long is a stall, retried (`TESSERA_S3_STALL_SECONDS`).
     public var stallSeconds = 20
     /// A listing longer than this many ListObjectsV2 pages is an error
-    /// (`TESSERA_S3_MAX_LIST_PAGES`): 10 million objects at S3's 1,000 per page. It stops a
+    /// (`TESSERA_S3_MAX_LIST_PAGES`): 200 million objects at S3's 1,000 per page (buckets of
+    /// 10^8 objects exist). It stops a
     /// server that never ends a listing (new continuation tokens for ever); a token that
     /// comes back is caught at once.
-    public var maxListPages = 10_000
+    public var maxListPages = 200_000
+    /// Keys per ListObjectsV2 page (`max-keys`), from `TESSERA_LIST_PAGE_SIZE`; nil leaves
+    /// the server's default (1,000 on S3).
+    public var listPageSize: Int?
+    /// Listed keys remembered for the vanished-object check (`confirmAbsent`): a listing
+    /// of 10^8 objects must not hold them all. Past this many, further keys read as a
+    /// plain 404 when missing, as keys never listed do.
+    public var listedKeysRemembered = 100_000
     /// libcurl `CURLOPT_CONNECT_TO` entries, `HOST:PORT:CONNECT-TO-HOST:CONNECT-TO-PORT`
     /// (`TESSERA_S3_CONNECT_TO`, comma-separated): connect elsewhere than the URL's host
     /// says, keeping that host in the Host header and the signature — e.g. virtual-host
@@ -63,6 +71,7 @@ public struct S3Configuration: Sendable {
         if let s = env["TESSERA_S3_STALL_SECONDS"].flatMap(Int.init), s > 0 { c.stallSeconds = s }
         if let m = env["TESSERA_S3_CONNECT_TO"] { c.connectTo = m.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
         if let p = env["TESSERA_S3_MAX_LIST_PAGES"].flatMap(Int.init), p > 0 { c.maxListPages = p }
+        c.listPageSize = ListPageSize.requested(env)
         return c
     }
 

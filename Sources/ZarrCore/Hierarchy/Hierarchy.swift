@@ -30,22 +30,20 @@ public struct Hierarchy: Sendable {
         return paths
     }
 
-    /// Discovers every array and group under `root` (the root must be a node itself).
-    public static func discover(store: any Store, root: String) throws -> Hierarchy {
+    /// Discovers every array and group under `root` (the root must be a node itself)
+    /// from one listing, walked a page at a time: memory follows the number of folders,
+    /// not of objects. `progress` hears the objects and bytes listed so far after each page.
+    public static func discover(store: any Store, root: String,
+                                progress: ((_ objects: Int, _ bytes: Int) -> Void)? = nil) throws -> Hierarchy {
         _ = try Node.open(store: store, path: root)
         let prefix = root.isEmpty ? "" : root + "/"
-        let listing = try store.list(prefix: prefix)
-        let nodePaths = Self.nodePaths(listing.map { String($0.key.dropFirst(prefix.count)) }).union([""])
-        // Attribute every object to the deepest node that contains it.
-        var counts = [String: (Int, Int)]()
-        for entry in listing {
-            let rel = String(entry.key.dropFirst(prefix.count))
-            var owner = rel.split(separator: "/").dropLast().map(String.init)
-            while !owner.isEmpty && !nodePaths.contains(owner.joined(separator: "/")) { owner.removeLast() }
-            let key = owner.joined(separator: "/")
-            let (n, b) = counts[key] ?? (0, 0)
-            counts[key] = (n + 1, saturatingAdd(b, max(0, entry.size)))
+        var tally = FolderTally()
+        try store.listPages(prefix: prefix) { page in
+            tally.add(page, prefix: prefix)
+            progress?(tally.objects, tally.bytes)
         }
+        let nodePaths = tally.nodePaths.union([""])
+        let counts = tally.perNode(nodePaths)
         var entries = [Entry]()
         for path in nodePaths.sorted(by: pathOrder) {
             let node = try Node.open(store: store, path: joinKey(root, path))
