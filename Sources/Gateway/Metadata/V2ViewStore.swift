@@ -250,6 +250,12 @@ struct ViewArray: Sendable {
         } else {
             (inner, chunkShape, self.sharding) = (v3.codecs, v3.chunkShape, nil)
         }
+        // Named first, as the reason readers most often meet (v2Metadata would count it as
+        // a second compressor): a checksum such as crc32c has no v2 form.
+        if let codec = inner.bytesToBytes.first(where: { $0.v2Metadata == nil }) {
+            let name = codec.metadata["name"]?.stringValue ?? "\(codec.metadata)"
+            throw V2ViewRefusal(key: key, reason: "inner codec '\(name)' has no Zarr v2 form")
+        }
         var v2 = ArrayMetadata(format: .v2, shape: v3.shape, chunkShape: chunkShape, dataType: v3.dataType,
                                fillValue: v3.fillValue, codecs: inner, chunkKeyEncoding: .v2Nested)
         v2.attributes = v3.attributes
