@@ -38,12 +38,25 @@ final class V2ViewStore: Store {
 
     // MARK: The view's documents and chunks
 
-    func get(_ key: String) throws -> [UInt8]? {
+    /// A view object's bytes, and for an inner chunk the version of the shard it came from.
+    struct Found: Sendable {
+        let bytes: [UInt8]
+        /// A keyed hash (this process's seed) of the shard's version and the chunk's span in
+        /// it: the chunk's entity tag without hashing its bytes. Nil for documents.
+        var version: UInt64?
+        /// The shard's modification time (seconds since the epoch), when a file.
+        var modified: Int?
+    }
+
+    func get(_ key: String) throws -> [UInt8]? { try find(key)?.bytes }
+
+    /// The bytes under a view key with their version, or nil if there are none.
+    func find(_ key: String) throws -> Found? {
         try StoreKey.validate(key)
         let (folder, name) = ConsolidatedMetadata.split(key)
         switch name {
         case ZarrKeys.group, ZarrKeys.array, ZarrKeys.attributes:
-            return try documents(at: folder)?.first { $0.name == name }?.bytes
+            return try documents(at: folder)?.first { $0.name == name }.map { Found(bytes: $0.bytes) }
         default:
             return try chunk(key)
         }
@@ -77,7 +90,7 @@ final class V2ViewStore: Store {
     /// no chunk or the chunk is not stored. The key is resolved from the top: each folder
     /// on the way must be a group until one is an array, whose dimensions the rest of the
     /// key must name.
-    private func chunk(_ key: String) throws -> [UInt8]? {
+    private func chunk(_ key: String) throws -> Found? {
         let segments = key.split(separator: "/").map(String.init)
         for depth in 0..<segments.count {
             let folder = segments[..<depth].joined(separator: "/")
@@ -96,12 +109,12 @@ final class V2ViewStore: Store {
         return nil
     }
 
-    private func read(_ array: ViewArray, folder: String, chunk coords: [Int]) throws -> [UInt8]? {
+    private func read(_ array: ViewArray, folder: String, chunk coords: [Int]) throws -> Found? {
         guard zip(coords, array.v2.chunkGrid).allSatisfy({ $0 >= 0 && $0 < $1 }) else { return nil }
         guard let sharding = array.sharding else {
             // Not sharded: a v2 chunk is the v3 chunk, stored whole.
             let key = joinKey(folder, array.v3.chunkKeyEncoding.key(coords))
-            return try base.get(key, limit: array.innerLimit)
+            return try base.get(key, limit: array.innerLimit).map { Found(bytes: $0) }
         }
         let perShard = sharding.chunksPerShard(array.v3.chunkShape)
         let shardKey = joinKey(folder, array.v3.chunkKeyEncoding.key(zip(coords, perShard).map { $0 / $1 }))
@@ -125,7 +138,15 @@ final class V2ViewStore: Store {
             guard read.bytes.count == entry.length else {
                 throw ZarrError.corruptChunk(key: base.describe(shardKey), reason: "shard is shorter than its index says")
             }
-            return read.bytes
+            var hasher = Hasher()
+            hasher.combine(shardKey)
+            hasher.combine(entry.offset)
+            hasher.combine(entry.length)
+            hasher.combine(read.info.size)
+            hasher.combine(read.info.etag)
+            hasher.combine(read.info.file)
+            return Found(bytes: read.bytes, version: UInt64(UInt(bitPattern: hasher.finalize())),
+                         modified: read.info.file?.modifiedSeconds)
         }
         throw StorageError.failed(key: base.describe(shardKey), reason: "the shard changed while its inner chunk was read")
     }

@@ -42,7 +42,10 @@ enum V2ViewRoute {
                 try await ConsolidatedMetadata.v2(view, group: folder, limits: limits)
             }
         }
-        return try await blocking { try view.get(key) }.map(MemoryObject.init)
+        guard let found = try await blocking({ try view.find(key) }) else { return nil }
+        guard let version = found.version else { return MemoryObject(found.bytes) }
+        let tag = "\"v2-\(String(version, radix: 16))-\(String(found.bytes.count, radix: 16))\""
+        return MemoryObject(found.bytes, validators: Validators(etag: tag, lastModified: found.modified))
     }
 
     /// Store calls block: they run on NIO's blocking pool, as the gateway's other reads do.
