@@ -82,7 +82,11 @@ server thread waits out another's time slice waits one or two scheduler ticks, 4
 at the usual HZ=250, and the latency spread of whole-chunk answers is capped near 8 ms
 rather than centred on the mean of 64 / rps).
 
-Results: Benchmarks/.cache/last-gateway-bench.json. The machine's noise (and wrk, which
+Results: Benchmarks/.cache/last-gateway-bench.json.
+
+Then (unless --without-v2-view) Benchmarks/v2view_bench.py with the same wrk settings:
+`tessera serve --v2-view` chunk req/s against plain chunk req/s over the same inner chunks
+of one sharded image (Docs/serve.md, "Zarr v2 view"). The machine's noise (and wrk, which
 runs on the same CPUs) affects both servers alike; compare the ratios, not absolutes.
 """
 import argparse
@@ -807,6 +811,8 @@ def build_parser():
     ap.add_argument("--json", type=Path, default=CACHE / "last-gateway-bench.json",
                     help="where to write the results (default Benchmarks/.cache/last-gateway-bench.json)")
     ap.add_argument("--keep", action="store_true", help="keep the wrk scripts and server logs (path printed)")
+    ap.add_argument("--without-v2-view", action="store_true",
+                    help="skip the v2-view comparison (Benchmarks/v2view_bench.py) that follows the section")
     ap.add_argument("--without-cached-nginx", action="store_true",
                     help="skip the third server, nginx with open_file_cache (a third less runtime)")
     return ap
@@ -832,7 +838,16 @@ def main(argv=None):
         print("gateway_bench: FAIL: " + "; ".join(missing), file=sys.stderr)
         return 1
     args.wrk = shutil.which(args.wrk) or args.wrk
-    return run_section(GatewayBench(args), args.json)
+    rc = run_section(GatewayBench(args), args.json)
+    if args.without_v2_view:
+        return rc
+    # `--v2-view` chunks against plain chunks of the same image (Benchmarks/v2view_bench.py).
+    import v2view_bench
+    print()
+    sys.stdout.flush()
+    return rc or v2view_bench.main(["--tessera", str(args.tessera), "--wrk", args.wrk, "--duration", str(args.duration),
+                                    "--warmup", str(args.warmup), "--connections", str(args.connections),
+                                    "--threads", str(args.threads)])
 
 
 if __name__ == "__main__":

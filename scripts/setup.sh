@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what building and testing Tessera needs on Debian, then (with --python) the
-# Python venv of test tooling. Idempotent: a second run installs nothing.
+# Python venvs of test tooling (.venv, and .venv-zarr2 for zarr-python 2). Idempotent: a second run installs nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,5 +36,17 @@ if [[ " $* " == *" --python "* ]]; then
     .venv/bin/python -m pip install -q --upgrade pip
     .venv/bin/python -m pip install -q -r scripts/python-requirements.txt
     cp scripts/python-requirements.txt "$stamp"
+  fi
+  # zarr-python 2 (zarr<3) beside the main venv's zarr 3: the reader of the gateway's
+  # Zarr v2 view (Tests/Conformance/serve/test_gateway_v2_view.py).
+  stamp=.venv-zarr2/.requirements-installed
+  if [[ ! -x .venv-zarr2/bin/python ]]; then
+    echo "setup: creating .venv-zarr2"
+    "$python_bin" -m venv .venv-zarr2
+  fi
+  if [[ ! -f $stamp ]] || ! cmp -s scripts/python-zarr2-requirements.txt "$stamp"; then
+    echo "setup: installing zarr-python 2 into .venv-zarr2"
+    .venv-zarr2/bin/python -m pip install -q -r scripts/python-zarr2-requirements.txt
+    cp scripts/python-zarr2-requirements.txt "$stamp"
   fi
 fi

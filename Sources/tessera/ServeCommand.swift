@@ -22,6 +22,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Cache-Control sent with objects (default 'public, max-age=60').") var cacheControl: String?
     @Option(help: "Access log: stderr (default), stdout, off, or a file.") var accessLog: String?
     @Flag(help: "Do not generate consolidated metadata for hierarchies that lack it.") var noConsolidate = false
+    @Flag(help: "Also serve each root's Zarr v3 (NGFF 0.5) data as Zarr v2 (NGFF 0.4) under /NAME/v2/, chunks sent from the shards as stored.")
+    var v2View = false
     @Option(help: "Seconds an open file (or a miss) is reused before it is opened again: the longest a replaced or new file goes unseen (default 1; 0 opens on every request).")
     var fileCacheSeconds: Double?
     @Option(help: "Seconds a client has to send a whole request head (default 60).") var headerTimeout: Double?
@@ -41,6 +43,7 @@ struct ServeCommand: AsyncParsableCommand {
             if let cacheControl { configuration.cacheControl = cacheControl }
             if let accessLog { configuration.accessLog = accessLog }
             if noConsolidate { configuration.consolidate = false }
+            if v2View { configuration.v2View = true }
             if let fileCacheSeconds { configuration.fileCacheSeconds = fileCacheSeconds }
             if let headerTimeout { configuration.headerTimeoutSeconds = headerTimeout }
             if let idleTimeout { configuration.idleTimeoutSeconds = idleTimeout }

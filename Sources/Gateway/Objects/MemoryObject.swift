@@ -15,6 +15,12 @@ struct MemoryObject: OpenedObject {
         validators = Validators(etag: "\"g-\(String(content.count, radix: 16))-\(String(hash, radix: 16))\"", lastModified: nil)
     }
 
+    /// An object whose version is known without hashing its bytes (a v2-view chunk).
+    init(_ content: [UInt8], validators: Validators) {
+        bytes = ByteBuffer(bytes: content)
+        self.validators = validators
+    }
+
     func body(_ range: Range<Int>) async throws -> ResponseBody {
         ResponseBody(byteBuffer: bytes.getSlice(at: range.lowerBound, length: range.count)!)
     }

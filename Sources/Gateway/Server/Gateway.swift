@@ -12,6 +12,8 @@ public final class Gateway: Sendable {
         /// The same root as a `Store`, for the hierarchy walks of consolidated metadata.
         let store: any Store
         let rule: AccessPolicy.Rule
+        /// The Zarr v2 view of the root's v3 data (`--v2-view`), nil when off.
+        let v2: V2ViewStore?
     }
 
     let roots: [String: ServedRoot]
@@ -21,6 +23,8 @@ public final class Gateway: Sendable {
     let policy: AccessPolicy
     let listing: Bool
     let consolidate: Bool
+    /// Whether `/{root}/v2/…` answers the Zarr v2 view of the root (`V2ViewStore`).
+    let v2View: Bool
     let cacheControl: String
     /// For answers from roots that need credentials.
     let privateCacheControl: String
@@ -65,7 +69,8 @@ public final class Gateway: Sendable {
             case .everyone: .everyone
             case let .groups(groups): .groups(Set(groups))
             }
-            roots[root.name] = ServedRoot(source: source, store: store, rule: rule)
+            let v2 = configuration.v2View == true ? V2ViewStore(base: store) : nil
+            roots[root.name] = ServedRoot(source: source, store: store, rule: rule, v2: v2)
         }
         self.roots = roots
         let policy = try await AccessPolicy(configuration: configuration.auth ?? AuthConfiguration())
@@ -73,6 +78,7 @@ public final class Gateway: Sendable {
         fastRoots = fileRoots.filter { name, _ in !policy.isEnabled || roots[name]?.rule == .everyone }
         listing = configuration.listing ?? false
         consolidate = configuration.consolidate ?? true
+        v2View = configuration.v2View ?? false
         cacheControl = configuration.cacheControl ?? "public, max-age=60"
         privateCacheControl = configuration.privateCacheControl ?? "private, max-age=60"
         corsOrigins = Set(configuration.corsOrigins ?? ["*"])

@@ -18,6 +18,9 @@ public struct GatewayConfiguration: Codable, Sendable {
     /// Serve generated consolidated metadata (`.zmetadata` for v2, inline in a v3 group's
     /// `zarr.json`) when the store has none. Default true.
     public var consolidate: Bool?
+    /// Answer `/{root}/v2/{key}` with a Zarr v2 + NGFF 0.4 view of the root's Zarr v3 +
+    /// NGFF 0.5 data, chunks sent from the shards as stored. Default false.
+    public var v2View: Bool?
     /// How long an open file (or a missing one) is reused by the fast path before it is
     /// opened again: the longest a replaced or new file can go unseen. Default 1; 0 opens
     /// on every request.

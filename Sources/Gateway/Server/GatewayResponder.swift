@@ -78,6 +78,10 @@ public struct GatewayResponder: HTTPResponder {
             guard let root else { return notFound() }
             let isPrivate = gateway.needsCredentials(rootName)
             do {
+                if let view = root.v2, let viewKey = V2ViewRoute.viewKey(key) {
+                    return try await v2Answer(view, rootName: rootName, key: viewKey, isFolder: isFolder, request.method,
+                                              fields, isPrivate: isPrivate)
+                }
                 if isFolder || key.isEmpty {
                     return try await folder(root, rootName: rootName, key: key, request.method, fields, isPrivate: isPrivate)
                 }
@@ -108,6 +112,27 @@ public struct GatewayResponder: HTTPResponder {
             return generated ?? stored
         }
         return stored
+    }
+
+    /// An answer from the root's Zarr v2 view: a generated `.zmetadata`, a document or an
+    /// inner chunk (`V2ViewStore`), or a listing. A node the view does not offer is a 404,
+    /// its reason in the server's log.
+    private func v2Answer(_ view: V2ViewStore, rootName: String, key: String, isFolder: Bool, _ method: HTTPRequest.Method,
+                          _ fields: RequestFields, isPrivate: Bool) async throws -> Response {
+        let cacheControl = isPrivate ? gateway.privateCacheControl : gateway.cacheControl
+        let object: MemoryObject?
+        do {
+            object = try await V2ViewRoute.object(view, rootName: rootName, key: key, isFolder: isFolder, gateway: gateway)
+        } catch let refusal as V2ViewRefusal {
+            _ = gateway.errors.record("\(rootName)/v2/\(key): \(refusal)")
+            return notFound()
+        }
+        guard let object else { return notFound() }
+        if isFolder || key.isEmpty {
+            return try await ObjectResponse.make(object, key: "listing.json", method: method, fields: fields,
+                                                 cacheControl: isPrivate ? "private, no-cache" : "no-cache")
+        }
+        return try await ObjectResponse.make(object, key: key, method: method, fields: fields, cacheControl: cacheControl)
     }
 
     private func folder(_ root: Gateway.ServedRoot, rootName: String, key: String, _ method: HTTPRequest.Method,

@@ -28,6 +28,7 @@ extension Gateway {
               let source = fastRoots[rootName] else { return nil }
         if policy.isEnabled && request.fields.authorization != nil { return nil }
         if consolidate && ConsolidatedMetadata.mayGenerate(key) { return nil }
+        if v2View && V2ViewRoute.owns(key) { return nil }
         let lease: OpenFileLease
         do { lease = try files.lease(source, root: rootName, key: key, now: start) } catch { return nil }
         let file = lease.file
