@@ -24,6 +24,7 @@ struct CopyCommand: ParsableCommand {
     @Option(help: "Exact codecs as JSON: a v3 codecs list, or a v2 compressor object.") var codecs: String?
     @Option(help: "Chunk memory order: C or F.") var order: String?
     @Option(help: "Parallel workers (default: cores).") var jobs: Int = defaultConcurrency
+    @Flag(name: .customLong("no-fsync"), help: "Skip flushing the copy to disk before its metadata: faster, still atomic, but not safe against power loss.") var noFsync = false
     @Flag(help: "Delete the destination first instead of resuming into it: only a Zarr hierarchy or Tessera's own output, never one holding the source.") var overwrite = false
 
     func run() throws {
@@ -48,7 +49,7 @@ struct CopyCommand: ParsableCommand {
                 options.order = o
             }
             let src = try StoreLocation(source)
-            let dst = try StoreLocation(destination)
+            let dst = try StoreLocation(destination, durability: noFsync ? .unsynced : .synced)
             let copy = ZarrCopy(source: src.store, sourcePath: "", destination: dst.store, destinationPath: "",
                                 options: options, log: logLine)
             let s = try copy.run()
