@@ -38,6 +38,11 @@ Six sections, all by default:
            objects per TB, output/input bytes, next to `plan --estimate`'s prediction, with
            ngff-zarr's CPU on the same TIFFs. --small: 10,000 files, 40 images. Results go to
            Benchmarks/.cache/last-jobs-bench.json.
+  durability  Benchmarks/durability_bench.py: `tessera convert` of the 1 GiB input with and
+           without --no-fsync (wall s: the cost of fsync), and `tessera copy` of a sharded
+           4 GiB image to smaller chunks with its count of decoded source chunks, required
+           to equal the inner chunks stored. --small: 32x512x512 and 64x512x512. Results go
+           to Benchmarks/.cache/last-durability-bench.json.
 The exit status is 1 if any section failed. Every section stands on Benchmarks/harness/
 (process measurement, the section skeleton, results and tables, the server launchers
 shared with Tests/Conformance/support/).
@@ -55,7 +60,7 @@ from harness.report import csv_choice  # noqa: E402
 from harness.section import check_counts, run_section  # noqa: E402
 from io_bench import ALL_LAYOUTS, ALL_TOOLS, SMALL_SHAPE, IoBench  # noqa: E402
 
-ALL_SECTIONS = ("io", "convert", "s3", "gateway", "soak", "jobs")
+ALL_SECTIONS = ("io", "convert", "s3", "gateway", "soak", "jobs", "durability")
 
 
 def common_argv(args):
@@ -124,8 +129,18 @@ def jobs_argv(args):
     return argv
 
 
+def durability_argv(args):
+    """The arguments of Benchmarks/durability_bench.py for the `durability` section, from ours."""
+    argv = ["--tessera", str(args.tessera), "--jobs", str(args.jobs), "--repeat", str(args.repeat), "--timeout", str(args.timeout)]
+    for flag, on in (("--small", args.small), ("--no-sync", not args.sync), ("--keep", args.keep)):
+        if on:
+            argv.append(flag)
+    return argv
+
+
 def main(argv=None):
     import convert_bench
+    import durability_bench
     import gateway_bench
     import gateway_soak
     import jobs_bench
@@ -183,7 +198,8 @@ def main(argv=None):
             "s3": lambda: s3_bench.main(s3_argv(args)),
             "gateway": lambda: gateway_bench.main(gateway_argv(args)),
             "soak": lambda: gateway_soak.main(soak_argv(args)),
-            "jobs": lambda: jobs_bench.main(jobs_argv(args))}
+            "jobs": lambda: jobs_bench.main(jobs_argv(args)),
+            "durability": lambda: durability_bench.main(durability_argv(args))}
     rc = 0
     for i, name in enumerate(s for s in ALL_SECTIONS if s in args.sections):
         if i > 0:

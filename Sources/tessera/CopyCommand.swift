@@ -54,8 +54,8 @@ struct CopyCommand: ParsableCommand {
                                 options: options, log: logLine)
             let s = try copy.run()
             let mb = Double(s.inputBytes) / 1e6
-            logLine(String(format: "copied %d array(s): %d objects written, %d already complete, %.1f MB in, %.1f MB out, %.2f s, %.1f MB/s",
-                           s.arrays, s.written, s.skipped, mb, Double(s.outputBytes) / 1e6, s.seconds, mb / max(s.seconds, 1e-9)))
+            logLine(String(format: "copied %d array(s): %d objects written, %d already complete, %d source chunks decoded, %.1f MB in, %.1f MB out, %.2f s, %.1f MB/s",
+                           s.arrays, s.written, s.skipped, s.decodes, mb, Double(s.outputBytes) / 1e6, s.seconds, mb / max(s.seconds, 1e-9)))
         }
     }
 }
