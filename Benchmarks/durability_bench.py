@@ -121,6 +121,7 @@ def main(argv=None):
     ap.add_argument("--keep", action="store_true", help="keep the copy's source and destination (path printed)")
     ap.add_argument("--json", type=Path, default=HERE / ".cache" / "last-durability-bench.json")
     args = ap.parse_args(argv)
+    (HERE / ".cache").mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="durability-bench-", dir=HERE / ".cache"))
     rc = 0
     doc = {**run_header(git_describe()), "section": "durability"}
