@@ -42,6 +42,11 @@ Seven sections, all by default:
            1,000,000 objects and an S3 prefix (moto) of 100,000: peak RSS (goal < 100 MiB),
            progress lines on stderr, totals checked exact. --small: 100,000 and 10,000.
            Results go to Benchmarks/.cache/last-listing-bench.json.
+  durability  Benchmarks/durability_bench.py: `tessera convert` of the 1 GiB input with and
+           without --no-fsync (wall s: the cost of fsync), and `tessera copy` of a sharded
+           4 GiB image to smaller chunks with its count of decoded source chunks, required
+           to equal the inner chunks stored. --small: 32x512x512 and 64x512x512. Results go
+           to Benchmarks/.cache/last-durability-bench.json.
 The exit status is 1 if any section failed. Every section stands on Benchmarks/harness/
 (process measurement, the section skeleton, results and tables, the server launchers
 shared with Tests/Conformance/support/).
@@ -59,7 +64,7 @@ from harness.report import csv_choice  # noqa: E402
 from harness.section import check_counts, run_section  # noqa: E402
 from io_bench import ALL_LAYOUTS, ALL_TOOLS, SMALL_SHAPE, IoBench  # noqa: E402
 
-ALL_SECTIONS = ("io", "convert", "s3", "gateway", "soak", "jobs", "listing")
+ALL_SECTIONS = ("io", "convert", "s3", "gateway", "soak", "jobs", "listing", "durability")
 
 
 def common_argv(args):
@@ -138,8 +143,18 @@ def listing_argv(args):
     return argv
 
 
+def durability_argv(args):
+    """The arguments of Benchmarks/durability_bench.py for the `durability` section, from ours."""
+    argv = ["--tessera", str(args.tessera), "--jobs", str(args.jobs), "--repeat", str(args.repeat), "--timeout", str(args.timeout)]
+    for flag, on in (("--small", args.small), ("--no-sync", not args.sync), ("--keep", args.keep)):
+        if on:
+            argv.append(flag)
+    return argv
+
+
 def main(argv=None):
     import convert_bench
+    import durability_bench
     import gateway_bench
     import gateway_soak
     import jobs_bench
@@ -200,7 +215,8 @@ def main(argv=None):
             "gateway": lambda: gateway_bench.main(gateway_argv(args)),
             "soak": lambda: gateway_soak.main(soak_argv(args)),
             "jobs": lambda: jobs_bench.main(jobs_argv(args)),
-            "listing": lambda: listing_bench.main(listing_argv(args))}
+            "listing": lambda: listing_bench.main(listing_argv(args)),
+            "durability": lambda: durability_bench.main(durability_argv(args))}
     rc = 0
     for i, name in enumerate(s for s in ALL_SECTIONS if s in args.sections):
         if i > 0:

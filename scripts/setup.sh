@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 packages=(pkg-config libblosc-dev libzstd-dev zlib1g-dev libcurl4-openssl-dev libtiff-dev libhdf5-dev libcfitsio-dev wrk nginx chromium slurm-wlm munge)
 missing=()
 packages+=(jq)  # jq: the Jobs/ READMEs' lines that copy a manifest's task count (run by Tests/Conformance/jobs)
+packages+=(strace)  # strace: Tests/Conformance/convert/test_convert_fsync_order.py checks the fsync-before-publish order from a trace
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done

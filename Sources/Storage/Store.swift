@@ -14,6 +14,11 @@ public protocol Store: Sendable {
     /// The object's size, or nil if there is none.
     func size(_ key: String) throws -> Int?
     func set(_ key: String, _ bytes: [UInt8]) throws
+    /// Stores an object whose presence vouches for objects written before it (a Zarr
+    /// metadata document, a region's done-marker). A store that writes durably makes
+    /// every earlier write survive power loss first (`FileStore.Durability`), so after a
+    /// crash this object is never there without them; elsewhere it is `set`.
+    func publish(_ key: String, _ bytes: [UInt8]) throws
     /// Stores the object only if there is none under `key`, atomically: of any number of
     /// callers (threads, processes, machines) exactly one gets true, and the object is
     /// never visible half-written. How cluster tasks claim a step without a lock server.
@@ -83,6 +88,9 @@ extension Store {
     }
 
     public func head(_ key: String) throws -> ObjectInfo? { try size(key).map { ObjectInfo(size: $0) } }
+
+    /// An object store's PUT is durable when it returns: nothing more to order.
+    public func publish(_ key: String, _ bytes: [UInt8]) throws { try set(key, bytes) }
 
     public func read(_ key: String, range: ByteRange?) throws -> StoredObject? {
         guard let info = try head(key) else { return nil }

@@ -8,7 +8,7 @@ import ZarrCore
 struct StoreLocation {
     var store: any Store
 
-    init(_ argument: String) throws {
-        store = try openStore(argument)
+    init(_ argument: String, durability: FileStore.Durability = .synced) throws {
+        store = try openStore(argument, durability: durability)
     }
 }

@@ -9,7 +9,7 @@ enum RegionWork {
     static func conversion(_ input: JobInput, path: String, destination: String, options: ConvertOptions,
                            log: @escaping @Sendable (String) -> Void) throws -> SplitImageConversion {
         guard let split = input.split else { throw UsageError("'\(input.input)' is not split into regions") }
-        return SplitImageConversion(input: path, output: try openStore(destination), location: destination, options: options,
+        return SplitImageConversion(input: path, output: try openStore(destination, durability: options.fsync ? .synced : .unsynced), location: destination, options: options,
                                     regions: split.regions.map { Region(origin: $0.origin, shape: $0.shape) },
                                     regionLevels: split.regionLevels, log: log)
     }

@@ -36,7 +36,7 @@ extension ConvertJob {
         options.overwrite = false
         options.resume = false
         options.failFast = true
-        let store = try openStore(destination)
+        let store = try openStore(destination, durability: options.fsync ? .synced : .unsynced)
         if let mark = try OutputMark.read(from: store), try OutputCompleteness.isComplete(store) {
             _ = try ResumeCheck.settings(store, location: destination, options: options)
             let source = try SourceOpener.open(input, options: options.source)
@@ -61,7 +61,7 @@ extension ConvertJob {
     /// source `matches` accepts — from metadata documents only. For inputs that are
     /// costly to look at (an S3 object to download), checked before fetching them.
     public static func isComplete(_ destination: String, options: ConvertOptions, matches: (SourceIdentity) -> Bool) throws -> Bool {
-        let store = try openStore(destination)
+        let store = try openStore(destination, durability: options.fsync ? .synced : .unsynced)
         guard let mark = try OutputMark.read(from: store), mark.command == "convert", let source = mark.source, matches(source),
               options.storedBytesSettings.allSatisfy({ mark.settings[$0.key] == $0.value }) else { return false }
         return try OutputCompleteness.isComplete(store)

@@ -211,7 +211,7 @@ public struct ConvertJob: Sendable {
         if !destination.contains("://"), FileManager.default.fileExists(atPath: destination, isDirectory: &isDir), !isDir.boolValue {
             throw UsageError("'\(destination)' exists and is not a directory")
         }
-        let store = try openStore(destination)
+        let store = try openStore(destination, durability: options.fsync ? .synced : .unsynced)
         try OverwriteGuard.refuseUnlisted(store, location: destination)
         // Any object under the output (a folder's files, a bucket prefix's keys) means
         // something is already there.

@@ -34,6 +34,9 @@ public struct ConvertOptions: Sendable {
     public var maxPixels: Int?
     /// A redrawn progress bar on a terminal (off when several inputs run side by side).
     public var progressBars = true
+    /// Flush local output to disk before the metadata that publishes it (`--no-fsync`
+    /// turns it off: atomic still, but not safe against power loss).
+    public var fsync = true
 
     public init() {}
 }

@@ -7,10 +7,20 @@ import ZarrCore
 /// When the grid dwarfs what the source stores, only the destination objects that
 /// overlap a stored source object are visited (found from one listing); every other one
 /// would read as fill value only, which a copy does not store.
+///
+/// When destination objects are smaller than the source's decoded chunks (inner chunks,
+/// if sharded) along some axis, several of them read one source chunk. The cells are
+/// then visited in groups — the cells that share one source chunk, consecutive items —
+/// and one worker copies a whole group holding those decoded source chunks
+/// (`sharedSourceBytes`), so each is decoded once when the destination's chunks nest in
+/// the source's.
 struct CopyWorkList: Sendable {
     /// Destination grid cells: every one, or those around stored source objects.
     private enum Cells: Sendable {
         case dense(grid: [Int])
+        /// The grid walked group by group: `group` cells per group along each axis,
+        /// `groups` groups; cells of edge groups that fall outside the grid are skipped.
+        case grouped(grid: [Int], group: [Int], groups: [Int])
         /// For each stored source object (C order of its coordinates): the box of
         /// destination cells it overlaps, and the running total of box sizes before it.
         case sparse(boxes: [Box], starts: [Int], stored: Set<[Int]>, source: ArrayMetadata, destination: ArrayMetadata)
@@ -28,6 +38,15 @@ struct CopyWorkList: Sendable {
     private let cells: Cells
     /// Items to visit; `cell(i)` is valid for `0..<count`.
     let count: Int
+    /// Consecutive items that read the same source chunks; one worker copies them
+    /// together (items `g * groupSize ..< (g + 1) * groupSize` form group `g`).
+    let groupSize: Int
+    /// Bytes of decoded source chunks one group shares: what its worker keeps.
+    let sharedSourceBytes: Int
+
+    /// At most this many bytes of decoded source chunks are kept per worker; a layout
+    /// that would need more is copied cell by cell (decoding shared chunks again).
+    static let sharedSourceBudget = 256 << 20
 
     /// Walks the whole grid when it is small or the source stores at least a quarter of
     /// it; otherwise lists the source array once and visits only what it stores.
@@ -35,7 +54,7 @@ struct CopyWorkList: Sendable {
         let grid = destination.chunkGrid
         let total = destination.chunkCount
         if total <= Self.denseGridCells {
-            self.init(cells: .dense(grid: grid), count: total)
+            self.init(dense: grid, count: total, source: source.metadata, destination: destination)
             return
         }
         let s = source.metadata
@@ -45,7 +64,7 @@ struct CopyWorkList: Sendable {
             stored.formUnion(source.storedChunks(in: page).lazy.map(\.coords))
         }
         if stored.count > total / 4 {
-            self.init(cells: .dense(grid: grid), count: total)
+            self.init(dense: grid, count: total, source: s, destination: destination)
             return
         }
         var boxes = [Box](), starts = [Int](), sum = 0
@@ -66,10 +85,36 @@ struct CopyWorkList: Sendable {
         self.init(cells: .sparse(boxes: boxes, starts: starts, stored: stored, source: s, destination: destination), count: sum)
     }
 
-    private init(cells: Cells, count: Int) {
+    private init(cells: Cells, count: Int, groupSize: Int = 1, sharedSourceBytes: Int = 0) {
         self.cells = cells
         self.count = count
+        self.groupSize = groupSize
+        self.sharedSourceBytes = sharedSourceBytes
     }
+
+    /// The whole grid: grouped by shared source chunk when destination cells are smaller
+    /// than them along some axis and a group's chunks fit `sharedSourceBudget`, else in
+    /// C order.
+    private init(dense grid: [Int], count: Int, source: ArrayMetadata, destination: ArrayMetadata) {
+        let unit = source.codecs.sharding?.innerChunkShape ?? source.chunkShape
+        let cell = destination.chunkShape
+        // Cells per group along each axis: how many fit in one source chunk.
+        let group = zip(unit, cell).map { u, c in c < u ? max(1, u / c) : 1 }
+        // Source chunks one cell touches (one more per axis where they do not align).
+        let touched = zip(unit, cell).map { u, c in ceilDiv(c, u) + (c % u == 0 || u % c == 0 ? 0 : 1) }
+        let groups = zip(grid, group).map { ceilDiv($0, $1) }
+        if group.contains(where: { $0 > 1 }),
+           let groupSize = checkedProduct(group), let padded = checkedProduct(groups).flatMap({ checkedProduct([$0, groupSize]) }),
+           let unitBytes = checkedProduct(unit + [source.dataType.size]), let shared = checkedProduct(touched + [unitBytes]),
+           shared <= Self.sharedSourceBudget {
+            self.init(cells: .grouped(grid: grid, group: group, groups: groups), count: padded, groupSize: groupSize, sharedSourceBytes: shared)
+        } else {
+            self.init(cells: .dense(grid: grid), count: count)
+        }
+    }
+
+    /// Groups to hand out; group `g` is items `g * groupSize ..< min((g + 1) * groupSize, count)`.
+    var groupCount: Int { ceilDiv(count, groupSize) }
 
     /// The destination cell of item `i`, or nil when another item visits it (a cell that
     /// overlaps several stored source objects belongs to the first of them in C order).
@@ -77,6 +122,10 @@ struct CopyWorkList: Sendable {
         switch cells {
         case let .dense(grid):
             return unravel(i, grid)
+        case let .grouped(grid, group, groups):
+            let size = group.reduce(1, *)
+            let cell = zip(zip(unravel(i / size, groups), group).map { $0 * $1 }, unravel(i % size, group)).map { $0 + $1 }
+            return zip(cell, grid).allSatisfy({ $0 < $1 }) ? cell : nil
         case let .sparse(boxes, starts, stored, source, destination):
             // The last box starting at or before i.
             var lo = 0, hi = starts.count - 1

@@ -11,6 +11,9 @@ public struct CopySummary: Sendable {
     public var skipped = 0
     public var inputBytes = 0
     public var outputBytes = 0
+    /// Source chunks (inner chunks, for sharded sources) decoded: once each when the
+    /// destination's chunks nest in the source's (`CopyWorkList`, `DecodedChunkCache`).
+    public var decodes = 0
     public var seconds = 0.0
 }
 
@@ -19,7 +22,10 @@ public struct CopySummary: Sendable {
 /// The unit of work is one destination object (a chunk or a whole shard): its region is
 /// read from the source (only the source chunks, or inner chunks, it overlaps), encoded
 /// once and stored atomically. Workers hold one such object at a time, so memory is
-/// bounded by `jobs` × object size whatever the array size. Metadata is written last —
+/// bounded by `jobs` × object size whatever the array size. Destination objects smaller
+/// than a source chunk are copied in groups that share it (`CopyWorkList`), each worker
+/// keeping the group's decoded source chunks — at most `CopyWorkList.sharedSourceBudget`
+/// bytes per worker — so each source chunk is decoded once. Metadata is written last —
 /// each array's after its chunks, the root's after everything — so a reader sees either
 /// a complete copy or none, and a re-run resumes by skipping objects that already decode.
 public final class ZarrCopy: Sendable {
@@ -85,6 +91,7 @@ public final class ZarrCopy: Sendable {
             summary.skipped += s.skipped
             summary.inputBytes += s.inputBytes
             summary.outputBytes += s.outputBytes
+            summary.decodes += s.decodes
             summary.arrays += 1
             try array.destination.writeMetadata()
             progress.finish()
@@ -125,7 +132,6 @@ public final class ZarrCopy: Sendable {
 
     private func copyArray(_ array: PlannedArray, progress: ProgressReporter) throws -> CopySummary {
         let dst = array.destination
-        let m = dst.metadata
         let work = array.work
         let tally = Mutex(CopySummary())
         // Fewer objects than workers (one big shard, say): spread each object's inner
@@ -138,30 +144,44 @@ public final class ZarrCopy: Sendable {
             try dst.store.listPages(prefix: dst.path.isEmpty ? "" : dst.path + "/") { page in listed.formUnion(page.lazy.map(\.key)) }
         }
         let stored = listed
-        try parallelFor(work.count, width: options.jobs) { i in
-            guard let c = work.cell(i) else { progress.advance(bytes: 0); return }
-            let region = m.chunkRegion(c)
-            let inBytes = region.elementCount * m.dataType.size
-            if stored.contains(dst.chunkKey(c)), try self.isComplete(dst, c) {
-                tally.withLock { $0.skipped += 1 }
-                progress.advance(bytes: inBytes)
-                return
+        try parallelFor(work.groupCount, width: options.jobs) { g in
+            // The decoded source chunks this group's objects share, dropped with the group.
+            let shared = DecodedChunkCache(capacity: work.sharedSourceBytes)
+            let source = ZarrArray(store: array.source.store, path: array.source.path, metadata: array.source.metadata,
+                                   concurrency: 1, decodedChunks: shared)
+            defer { tally.withLock { $0.decodes += shared.decodes } }
+            for i in (g * work.groupSize)..<min((g + 1) * work.groupSize, work.count) {
+                guard let c = work.cell(i) else { progress.advance(bytes: 0); continue }
+                try self.copyObject(c, from: source, to: dst, stored: stored, innerWidth: innerWidth, tally: tally, progress: progress)
             }
-            let data = try array.source.read(region)
-            var chunk = data
-            if region.shape != m.chunkShape {
-                chunk = NDBuffer(dataType: m.dataType, shape: m.chunkShape, fill: m.fillValue)
-                chunk.paste(data, from: Array(repeating: 0, count: m.dimensions), to: Array(repeating: 0, count: m.dimensions), size: region.shape)
-            }
-            let outBytes = try dst.writeChunk(c, chunk, concurrency: innerWidth)
-            tally.withLock {
-                $0.written += 1
-                $0.inputBytes += inBytes
-                $0.outputBytes += outBytes
-            }
-            progress.advance(bytes: inBytes)
         }
         return tally.withLock { $0 }
+    }
+
+    /// Copies the destination object at `c`, unless a previous run left it complete.
+    private func copyObject(_ c: [Int], from source: ZarrArray, to dst: ZarrArray, stored: Set<String>, innerWidth: Int,
+                            tally: borrowing Mutex<CopySummary>, progress: ProgressReporter) throws {
+        let m = dst.metadata
+        let region = m.chunkRegion(c)
+        let inBytes = region.elementCount * m.dataType.size
+        if stored.contains(dst.chunkKey(c)), try isComplete(dst, c) {
+            tally.withLock { $0.skipped += 1 }
+            progress.advance(bytes: inBytes)
+            return
+        }
+        let data = try source.read(region)
+        var chunk = data
+        if region.shape != m.chunkShape {
+            chunk = NDBuffer(dataType: m.dataType, shape: m.chunkShape, fill: m.fillValue)
+            chunk.paste(data, from: Array(repeating: 0, count: m.dimensions), to: Array(repeating: 0, count: m.dimensions), size: region.shape)
+        }
+        let outBytes = try dst.writeChunk(c, chunk, concurrency: innerWidth)
+        tally.withLock {
+            $0.written += 1
+            $0.inputBytes += inBytes
+            $0.outputBytes += outBytes
+        }
+        progress.advance(bytes: inBytes)
     }
 
     /// An object from an earlier run counts as done only if it decodes; one that does not

@@ -53,9 +53,10 @@ extension SplitImageConversion {
         let image = o.image
         try plan.feed(blocks, read: { try image.read($1) }, writers: writers, histograms: histograms, options: options, label: name)
         let (written, bytes) = totals.withLock { ($0.written, $0.bytes) }
-        // The marker last: its presence says every object of the region is stored.
+        // The marker last: its presence says every object of the region is stored (and,
+        // published, that they reach the disk before it does).
         let marker = SplitMarkers.Region(index: r, box: box, task: task, written: written, bytes: bytes, histogram: histograms?.snapshot)
-        try store.set(SplitMarkers.regionKey(r), marker.json.serialized())
+        try store.publish(SplitMarkers.regionKey(r), marker.json.serialized())
         return SplitStepSummary(status: .done, written: written, outputBytes: bytes, pixelBytes: box.elementCount * d.dataType.size)
     }
 

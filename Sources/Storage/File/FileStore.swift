@@ -8,7 +8,8 @@ import Synchronization
 /// copier as for the gateway. Writes go to a hidden temporary file in the destination
 /// folder and are renamed into place, so a killed writer leaves either the old object,
 /// the new one, or a stray temporary (never listed, removed by `removeStaleTemporaries`)
-/// — never half an object.
+/// — never half an object. A `synced` store (the default) also orders its writes to
+/// survive power loss: see `Durability`.
 public final class FileStore: Store {
     public let root: URL
     let rootPath: String
@@ -16,13 +17,19 @@ public final class FileStore: Store {
     /// root may not exist when the store is made, so it is opened on first use.
     let rootFD = Atomic<Int32>(-1)
     let counter = Atomic<Int>(0)
+    public let durability: Durability
+    /// Folders whose entries changed since they were last flushed (`Durability`).
+    let changedFolders = Mutex<Set<String>>([])
 
-    public init(root: URL) {
+    public init(root: URL, durability: Durability = .synced) {
         self.root = root.standardizedFileURL
         self.rootPath = self.root.path
+        self.durability = durability
     }
 
-    public convenience init(path: String) { self.init(root: URL(fileURLWithPath: path)) }
+    public convenience init(path: String, durability: Durability = .synced) {
+        self.init(root: URL(fileURLWithPath: path), durability: durability)
+    }
 
     deinit {
         let fd = rootFD.load(ordering: .acquiring)

@@ -27,7 +27,12 @@ extension FileStore {
     }
 
     public func delete(_ key: String) throws {
-        guard unlink(try path(key)) == 0 || errno == ENOENT || errno == ENOTDIR else { throw ioError(key, "cannot delete") }
+        let path = try path(key)
+        if unlink(path) == 0 {
+            folderChanged(parentFolder(path))
+            return
+        }
+        guard errno == ENOENT || errno == ENOTDIR else { throw ioError(key, "cannot delete") }
     }
 
     /// A temporary file beside `key`, renamed into place on `finish`.
@@ -39,7 +44,9 @@ extension FileStore {
         for part in folder.split(separator: "/", omittingEmptySubsequences: false) {
             path += path.isEmpty && part.isEmpty ? "/" : (path.hasSuffix("/") || path.isEmpty ? "" : "/") + part
             if part.isEmpty { continue }
-            if mkdir(path, 0o755) != 0 && errno != EEXIST {
+            if mkdir(path, 0o755) == 0 {
+                folderChanged(parentFolder(path))
+            } else if errno != EEXIST {
                 throw StorageError.failed(key: describe(key), reason: "cannot create folder \(path): \(String(cString: strerror(errno)))")
             }
         }
@@ -53,6 +60,7 @@ final class TemporaryFile: ObjectWriter {
     private let key: String
     private let target: String
     private let temporary: String
+    private let folder: String
     private var fd: Int32
 
     init(store: FileStore, key: String) throws {
@@ -60,7 +68,7 @@ final class TemporaryFile: ObjectWriter {
         self.key = key
         target = try store.path(key)
         let slash = target.lastIndex(of: "/")!
-        let folder = String(target[..<slash])
+        folder = String(target[..<slash])
         temporary = folder + "/" + StoreKey.temporaryMarker + String(target[target.index(after: slash)...])
             + ".\(getpid()).\(store.counter.add(1, ordering: .relaxed).newValue)"
         fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
@@ -89,6 +97,7 @@ final class TemporaryFile: ObjectWriter {
 
     func finish() throws {
         guard fd >= 0 else { throw StorageError.failed(key: store.describe(key), reason: "written after it was finished") }
+        do { try store.flushData(fd, key: key) } catch { abort(); throw error }
         close(fd)
         fd = -1
         guard rename(temporary, target) == 0 else {
@@ -96,14 +105,19 @@ final class TemporaryFile: ObjectWriter {
             unlink(temporary)
             throw e
         }
+        store.folderChanged(folder)
     }
 
     /// Like `finish`, but leaves an existing object alone and says whether this one was put in place.
     func finishIfAbsent() throws -> Bool {
         guard fd >= 0 else { throw StorageError.failed(key: store.describe(key), reason: "written after it was finished") }
+        do { try store.flushData(fd, key: key) } catch { abort(); throw error }
         close(fd)
         fd = -1
-        defer { unlink(temporary) }
+        defer {
+            unlink(temporary)
+            store.folderChanged(folder)
+        }
         if link(temporary, target) == 0 { return true }
         if errno == EEXIST { return false }
         throw store.ioError(key, "cannot link into place")

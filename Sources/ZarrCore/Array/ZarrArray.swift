@@ -13,12 +13,17 @@ public final class ZarrArray: Sendable {
     public let metadata: ArrayMetadata
     /// Worker threads for region reads and writes.
     public let concurrency: Int
+    /// Where region reads keep decoded chunks (inner chunks, when sharded) for the next
+    /// read that needs them, and count decodes; nil decodes every time.
+    public let decodedChunks: DecodedChunkCache?
 
-    public init(store: any Store, path: String, metadata: ArrayMetadata, concurrency: Int = defaultConcurrency) {
+    public init(store: any Store, path: String, metadata: ArrayMetadata, concurrency: Int = defaultConcurrency,
+                decodedChunks: DecodedChunkCache? = nil) {
         self.store = store
         self.path = path
         self.metadata = metadata
         self.concurrency = concurrency
+        self.decodedChunks = decodedChunks
     }
 
     /// Opens the array at `path`, v3 (`zarr.json`) or v2 (`.zarray` + `.zattrs`).
@@ -171,7 +176,7 @@ public final class ZarrArray: Sendable {
                                    whole: overlap == chunkRegion, width: innerWidth, into: target, outShape: region.shape, at: at)
                 return
             }
-            guard let chunk = try self.readChunk(coords[i]) else {
+            guard let chunk = try self.cached(self.chunkKey(coords[i]), { try self.readChunk(coords[i]) }) else {
                 fillBlock(dst: target.base, shape: region.shape, origin: at, size: overlap.shape, pattern: m.fillValue.bytes)
                 return
             }
@@ -247,16 +252,26 @@ public final class ZarrArray: Sendable {
             guard e.length <= innerLimit else {
                 throw corruptShard("inner chunk \(ci) of \(e.length) bytes is larger than the \(innerLimit) an inner chunk can take")
             }
-            let chunk: NDBuffer
-            do { chunk = try sharding.decodeInner(try fetch(e.offset..<(e.offset + e.length)), spec: spec) } catch let err as ZarrError {
+            let decoded: NDBuffer?
+            do {
+                decoded = try self.cached(key + "#\(ci)") { try sharding.decodeInner(try fetch(e.offset..<(e.offset + e.length)), spec: spec) }
+            } catch let err as ZarrError {
                 throw err.at(key: store.describe(key) + " (inner chunk \(ci))")
             }
+            guard let chunk = decoded else { return fillOutput(overlap) }
             chunk.bytes.withUnsafeBytes { src in
                 copyBlock(src: src.baseAddress!, srcShape: inner, srcOrigin: zip(overlap.origin, chunkRegion.origin).map { $0 - $1 },
                           dst: target.base, dstShape: outShape, dstOrigin: outputOrigin(overlap.origin),
                           size: overlap.shape, elementSize: elementSize)
             }
         }
+    }
+
+    /// `decode`, through `decodedChunks` when there is one. `id` names the decoded chunk:
+    /// a chunk's key, or a shard's key and an inner chunk's position.
+    private func cached(_ id: String, _ decode: () throws -> NDBuffer?) throws -> NDBuffer? {
+        guard let decodedChunks else { return try decode() }
+        return try decodedChunks.chunk(id, decode: decode)
     }
 
     /// Writes `data` at `region`. Chunks the region covers entirely are encoded straight

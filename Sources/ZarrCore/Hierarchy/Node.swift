@@ -67,15 +67,16 @@ public enum Node: Sendable {
     }
 
     /// Writes an array's metadata; for v2 `.zattrs` goes first so `.zarray` appearing
-    /// means the node is complete.
+    /// means the node is complete. Each document is published (`Store.publish`): on a
+    /// durable store every object written before it reaches the disk first.
     public static func writeArrayMetadata(_ m: ArrayMetadata, store: any Store, path: String) throws {
         switch m.format {
         case .v3:
-            try store.set(joinKey(path, ZarrKeys.v3), m.v3Metadata.serialized())
+            try store.publish(joinKey(path, ZarrKeys.v3), m.v3Metadata.serialized())
         case .v2:
             let document = try m.v2Metadata(key: store.describe(joinKey(path, ZarrKeys.array)))
-            if !m.attributes.isEmpty { try store.set(joinKey(path, ZarrKeys.attributes), JSONValue.object(m.attributes).serialized()) }
-            try store.set(joinKey(path, ZarrKeys.array), document.serialized())
+            if !m.attributes.isEmpty { try store.publish(joinKey(path, ZarrKeys.attributes), JSONValue.object(m.attributes).serialized()) }
+            try store.publish(joinKey(path, ZarrKeys.array), document.serialized())
         }
     }
 
@@ -83,10 +84,10 @@ public enum Node: Sendable {
     public static func writeGroupMetadata(format: ZarrFormat, attributes: [String: JSONValue], store: any Store, path: String) throws {
         switch format {
         case .v3:
-            try store.set(joinKey(path, ZarrKeys.v3), v3GroupMetadata(attributes: attributes).serialized())
+            try store.publish(joinKey(path, ZarrKeys.v3), v3GroupMetadata(attributes: attributes).serialized())
         case .v2:
-            if !attributes.isEmpty { try store.set(joinKey(path, ZarrKeys.attributes), JSONValue.object(attributes).serialized()) }
-            try store.set(joinKey(path, ZarrKeys.group), (["zarr_format": 2] as JSONValue).serialized())
+            if !attributes.isEmpty { try store.publish(joinKey(path, ZarrKeys.attributes), JSONValue.object(attributes).serialized()) }
+            try store.publish(joinKey(path, ZarrKeys.group), (["zarr_format": 2] as JSONValue).serialized())
         }
     }
 }
