@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
 """`make bench`: Tessera vs zarr-python 3 and tensorstore, same run, same input.
 
-    python Benchmarks/run_bench.py [--sections io,convert,s3,gateway,soak] [--small | --shape Z,Y,X]
+    python Benchmarks/run_bench.py [--sections io,convert,s3,gateway,soak,jobs,memory] [--small | --shape Z,Y,X]
                                    [--repeat N] [--jobs N] [--layouts L,...] [--tools T,...]
                                    [--convert-tools T,...] [--convert-variants V,...]
                                    [--memory-check] [--tessera-bench PATH] [--tessera PATH]
                                    [--gateway-duration S] [--gateway-connections N]
 
-Six sections, all by default:
+Seven sections, all by default:
   io       Benchmarks/io_bench.py: write and read back one Zarr array with tessera-bench,
            zarr-python 3 and tensorstore (two layouts), with the compress-only floor.
            Results go to Benchmarks/.cache/last-bench.json.
@@ -38,6 +38,11 @@ Six sections, all by default:
            objects per TB, output/input bytes, next to `plan --estimate`'s prediction, with
            ngff-zarr's CPU on the same TIFFs. --small: 10,000 files, 40 images. Results go to
            Benchmarks/.cache/last-jobs-bench.json.
+  memory   Benchmarks/memory_bench.py: peak RSS of `tessera convert` (NGFF 0.5, default
+           shards) on 1, 4 and 16 GiB uint16 TIFF/BigTIFF inputs (the 16 GiB one generated
+           quickly and deleted after), and of the 1 GiB conversion to a local S3 server (moto)
+           against the local one; goals: flat within 15 %, under 300 MiB, S3 within 20 %.
+           --small: 16, 64 and 256 MiB. Results go to Benchmarks/.cache/last-memory-bench.json.
 The exit status is 1 if any section failed. Every section stands on Benchmarks/harness/
 (process measurement, the section skeleton, results and tables, the server launchers
 shared with Tests/Conformance/support/).
@@ -55,7 +60,7 @@ from harness.report import csv_choice  # noqa: E402
 from harness.section import check_counts, run_section  # noqa: E402
 from io_bench import ALL_LAYOUTS, ALL_TOOLS, SMALL_SHAPE, IoBench  # noqa: E402
 
-ALL_SECTIONS = ("io", "convert", "s3", "gateway", "soak", "jobs")
+ALL_SECTIONS = ("io", "convert", "s3", "gateway", "soak", "jobs", "memory")
 
 
 def common_argv(args):
@@ -124,11 +129,22 @@ def jobs_argv(args):
     return argv
 
 
+def memory_argv(args):
+    """The arguments of Benchmarks/memory_bench.py for the `memory` section, from ours."""
+    argv = ["--jobs", str(args.jobs), "--timeout", str(args.timeout), "--tessera", str(args.tessera)]
+    if args.small:
+        argv.append("--small")
+    if not args.sync:
+        argv.append("--no-sync")
+    return argv
+
+
 def main(argv=None):
     import convert_bench
     import gateway_bench
     import gateway_soak
     import jobs_bench
+    import memory_bench
     import s3_bench
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sections", type=csv_choice(ALL_SECTIONS), default=ALL_SECTIONS,
@@ -137,7 +153,8 @@ def main(argv=None):
                          "s3 = Benchmarks/s3_bench.py (the same array written to a local S3 server); "
                          "gateway = Benchmarks/gateway_bench.py (tessera serve vs nginx under wrk); "
                          "soak = Benchmarks/gateway_soak.py (tessera serve under a connection flood at low descriptor limits); "
-                         "jobs = Benchmarks/jobs_bench.py (tessera plan over 100,000 files; a 200-image job plan -> run -> report vs its --estimate)")
+                         "jobs = Benchmarks/jobs_bench.py (tessera plan over 100,000 files; a 200-image job plan -> run -> report vs its --estimate); "
+                         "memory = Benchmarks/memory_bench.py (peak RSS of tessera convert at 1, 4, 16 GiB, and to S3)")
     size = ap.add_mutually_exclusive_group()
     size.add_argument("--small", action="store_true",
                       help="quick smoke run on %s instead of the 1 GiB input" % "x".join(map(str, SMALL_SHAPE)))
@@ -183,7 +200,8 @@ def main(argv=None):
             "s3": lambda: s3_bench.main(s3_argv(args)),
             "gateway": lambda: gateway_bench.main(gateway_argv(args)),
             "soak": lambda: gateway_soak.main(soak_argv(args)),
-            "jobs": lambda: jobs_bench.main(jobs_argv(args))}
+            "jobs": lambda: jobs_bench.main(jobs_argv(args)),
+            "memory": lambda: memory_bench.main(memory_argv(args))}
     rc = 0
     for i, name in enumerate(s for s in ALL_SECTIONS if s in args.sections):
         if i > 0:
