@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """`make bench`: Tessera vs zarr-python 3 and tensorstore, same run, same input.
 
-    python Benchmarks/run_bench.py [--sections io,convert,s3,gateway,soak] [--small | --shape Z,Y,X]
+    python Benchmarks/run_bench.py [--sections io,convert,s3,gateway,soak,jobs,memory] [--small | --shape Z,Y,X]
                                    [--repeat N] [--jobs N] [--layouts L,...] [--tools T,...]
                                    [--convert-tools T,...] [--convert-variants V,...]
                                    [--memory-check] [--tessera-bench PATH] [--tessera PATH]
@@ -47,6 +47,11 @@ Seven sections, all by default:
            4 GiB image to smaller chunks with its count of decoded source chunks, required
            to equal the inner chunks stored. --small: 32x512x512 and 64x512x512. Results go
            to Benchmarks/.cache/last-durability-bench.json.
+  memory   Benchmarks/memory_bench.py: peak RSS of `tessera convert` (NGFF 0.5, default
+           shards) on 1, 4 and 16 GiB uint16 TIFF/BigTIFF inputs (the 16 GiB one generated
+           quickly and deleted after), and of the 1 GiB conversion to a local S3 server (moto)
+           against the local one; goals: flat within 15 %, under 300 MiB, S3 within 20 %.
+           --small: 16, 64 and 256 MiB. Results go to Benchmarks/.cache/last-memory-bench.json.
 The exit status is 1 if any section failed. Every section stands on Benchmarks/harness/
 (process measurement, the section skeleton, results and tables, the server launchers
 shared with Tests/Conformance/support/).
@@ -64,7 +69,7 @@ from harness.report import csv_choice  # noqa: E402
 from harness.section import check_counts, run_section  # noqa: E402
 from io_bench import ALL_LAYOUTS, ALL_TOOLS, SMALL_SHAPE, IoBench  # noqa: E402
 
-ALL_SECTIONS = ("io", "convert", "s3", "gateway", "soak", "jobs", "listing", "durability")
+ALL_SECTIONS = ("io", "convert", "s3", "gateway", "soak", "jobs", "listing", "durability", "memory")
 
 
 def common_argv(args):
@@ -152,6 +157,16 @@ def durability_argv(args):
     return argv
 
 
+def memory_argv(args):
+    """The arguments of Benchmarks/memory_bench.py for the `memory` section, from ours."""
+    argv = ["--jobs", str(args.jobs), "--timeout", str(args.timeout), "--tessera", str(args.tessera)]
+    if args.small:
+        argv.append("--small")
+    if not args.sync:
+        argv.append("--no-sync")
+    return argv
+
+
 def main(argv=None):
     import convert_bench
     import durability_bench
@@ -159,6 +174,7 @@ def main(argv=None):
     import gateway_soak
     import jobs_bench
     import listing_bench
+    import memory_bench
     import s3_bench
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sections", type=csv_choice(ALL_SECTIONS), default=ALL_SECTIONS,
@@ -168,7 +184,9 @@ def main(argv=None):
                          "gateway = Benchmarks/gateway_bench.py (tessera serve vs nginx under wrk); "
                          "soak = Benchmarks/gateway_soak.py (tessera serve under a connection flood at low descriptor limits); "
                          "jobs = Benchmarks/jobs_bench.py (tessera plan over 100,000 files; a 200-image job plan -> run -> report vs its --estimate); "
-                         "listing = Benchmarks/listing_bench.py (tessera info over 10^6 local and 10^5 S3 objects: peak RSS, progress)")
+                         "listing = Benchmarks/listing_bench.py (tessera info over 10^6 local and 10^5 S3 objects: peak RSS, progress); "
+                         "durability = Benchmarks/durability_bench.py (convert with fsync on and off; decodes of a sharded copy); "
+                         "memory = Benchmarks/memory_bench.py (peak RSS of tessera convert at 1, 4, 16 GiB, and to S3)")
     size = ap.add_mutually_exclusive_group()
     size.add_argument("--small", action="store_true",
                       help="quick smoke run on %s instead of the 1 GiB input" % "x".join(map(str, SMALL_SHAPE)))
@@ -216,7 +234,8 @@ def main(argv=None):
             "soak": lambda: gateway_soak.main(soak_argv(args)),
             "jobs": lambda: jobs_bench.main(jobs_argv(args)),
             "listing": lambda: listing_bench.main(listing_argv(args)),
-            "durability": lambda: durability_bench.main(durability_argv(args))}
+            "durability": lambda: durability_bench.main(durability_argv(args)),
+            "memory": lambda: memory_bench.main(memory_argv(args))}
     rc = 0
     for i, name in enumerate(s for s in ALL_SECTIONS if s in args.sections):
         if i > 0:

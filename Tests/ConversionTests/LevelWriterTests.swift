@@ -44,3 +44,87 @@ import ZarrCore
         #expect(try array.readAll() == pixels)
     }
 }
+
+/// Shards written from spooled inner chunks: the bytes do not depend on the order (or
+/// the threads) in which pieces arrive and inner chunks complete — each is the codec's
+/// own shard, object for object — and a shard in progress holds no chunk in memory.
+@Suite struct SpooledShardTests {
+    func level(_ store: MemoryStore, _ location: ShardingCodec.IndexLocation) -> ZarrArray {
+        let inner = CodecPipeline(bytesToBytes: [ZstdCodec(level: 3)])
+        let sharding = ShardingCodec(innerChunkShape: [4, 4], codecs: inner, indexLocation: location)
+        let m = ArrayMetadata(format: .v3, shape: [20, 27], chunkShape: [8, 12], dataType: .uint16, fillValue: FillValue(bytes: [0, 0]),
+                              codecs: CodecPipeline(arrayToBytes: sharding))
+        return ZarrArray(store: store, path: "0", metadata: m, concurrency: 1)
+    }
+
+    /// Noise with a fill-valued band, so some inner chunks are not stored.
+    func pixels() -> NDBuffer {
+        var state: UInt64 = 12345
+        var p = NDBuffer(dataType: .uint16, shape: [20, 27], fill: FillValue(bytes: [0, 0]))
+        for y in 0..<20 where !(4..<8).contains(y) {
+            for x in 0..<27 {
+                state = state &* 6364136223846793005 &+ 1442695040888963407
+                p.bytes[2 * (y * 27 + x)] = UInt8(truncatingIfNeeded: state >> 33)
+                p.bytes[2 * (y * 27 + x) + 1] = UInt8(truncatingIfNeeded: state >> 41) & 7
+            }
+        }
+        return p
+    }
+
+    /// Pieces of 3x5 (not aligned to inner chunks, so most units are pasted together
+    /// from several pieces), in an order shuffled by `seed`.
+    func pieces(seed: UInt64) -> [Region] {
+        var all = [Region]()
+        for y in stride(from: 0, to: 20, by: 3) {
+            for x in stride(from: 0, to: 27, by: 5) {
+                all.append(Region(origin: [y, x], shape: [min(3, 20 - y), min(5, 27 - x)]))
+            }
+        }
+        var rng = seed
+        for i in stride(from: all.count - 1, to: 0, by: -1) {
+            rng = rng &* 6364136223846793005 &+ 1442695040888963407
+            all.swapAt(i, Int((rng >> 33) % UInt64(i + 1)))
+        }
+        return all
+    }
+
+    @Test(arguments: [ShardingCodec.IndexLocation.end, .start])
+    func shuffledCompletionOrdersWriteTheCodecsBytes(_ location: ShardingCodec.IndexLocation) throws {
+        let data = pixels()
+        let reference = MemoryStore()
+        try level(reference, location).write(Region(shape: [20, 27]), data)
+        let expected = try reference.list(prefix: "0/").map(\.key).sorted()
+        #expect(expected.count == 9)
+        for seed in [1, 2, 3, 4] as [UInt64] {
+            let store = MemoryStore()
+            let array = level(store, location)
+            let done = Mutex<LevelWriter.Summary?>(nil)
+            let writer = LevelWriter(index: 0, array: array, next: nil, factors: [2, 2], method: .mean, existing: []) { _, s in
+                done.withLock { $0 = s }
+            }
+            let order = pieces(seed: seed)
+            // Four threads: inner chunks of one shard complete concurrently, in no fixed order.
+            try parallelFor(order.count, width: 4) { i in try writer.receive(data.extract(order[i]), at: order[i]) }
+            #expect(done.withLock { $0 }?.written == 9)
+            #expect(try store.list(prefix: "0/").map(\.key).sorted() == expected, "seed \(seed)")
+            for key in expected { #expect(try store.get(key) == reference.get(key), "seed \(seed): \(key)") }
+            #expect(writer.shardsInProgress.count == 0)
+        }
+    }
+
+    @Test func aShardInProgressHoldsItsChunksInItsSpoolNotInMemory() throws {
+        let data = pixels()
+        let array = level(MemoryStore(), .end)
+        let writer = LevelWriter(index: 0, array: array, next: nil, factors: [2, 2], method: .mean, existing: []) { _, _ in }
+        // The top-left 8x8 of shard (0, 0) (its other inner chunks still to come), and all
+        // of shard (1, 1), which completes and goes.
+        for r in [Region(origin: [0, 0], shape: [8, 8]), Region(origin: [8, 12], shape: [8, 12])] {
+            try writer.receive(data.extract(r), at: r)
+        }
+        let held = writer.shardsInProgress
+        #expect(held.count == 1)
+        #expect(held.inMemory == 0)
+        #expect(held.spooled > 0)
+        #expect(try array.store.get("0/c/1/1") != nil && array.store.get("0/c/0/0") == nil)
+    }
+}

@@ -119,6 +119,24 @@ import Testing
             #expect(entries[0] == nil)
             let first = try #require(entries[1])
             #expect(first.offset == (location == .start ? indexSize : 0))
+            // Kept by the caller (appended to a spool in arrival order) instead of held:
+            // streamed out, the same bytes, each kept chunk read back once, in C order.
+            var spool = [UInt8]()
+            var kept = ShardAssembly(codec: sharding, chunksPerShard: [2, 2])
+            for i in order {
+                kept.add(piece: inner[i].map { bytes -> ShardAssembly.Piece in
+                    defer { spool += bytes }
+                    return .kept(offset: spool.count, length: bytes.count)
+                }, at: i)
+            }
+            #expect(kept.bytesInMemory == 0 && assembly.bytesInMemory == spool.count)
+            var streamed = [UInt8](), reads = [Int]()
+            let count = try kept.write(to: { streamed += $0 }, reading: { offset, length in
+                reads.append(offset)
+                return Array(spool[offset..<offset + length])
+            })
+            #expect(try streamed == expected && count == expected.count && kept.size() == expected.count)
+            #expect(reads == [1, 2, 3].map { i in order.filter { inner[$0] != nil }.prefix { $0 != i }.reduce(0) { $0 + inner[$1]!.count } })
         }
         #expect(try sharding.decode(expected, spec: a.metadata.chunkSpec) == shard)
     }

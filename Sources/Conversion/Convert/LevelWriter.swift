@@ -9,11 +9,14 @@ import ZarrCore
 /// piece covers entirely is encoded at once; a partly covered one waits in memory until
 /// the other pieces arrive. Every completed unit is also halved and passed to the next
 /// level's writer, so the whole pyramid is built from one read of the source: levels
-/// never re-read what was written. Shards are assembled from their encoded inner chunks
-/// (`ShardAssembly`, in whatever order they complete) and written once, whole.
+/// never re-read what was written. A shard's inner chunks are spooled to a temporary file
+/// as they are encoded (`ShardSpool`, in whatever order they complete); when the last one
+/// is in, the shard is streamed to its object in C order with its index
+/// (`ShardAssembly.write`), one inner chunk in memory at a time.
 ///
-/// Memory: the units waiting for pieces. Level-0 blocks visited in Morton order finish
-/// the next level's units after a few blocks, so the wait list stays short.
+/// Memory: the units waiting for pieces, and an index's worth per shard in progress —
+/// not the shards' bytes. Level-0 blocks visited in Morton order finish the next level's
+/// units after a few blocks, so the wait list stays short.
 final class LevelWriter: Sendable {
     struct Summary: Sendable {
         var written = 0
@@ -44,6 +47,8 @@ final class LevelWriter: Sendable {
     private struct Assembly {
         var shard: ShardAssembly
         let expected: Int
+        /// Where its stored inner chunks wait; made with the first one.
+        var spool: ShardSpool?
     }
 
     private struct State {
@@ -74,6 +79,15 @@ final class LevelWriter: Sendable {
     }
 
     var isComplete: Bool { state.withLock { $0.unitsDone == totalUnits } }
+
+    /// Shards in progress: how many, the bytes of their inner chunks held in memory, and
+    /// those waiting in their spools (what the memory model says, checked by tests).
+    var shardsInProgress: (count: Int, inMemory: Int, spooled: Int) {
+        state.withLock { s in
+            (s.shards.count, s.shards.values.reduce(0) { $0 + $1.shard.bytesInMemory },
+             s.shards.values.reduce(0) { $0 + ($1.spool?.size ?? 0) })
+        }
+    }
 
     private func unitRegion(_ u: [Int]) -> Region {
         let origin = zip(u, unit).map { $0 * $1 }
@@ -147,12 +161,28 @@ final class LevelWriter: Sendable {
             }
         }
         let local = zip(zip(u, object), zip(unitsPerObject, cStrides(unitsPerObject))).map { ($0.0 - $0.1 * $1.0) * $1.1 }.reduce(0, +)
-        let complete: ShardAssembly? = state.withLock { s in
-            var a = s.shards.removeValue(forKey: object)
-                ?? Assembly(shard: ShardAssembly(codec: sharding, chunksPerShard: unitsPerObject),
-                            expected: m.chunkRegion(object).gridCells(cellShape: unit).count)
-            a.shard.add(encoded, at: local)
-            if a.shard.received == a.expected { return a.shard }
+        func newAssembly() -> Assembly {
+            Assembly(shard: ShardAssembly(codec: sharding, chunksPerShard: unitsPerObject),
+                     expected: m.chunkRegion(object).gridCells(cellShape: unit).count)
+        }
+        // The chunk goes to the shard's spool outside the lock: only finding (or making)
+        // the spool and recording where the chunk went are serialised.
+        var piece: ShardAssembly.Piece?
+        if let encoded {
+            let spool = try state.withLock { s throws -> ShardSpool in
+                var a = s.shards[object] ?? newAssembly()
+                if let spool = a.spool { return spool }
+                let spool = try ShardSpool(for: array.store.describe(key))
+                a.spool = spool
+                s.shards[object] = a
+                return spool
+            }
+            piece = try spool.append(encoded)
+        }
+        let complete: Assembly? = state.withLock { s in
+            var a = s.shards.removeValue(forKey: object) ?? newAssembly()
+            a.shard.add(piece: piece, at: local)
+            if a.shard.received == a.expected { return a }
             s.shards[object] = a
             return nil
         }
@@ -162,7 +192,12 @@ final class LevelWriter: Sendable {
             return
         }
         // An all-fill shard is deleted, not written (ShardAssembly's rule).
-        let bytes = try array.storeObject(key, try complete.object())
+        let bytes = try array.storeObject(key, complete.shard) { offset, length in
+            guard let spool = complete.spool else {
+                throw ZarrError.invalidRequest("internal error: shard \(key) has stored inner chunks but no spool")
+            }
+            return try spool.read(offset, length)
+        }
         guard bytes > 0 else { return }
         state.withLock { s in
             s.summary.written += 1

@@ -1,6 +1,7 @@
-/// An object streamed to S3: parts are gathered until the object is larger than the
-/// multipart threshold, then sent as a multipart upload one part at a time (memory stays
-/// at about one part); an object that never grows that large is one PUT on `finish`.
+/// An object streamed to S3 from a bounded buffer: bytes gather until they fill one part
+/// (`S3Configuration.partSize`); when more arrive, that part goes up as the first of a
+/// multipart upload, and so on one part at a time, so memory stays at one part whatever
+/// the object's size. An object that never outgrows one part is one PUT on `finish`.
 /// Nothing appears under the key before `finish`; a writer given up (or dropped)
 /// aborts its upload, so no parts stay behind.
 final class S3ObjectWriter: ObjectWriter {
@@ -22,24 +23,37 @@ final class S3ObjectWriter: ObjectWriter {
 
     func append(_ bytes: [UInt8]) throws {
         guard !done else { throw StorageError.failed(key: store.describe(key), reason: "written after it was finished") }
-        pending += bytes
         let partSize = store.configuration.partSize
-        guard upload != nil || pending.count > max(store.configuration.multipartThreshold, partSize) else { return }
+        var rest = bytes[...]
         do {
-            if upload == nil {
-                let parts = MultipartUpload(store: store, key: key)
-                upload = (parts, try parts.create())
-            }
-            // Keep the tail back: the last part may be short, every other one may not.
-            while pending.count > partSize, let (parts, id) = upload {
-                etags.append(try parts.uploadPart(etags.count + 1, Array(pending[..<partSize]), id: id))
-                pending.removeFirst(partSize)
-                uploaded += partSize
+            while !rest.isEmpty {
+                // A full part goes up only once more bytes follow it: the last part may be
+                // short, every other one may not, and an object of one part is one PUT.
+                if pending.count == partSize { try sendPart() }
+                let take = min(partSize - pending.count, rest.count)
+                if pending.capacity < pending.count + take {
+                    // Grown to at most one part, never to the doubling past it.
+                    pending.reserveCapacity(min(partSize, max(pending.count + take, 2 * pending.capacity)))
+                }
+                pending += rest.prefix(take)
+                rest = rest.dropFirst(take)
             }
         } catch {
             abort()
             throw error
         }
+    }
+
+    /// Sends the buffered part (starting the multipart upload with the first one).
+    private func sendPart() throws {
+        if upload == nil {
+            let parts = MultipartUpload(store: store, key: key)
+            upload = (parts, try parts.create())
+        }
+        guard let (parts, id) = upload else { return }
+        etags.append(try parts.uploadPart(etags.count + 1, pending, id: id))
+        uploaded += pending.count
+        pending.removeAll(keepingCapacity: true)
     }
 
     func finish() throws {

@@ -130,6 +130,26 @@ public final class ZarrArray: Sendable {
         return bytes.count
     }
 
+    /// Stores a shard from its assembly, streamed through `store.writer(for:)` (a
+    /// temporary file renamed into place, an S3 upload in bounded parts): its bytes are
+    /// never whole in memory; `read(offset, length)` hands back the inner chunks the
+    /// assembly holds as kept pieces. The all-fill rule as in `storeObject(_:_:)`.
+    /// Returns the bytes stored.
+    @discardableResult
+    public func storeObject(_ key: String, _ shard: ShardAssembly, reading read: (Int, Int) throws -> [UInt8]) throws -> Int {
+        if shard.isAllFill { return try storeObject(key, nil) }
+        let writer = try store.writer(for: key)
+        do {
+            let count = try shard.write(to: { try writer.append($0) }, reading: read)
+            try writer.finish()
+            return count
+        } catch {
+            writer.abort()
+            if let e = error as? ZarrError { throw e.at(key: store.describe(key)) }
+            throw error
+        }
+    }
+
     // MARK: regions
 
     /// Chunk coordinates whose chunks intersect `region`.

@@ -122,3 +122,30 @@ def test_anonymous_reads_of_a_public_bucket(s3_env, run_tessera, tmp_path, monke
     proc = run_tessera("copy", f"s3://{public}/{prefix}", out)
     assert proc.returncode == 0, proc.stderr
     np.testing.assert_array_equal(zarr.open_array(out, mode="r")[:], data)
+
+
+def test_a_large_shard_streams_up_in_bounded_parts_and_reads_back_exactly(s3_env, run_convert, tmp_path):
+    """A shard larger than one part (16 MiB by default) is never buffered whole: it goes
+    up as a multipart upload while it is written (its ETag says how many parts), smaller
+    objects as one PUT each, and the pixels read back exactly."""
+    data = ci.pixels("uint16", (4096, 4096), seed=11)
+    src = ci.write_tiff(tmp_path / "large.tif", data, "yx", tile=(256, 256))
+    prefix = unique("parts") + ".ome.zarr"
+    # 512-pixel chunks: the level-0 shard (8 x 8 chunks, clamped to the image) is the whole
+    # 32 MiB image, about 2 parts once compressed.
+    cc.convert(run_convert, *cc.convert_args([src.arg], f"s3://{BUCKET}/{prefix}", chunks=512), timeout=600)
+    group = zarr.open_group(f"s3://{BUCKET}/{prefix}", mode="r", storage_options=s3_env.storage_options())
+    np.testing.assert_array_equal(group["0"][:], data)
+    import boto3
+
+    client = boto3.client("s3", endpoint_url=s3_env.endpoint, aws_access_key_id="testing",
+                          aws_secret_access_key="testing", region_name="us-east-1")
+    objects = client.list_objects_v2(Bucket=BUCKET, Prefix=prefix + "/")["Contents"]
+    part = 16 << 20
+    large = [o for o in objects if o["Size"] > part]
+    assert large, f"no object over one part: {[o['Size'] for o in objects]}"
+    for o in objects:
+        parts = o["ETag"].strip('"').partition("-")[2]
+        want = (o["Size"] + part - 1) // part if o["Size"] > part else None
+        assert (int(parts) if parts else None) == want, f"{o['Key']}: {o['Size']} bytes with ETag {o['ETag']}"
+    assert client.list_multipart_uploads(Bucket=BUCKET).get("Uploads", []) == []
