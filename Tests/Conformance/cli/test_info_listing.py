@@ -98,6 +98,13 @@ def test_progress_goes_to_stderr_and_stdout_stays_the_answer(many, tessera_bin):
     assert re.search(rf"^info: listed {everything[0]} objects, ", loud.stderr, re.M), loud.stderr
 
 
+@pytest.mark.parametrize("bad", ["-1", "nan", "soon"])
+def test_a_bad_progress_interval_is_one_clear_error(many, tessera_bin, bad):
+    proc = info(tessera_bin, many[0], f"--progress-interval={bad}")
+    assert proc.returncode != 0 and proc.stdout == ""
+    assert "--progress-interval" in proc.stderr or "progress-interval" in proc.stderr, proc.stderr
+
+
 def peak_rss_kib(cmd):
     """ru_maxrss of `cmd` alone (spawned from a tiny launcher, so the test process's own
     high-water mark is not inherited)."""
