@@ -16,6 +16,12 @@ struct InfoCommand: ParsableCommand {
     @Option(help: "Seconds between progress lines on stderr while the store is listed (0: after every page).")
     var progressInterval = 1.0
 
+    func validate() throws {
+        guard progressInterval.isFinite, progressInterval >= 0 else {
+            throw ValidationError("--progress-interval must be a number of seconds, 0 or more (got \(progressInterval))")
+        }
+    }
+
     func run() throws {
         try reportingErrors {
             let location = try StoreLocation(path)
