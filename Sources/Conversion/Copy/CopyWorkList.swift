@@ -13,7 +13,8 @@ import ZarrCore
 /// then visited in groups — the cells that share one source chunk, consecutive items —
 /// and one worker copies a whole group holding those decoded source chunks
 /// (`sharedSourceBytes`), so each is decoded once when the destination's chunks nest in
-/// the source's.
+/// the source's. (The sparse walk is not grouped: there a source chunk feeding several
+/// destination objects may be decoded once for each.)
 struct CopyWorkList: Sendable {
     /// Destination grid cells: every one, or those around stored source objects.
     private enum Cells: Sendable {
