@@ -207,16 +207,21 @@ final class V2ViewStore: Store {
 
     func listFolder(_ folder: String) throws -> FolderListing? {
         let below = try base.listFolder(folder)
-        let documents = (try? documents(at: folder)) ?? nil
+        let documents = try offered(at: folder)
         guard below != nil || documents != nil else { return nil }
         return FolderListing(objects: (documents ?? []).map { StoreEntry(key: $0.name, size: $0.bytes.count) },
                              folders: below?.folders ?? [])
     }
 
     func entries(named names: [String], in folder: String) throws -> [StoreEntry] {
-        // A refused array is left out of the view's listings (its keys answer why).
-        guard let documents = (try? documents(at: folder)) ?? nil else { return [] }
+        guard let documents = try offered(at: folder) else { return [] }
         return documents.filter { names.contains($0.name) }.map { StoreEntry(key: $0.name, size: $0.bytes.count) }
+    }
+
+    /// `documents(at:)`, with a node the view does not offer left out of listings (its own
+    /// keys answer why); storage failures still fail.
+    private func offered(at folder: String) throws -> [(name: String, bytes: [UInt8])]? {
+        do { return try documents(at: folder) } catch is V2ViewRefusal { return nil }
     }
 
     func list(prefix: String) throws -> [StoreEntry] {

@@ -97,6 +97,9 @@ def checksummed(tmp_path_factory) -> Path:
     arr = group.create_array("a", shape=(100, 100), chunks=(32, 32), shards=(64, 64), dtype="uint8",
                              serializer=BytesCodec(), compressors=[ZstdCodec(), Crc32cCodec()])
     arr[...] = np.arange(100 * 100, dtype=np.uint32).reshape(100, 100).astype(np.uint8)
+    # a folder of the root's own named like the view: hidden behind it (on both answer paths)
+    (root / "v2").mkdir()
+    (root / "v2" / "own-file").write_bytes(b"not part of the view")
     return root
 
 
@@ -288,6 +291,22 @@ def test_inexpressible_inner_chain_is_not_offered(server, checksummed):
     assert "does not offer" in log and "crc32c" in log, log[-2000:]
     # the v3 data itself is still served as stored
     assert server.get("/crc/a/zarr.json")[0] == 200
+
+
+def test_the_view_hides_a_folder_named_v2(server):
+    assert server.get("/crc/v2/own-file")[0] == 404
+    assert server.get("/crc/v2/own-file", method="HEAD")[0] == 404
+
+
+def test_chunk_validators(server, image):
+    p0 = _levels(image)[0]
+    status, headers, body = server.get(f"/img/v2/{p0}/0/0/0")
+    assert status == 200 and headers.get("ETag", "").startswith('"v2-'), headers
+    again = server.get(f"/img/v2/{p0}/0/0/0")[1]
+    assert again["ETag"] == headers["ETag"]
+    assert server.get(f"/img/v2/{p0}/0/0/1")[1]["ETag"] != headers["ETag"]
+    assert server.get(f"/img/v2/{p0}/0/0/0", headers={"If-None-Match": headers["ETag"]})[0] == 304
+    assert "Last-Modified" in headers
 
 
 def _raw_status(server, target: str) -> int:
