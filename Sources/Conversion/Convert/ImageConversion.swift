@@ -49,20 +49,23 @@ struct ImageConversion {
         let format = options.ngff.zarrFormat
         let levelPaths = plan.arrays.indices.map { joinKey(path, String($0)) }
         var existing = [Set<String>](repeating: [], count: plan.arrays.count)
-        var damaged = 0
-        for (i, m) in plan.arrays.enumerated() where options.resume {
-            let kept = try keptObjects(planned: m, at: levelPaths[i])
-            existing[i] = kept.kept
-            damaged += kept.damaged.count
-        }
-        // The group's NGFF metadata is written only after every level is complete, so on
-        // --resume its presence (with matching levels, checked above) means nothing is left
-        // — unless a stored object was found damaged, which is redone now.
-        if options.resume, damaged == 0, case let .group(_, attributes)? = try? Node.open(store: store, path: path),
-           NGFFAttributes.levelAxes(attributes).count == plan.arrays.count {
-            log("\(d.name): already complete")
-            return ImageSummary(name: d.name, levels: plan.levels.count, pixelBytes: d.byteCount,
-                                skipped: existing.map(\.count).reduce(0, +))
+        if options.resume {
+            let stored = try plan.arrays.indices.map { try storedMetadata(planned: plan.arrays[$0], at: levelPaths[$0]) }
+            // The group's NGFF metadata is written only after every level's objects have
+            // landed, so on --resume its presence, with the levels' stored metadata matching
+            // this run's (checked just above), means nothing is left: no object is listed
+            // or checked and no pixel is read. (An object damaged after the image was
+            // finished is beyond what a resume repairs; reconvert with --overwrite.)
+            if stored.allSatisfy({ $0 }), case let .group(_, attributes)? = try? Node.open(store: store, path: path),
+               NGFFAttributes.levelAxes(attributes).count == plan.arrays.count {
+                // A kill right after the metadata may have left the per-block counts.
+                try BlockHistograms.removeLeftovers(store: store, path: path, blocks: plan.blocks(level: 0, source: d.readBlock).count)
+                log("\(d.name): already complete")
+                return ImageSummary(name: d.name, levels: plan.levels.count, pixelBytes: d.byteCount)
+            }
+            for (i, m) in plan.arrays.enumerated() where stored[i] {
+                existing[i] = try keptObjects(planned: m, at: levelPaths[i]).kept
+            }
         }
         for (i, m) in plan.arrays.enumerated() { try Node.writeArrayMetadata(m, store: store, path: levelPaths[i]) }
 
@@ -85,7 +88,28 @@ struct ImageConversion {
         for (i, levelSource) in levelSources.enumerated() {
             blocks += plan.blocks(level: i, source: levelSource.description.readBlock).map { (i, $0) }
         }
-        try plan.feed(blocks, read: { try levelSources[$0].read($1) }, writers: writers, histograms: histograms, options: options, label: d.name)
+        // Level-0 counts are kept per block in the output, so a resume that reads only some
+        // blocks computes the same windows (BlockHistograms).
+        let blockHistograms = histograms.map { total in
+            BlockHistograms(store: store, path: path, total: total) {
+                ChannelHistograms(dataType: d.dataType, channels: d.channels.count, channelAxis: d.axisIndex("c"))
+            }
+        }
+        var needed: [Bool]?
+        if options.resume {
+            var wanted = ResumeReads.needed(blocks: blocks, plan: plan, levelPaths: levelPaths, chained: stored.isEmpty, existing: existing)
+            // A skipped level-0 block's counts come from the output; without them it is read.
+            if let blockHistograms {
+                for i in blocks.indices where !wanted[i] && blocks[i].level == 0 {
+                    wanted[i] = try !blockHistograms.restore(i, region: blocks[i].region)
+                }
+            }
+            needed = wanted
+        }
+        try plan.feed(blocks, read: { level, region in
+            ResumeReads.trace(level: level, region: region)
+            return try levelSources[level].read(region)
+        }, writers: writers, histograms: histograms, options: options, label: d.name, needed: needed, blockHistograms: blockHistograms)
 
         var windows: [ChannelWindow]?
         if writeOmero {
@@ -94,18 +118,25 @@ struct ImageConversion {
         }
         let attributes = ImageGroupAttributes.image(d, plan: plan, options: options, windows: windows, extra: extraAttributes)
         try Node.writeGroupMetadata(format: format, attributes: attributes, store: store, path: path)
+        try blockHistograms?.removeAll(blocks: blocks.count)
         return summary.withLock { $0 }
     }
 
-    /// On `--resume`: the level's stored objects that may be kept (`KeptObjects`), after
-    /// checking the stored metadata matches what this run would write.
-    private func keptObjects(planned: ArrayMetadata, at levelPath: String) throws -> KeptObjects {
-        guard let node = try? Node.open(store: store, path: levelPath) else { return KeptObjects() }
+    /// On `--resume`: whether the level's array metadata is stored (false: nothing of the
+    /// level is); refused when it differs from what this run would write.
+    private func storedMetadata(planned: ArrayMetadata, at levelPath: String) throws -> Bool {
+        guard let node = try? Node.open(store: store, path: levelPath) else { return false }
         guard case let .array(found) = node, found.format == planned.format,
               found.shape == planned.shape, found.chunkShape == planned.chunkShape, found.dataType == planned.dataType,
               found.codecs.v3Metadata == planned.codecs.v3Metadata else {
             throw UsageError("\(store.describe(levelPath)) was written with different settings; use --overwrite to start again")
         }
+        return true
+    }
+
+    /// On `--resume`: the level's stored objects that may be kept (`KeptObjects`); its
+    /// metadata was checked (`storedMetadata`).
+    private func keptObjects(planned: ArrayMetadata, at levelPath: String) throws -> KeptObjects {
         let metadataNames = ZarrKeys.nodeMetadata
         let listed = try store.list(prefix: levelPath + "/").filter { !metadataNames.contains(($0.key as NSString).lastPathComponent) }
         let array = ZarrArray(store: store, path: levelPath, metadata: planned, concurrency: 1)

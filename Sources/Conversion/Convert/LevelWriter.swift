@@ -12,6 +12,12 @@ import ZarrCore
 /// never re-read what was written. Shards are assembled from their encoded inner chunks
 /// (`ShardAssembly`, in whatever order they complete) and written once, whole.
 ///
+/// On `--resume`, source regions whose every output already exists are not read: they
+/// are `skip`ped instead, which counts their units as done without pixels and passes the
+/// skip down the pyramid. A unit with any skipped pixels is never stored (its pixels are
+/// incomplete); it only ever belongs to an object that exists — the caller reads every
+/// block whose footprint at some level touches a missing object — and this is checked.
+///
 /// Memory: the units waiting for pieces. Level-0 blocks visited in Morton order finish
 /// the next level's units after a few blocks, so the wait list stays short.
 final class LevelWriter: Sendable {
@@ -37,6 +43,8 @@ final class LevelWriter: Sendable {
     private struct Partial {
         var buffer: NDBuffer
         var filled: Int
+        /// Some of its pixels were skipped (resume), so it must not be stored.
+        var skipped = false
     }
 
     /// A shard's inner chunks as they complete, and how many of them lie inside the array
@@ -94,13 +102,14 @@ final class LevelWriter: Sendable {
                 return
             }
             let fill = self.array.metadata.fillValue
-            let done: NDBuffer? = self.state.withLock { s in
+            // nil: still waiting; .some(nil): complete but partly skipped (resume).
+            let done: NDBuffer?? = self.state.withLock { s in
                 // Taken out of the dictionary while pasted into, so the buffer is not copied.
                 var p = s.partial.removeValue(forKey: u) ?? Partial(buffer: NDBuffer(dataType: piece.dataType, shape: ur.shape, fill: fill), filled: 0)
                 p.buffer.paste(piece, from: zip(overlap.origin, region.origin).map { $0 - $1 },
                                to: zip(overlap.origin, ur.origin).map { $0 - $1 }, size: overlap.shape)
                 p.filled += overlap.elementCount
-                if p.filled == ur.elementCount { return p.buffer }
+                if p.filled == ur.elementCount { return p.skipped ? .some(nil) : .some(p.buffer) }
                 s.partial[u] = p
                 return nil
             }
@@ -108,12 +117,42 @@ final class LevelWriter: Sendable {
         }
     }
 
+    /// Resume: `region` of this level is not read, because every object its pixels reach
+    /// (here and at every later level) is already stored. Its units count as done, with
+    /// no pixels; a partly skipped unit waits for its other pieces like any other.
+    func skip(_ region: Region) throws {
+        for u in region.gridCells(cellShape: unit) {
+            let ur = unitRegion(u)
+            let overlap = ur.intersection(region)!
+            if overlap == ur {
+                try complete(u, ur, nil)
+                continue
+            }
+            let fill = array.metadata.fillValue, dataType = array.metadata.dataType
+            let done: Bool = state.withLock { s in
+                var p = s.partial.removeValue(forKey: u) ?? Partial(buffer: NDBuffer(dataType: dataType, shape: ur.shape, fill: fill), filled: 0)
+                p.filled += overlap.elementCount
+                p.skipped = true
+                if p.filled == ur.elementCount { return true }
+                s.partial[u] = p
+                return false
+            }
+            if done { try complete(u, ur, nil) }
+        }
+    }
+
     /// A unit has all its pixels: store it, then hand its halved pixels to the next level.
-    private func complete(_ u: [Int], _ ur: Region, _ data: NDBuffer) throws {
+    /// `data` nil: the unit was (partly) skipped on resume; so is its halved region.
+    private func complete(_ u: [Int], _ ur: Region, _ data: NDBuffer?) throws {
         try store(u, ur, data)
         if let next {
-            let small = try downsample(data, factors: factors, method: method)
-            try next.receive(small, at: Region(origin: zip(ur.origin, factors).map { $0 / $1 }, shape: small.shape))
+            let origin = zip(ur.origin, factors).map { $0 / $1 }
+            if let data {
+                let small = try downsample(data, factors: factors, method: method)
+                try next.receive(small, at: Region(origin: origin, shape: small.shape))
+            } else {
+                try next.skip(Region(origin: origin, shape: zip(ur.shape, factors).map { ($0 + $1 - 1) / $1 }))
+            }
         }
         let finished: Summary? = state.withLock { s in
             s.unitsDone += 1
@@ -122,26 +161,33 @@ final class LevelWriter: Sendable {
         if let finished { onDone(self, finished) }
     }
 
-    private func store(_ u: [Int], _ ur: Region, _ data: NDBuffer) throws {
+    private func store(_ u: [Int], _ ur: Region, _ pixels: NDBuffer?) throws {
         let m = array.metadata
         let object = zip(u, unitsPerObject).map { $0 / $1 }
         let key = array.chunkKey(object)
         let skip = existing.contains(key)
-        var full = data
-        if !skip, ur.shape != unit {
-            // Edge units are stored full size, padded with the fill value.
-            full = NDBuffer(dataType: m.dataType, shape: unit, fill: m.fillValue)
-            full.paste(data, from: unit.map { _ in 0 }, to: unit.map { _ in 0 }, size: ur.shape)
+        guard skip || pixels != nil else {
+            throw ZarrError.invalidRequest("internal error: \(array.store.describe(key)) is missing but some of its pixels were not read on --resume")
+        }
+        var full: NDBuffer?
+        if !skip, let data = pixels {
+            full = data
+            if ur.shape != unit {
+                // Edge units are stored full size, padded with the fill value.
+                var padded = NDBuffer(dataType: m.dataType, shape: unit, fill: m.fillValue)
+                padded.paste(data, from: unit.map { _ in 0 }, to: unit.map { _ in 0 }, size: ur.shape)
+                full = padded
+            }
         }
         guard let sharding else {
-            let bytes = skip ? 0 : try array.writeChunk(object, full)
+            let bytes = try full.map { try array.writeChunk(object, $0) } ?? 0
             state.withLock { s in
                 if skip { s.summary.skipped += 1 } else if bytes > 0 { s.summary.written += 1; s.summary.bytes += bytes }
             }
             return
         }
         var encoded: [UInt8]?
-        if !skip {
+        if let full {
             do { encoded = try sharding.encodeInner(full, spec: m.chunkSpec) } catch let e as ZarrError {
                 throw e.at(key: array.store.describe(key))
             }
