@@ -38,6 +38,10 @@ Six sections, all by default:
            objects per TB, output/input bytes, next to `plan --estimate`'s prediction, with
            ngff-zarr's CPU on the same TIFFs. --small: 10,000 files, 40 images. Results go to
            Benchmarks/.cache/last-jobs-bench.json.
+  resume   Benchmarks/resume_bench.py: on the 4 GiB BigTIFF of the memory check, a first
+           conversion vs a second `--resume` of the finished output (goal < 5 % of the first),
+           and a resume after one kill -9: its time, the source blocks it read, and its output
+           byte-identical. --small: 64x512x512. Results go to Benchmarks/.cache/last-resume-bench.json.
 The exit status is 1 if any section failed. Every section stands on Benchmarks/harness/
 (process measurement, the section skeleton, results and tables, the server launchers
 shared with Tests/Conformance/support/).
@@ -55,7 +59,7 @@ from harness.report import csv_choice  # noqa: E402
 from harness.section import check_counts, run_section  # noqa: E402
 from io_bench import ALL_LAYOUTS, ALL_TOOLS, SMALL_SHAPE, IoBench  # noqa: E402
 
-ALL_SECTIONS = ("io", "convert", "s3", "gateway", "soak", "jobs")
+ALL_SECTIONS = ("io", "convert", "s3", "gateway", "soak", "jobs", "resume")
 
 
 def common_argv(args):
@@ -129,6 +133,7 @@ def main(argv=None):
     import gateway_bench
     import gateway_soak
     import jobs_bench
+    import resume_bench
     import s3_bench
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sections", type=csv_choice(ALL_SECTIONS), default=ALL_SECTIONS,
@@ -183,7 +188,9 @@ def main(argv=None):
             "s3": lambda: s3_bench.main(s3_argv(args)),
             "gateway": lambda: gateway_bench.main(gateway_argv(args)),
             "soak": lambda: gateway_soak.main(soak_argv(args)),
-            "jobs": lambda: jobs_bench.main(jobs_argv(args))}
+            "jobs": lambda: jobs_bench.main(jobs_argv(args)),
+            "resume": lambda: resume_bench.main((["--small"] if args.small else [])
+                                                + ["--tessera", str(args.tessera), "--jobs", str(args.jobs)])}
     rc = 0
     for i, name in enumerate(s for s in ALL_SECTIONS if s in args.sections):
         if i > 0:

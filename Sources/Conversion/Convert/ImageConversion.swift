@@ -97,7 +97,7 @@ struct ImageConversion {
         }
         var needed: [Bool]?
         if options.resume {
-            var wanted = ResumeReads.needed(blocks: blocks, plan: plan, levelPaths: levelPaths, chained: stored.isEmpty, existing: existing)
+            var wanted = ResumeReads.needed(blocks: blocks, plan: plan, levelPaths: levelPaths, existing: existing)
             // A skipped level-0 block's counts come from the output; without them it is read.
             if let blockHistograms {
                 for i in blocks.indices where !wanted[i] && blocks[i].level == 0 {
@@ -110,6 +110,12 @@ struct ImageConversion {
             ResumeReads.trace(level: level, region: region)
             return try levelSources[level].read(region)
         }, writers: writers, histograms: histograms, options: options, label: d.name, needed: needed, blockHistograms: blockHistograms)
+        let rebuilt = try ResumeRebuild.run(writers: writers, plan: plan, store: store, path: path, options: options)
+        summary.withLock {
+            $0.written += rebuilt.written
+            $0.outputBytes += rebuilt.bytes
+        }
+        if rebuilt.written > 0 { log("\(d.name): \(rebuilt.written) objects of later levels rebuilt from the stored level below") }
 
         var windows: [ChannelWindow]?
         if writeOmero {

@@ -12,11 +12,11 @@ import ZarrCore
 /// never re-read what was written. Shards are assembled from their encoded inner chunks
 /// (`ShardAssembly`, in whatever order they complete) and written once, whole.
 ///
-/// On `--resume`, source regions whose every output already exists are not read: they
-/// are `skip`ped instead, which counts their units as done without pixels and passes the
+/// On `--resume`, source regions whose level-0 objects all exist are not read: they are
+/// `skip`ped instead, which counts their units as done without pixels and passes the
 /// skip down the pyramid. A unit with any skipped pixels is never stored (its pixels are
-/// incomplete); it only ever belongs to an object that exists — the caller reads every
-/// block whose footprint at some level touches a missing object — and this is checked.
+/// incomplete): when its object is missing, the object is `deferred`, left for the caller
+/// to rebuild from the stored level below once that level is complete (`ResumeRebuild`).
 ///
 /// Memory: the units waiting for pieces. Level-0 blocks visited in Morton order finish
 /// the next level's units after a few blocks, so the wait list stays short.
@@ -59,6 +59,7 @@ final class LevelWriter: Sendable {
         var shards: [[Int]: Assembly] = [:]
         var unitsDone = 0
         var summary = Summary()
+        var deferred = Set<[Int]>()
     }
 
     private let state = Mutex(State())
@@ -82,6 +83,9 @@ final class LevelWriter: Sendable {
     }
 
     var isComplete: Bool { state.withLock { $0.unitsDone == totalUnits } }
+
+    /// Resume: missing objects some of whose pixels were skipped, so not stored.
+    var deferredObjects: [[Int]] { state.withLock { $0.deferred.sorted { $0.lexicographicallyPrecedes($1) } } }
 
     private func unitRegion(_ u: [Int]) -> Region {
         let origin = zip(u, unit).map { $0 * $1 }
@@ -166,11 +170,12 @@ final class LevelWriter: Sendable {
         let object = zip(u, unitsPerObject).map { $0 / $1 }
         let key = array.chunkKey(object)
         let skip = existing.contains(key)
-        guard skip || pixels != nil else {
-            throw ZarrError.invalidRequest("internal error: \(array.store.describe(key)) is missing but some of its pixels were not read on --resume")
+        let deferred: Bool = state.withLock { s in
+            if pixels == nil, !skip { s.deferred.insert(object) }
+            return s.deferred.contains(object)
         }
         var full: NDBuffer?
-        if !skip, let data = pixels {
+        if !skip, !deferred, let data = pixels {
             full = data
             if ur.shape != unit {
                 // Edge units are stored full size, padded with the fill value.
@@ -180,6 +185,7 @@ final class LevelWriter: Sendable {
             }
         }
         guard let sharding else {
+            if deferred { return }
             let bytes = try full.map { try array.writeChunk(object, $0) } ?? 0
             state.withLock { s in
                 if skip { s.summary.skipped += 1 } else if bytes > 0 { s.summary.written += 1; s.summary.bytes += bytes }
@@ -202,7 +208,7 @@ final class LevelWriter: Sendable {
             s.shards[object] = a
             return nil
         }
-        guard let complete else { return }
+        guard let complete, !state.withLock({ $0.deferred.contains(object) }) else { return }
         if skip {
             state.withLock { $0.summary.skipped += 1 }
             return
