@@ -60,6 +60,7 @@ struct ImageConversion {
                NGFFAttributes.levelAxes(attributes).count == plan.arrays.count {
                 // A kill right after the metadata may have left the per-block counts.
                 try BlockHistograms.removeLeftovers(store: store, path: path, blocks: plan.blocks(level: 0, source: d.readBlock).count)
+                for levelPath in levelPaths { try ObjectManifest.remove(store: store, levelPath: levelPath) }
                 log("\(d.name): already complete")
                 return ImageSummary(name: d.name, levels: plan.levels.count, pixelBytes: d.byteCount)
             }
@@ -71,8 +72,14 @@ struct ImageConversion {
 
         let summary = Mutex(ImageSummary(name: d.name, levels: plan.levels.count, pixelBytes: d.byteCount))
         let log = self.log
+        // Plain chunks are recorded as they land, so a resume keeps them by size.
+        var manifests = [Int: ObjectManifest]()
+        for (i, m) in plan.arrays.enumerated() where m.codecs.sharding == nil {
+            manifests[i] = try ObjectManifest(store: store, levelPath: levelPaths[i])
+        }
         let writers = plan.levelWriters(store: store, path: path, levels: plan.arrays.indices, chained: stored.isEmpty,
-                                        method: options.downsample, existing: Dictionary(uniqueKeysWithValues: existing.enumerated().map { ($0, $1) })) { w, s in
+                                        method: options.downsample, existing: Dictionary(uniqueKeysWithValues: existing.enumerated().map { ($0, $1) }),
+                                        manifests: manifests) { w, s in
             summary.withLock {
                 $0.written += s.written
                 $0.skipped += s.skipped
@@ -125,6 +132,7 @@ struct ImageConversion {
         let attributes = ImageGroupAttributes.image(d, plan: plan, options: options, windows: windows, extra: extraAttributes)
         try Node.writeGroupMetadata(format: format, attributes: attributes, store: store, path: path)
         try blockHistograms?.removeAll(blocks: blocks.count)
+        for levelPath in levelPaths { try ObjectManifest.remove(store: store, levelPath: levelPath) }
         return summary.withLock { $0 }
     }
 
@@ -146,7 +154,8 @@ struct ImageConversion {
         let metadataNames = ZarrKeys.nodeMetadata
         let listed = try store.list(prefix: levelPath + "/").filter { !metadataNames.contains(($0.key as NSString).lastPathComponent) }
         let array = ZarrArray(store: store, path: levelPath, metadata: planned, concurrency: 1)
-        let kept = try KeptObjects(listed: listed, array: array, jobs: options.jobs)
+        let kept = try KeptObjects(listed: listed, array: array, jobs: options.jobs,
+                                   manifest: try ObjectManifest.read(store: store, levelPath: levelPath))
         if !kept.damaged.isEmpty {
             let shown = kept.damaged.prefix(3).map { store.describe($0) }.joined(separator: ", ")
             log("\(source.description.name): \(kept.damaged.count) stored object(s) damaged, redoing them: \(shown)"

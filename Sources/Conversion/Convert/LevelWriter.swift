@@ -38,6 +38,8 @@ final class LevelWriter: Sendable {
     /// Objects already stored (resume): their units are not encoded again.
     private let existing: Set<String>
     private let totalUnits: Int
+    /// Plain chunks that land are recorded here (resume keeps them by size).
+    private let manifest: ObjectManifest?
     private let onDone: @Sendable (LevelWriter, Summary) -> Void
 
     private struct Partial {
@@ -67,7 +69,7 @@ final class LevelWriter: Sendable {
     /// `region`: only this part of the level is written (a split image's region, aligned to
     /// whole objects); the level is complete when the region's units are.
     init(index: Int, array: ZarrArray, next: LevelWriter?, factors: [Int], method: DownsampleMethod, existing: Set<String>,
-         region: Region? = nil, onDone: @escaping @Sendable (LevelWriter, Summary) -> Void) {
+         region: Region? = nil, manifest: ObjectManifest? = nil, onDone: @escaping @Sendable (LevelWriter, Summary) -> Void) {
         self.index = index
         self.array = array
         let m = array.metadata
@@ -80,6 +82,7 @@ final class LevelWriter: Sendable {
         self.existing = existing
         totalUnits = (region ?? Region(shape: m.shape)).gridBox(cellShape: unit).count
         self.onDone = onDone
+        self.manifest = manifest
     }
 
     var isComplete: Bool { state.withLock { $0.unitsDone == totalUnits } }
@@ -187,6 +190,7 @@ final class LevelWriter: Sendable {
         guard let sharding else {
             if deferred { return }
             let bytes = try full.map { try array.writeChunk(object, $0) } ?? 0
+            if full != nil { try manifest?.record(key, size: bytes) }
             state.withLock { s in
                 if skip { s.summary.skipped += 1 } else if bytes > 0 { s.summary.written += 1; s.summary.bytes += bytes }
             }

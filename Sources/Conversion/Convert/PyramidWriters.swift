@@ -14,7 +14,7 @@ extension ImagePlan {
     /// past the range's last one. `regions[i]`, when given, restricts level i's writer to
     /// that part of the level (a split image's region). `onDone` hears each level finish.
     func levelWriters(store: any Store, path: String, levels: Range<Int>, chained: Bool, method: DownsampleMethod,
-                      existing: [Int: Set<String>], regions: [Int: Region] = [:],
+                      existing: [Int: Set<String>], regions: [Int: Region] = [:], manifests: [Int: ObjectManifest] = [:],
                       onDone: @escaping @Sendable (LevelWriter, LevelWriter.Summary) -> Void) -> [LevelWriter] {
         var next: LevelWriter?
         var writers = [LevelWriter]()
@@ -22,7 +22,7 @@ extension ImagePlan {
             let factors = i + 1 < self.levels.count ? self.levels[i + 1].factors : self.levels[i].factors
             let array = ZarrArray(store: store, path: joinKey(path, String(i)), metadata: arrays[i], concurrency: 1)
             let writer = LevelWriter(index: i, array: array, next: chained ? next : nil, factors: factors, method: method,
-                                     existing: existing[i] ?? [], region: regions[i], onDone: onDone)
+                                     existing: existing[i] ?? [], region: regions[i], manifest: manifests[i], onDone: onDone)
             writers.insert(writer, at: 0)
             next = writer
         }

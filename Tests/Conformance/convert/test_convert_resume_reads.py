@@ -1,7 +1,9 @@
 """Cheap resume (issue 18, must-show 2): kill -9 ten times, resume, and count the reads.
 
 Source: a 32x512x512 uint16 multi-page TIFF (16 MiB, gradient + noise: no all-fill
-object), `--chunks 16 --shards 32` (NGFF 0.5): 256 shards at level 0, five levels.
+object), `--chunks 16 --shards 32` (NGFF 0.5): 256 shards at level 0, five levels; or
+`--ngff 0.4 --chunks 32`: 256 plain chunks at level 0, kept on resume by their size
+against the level's chunk manifest, not decoded.
 `--jobs 2 --memory 4MiB` cut level 0 into many small read blocks (64), so a resume has
 something to leave out. `TESSERA_TRACE_READS=1` makes tessera name every source read
 on stderr ("tessera-trace: read level L origin o shape s").
@@ -42,9 +44,12 @@ import tessera_conformance as tc
 
 SHAPE = (32, 512, 512)
 LAYOUT = ["--chunks", "16", "--shards", "32", "--jobs", "2", "--memory", "4MiB"]
+# 0.4 has no shards: 32^3 chunks, so level 0 holds 256 objects as with 0.5
+LAYOUT_V2 = ["--chunks", "32", "--jobs", "2", "--memory", "4MiB"]
 KILLS = 10
 TRACE = re.compile(r"^tessera-trace: read level (\d+) origin ([\d,]+) shape ([\d,]+)$")
-SHARD = re.compile(r"^c((?:/\d+)+)$")
+SHARD = re.compile(r"^c((?:/\d+)+)$")  # 0.5: c/z/y/x
+CHUNK = re.compile(r"^(\d+(?:/\d+)*)$")  # 0.4: z/y/x (nested)
 
 
 def make_source(path: Path) -> None:
@@ -66,13 +71,17 @@ def reads(stderr: str) -> list:
 
 
 def level_layout(ref: Path) -> list:
-    """(shape, shard shape, cumulative factors) of each level of the reference output."""
+    """(shape, object shape, cumulative factors) of each level of the reference output."""
     import json
 
     levels, i = [], 0
-    while (ref / str(i) / "zarr.json").exists():
-        meta = json.loads((ref / str(i) / "zarr.json").read_text())
-        levels.append((tuple(meta["shape"]), tuple(meta["chunk_grid"]["configuration"]["chunk_shape"])))
+    while (ref / str(i)).is_dir():
+        if (ref / str(i) / "zarr.json").exists():
+            meta = json.loads((ref / str(i) / "zarr.json").read_text())
+            levels.append((tuple(meta["shape"]), tuple(meta["chunk_grid"]["configuration"]["chunk_shape"])))
+        else:
+            meta = json.loads((ref / str(i) / ".zarray").read_text())
+            levels.append((tuple(meta["shape"]), tuple(meta["chunks"])))
         i += 1
     out, cumulative = [], (1,) * len(SHAPE)
     for i, (shape, shard) in enumerate(levels):
@@ -90,7 +99,7 @@ def missing_shards(out: Path, layout: list) -> list:
         ldir = out / str(i)
         if ldir.is_dir():
             for rel in tc.visible_files(ldir):
-                m = SHARD.match(rel)
+                m = SHARD.match(rel) or CHUNK.match(rel)
                 if m:
                     stored.add(tuple(int(v) for v in m.group(1).strip("/").split("/")))
         grid = [-(-s // c) for s, c in zip(shape, shard)]
@@ -151,7 +160,8 @@ def run(cmd, delay: float | None, env):
 
 
 @pytest.mark.slow
-def test_kill_ten_times_resume_reads_only_missing(tessera_bin, run_convert, tmp_path):
+@pytest.mark.parametrize("ngff", ["0.5", "0.4"])
+def test_kill_ten_times_resume_reads_only_missing(ngff, tessera_bin, run_convert, tmp_path):
     seed = int(os.environ.get("TESSERA_KILL_SEED", "1818"))
     rng = random.Random(seed)
     src = tmp_path / "volume.tif"
@@ -159,7 +169,8 @@ def test_kill_ten_times_resume_reads_only_missing(tessera_bin, run_convert, tmp_
     env = dict(os.environ, TESSERA_TRACE_READS="1")
 
     def cmd(out, *extra):
-        return [str(tessera_bin), "convert", str(src), str(out), *LAYOUT, *extra]
+        layout = LAYOUT if ngff == "0.5" else ["--ngff", "0.4", *LAYOUT_V2]
+        return [str(tessera_bin), "convert", str(src), str(out), *layout, *extra]
 
     # 1. the uninterrupted reference, and every block of the source
     ref = tmp_path / "ref.ome.zarr"
@@ -168,7 +179,7 @@ def test_kill_ten_times_resume_reads_only_missing(tessera_bin, run_convert, tmp_
     duration = time.monotonic() - t0
     assert rc == 0, f"reference conversion failed: {err[-2000:]}"
     blocks = reads(err)
-    assert len(blocks) == len(set(blocks)) >= 32, f"expected many distinct level-0 blocks, got {len(blocks)}"
+    assert len(blocks) == len(set(blocks)) >= 16, f"expected many distinct level-0 blocks, got {len(blocks)}"
     layout = level_layout(ref)
     assert len(layout) >= 4, layout
     assert not [p.name for p in ref.iterdir() if p.name.startswith(".tessera-histogram")], "bookkeeping left behind"
@@ -231,3 +242,43 @@ def test_kill_ten_times_resume_reads_only_missing(tessera_bin, run_convert, tmp_
     assert_identical(out, ref, "after a second --resume")
     assert partial_reads > 0, "no resume was killed while reading; the test proved little"
     assert skipped_some, "no resume left a block unread; the test proved little"
+
+
+def test_plain_chunks_kept_by_manifest(tessera_bin, run_convert, tmp_path):
+    """0.4 (plain chunks): a resume keeps a stored chunk whose manifest line gives its
+    size (not rewritten), redoes one with no line and one whose size differs from its
+    line, and ignores a torn last line; the result is byte-identical to a clean run."""
+    src = tmp_path / "volume.tif"
+    make_source(src)
+    args = ["--ngff", "0.4", *LAYOUT_V2]
+    ref = tmp_path / "ref.ome.zarr"
+    proc = subprocess.run([str(tessera_bin), "convert", str(src), str(ref), *args], capture_output=True, text=True,
+                          timeout=600, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert not (ref / "0" / ".tessera-manifest").exists(), "manifest left behind by a finished run"
+    t0 = time.monotonic()
+    out = tmp_path / "out.ome.zarr"
+    manifest = out / "0" / ".tessera-manifest"
+    # kill once at least three level-0 chunks have landed and been recorded
+    for delay in (1.0, 1.5, 2.0, 0.7, 3.0, 0.5):
+        shutil.rmtree(out, ignore_errors=True)
+        killed, rc, err = run([str(tessera_bin), "convert", str(src), str(out), *args], delay, os.environ.copy())
+        lines = manifest.read_text().splitlines() if manifest.exists() else []
+        if killed and len(lines) >= 3 and not (out / "zarr.json").exists() and not (out / ".zattrs").exists():
+            break
+    else:
+        pytest.skip(f"no kill left three recorded chunks (reference {time.monotonic() - t0:.1f}s)")
+    recorded = {k: int(v) for k, v in (ln.rsplit(" ", 1) for ln in lines)}
+    chunks = sorted(k for k in recorded if recorded[k] > 0 and (out / k).is_file())[:3]
+    kept, unrecorded, cut = (out / k for k in chunks)
+    # no line for `unrecorded`; `cut` loses its tail (its line keeps the old size); a torn line
+    manifest.write_text("".join(f"{k} {v}\n" for k, v in recorded.items() if k != chunks[1]) + "0/0/")
+    cut.write_bytes(cut.read_bytes()[:-5])
+    before = {p: (p.stat().st_ino, p.stat().st_mtime_ns) for p in (kept, unrecorded, cut)}
+    killed, rc, err = run([str(tessera_bin), "convert", str(src), str(out), *args, "--resume"], None, os.environ.copy())
+    assert rc == 0, err[-2000:]
+    assert (kept.stat().st_ino, kept.stat().st_mtime_ns) == before[kept], f"{chunks[0]} (recorded) was rewritten"
+    assert (unrecorded.stat().st_ino, unrecorded.stat().st_mtime_ns) != before[unrecorded], \
+        f"{chunks[1]} (no manifest line) was kept"
+    assert (cut.stat().st_ino, cut.stat().st_mtime_ns) != before[cut], f"{chunks[2]} (size differs) was kept"
+    assert_identical(out, ref, "after --resume")
