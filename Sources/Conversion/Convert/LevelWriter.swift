@@ -124,9 +124,10 @@ final class LevelWriter: Sendable {
         }
     }
 
-    /// Resume: `region` of this level is not read, because every object its pixels reach
-    /// (here and at every later level) is already stored. Its units count as done, with
-    /// no pixels; a partly skipped unit waits for its other pieces like any other.
+    /// Resume: `region` of this level gets no pixels — a source block whose objects here
+    /// are all stored, or the halved region of a unit that got none. Its units count as
+    /// done; a partly skipped unit waits for its other pieces like any other, and a missing
+    /// object with skipped units is deferred (`deferredObjects`), not stored.
     func skip(_ region: Region) throws {
         for u in region.gridCells(cellShape: unit) {
             let ur = unitRegion(u)
