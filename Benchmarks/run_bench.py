@@ -52,6 +52,10 @@ Seven sections, all by default:
            quickly and deleted after), and of the 1 GiB conversion to a local S3 server (moto)
            against the local one; goals: flat within 15 %, under 300 MiB, S3 within 20 %.
            --small: 16, 64 and 256 MiB. Results go to Benchmarks/.cache/last-memory-bench.json.
+  resume   Benchmarks/resume_bench.py: on the 4 GiB BigTIFF of the memory check, a first
+           conversion vs a second `--resume` of the finished output (goal < 5 % of the first),
+           and a resume after one kill -9: its time, the source blocks it read, and its output
+           byte-identical. --small: 64x512x512. Results go to Benchmarks/.cache/last-resume-bench.json.
 The exit status is 1 if any section failed. Every section stands on Benchmarks/harness/
 (process measurement, the section skeleton, results and tables, the server launchers
 shared with Tests/Conformance/support/).
@@ -69,7 +73,7 @@ from harness.report import csv_choice  # noqa: E402
 from harness.section import check_counts, run_section  # noqa: E402
 from io_bench import ALL_LAYOUTS, ALL_TOOLS, SMALL_SHAPE, IoBench  # noqa: E402
 
-ALL_SECTIONS = ("io", "convert", "s3", "gateway", "soak", "jobs", "listing", "durability", "memory")
+ALL_SECTIONS = ("io", "convert", "s3", "gateway", "soak", "jobs", "listing", "durability", "memory", "resume")
 
 
 def common_argv(args):
@@ -175,6 +179,7 @@ def main(argv=None):
     import jobs_bench
     import listing_bench
     import memory_bench
+    import resume_bench
     import s3_bench
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sections", type=csv_choice(ALL_SECTIONS), default=ALL_SECTIONS,
@@ -186,7 +191,8 @@ def main(argv=None):
                          "jobs = Benchmarks/jobs_bench.py (tessera plan over 100,000 files; a 200-image job plan -> run -> report vs its --estimate); "
                          "listing = Benchmarks/listing_bench.py (tessera info over 10^6 local and 10^5 S3 objects: peak RSS, progress); "
                          "durability = Benchmarks/durability_bench.py (convert with fsync on and off; decodes of a sharded copy); "
-                         "memory = Benchmarks/memory_bench.py (peak RSS of tessera convert at 1, 4, 16 GiB, and to S3)")
+                         "memory = Benchmarks/memory_bench.py (peak RSS of tessera convert at 1, 4, 16 GiB, and to S3); "
+                         "resume = Benchmarks/resume_bench.py (a finished 4 GiB conversion resumed, and a resume after kill -9)")
     size = ap.add_mutually_exclusive_group()
     size.add_argument("--small", action="store_true",
                       help="quick smoke run on %s instead of the 1 GiB input" % "x".join(map(str, SMALL_SHAPE)))
@@ -235,7 +241,9 @@ def main(argv=None):
             "jobs": lambda: jobs_bench.main(jobs_argv(args)),
             "listing": lambda: listing_bench.main(listing_argv(args)),
             "durability": lambda: durability_bench.main(durability_argv(args)),
-            "memory": lambda: memory_bench.main(memory_argv(args))}
+            "memory": lambda: memory_bench.main(memory_argv(args)),
+            "resume": lambda: resume_bench.main((["--small"] if args.small else [])
+                                                + ["--tessera", str(args.tessera), "--jobs", str(args.jobs)])}
     rc = 0
     for i, name in enumerate(s for s in ALL_SECTIONS if s in args.sections):
         if i > 0:

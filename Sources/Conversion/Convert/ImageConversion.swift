@@ -49,27 +49,37 @@ struct ImageConversion {
         let format = options.ngff.zarrFormat
         let levelPaths = plan.arrays.indices.map { joinKey(path, String($0)) }
         var existing = [Set<String>](repeating: [], count: plan.arrays.count)
-        var damaged = 0
-        for (i, m) in plan.arrays.enumerated() where options.resume {
-            let kept = try keptObjects(planned: m, at: levelPaths[i])
-            existing[i] = kept.kept
-            damaged += kept.damaged.count
-        }
-        // The group's NGFF metadata is written only after every level is complete, so on
-        // --resume its presence (with matching levels, checked above) means nothing is left
-        // — unless a stored object was found damaged, which is redone now.
-        if options.resume, damaged == 0, case let .group(_, attributes)? = try? Node.open(store: store, path: path),
-           NGFFAttributes.levelAxes(attributes).count == plan.arrays.count {
-            log("\(d.name): already complete")
-            return ImageSummary(name: d.name, levels: plan.levels.count, pixelBytes: d.byteCount,
-                                skipped: existing.map(\.count).reduce(0, +))
+        if options.resume {
+            let stored = try plan.arrays.indices.map { try storedMetadata(planned: plan.arrays[$0], at: levelPaths[$0]) }
+            // The group's NGFF metadata is written only after every level's objects have
+            // landed, so on --resume its presence, with the levels' stored metadata matching
+            // this run's (checked just above), means nothing is left: no object is listed
+            // or checked and no pixel is read. (An object damaged after the image was
+            // finished is beyond what a resume repairs; reconvert with --overwrite.)
+            if stored.allSatisfy({ $0 }), case let .group(_, attributes)? = try? Node.open(store: store, path: path),
+               NGFFAttributes.levelAxes(attributes).count == plan.arrays.count {
+                // A kill right after the metadata may have left the per-block counts.
+                try BlockHistograms.removeLeftovers(store: store, path: path, blocks: plan.blocks(level: 0, source: d.readBlock).count)
+                for levelPath in levelPaths { try ObjectManifest.remove(store: store, levelPath: levelPath) }
+                log("\(d.name): already complete")
+                return ImageSummary(name: d.name, levels: plan.levels.count, pixelBytes: d.byteCount)
+            }
+            for (i, m) in plan.arrays.enumerated() where stored[i] {
+                existing[i] = try keptObjects(planned: m, at: levelPaths[i]).kept
+            }
         }
         for (i, m) in plan.arrays.enumerated() { try Node.writeArrayMetadata(m, store: store, path: levelPaths[i]) }
 
         let summary = Mutex(ImageSummary(name: d.name, levels: plan.levels.count, pixelBytes: d.byteCount))
         let log = self.log
+        // Plain chunks are recorded as they land, so a resume keeps them by size.
+        var manifests = [Int: ObjectManifest]()
+        for (i, m) in plan.arrays.enumerated() where m.codecs.sharding == nil {
+            manifests[i] = try ObjectManifest(store: store, levelPath: levelPaths[i])
+        }
         let writers = plan.levelWriters(store: store, path: path, levels: plan.arrays.indices, chained: stored.isEmpty,
-                                        method: options.downsample, existing: Dictionary(uniqueKeysWithValues: existing.enumerated().map { ($0, $1) })) { w, s in
+                                        method: options.downsample, existing: Dictionary(uniqueKeysWithValues: existing.enumerated().map { ($0, $1) }),
+                                        manifests: manifests) { w, s in
             summary.withLock {
                 $0.written += s.written
                 $0.skipped += s.skipped
@@ -85,7 +95,34 @@ struct ImageConversion {
         for (i, levelSource) in levelSources.enumerated() {
             blocks += plan.blocks(level: i, source: levelSource.description.readBlock).map { (i, $0) }
         }
-        try plan.feed(blocks, read: { try levelSources[$0].read($1) }, writers: writers, histograms: histograms, options: options, label: d.name)
+        // Level-0 counts are kept per block in the output, so a resume that reads only some
+        // blocks computes the same windows (BlockHistograms).
+        let blockHistograms = histograms.map { total in
+            BlockHistograms(store: store, path: path, total: total) {
+                ChannelHistograms(dataType: d.dataType, channels: d.channels.count, channelAxis: d.axisIndex("c"))
+            }
+        }
+        var needed: [Bool]?
+        if options.resume {
+            var wanted = ResumeReads.needed(blocks: blocks, plan: plan, levelPaths: levelPaths, existing: existing)
+            // A skipped level-0 block's counts come from the output; without them it is read.
+            if let blockHistograms {
+                for i in blocks.indices where !wanted[i] && blocks[i].level == 0 {
+                    wanted[i] = try !blockHistograms.restore(i, region: blocks[i].region)
+                }
+            }
+            needed = wanted
+        }
+        try plan.feed(blocks, read: { level, region in
+            ResumeReads.trace(level: level, region: region)
+            return try levelSources[level].read(region)
+        }, writers: writers, histograms: histograms, options: options, label: d.name, needed: needed, blockHistograms: blockHistograms)
+        let rebuilt = try ResumeRebuild.run(writers: writers, plan: plan, store: store, path: path, options: options)
+        summary.withLock {
+            $0.written += rebuilt.written
+            $0.outputBytes += rebuilt.bytes
+        }
+        if rebuilt.written > 0 { log("\(d.name): \(rebuilt.written) objects of later levels rebuilt from the stored level below") }
 
         var windows: [ChannelWindow]?
         if writeOmero {
@@ -94,22 +131,31 @@ struct ImageConversion {
         }
         let attributes = ImageGroupAttributes.image(d, plan: plan, options: options, windows: windows, extra: extraAttributes)
         try Node.writeGroupMetadata(format: format, attributes: attributes, store: store, path: path)
+        try blockHistograms?.removeAll(blocks: blocks.count)
+        for levelPath in levelPaths { try ObjectManifest.remove(store: store, levelPath: levelPath) }
         return summary.withLock { $0 }
     }
 
-    /// On `--resume`: the level's stored objects that may be kept (`KeptObjects`), after
-    /// checking the stored metadata matches what this run would write.
-    private func keptObjects(planned: ArrayMetadata, at levelPath: String) throws -> KeptObjects {
-        guard let node = try? Node.open(store: store, path: levelPath) else { return KeptObjects() }
+    /// On `--resume`: whether the level's array metadata is stored (false: nothing of the
+    /// level is); refused when it differs from what this run would write.
+    private func storedMetadata(planned: ArrayMetadata, at levelPath: String) throws -> Bool {
+        guard let node = try? Node.open(store: store, path: levelPath) else { return false }
         guard case let .array(found) = node, found.format == planned.format,
               found.shape == planned.shape, found.chunkShape == planned.chunkShape, found.dataType == planned.dataType,
               found.codecs.v3Metadata == planned.codecs.v3Metadata else {
             throw UsageError("\(store.describe(levelPath)) was written with different settings; use --overwrite to start again")
         }
+        return true
+    }
+
+    /// On `--resume`: the level's stored objects that may be kept (`KeptObjects`); its
+    /// metadata was checked (`storedMetadata`).
+    private func keptObjects(planned: ArrayMetadata, at levelPath: String) throws -> KeptObjects {
         let metadataNames = ZarrKeys.nodeMetadata
         let listed = try store.list(prefix: levelPath + "/").filter { !metadataNames.contains(($0.key as NSString).lastPathComponent) }
         let array = ZarrArray(store: store, path: levelPath, metadata: planned, concurrency: 1)
-        let kept = try KeptObjects(listed: listed, array: array, jobs: options.jobs)
+        let kept = try KeptObjects(listed: listed, array: array, jobs: options.jobs,
+                                   manifest: try ObjectManifest.read(store: store, levelPath: levelPath))
         if !kept.damaged.isEmpty {
             let shown = kept.damaged.prefix(3).map { store.describe($0) }.joined(separator: ", ")
             log("\(source.description.name): \(kept.damaged.count) stored object(s) damaged, redoing them: \(shown)"

@@ -6,8 +6,10 @@ import ZarrCore
 /// only whole objects (they are renamed into place), but a disk or a person can damage
 /// one afterwards; keeping it would make the finished image unreadable. So each listed
 /// object is checked before it is trusted — a shard by its index (read alone, by range:
-/// its crc32c and every entry inside the shard's size), a plain chunk by decoding it —
+/// its crc32c and every entry inside the shard's size), a plain chunk by its size against
+/// the level's `ObjectManifest` (no line: redone; no manifest at all: by decoding it) —
 /// and one that fails is deleted (it is Tessera's own, under a level it wrote) and redone.
+/// A chunk the manifest records as all fill (size 0, not stored) is kept as absent.
 struct KeptObjects {
     var kept: Set<String> = []
     var damaged: [String] = []
@@ -15,7 +17,7 @@ struct KeptObjects {
     /// Nothing stored yet.
     init() {}
 
-    init(listed: [StoreEntry], array: ZarrArray, jobs: Int) throws {
+    init(listed: [StoreEntry], array: ZarrArray, jobs: Int, manifest: [String: Int]? = nil) throws {
         let m = array.metadata
         // Only what the listing names: the grid itself may be far larger than what is stored.
         let candidates = array.storedChunks(in: listed).map { (coords: $0.coords, key: $0.entry.key, size: $0.entry.size) }
@@ -26,12 +28,19 @@ struct KeptObjects {
             if let sharding = m.codecs.sharding {
                 good = Self.shardIndexIsSound(key, size: size, sharding: sharding,
                                               chunksPerShard: sharding.chunksPerShard(m.chunkShape), store: array.store)
+            } else if let manifest {
+                guard let recorded = manifest[key] else { return }  // landed, not recorded: redone
+                good = recorded == size
             } else {
                 good = (try? array.verifyChunk(coords)) == true
             }
             result.withLock { if good { $0.kept.insert(key) } else { $0.damaged.append(key) } }
         }
         (kept, damaged) = result.withLock { ($0.kept, $0.damaged.sorted()) }
+        if m.codecs.sharding == nil, let manifest {
+            let listedKeys = Set(candidates.map(\.key))
+            kept.formUnion(manifest.filter { $0.value == 0 && !listedKeys.contains($0.key) }.map(\.key))
+        }
         for key in damaged { try array.store.delete(key) }
     }
 

@@ -14,6 +14,12 @@ import ZarrCore
 /// is in, the shard is streamed to its object in C order with its index
 /// (`ShardAssembly.write`), one inner chunk in memory at a time.
 ///
+/// On `--resume`, source regions whose level-0 objects all exist are not read: they are
+/// `skip`ped instead, which counts their units as done without pixels and passes the
+/// skip down the pyramid. A unit with any skipped pixels is never stored (its pixels are
+/// incomplete): when its object is missing, the object is `deferred`, left for the caller
+/// to rebuild from the stored level below once that level is complete (`ResumeRebuild`).
+///
 /// Memory: the units waiting for pieces, and an index's worth per shard in progress —
 /// not the shards' bytes. Level-0 blocks visited in Morton order finish the next level's
 /// units after a few blocks, so the wait list stays short.
@@ -35,11 +41,15 @@ final class LevelWriter: Sendable {
     /// Objects already stored (resume): their units are not encoded again.
     private let existing: Set<String>
     private let totalUnits: Int
+    /// Plain chunks that land are recorded here (resume keeps them by size).
+    private let manifest: ObjectManifest?
     private let onDone: @Sendable (LevelWriter, Summary) -> Void
 
     private struct Partial {
         var buffer: NDBuffer
         var filled: Int
+        /// Some of its pixels were skipped (resume), so it must not be stored.
+        var skipped = false
     }
 
     /// A shard's inner chunks as they complete, and how many of them lie inside the array
@@ -56,6 +66,7 @@ final class LevelWriter: Sendable {
         var shards: [[Int]: Assembly] = [:]
         var unitsDone = 0
         var summary = Summary()
+        var deferred = Set<[Int]>()
     }
 
     private let state = Mutex(State())
@@ -63,7 +74,7 @@ final class LevelWriter: Sendable {
     /// `region`: only this part of the level is written (a split image's region, aligned to
     /// whole objects); the level is complete when the region's units are.
     init(index: Int, array: ZarrArray, next: LevelWriter?, factors: [Int], method: DownsampleMethod, existing: Set<String>,
-         region: Region? = nil, onDone: @escaping @Sendable (LevelWriter, Summary) -> Void) {
+         region: Region? = nil, manifest: ObjectManifest? = nil, onDone: @escaping @Sendable (LevelWriter, Summary) -> Void) {
         self.index = index
         self.array = array
         let m = array.metadata
@@ -76,6 +87,7 @@ final class LevelWriter: Sendable {
         self.existing = existing
         totalUnits = (region ?? Region(shape: m.shape)).gridBox(cellShape: unit).count
         self.onDone = onDone
+        self.manifest = manifest
     }
 
     var isComplete: Bool { state.withLock { $0.unitsDone == totalUnits } }
@@ -88,6 +100,9 @@ final class LevelWriter: Sendable {
              s.shards.values.reduce(0) { $0 + ($1.spool?.size ?? 0) })
         }
     }
+
+    /// Resume: missing objects some of whose pixels were skipped, so not stored.
+    var deferredObjects: [[Int]] { state.withLock { $0.deferred.sorted { $0.lexicographicallyPrecedes($1) } } }
 
     private func unitRegion(_ u: [Int]) -> Region {
         let origin = zip(u, unit).map { $0 * $1 }
@@ -108,13 +123,14 @@ final class LevelWriter: Sendable {
                 return
             }
             let fill = self.array.metadata.fillValue
-            let done: NDBuffer? = self.state.withLock { s in
+            // nil: still waiting; .some(nil): complete but partly skipped (resume).
+            let done: NDBuffer?? = self.state.withLock { s in
                 // Taken out of the dictionary while pasted into, so the buffer is not copied.
                 var p = s.partial.removeValue(forKey: u) ?? Partial(buffer: NDBuffer(dataType: piece.dataType, shape: ur.shape, fill: fill), filled: 0)
                 p.buffer.paste(piece, from: zip(overlap.origin, region.origin).map { $0 - $1 },
                                to: zip(overlap.origin, ur.origin).map { $0 - $1 }, size: overlap.shape)
                 p.filled += overlap.elementCount
-                if p.filled == ur.elementCount { return p.buffer }
+                if p.filled == ur.elementCount { return p.skipped ? .some(nil) : .some(p.buffer) }
                 s.partial[u] = p
                 return nil
             }
@@ -122,12 +138,43 @@ final class LevelWriter: Sendable {
         }
     }
 
+    /// Resume: `region` of this level gets no pixels — a source block whose objects here
+    /// are all stored, or the halved region of a unit that got none. Its units count as
+    /// done; a partly skipped unit waits for its other pieces like any other, and a missing
+    /// object with skipped units is deferred (`deferredObjects`), not stored.
+    func skip(_ region: Region) throws {
+        for u in region.gridCells(cellShape: unit) {
+            let ur = unitRegion(u)
+            let overlap = ur.intersection(region)!
+            if overlap == ur {
+                try complete(u, ur, nil)
+                continue
+            }
+            let fill = array.metadata.fillValue, dataType = array.metadata.dataType
+            let done: Bool = state.withLock { s in
+                var p = s.partial.removeValue(forKey: u) ?? Partial(buffer: NDBuffer(dataType: dataType, shape: ur.shape, fill: fill), filled: 0)
+                p.filled += overlap.elementCount
+                p.skipped = true
+                if p.filled == ur.elementCount { return true }
+                s.partial[u] = p
+                return false
+            }
+            if done { try complete(u, ur, nil) }
+        }
+    }
+
     /// A unit has all its pixels: store it, then hand its halved pixels to the next level.
-    private func complete(_ u: [Int], _ ur: Region, _ data: NDBuffer) throws {
+    /// `data` nil: the unit was (partly) skipped on resume; so is its halved region.
+    private func complete(_ u: [Int], _ ur: Region, _ data: NDBuffer?) throws {
         try store(u, ur, data)
         if let next {
-            let small = try downsample(data, factors: factors, method: method)
-            try next.receive(small, at: Region(origin: zip(ur.origin, factors).map { $0 / $1 }, shape: small.shape))
+            let origin = zip(ur.origin, factors).map { $0 / $1 }
+            if let data {
+                let small = try downsample(data, factors: factors, method: method)
+                try next.receive(small, at: Region(origin: origin, shape: small.shape))
+            } else {
+                try next.skip(Region(origin: origin, shape: zip(ur.shape, factors).map { ($0 + $1 - 1) / $1 }))
+            }
         }
         let finished: Summary? = state.withLock { s in
             s.unitsDone += 1
@@ -136,26 +183,36 @@ final class LevelWriter: Sendable {
         if let finished { onDone(self, finished) }
     }
 
-    private func store(_ u: [Int], _ ur: Region, _ data: NDBuffer) throws {
+    private func store(_ u: [Int], _ ur: Region, _ pixels: NDBuffer?) throws {
         let m = array.metadata
         let object = zip(u, unitsPerObject).map { $0 / $1 }
         let key = array.chunkKey(object)
         let skip = existing.contains(key)
-        var full = data
-        if !skip, ur.shape != unit {
-            // Edge units are stored full size, padded with the fill value.
-            full = NDBuffer(dataType: m.dataType, shape: unit, fill: m.fillValue)
-            full.paste(data, from: unit.map { _ in 0 }, to: unit.map { _ in 0 }, size: ur.shape)
+        let deferred: Bool = state.withLock { s in
+            if pixels == nil, !skip { s.deferred.insert(object) }
+            return s.deferred.contains(object)
+        }
+        var full: NDBuffer?
+        if !skip, !deferred, let data = pixels {
+            full = data
+            if ur.shape != unit {
+                // Edge units are stored full size, padded with the fill value.
+                var padded = NDBuffer(dataType: m.dataType, shape: unit, fill: m.fillValue)
+                padded.paste(data, from: unit.map { _ in 0 }, to: unit.map { _ in 0 }, size: ur.shape)
+                full = padded
+            }
         }
         guard let sharding else {
-            let bytes = skip ? 0 : try array.writeChunk(object, full)
+            if deferred { return }
+            let bytes = try full.map { try array.writeChunk(object, $0) } ?? 0
+            if full != nil { try manifest?.record(key, size: bytes) }
             state.withLock { s in
                 if skip { s.summary.skipped += 1 } else if bytes > 0 { s.summary.written += 1; s.summary.bytes += bytes }
             }
             return
         }
         var encoded: [UInt8]?
-        if !skip {
+        if let full {
             do { encoded = try sharding.encodeInner(full, spec: m.chunkSpec) } catch let e as ZarrError {
                 throw e.at(key: array.store.describe(key))
             }
@@ -186,7 +243,7 @@ final class LevelWriter: Sendable {
             s.shards[object] = a
             return nil
         }
-        guard let complete else { return }
+        guard let complete, !state.withLock({ $0.deferred.contains(object) }) else { return }
         if skip {
             state.withLock { $0.summary.skipped += 1 }
             return

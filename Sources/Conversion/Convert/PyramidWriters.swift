@@ -14,7 +14,7 @@ extension ImagePlan {
     /// past the range's last one. `regions[i]`, when given, restricts level i's writer to
     /// that part of the level (a split image's region). `onDone` hears each level finish.
     func levelWriters(store: any Store, path: String, levels: Range<Int>, chained: Bool, method: DownsampleMethod,
-                      existing: [Int: Set<String>], regions: [Int: Region] = [:],
+                      existing: [Int: Set<String>], regions: [Int: Region] = [:], manifests: [Int: ObjectManifest] = [:],
                       onDone: @escaping @Sendable (LevelWriter, LevelWriter.Summary) -> Void) -> [LevelWriter] {
         var next: LevelWriter?
         var writers = [LevelWriter]()
@@ -22,7 +22,7 @@ extension ImagePlan {
             let factors = i + 1 < self.levels.count ? self.levels[i + 1].factors : self.levels[i].factors
             let array = ZarrArray(store: store, path: joinKey(path, String(i)), metadata: arrays[i], concurrency: 1)
             let writer = LevelWriter(index: i, array: array, next: chained ? next : nil, factors: factors, method: method,
-                                     existing: existing[i] ?? [], region: regions[i], onDone: onDone)
+                                     existing: existing[i] ?? [], region: regions[i], manifest: manifests[i], onDone: onDone)
             writers.insert(writer, at: 0)
             next = writer
         }
@@ -40,8 +40,11 @@ extension ImagePlan {
     /// pixels into `histograms`, and hands each block to its level's writer (`writers` are
     /// consecutive levels starting at `writers[0].index`). Each worker holds a block, the
     /// units cut from it and their encodings, so the workers fit `options.memoryLimit`.
+    /// On `--resume`, blocks with `read[i] == false` are skipped, not read (`ResumeReads`),
+    /// and level-0 counts go through `blockHistograms` (kept per block) when given.
     func feed(_ blocks: [(level: Int, region: Region)], read: @escaping @Sendable (Int, Region) throws -> NDBuffer,
-              writers: [LevelWriter], histograms: ChannelHistograms?, options: ConvertOptions, label: String) throws {
+              writers: [LevelWriter], histograms: ChannelHistograms?, options: ConvertOptions, label: String,
+              needed: [Bool]? = nil, blockHistograms: BlockHistograms? = nil) throws {
         let blockBytes = blockShape.reduce(description.dataType.size, *)
         let workers = max(1, min(options.jobs, options.memoryLimit / max(1, 3 * blockBytes)))
         let innerWidth = max(1, workers / max(1, blocks.count))
@@ -49,8 +52,15 @@ extension ImagePlan {
         let first = writers.first?.index ?? 0
         try parallelFor(blocks.count, width: workers) { i in
             let (level, region) = blocks[i]
+            if let needed, !needed[i] {
+                try writers[level - first].skip(region)
+                progress.advance(bytes: 0)
+                return
+            }
             let pixels = try read(level, region)
-            if level == 0 { histograms?.add(pixels, at: region) }
+            if level == 0 {
+                if let blockHistograms { try blockHistograms.count(i, pixels, at: region) } else { histograms?.add(pixels, at: region) }
+            }
             try writers[level - first].receive(pixels, at: region, width: innerWidth)
             progress.advance(bytes: pixels.bytes.count)
         }

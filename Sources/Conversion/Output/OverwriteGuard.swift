@@ -95,12 +95,14 @@ public enum OverwriteGuard {
     }
 
     /// Zarr metadata, a chunk or shard key (v3 `c/1/2`, `c`; v2 `1.2` or `1/2`), the mark,
-    /// or `OME/METADATA.ome.xml` — by name alone: in an output Tessera marked, chunks of a
-    /// killed run may precede their array's metadata.
+    /// a killed run's per-block counts and chunk manifests (`BlockHistograms`,
+    /// `ObjectManifest`), or `OME/METADATA.ome.xml` — by
+    /// name alone: in an output Tessera marked, chunks of a killed run may precede their
+    /// array's metadata.
     static func isZarrOrTessera(_ key: String) -> Bool {
         let parts = key.split(separator: "/")
         guard let last = parts.last.map(String.init) else { return false }
-        if metadataNames.contains(last) || last == OutputMark.key { return true }
+        if metadataNames.contains(last) || last == OutputMark.key || BlockHistograms.isKeyName(last) || last == ObjectManifest.name { return true }
         if last == "METADATA.ome.xml", parts.count >= 2, parts[parts.count - 2] == "OME" { return true }
         if last == "c" { return true }
         return !last.isEmpty && last.allSatisfy { $0.isASCII && ($0.isNumber || $0 == ".") } && last.first != "."
