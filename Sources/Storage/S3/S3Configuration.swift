@@ -20,8 +20,11 @@ public struct S3Configuration: Sendable {
     public var pathStyle: Bool
     /// Objects larger than this go up as a multipart upload (`TESSERA_S3_MULTIPART_THRESHOLD`).
     public var multipartThreshold = 64 << 20
-    /// Part size for multipart uploads (S3's minimum is 5 MiB except for the last part).
-    public var partSize = 16 << 20
+    /// Part size for multipart uploads (S3's minimum is 5 MiB except for the last part),
+    /// and the most a streamed object (`S3ObjectWriter`) holds in memory: S3's minimum, as
+    /// rclone's default, so a conversion writing shards on every worker stays within a few
+    /// MiB of one writing to disk (`Docs/convert.md`, "Memory").
+    public var partSize = 5 << 20
     /// A transfer slower than 1 byte/s for this long is a stall, retried (`TESSERA_S3_STALL_SECONDS`).
     public var stallSeconds = 20
     /// A listing longer than this many ListObjectsV2 pages is an error
