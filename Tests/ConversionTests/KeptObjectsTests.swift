@@ -46,4 +46,31 @@ import ZarrCore
         #expect(check.damaged == [key])
         #expect(check.kept.count == 3)
     }
+
+    /// The paged walk `--resume` uses decides as one whole listing does: metadata left
+    /// out, damaged chunks deleted, chunks the manifest records as all fill kept as absent.
+    @Test func pagedListingKeepsWhatAWholeListingKeeps() throws {
+        func level() throws -> (MemoryStore, ZarrArray) {
+            let s = MemoryStore()
+            let m = ArrayMetadata(format: .v2, shape: [16, 16], chunkShape: [8, 8], dataType: .uint16,
+                                  codecs: CodecPipeline(bytesToBytes: [ZstdCodec(level: 3)]),
+                                  chunkKeyEncoding: ChunkKeyEncoding(kind: .v2, separator: "/"))
+            let a = ZarrArray(store: s, path: "0", metadata: m, concurrency: 1)
+            try a.write(Region(shape: [16, 8]), NDBuffer(dataType: .uint16, shape: [16, 8], bytes: (0..<256).map { UInt8($0 % 251 + 1) }))
+            try a.writeMetadata()
+            return (s, a)
+        }
+        func manifest(_ s: MemoryStore, _ a: ZarrArray) throws -> [String: Int] {
+            // [0,0] recorded right, [1,0] recorded with a wrong size, [0,1] recorded all fill.
+            [a.chunkKey([0, 0]): try #require(try s.size(a.chunkKey([0, 0]))), a.chunkKey([1, 0]): 1, a.chunkKey([0, 1]): 0]
+        }
+        let (s1, a1) = try level(), (s2, a2) = try level()
+        let whole = try KeptObjects(listed: try s1.list(prefix: "0/").filter { !$0.key.hasSuffix(".zarray") }, array: a1, jobs: 2,
+                                    manifest: try manifest(s1, a1))
+        let paged = try KeptObjects(listingPagesOf: a2, jobs: 2, manifest: try manifest(s2, a2))
+        #expect(paged.kept == whole.kept && paged.damaged == whole.damaged)
+        #expect(paged.kept == [a2.chunkKey([0, 0]), a2.chunkKey([0, 1])])
+        #expect(paged.damaged == [a2.chunkKey([1, 0])])
+        #expect(try s2.get(a2.chunkKey([1, 0])) == nil, "a damaged chunk is deleted so it is redone")
+    }
 }

@@ -151,10 +151,8 @@ struct ImageConversion {
     /// On `--resume`: the level's stored objects that may be kept (`KeptObjects`); its
     /// metadata was checked (`storedMetadata`).
     private func keptObjects(planned: ArrayMetadata, at levelPath: String) throws -> KeptObjects {
-        let metadataNames = ZarrKeys.nodeMetadata
-        let listed = try store.list(prefix: levelPath + "/").filter { !metadataNames.contains(($0.key as NSString).lastPathComponent) }
         let array = ZarrArray(store: store, path: levelPath, metadata: planned, concurrency: 1)
-        let kept = try KeptObjects(listed: listed, array: array, jobs: options.jobs,
+        let kept = try KeptObjects(listingPagesOf: array, jobs: options.jobs,
                                    manifest: try ObjectManifest.read(store: store, levelPath: levelPath))
         if !kept.damaged.isEmpty {
             let shown = kept.damaged.prefix(3).map { store.describe($0) }.joined(separator: ", ")

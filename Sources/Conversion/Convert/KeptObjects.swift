@@ -18,6 +18,23 @@ struct KeptObjects {
     init() {}
 
     init(listed: [StoreEntry], array: ZarrArray, jobs: Int, manifest: [String: Int]? = nil) throws {
+        try check(listed, array: array, jobs: jobs, manifest: manifest)
+        try finish(array: array, manifest: manifest)
+    }
+
+    /// The level's objects listed page by page, so a level of millions of chunks is never
+    /// held as one listing (what is kept is still remembered by key).
+    init(listingPagesOf array: ZarrArray, jobs: Int, manifest: [String: Int]?) throws {
+        let metadataNames = ZarrKeys.nodeMetadata
+        try array.store.listPages(prefix: array.path.isEmpty ? "" : array.path + "/") { page in
+            try check(page.filter { !metadataNames.contains(String($0.key.split(separator: "/").last ?? "")) },
+                      array: array, jobs: jobs, manifest: manifest)
+        }
+        try finish(array: array, manifest: manifest)
+    }
+
+    /// Checks the objects of one listing page.
+    private mutating func check(_ listed: [StoreEntry], array: ZarrArray, jobs: Int, manifest: [String: Int]?) throws {
         let m = array.metadata
         // Only what the listing names: the grid itself may be far larger than what is stored.
         let candidates = array.storedChunks(in: listed).map { (coords: $0.coords, key: $0.entry.key, size: $0.entry.size) }
@@ -36,10 +53,21 @@ struct KeptObjects {
             }
             result.withLock { if good { $0.kept.insert(key) } else { $0.damaged.append(key) } }
         }
-        (kept, damaged) = result.withLock { ($0.kept, $0.damaged.sorted()) }
-        if m.codecs.sharding == nil, let manifest {
-            let listedKeys = Set(candidates.map(\.key))
-            kept.formUnion(manifest.filter { $0.value == 0 && !listedKeys.contains($0.key) }.map(\.key))
+        result.withLock {
+            kept.formUnion($0.kept)
+            damaged += $0.damaged
+        }
+    }
+
+    /// After every page: chunks recorded as all fill (and not found damaged) are kept as
+    /// absent, and damaged objects are deleted.
+    private mutating func finish(array: ZarrArray, manifest: [String: Int]?) throws {
+        damaged.sort()
+        if array.metadata.codecs.sharding == nil, let manifest {
+            // A listed key the manifest records as 0 is kept or damaged already; an unlisted
+            // one is an all-fill chunk that was rightly not stored.
+            let refused = Set(damaged)
+            kept.formUnion(manifest.lazy.filter { $0.value == 0 && !refused.contains($0.key) }.map(\.key))
         }
         for key in damaged { try array.store.delete(key) }
     }
