@@ -40,6 +40,11 @@ let package = Package(
         systemLibrary("CTIFF", pkgConfig: "libtiff-4", apt: "libtiff-dev"),
         systemLibrary("CHDF5", pkgConfig: "hdf5", apt: "libhdf5-dev"),
         systemLibrary("CFITSIO", pkgConfig: "cfitsio", apt: "libcfitsio-dev"),
+        systemLibrary("COpenSlide", pkgConfig: "openslide", apt: "libopenslide-dev"),
+        systemLibrary("CTurboJPEG", pkgConfig: "libturbojpeg", apt: "libturbojpeg0-dev"),
+        systemLibrary("COpenJPEG", pkgConfig: "libopenjp2", apt: "libopenjp2-7-dev"),
+        // No pkg-config file: the module map names the libraries itself.
+        .systemLibrary(name: "CHDF4", providers: [.apt(["libhdf4-alt-dev"])]),
 
         // Process-level C knobs Swift's Glibc module does not expose (allocator tuning).
         .target(name: "CPlatform"),
@@ -89,7 +94,8 @@ let package = Package(
         // test build, not the first feature that happens to use it.
         .testTarget(
             name: "SystemLibraryTests",
-            dependencies: ["CBlosc", "CZstd", "CZlib", "CCurl", "CTIFF", "CHDF5", "CFITSIO"]
+            dependencies: ["CBlosc", "CZstd", "CZlib", "CCurl", "CTIFF", "CHDF5", "CFITSIO",
+                           "COpenSlide", "CTurboJPEG", "COpenJPEG", "CHDF4"]
         ),
         .testTarget(name: "StorageTests", dependencies: ["Storage"]),
         .testTarget(name: "ZarrCoreTests", dependencies: ["ZarrCore", "Storage"]),

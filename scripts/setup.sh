@@ -9,6 +9,10 @@ cd "$(dirname "$0")/.."
 packages=(pkg-config libblosc-dev libzstd-dev zlib1g-dev libcurl4-openssl-dev libtiff-dev libhdf5-dev libcfitsio-dev wrk nginx chromium slurm-wlm munge)
 missing=()
 packages+=(jq)  # jq: the Jobs/ READMEs' lines that copy a manifest's task count (run by Tests/Conformance/jobs)
+packages+=(libopenslide-dev)  # whole-slide images (SVS, NDPI, MRXS, …) through OpenSlide
+packages+=(libhdf4-alt-dev)  # HDF4 SDS; the -alt build, which shares no symbol with HDF5 or netCDF
+packages+=(libturbojpeg0-dev libopenjp2-7-dev)  # JPEG and JPEG 2000 frames of DICOM whole-slide images
+packages+=(libgdcm-dev)  # DICOM series and multi-frame files (JPEG, JPEG-LS, JPEG 2000, RLE)
 packages+=(strace)  # strace: Tests/Conformance/convert/test_convert_fsync_order.py checks the fsync-before-publish order from a trace
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -24,11 +24,23 @@ public struct ChannelInfo: Sendable, Equatable {
     public var name: String?
     /// `RRGGBB` hex, or nil to let the writer choose.
     public var color: String?
+    /// The display range the source dictates (0…255 for the samples of an RGB picture), or
+    /// nil to take the window from the pixels' histogram.
+    public var window: ClosedRange<Double>?
 
-    public init(name: String? = nil, color: String? = nil) {
+    public init(name: String? = nil, color: String? = nil, window: ClosedRange<Double>? = nil) {
         self.name = name
         self.color = color
+        self.window = window
     }
+
+    /// The three channels of an 8-bit RGB picture (a slide, an RGB TIFF, a DICOM or DM colour
+    /// image): every reader shows them as red, green and blue over the full 0–255 range.
+    public static let rgb: [ChannelInfo] = [
+        ChannelInfo(name: "red", color: "FF0000", window: 0...255),
+        ChannelInfo(name: "green", color: "00FF00", window: 0...255),
+        ChannelInfo(name: "blue", color: "0000FF", window: 0...255),
+    ]
 }
 
 /// Everything about an image except its pixels. Axes are always in NGFF order
@@ -96,7 +108,7 @@ protocol StoredPyramid {
 /// A file opened for conversion: one or more images, plus what describes the file as a
 /// whole (the OME-XML of an OME-TIFF).
 public struct SourceFile: Sendable {
-    public enum Format: String, Sendable { case tiff, omeTIFF = "ome-tiff", hdf5, fits }
+    public enum Format: String, Sendable { case tiff, omeTIFF = "ome-tiff", hdf5, fits, slide, hdf4, dicom, dm }
 
     public var path: String
     public var format: Format
@@ -104,13 +116,18 @@ public struct SourceFile: Sendable {
     public var omeXML: String?
     /// Bytes of the file(s) on disk, for the summary.
     public var fileBytes: Int
+    /// What the reader saw about the file as a whole, in the order `tessera info` prints it:
+    /// a slide's vendor, a DICOM transfer syntax, a FITS or HDF4 compression.
+    public var details: [(label: String, value: String)]
 
-    public init(path: String, format: Format, images: [any ImageSource], omeXML: String? = nil, fileBytes: Int) {
+    public init(path: String, format: Format, images: [any ImageSource], omeXML: String? = nil, fileBytes: Int,
+                details: [(label: String, value: String)] = []) {
         self.path = path
         self.format = format
         self.images = images
         self.omeXML = omeXML
         self.fileBytes = fileBytes
+        self.details = details
     }
 }
 

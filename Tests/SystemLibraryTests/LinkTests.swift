@@ -1,6 +1,10 @@
 import CBlosc
 import CCurl
 import CFITSIO
+import CHDF4
+import COpenJPEG
+import COpenSlide
+import CTurboJPEG
 @preconcurrency import CHDF5
 import CTIFF
 import CZlib
@@ -25,5 +29,18 @@ import Testing
         var version: Float = 0
         ffvers(&version)
         #expect(version >= 3)
+    }
+    @Test func openslideVersion() { #expect(openslide_get_version() != nil) }
+    @Test func turbojpegInitialises() {
+        let handle = tjInitDecompress()
+        #expect(handle != nil)
+        if let handle { tjDestroy(handle) }
+    }
+    @Test func openjpegVersion() { #expect(String(cString: opj_version()).hasPrefix("2.")) }
+    @Test func hdf4Version() {
+        var major: UInt32 = 0, minor: UInt32 = 0, release: UInt32 = 0
+        var text = [CChar](repeating: 0, count: 81)
+        #expect(Hgetlibversion(&major, &minor, &release, &text) == 0)
+        #expect(major == 4)
     }
 }

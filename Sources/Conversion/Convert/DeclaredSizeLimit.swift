@@ -60,6 +60,10 @@ public enum DeclaredSizeLimit {
                 if limit.0 > worst.0 { worst = limit }
             }
             return worst
+        case .slide, .hdf4, .dicom, .dm:
+            // The widest bound any codec of these formats needs; each reader narrows it
+            // to its own compression when it knows it.
+            return (65536, "\(file.format.rawValue) compression")
         }
     }
 
