@@ -14,7 +14,7 @@ import ZarrCore
 /// then redone — never wrongly kept. Size 0 records a chunk that is all fill value and so
 /// is not stored. Removed once the image is complete.
 final class ObjectManifest: Sendable {
-    static let name = StoreKey.bookkeepingPrefix + "-manifest"
+    static let name = StoreKey.manifestFolder
     static let batchLines = 4096
     static let batchInterval: Duration = .seconds(1)
 

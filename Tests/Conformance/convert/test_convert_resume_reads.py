@@ -247,7 +247,8 @@ def test_kill_ten_times_resume_reads_only_missing(ngff, tessera_bin, run_convert
 def test_plain_chunks_kept_by_manifest(tessera_bin, run_convert, tmp_path):
     """0.4 (plain chunks): a resume keeps a stored chunk whose manifest line gives its
     size (not rewritten), redoes one with no line and one whose size differs from its
-    line, and ignores a torn last line; the result is byte-identical to a clean run."""
+    line, and ignores a torn last line; the result is byte-identical to a clean run.
+    The manifest is a folder of batch objects read in name order (a later line wins)."""
     src = tmp_path / "volume.tif"
     make_source(src)
     args = ["--ngff", "0.4", *LAYOUT_V2]
@@ -263,7 +264,8 @@ def test_plain_chunks_kept_by_manifest(tessera_bin, run_convert, tmp_path):
     for delay in (1.0, 1.5, 2.0, 0.7, 3.0, 0.5):
         shutil.rmtree(out, ignore_errors=True)
         killed, rc, err = run([str(tessera_bin), "convert", str(src), str(out), *args], delay, os.environ.copy())
-        lines = manifest.read_text().splitlines() if manifest.exists() else []
+        batches = sorted(manifest.iterdir()) if manifest.is_dir() else []
+        lines = [ln for b in batches for ln in b.read_text().splitlines()]
         if killed and len(lines) >= 3 and not (out / "zarr.json").exists() and not (out / ".zattrs").exists():
             break
     else:
@@ -272,7 +274,14 @@ def test_plain_chunks_kept_by_manifest(tessera_bin, run_convert, tmp_path):
     chunks = sorted(k for k in recorded if recorded[k] > 0 and (out / k).is_file())[:3]
     kept, unrecorded, cut = (out / k for k in chunks)
     # no line for `unrecorded`; `cut` loses its tail (its line keeps the old size); a torn line
-    manifest.write_text("".join(f"{k} {v}\n" for k, v in recorded.items() if k != chunks[1]) + "0/0/")
+    # the batches are replaced by two: the edited lines, then a later batch whose line for
+    # `kept` gives a wrong size, overridden by a still later batch with the right one
+    for b in batches:
+        b.unlink()
+    (manifest / "0000000000000001-0000000001-00000000").write_text(
+        "".join(f"{k} {v}\n" for k, v in recorded.items() if k != chunks[1]) + "0/0/")
+    (manifest / "0000000000000001-0000000001-00000001").write_text(f"{chunks[0]} {recorded[chunks[0]] + 1}\n")
+    (manifest / "0000000000000002-0000000001-00000000").write_text(f"{chunks[0]} {recorded[chunks[0]]}\n")
     cut.write_bytes(cut.read_bytes()[:-5])
     before = {p: (p.stat().st_ino, p.stat().st_mtime_ns) for p in (kept, unrecorded, cut)}
     killed, rc, err = run([str(tessera_bin), "convert", str(src), str(out), *args, "--resume"], None, os.environ.copy())
