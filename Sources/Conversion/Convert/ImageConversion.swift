@@ -75,6 +75,7 @@ struct ImageConversion {
         // Plain chunks are recorded as they land, so a resume keeps them by size.
         var manifests = [Int: ObjectManifest]()
         for (i, m) in plan.arrays.enumerated() where m.codecs.sharding == nil {
+            try ObjectManifest.removeOlderLog(store: store, levelPath: levelPaths[i])
             manifests[i] = ObjectManifest(store: store, levelPath: levelPaths[i])
         }
         let writers = plan.levelWriters(store: store, path: path, levels: plan.arrays.indices, chained: stored.isEmpty,

@@ -102,6 +102,14 @@ final class ObjectManifest: Sendable {
         for key in names { try store.delete(key) }
     }
 
+    /// Deletes the single append-only log file an older Tessera kept at the folder's key
+    /// (a local folder cannot hold both), so this run's batches can be written; its chunks
+    /// are then checked by decoding them. Nothing when there is none or it is a folder.
+    static func removeOlderLog(store: any Store, levelPath: String) throws {
+        let key = folder(levelPath)
+        if try store.size(key) != nil { try store.delete(key) }
+    }
+
     /// Whether `key` names a manifest batch (`…/.tessera-manifest/<digits and dashes>`),
     /// so that only what Tessera wrote there is read or deleted.
     static func isBatchKey(_ key: String) -> Bool {

@@ -91,15 +91,38 @@ def level_layout(ref: Path) -> list:
     return out
 
 
+def manifest_lines(ldir: Path) -> dict | None:
+    """Key → size from a level's chunk manifest batches, read in name order (a later line
+    wins; a line that is not "key size" is ignored); None when there is no batch."""
+    folder = ldir / ".tessera-manifest"
+    batches = sorted(p for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []
+    if not batches:
+        return None
+    sizes = {}
+    for b in batches:
+        for line in b.read_text().splitlines():
+            key, _, size = line.rpartition(" ")
+            if key and size.isdigit():
+                sizes[key] = int(size)
+    return sizes
+
+
 def missing_shards(out: Path, layout: list) -> list:
-    """Per level, the grid indices of shards that are not (visibly) stored."""
+    """Per level, the grid indices of shards that are not (visibly) stored. A plain chunk
+    (0.4) counts as stored only when its level's manifest records its size, as a resume
+    keeps it only then: a kill loses the manifest's unwritten batch, whose chunks are
+    redone (with no manifest at all, stored chunks are decoded and kept)."""
     result = []
     for i, (shape, shard, _) in enumerate(layout):
         stored = set()
         ldir = out / str(i)
         if ldir.is_dir():
+            recorded = manifest_lines(ldir)
             for rel in tc.visible_files(ldir):
                 m = SHARD.match(rel) or CHUNK.match(rel)
+                if m and CHUNK.match(rel) and recorded is not None \
+                        and recorded.get(f"{i}/{rel}") != (ldir / rel).stat().st_size:
+                    continue
                 if m:
                     stored.add(tuple(int(v) for v in m.group(1).strip("/").split("/")))
         grid = [-(-s // c) for s, c in zip(shape, shard)]
@@ -291,3 +314,26 @@ def test_plain_chunks_kept_by_manifest(tessera_bin, run_convert, tmp_path):
         f"{chunks[1]} (no manifest line) was kept"
     assert (cut.stat().st_ino, cut.stat().st_mtime_ns) != before[cut], f"{chunks[2]} (size differs) was kept"
     assert_identical(out, ref, "after --resume")
+
+
+def test_resume_over_an_older_append_only_manifest_file(tessera_bin, tmp_path):
+    """An output killed by an older Tessera holds its level's manifest as one file
+    `0/.tessera-manifest` where this one writes a folder of batches: a resume replaces the
+    file (its chunks checked by decoding) and finishes byte-identical, leaving neither."""
+    src = tmp_path / "volume.tif"
+    make_source(src)
+    args = ["--ngff", "0.4", *LAYOUT_V2]
+    ref = tmp_path / "ref.ome.zarr"
+    proc = subprocess.run([str(tessera_bin), "convert", str(src), str(ref), *args], capture_output=True, text=True,
+                          timeout=600, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = tmp_path / "out.ome.zarr"
+    shutil.copytree(ref, out)
+    (out / ".zattrs").unlink()  # not finished: the group's NGFF metadata is written last
+    chunk = next(p for p in sorted((out / "0").rglob("*")) if p.is_file() and not p.name.startswith("."))
+    (out / "0" / ".tessera-manifest").write_text(f"{chunk.relative_to(out)} {chunk.stat().st_size}\n")
+    proc = subprocess.run([str(tessera_bin), "convert", str(src), str(out), *args, "--resume"], capture_output=True,
+                          text=True, timeout=600, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert not (out / "0" / ".tessera-manifest").exists(), "manifest left behind by a finished run"
+    assert_identical(out, ref, "after --resume over an older manifest file")
