@@ -10,7 +10,7 @@ import ZarrCore
 /// served or listed by the gateway). `run` is this run's start time and pid, zero-padded
 /// so names sort in the order they were written; `n` numbers the run's batches. A batch is
 /// written when it reaches `batchLines` lines or a second has passed since the last one,
-/// and at the end of the level; a kill loses only the unwritten batch, whose chunks are
+/// and at the end; a kill loses only the unwritten batch, whose chunks are
 /// then redone — never wrongly kept. Size 0 records a chunk that is all fill value and so
 /// is not stored. Removed once the image is complete.
 final class ObjectManifest: Sendable {
@@ -35,6 +35,18 @@ final class ObjectManifest: Sendable {
         folder = Self.folder(levelPath)
         let millis = Int(Date().timeIntervalSince1970 * 1000)
         run = Self.padded(millis, 16) + "-" + Self.padded(Int(getpid()), 10)
+        scheduleFlush()
+    }
+
+    /// Lines recorded and then followed by none (a slow source, the level's last chunks)
+    /// are written a second later all the same, while this manifest is in use. A failed
+    /// write only means those chunks are redone on resume.
+    private func scheduleFlush() {
+        DispatchQueue.global(qos: .utility).asyncAfter(deadline: .now() + 1) { [weak self] in
+            guard let self else { return }
+            try? self.flush(dueOnly: true)
+            self.scheduleFlush()
+        }
     }
 
     /// Whatever was recorded and not yet written is written now (best effort: a lost
@@ -52,9 +64,12 @@ final class ObjectManifest: Sendable {
         if let batch { try store.set(batch.key, batch.bytes) }
     }
 
-    /// Writes the recorded lines not yet written (the level is done, or the run ends).
-    func flush() throws {
-        let batch = pending.withLock { p in p.count > 0 ? take(&p) : nil }
+    /// Writes the recorded lines not yet written (the level is done, or the run ends); with
+    /// `dueOnly`, only when a second has passed since the last batch.
+    func flush(dueOnly: Bool = false) throws {
+        let batch = pending.withLock { p in
+            p.count > 0 && (!dueOnly || ContinuousClock.now - p.lastWrite >= Self.batchInterval) ? take(&p) : nil
+        }
         if let batch { try store.set(batch.key, batch.bytes) }
     }
 
