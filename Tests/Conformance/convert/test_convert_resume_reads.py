@@ -267,11 +267,8 @@ def test_kill_ten_times_resume_reads_only_missing(ngff, tessera_bin, run_convert
     assert skipped_some, "no resume left a block unread; the test proved little"
 
 
-def test_plain_chunks_kept_by_manifest(tessera_bin, run_convert, tmp_path):
-    """0.4 (plain chunks): a resume keeps a stored chunk whose manifest line gives its
-    size (not rewritten), redoes one with no line and one whose size differs from its
-    line, and ignores a torn last line; the result is byte-identical to a clean run.
-    The manifest is a folder of batch objects read in name order (a later line wins)."""
+def plain_chunk_reference(tessera_bin, tmp_path: Path) -> tuple:
+    """A 0.4 (plain-chunk) source, its convert arguments and a finished reference output."""
     src = tmp_path / "volume.tif"
     make_source(src)
     args = ["--ngff", "0.4", *LAYOUT_V2]
@@ -279,6 +276,15 @@ def test_plain_chunks_kept_by_manifest(tessera_bin, run_convert, tmp_path):
     proc = subprocess.run([str(tessera_bin), "convert", str(src), str(ref), *args], capture_output=True, text=True,
                           timeout=600, stdin=subprocess.DEVNULL)
     assert proc.returncode == 0, proc.stderr[-2000:]
+    return src, args, ref
+
+
+def test_plain_chunks_kept_by_manifest(tessera_bin, run_convert, tmp_path):
+    """0.4 (plain chunks): a resume keeps a stored chunk whose manifest line gives its
+    size (not rewritten), redoes one with no line and one whose size differs from its
+    line, and ignores a torn last line; the result is byte-identical to a clean run.
+    The manifest is a folder of batch objects read in name order (a later line wins)."""
+    src, args, ref = plain_chunk_reference(tessera_bin, tmp_path)
     assert not (ref / "0" / ".tessera-manifest").exists(), "manifest left behind by a finished run"
     t0 = time.monotonic()
     out = tmp_path / "out.ome.zarr"
@@ -320,13 +326,7 @@ def test_resume_over_an_older_append_only_manifest_file(tessera_bin, tmp_path):
     """An output killed by an older Tessera holds its level's manifest as one file
     `0/.tessera-manifest` where this one writes a folder of batches: a resume replaces the
     file (its chunks checked by decoding) and finishes byte-identical, leaving neither."""
-    src = tmp_path / "volume.tif"
-    make_source(src)
-    args = ["--ngff", "0.4", *LAYOUT_V2]
-    ref = tmp_path / "ref.ome.zarr"
-    proc = subprocess.run([str(tessera_bin), "convert", str(src), str(ref), *args], capture_output=True, text=True,
-                          timeout=600, stdin=subprocess.DEVNULL)
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    src, args, ref = plain_chunk_reference(tessera_bin, tmp_path)
     out = tmp_path / "out.ome.zarr"
     shutil.copytree(ref, out)
     (out / ".zattrs").unlink()  # not finished: the group's NGFF metadata is written last
