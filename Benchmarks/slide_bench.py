@@ -3,19 +3,22 @@
 
     python Benchmarks/slide_bench.py [--small | --size WxH] [--tessera PATH] [--jobs N]
                                      [--reader openslide|tiffslide] [--no-peer] [--keep]
+                                     [--convert-flags "--codec zstd ..."]
 
 Input: the SVS of Benchmarks/make_slide.py, 32768×24576 RGB (2.4 GB of pixels) in 256²
 JPEG tiles at Q90 with its pyramid, label, macro and thumbnail (generated once, cached;
 --small: 8192×6144). The job, for both tools: level 0 and the full 2× mean pyramid as NGFF
-0.5, chunks 1×256×256, shards 1×2048×2048, Tessera's default codec for 8-bit RGB.
-  tessera  `tessera convert SLIDE.svs OUT --jobs N` (defaults otherwise). Which reader
+0.5 with Tessera's defaults for 8-bit RGB (chunks 3×256×256, shards 3×2048×2048, blosc-zstd
+level 1; Docs/convert.md, "Codecs for slides").
+  tessera  `tessera convert SLIDE.svs OUT --jobs N` (defaults otherwise; --convert-flags
+           adds flags, e.g. to try other settings or to give an older build the defaults). Which reader
            opened the slide is read back from the output (`tessera.source.format`): `slide`
            (OpenSlide) once that reader is merged; before, Tessera opens an SVS as the TIFF
            it is and converts page 0 (the same JPEG tiles, decoded by libtiff + libjpeg to
            the same pixels): the table says which.
   peer     Benchmarks/slide_peer.py: openslide-python (or tiffslide) reading level 0 in
            2048² regions on N threads + tensorstore writing the same levels, chunks, shards
-           and codec (taken from Tessera's output), omero windows too.
+           and codec (read from Tessera's output), omero windows too.
 Each is measured as a process: wall s, CPU s (user + sys), CPU seconds per gigapixel of
 level 0, peak RSS, output bytes / input bytes (input = the .svs file) and objects (files).
 The outputs are compared: same levels and shapes, every level but 0 equal, level 0 equal
@@ -105,7 +108,8 @@ class SlideBench(Section):
         with self.workdir("slide-", CACHE) as work:
             self.progress("tessera", f"tessera convert {slide.name} --jobs {a.jobs}")
             out = work / "tessera.ome.zarr"
-            r = run_measured([str(a.tessera), "convert", str(slide), str(out), "--jobs", str(a.jobs)], a.timeout)
+            r = run_measured([str(a.tessera), "convert", str(slide), str(out), "--jobs", str(a.jobs), *a.convert_flags.split()],
+                             a.timeout)
             if r["rc"] != 0:
                 self.fail(f"tessera convert: exit {r['rc']}: {r['stderr'].strip()[-600:]}")
                 return
@@ -116,11 +120,12 @@ class SlideBench(Section):
                           "pixels), not OpenSlide: the slide reader is not in this build")
             if not a.peer:
                 return
-            codec = self.level0_codec(out)
+            codec, chunk, shard = self.level0_layout(out)
             self.progress("peer", f"{a.reader}-python + tensorstore, {a.jobs} threads")
             peer_out = work / "peer.ome.zarr"
             r = run_measured([sys.executable, str(HERE / "slide_peer.py"), "--slide", str(slide), "--out", str(peer_out),
-                              "--reader", a.reader, "--jobs", str(a.jobs), "--codec", json.dumps(codec)], a.timeout)
+                              "--reader", a.reader, "--jobs", str(a.jobs), "--codec", json.dumps(codec),
+                              "--chunk-c", str(chunk[0]), "--chunk", str(chunk[1]), "--shard", str(shard[1])], a.timeout)
             if r["rc"] != 0:
                 self.fail(f"peer: exit {r['rc']}: {r['stderr'].strip()[-600:]}")
                 return
@@ -147,12 +152,16 @@ class SlideBench(Section):
             return None
 
     @staticmethod
-    def level0_codec(out):
-        """Level 0's bytes→bytes codec inside the shards (what the peer is asked to write)."""
+    def level0_layout(out):
+        """Level 0's bytes→bytes codec inside the shards, inner chunk and shard shapes (what
+        the peer is asked to write)."""
         meta = json.loads((out / "0" / "zarr.json").read_text())
-        inner = meta["codecs"][0]["configuration"]["codecs"] if meta["codecs"][0]["name"] == "sharding_indexed" else meta["codecs"]
-        rest = [c for c in inner if c["name"] not in ("bytes", "transpose")]
-        return rest[0] if rest else None
+        shard = meta["chunk_grid"]["configuration"]["chunk_shape"]
+        sharding = meta["codecs"][0]
+        if sharding["name"] != "sharding_indexed":
+            raise SystemExit("slide_bench: Tessera's level 0 is not sharded; the peer writes shards")
+        rest = [c for c in sharding["configuration"]["codecs"] if c["name"] not in ("bytes", "transpose")]
+        return (rest[0] if rest else None), sharding["configuration"]["chunk_shape"], shard
 
     def table_lines(self):
         i = self.input
@@ -211,6 +220,7 @@ def main(argv=None):
     ap.add_argument("--no-peer", dest="peer", action="store_false")
     ap.add_argument("--timeout", type=float, default=3600)
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--convert-flags", default="", help="extra flags for tessera convert, space-separated")
     ap.add_argument("--json", type=Path, default=CACHE / "last-slide-bench.json")
     args = ap.parse_args(argv)
     args.size = SMALL_SIZE if args.small else (args.size or make_slide.DEFAULT_SIZE)

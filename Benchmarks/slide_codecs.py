@@ -7,9 +7,9 @@
 Measured with Tessera itself, on a slide from Benchmarks/make_slide.py (synthetic H&E, 256²
 JPEG tiles at Q90; default 8192×8192, the same content statistics as the 2.4 GB bench slide):
 
-  1. `tessera convert SLIDE.svs BASE --ngff 0.4 --codec none`: the slide's level 0 as the
-     `c,y,x` uint8 array every RGB source becomes (c = 3, chunks 1×256×256) and its full
-     pyramid, uncompressed. Until the OpenSlide reader lands, Tessera opens an SVS as the
+  1. `tessera convert SLIDE.svs BASE --ngff 0.4 --codec none --chunks 1,256,256`: the
+     slide's level 0 as the `c,y,x` uint8 array every RGB source becomes (c = 3) and its
+     full pyramid, uncompressed. Until the OpenSlide reader lands, Tessera opens an SVS as the
      TIFF it is and reads page 0 (the level-0 JPEG tiles, decoded by libtiff + libjpeg to
      the same pixels tifffile and OpenSlide give): the same array the slide reader produces.
   2. For every codec variant: `tessera copy BASE OUT --codecs JSON --no-fsync`: every level
@@ -39,7 +39,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import make_slide  # noqa: E402
 from harness.process import run_measured, warm  # noqa: E402
-from harness.report import count_objects, git_describe, run_header, write_json  # noqa: E402
+from harness.report import git_describe, run_header, write_json  # noqa: E402
 
 CACHE = HERE / ".cache"
 
@@ -121,7 +121,7 @@ def main(argv=None):
     ap.add_argument("--tessera", type=Path, default=HERE.parent / ".build" / "release" / "tessera")
     ap.add_argument("--jobs", type=int, default=os.cpu_count())
     ap.add_argument("--codecs", choices=("all", "quick"), default="all")
-    ap.add_argument("--chunk-codec", default="blosc-lz4 5 bitshuffle",
+    ap.add_argument("--chunk-codec", default="blosc-zstd 1 noshuffle",
                     help="the codec of the chunk-shape rows (a name from the table)")
     ap.add_argument("--no-chunks", dest="chunks", action="store_false")
     ap.add_argument("--timeout", type=float, default=3600)
@@ -135,8 +135,9 @@ def main(argv=None):
            "level0_pixel_bytes": inputs[2], "codecs": [], "chunks": []}
     try:
         base = work / "base"
-        print(f"base: tessera convert {slide.name} --ngff 0.4 --codec none", file=sys.stderr, flush=True)
-        rb = measured(a.tessera, ["convert", slide, base, "--ngff", "0.4", "--codec", "none", "--jobs", a.jobs, "--no-fsync"], a.timeout)
+        print(f"base: tessera convert {slide.name} --ngff 0.4 --codec none --chunks 1,256,256", file=sys.stderr, flush=True)
+        rb = measured(a.tessera, ["convert", slide, base, "--ngff", "0.4", "--codec", "none", "--chunks", "1,256,256",
+                                          "--jobs", a.jobs, "--no-fsync"], a.timeout)
         _, pixels_all = chunk_bytes(base)
         doc["pyramid_pixel_bytes"] = pixels_all
         doc["base_convert"] = row("convert, no codec", rb, base, inputs, pixels_all)

@@ -4,13 +4,13 @@ way a careful Python user would write it, with openslide-python (or tiffslide) r
 tensorstore writing.
 
     python Benchmarks/slide_peer.py --slide S.svs --out OUT.ome.zarr [--reader openslide|tiffslide]
-                                    [--jobs N] [--codec JSON] [--chunk 256] [--shard 2048]
+                                    [--jobs N] [--codec JSON] [--chunk 256] [--shard 2048] [--chunk-c 3]
 
 The job is Tessera's (Docs/convert.md) for an RGB source: level 0 as `c,y,x` uint8 (c = 3),
 levels halving y and x (2×2 mean, rounded half up) until both fit in one chunk, chunks
-1×256×256, shards 1×2048×2048 (clamped to the level rounded up to whole chunks), the
-codec given as a v3 bytes→bytes codec (default: the same as Tessera's default for 8-bit
-RGB), omero windows from level 0's histograms, scale from the slide's mpp.
+C×256×256, shards C×2048×2048 (clamped to the level rounded up to whole chunks; C = 3,
+Tessera's default for 8-bit RGB, or 1), the codec given as a v3 bytes→bytes codec (the
+bench passes Tessera's), omero windows from level 0's histograms, scale from the mpp.
 
 How it runs: level 0 is read in bands one shard high (2048 rows), each band as 2048×2048
 regions read in parallel by `--jobs` threads (one OpenSlide handle per thread: the
@@ -64,9 +64,9 @@ def mean2(a):
     return out
 
 
-def spec(path, shape, chunk, shard, codec):
-    c = [1, min(chunk, shape[1]), min(chunk, shape[2])]
-    s = [1] + [min(shard, -(-shape[i] // c[i]) * c[i]) for i in (1, 2)]
+def spec(path, shape, chunk, shard, codec, chunk_c):
+    c = [chunk_c, min(chunk, shape[1]), min(chunk, shape[2])]
+    s = [chunk_c] + [min(shard, -(-shape[i] // c[i]) * c[i]) for i in (1, 2)]
     return {
         "driver": "zarr3", "kvstore": {"driver": "file", "path": path},
         "metadata": {
@@ -200,10 +200,11 @@ def main(argv=None):
     ap.add_argument("--reader", choices=("openslide", "tiffslide"), default="openslide")
     ap.add_argument("--jobs", type=int, default=os.cpu_count())
     ap.add_argument("--codec", default=json.dumps({"name": "blosc", "configuration": {
-        "cname": "zstd", "clevel": 5, "shuffle": "shuffle", "typesize": 1, "blocksize": 0}}),
+        "cname": "zstd", "clevel": 1, "shuffle": "shuffle", "typesize": 1, "blocksize": 0}}),
         help="a v3 bytes->bytes codec as JSON, or 'null' for none")
     ap.add_argument("--chunk", type=int, default=256)
     ap.add_argument("--shard", type=int, default=2048)
+    ap.add_argument("--chunk-c", type=int, choices=(1, 3), default=3, help="channels per chunk and shard")
     a = ap.parse_args(argv)
     import tensorstore as ts
     from importlib.metadata import version
@@ -217,7 +218,7 @@ def main(argv=None):
     os.makedirs(out)
     levels = []
     for i, shape in enumerate(shapes):
-        sp, band = spec(os.path.join(out, str(i)), shape, a.chunk, a.shard, codec)
+        sp, band = spec(os.path.join(out, str(i)), shape, a.chunk, a.shard, codec, a.chunk_c)
         levels.append((ts.open(sp, create=True, context=ctx).result(), shape, band))
     chain = None
     for array, shape, band in reversed(levels[1:]):
