@@ -2,7 +2,7 @@
 """Generate (once) and cache the slide benchmark's input: an Aperio-style SVS of synthetic
 H&E tissue, written tile by tile by tifffile.
 
-    python Benchmarks/make_slide.py [--size 32768x24576] [--tile 256] [--quality 90] [--force] [--out PATH]
+    python Benchmarks/make_slide.py [--size 32768x24576] [--tile 256] [--quality 90] [--force] [--out PATH] [--check]
 
 prints the path of the slide (default Benchmarks/.cache/slide-<W>x<H>-t<T>-q<Q>.svs).
 The default, 32768×24576 RGB, is 2.4 GB of pixels; `--size 4096x3072` makes a small one
@@ -236,6 +236,58 @@ def generate(path, size, tile, quality, progress=True):
     return path
 
 
+def check(path):
+    """What OpenSlide sees in the slide, through Debian's libopenslide (ctypes) and through
+    openslide-python (its bundled OpenSlide 4.x): both must say `aperio`, with the mpp and
+    the label, macro and thumbnail. Returns the problems (empty when all is well)."""
+    import ctypes
+    problems, lines = [], []
+    try:
+        lib = ctypes.CDLL("libopenslide.so.0")
+    except OSError as e:
+        lib = None
+        problems.append(f"Debian's libopenslide.so.0 not loadable: {e}")
+    if lib is not None:
+        lib.openslide_detect_vendor.restype = ctypes.c_char_p
+        lib.openslide_open.restype = ctypes.c_void_p
+        lib.openslide_get_error.restype = ctypes.c_char_p
+        lib.openslide_get_property_value.restype = ctypes.c_char_p
+        lib.openslide_get_version.restype = ctypes.c_char_p
+        lib.openslide_get_associated_image_names.restype = ctypes.POINTER(ctypes.c_char_p)
+        name = str(path).encode()
+        vendor = lib.openslide_detect_vendor(name)
+        osr = ctypes.c_void_p(lib.openslide_open(name))
+        if not osr.value:
+            problems.append("Debian's OpenSlide cannot open it")
+        else:
+            err = lib.openslide_get_error(osr)
+            names, i = [], 0
+            assoc = lib.openslide_get_associated_image_names(osr)
+            while assoc[i]:
+                names.append(assoc[i].decode())
+                i += 1
+            mpp = lib.openslide_get_property_value(osr, b"openslide.mpp-x")
+            lines.append(f"OpenSlide {lib.openslide_get_version().decode()} (Debian): vendor {vendor}, "
+                         f"{lib.openslide_get_level_count(osr)} levels, mpp-x {mpp}, associated {names}, error {err}")
+            if vendor != b"aperio" or err or not mpp or sorted(names) != ["label", "macro", "thumbnail"]:
+                problems.append(f"Debian's OpenSlide: {lines[-1]}")
+            lib.openslide_close(osr)
+    try:
+        import openslide
+        s = openslide.OpenSlide(str(path))
+        lines.append(f"openslide-python {openslide.__version__} (OpenSlide {openslide.__library_version__}): "
+                     f"vendor {s.properties.get('openslide.vendor')}, levels {s.level_dimensions}, "
+                     f"associated {sorted(s.associated_images)}")
+        if s.properties.get("openslide.vendor") != "aperio":
+            problems.append(lines[-1])
+        s.close()
+    except ImportError:
+        problems.append("openslide-python is not installed")
+    for line in lines:
+        print(line, file=sys.stderr)
+    return problems
+
+
 def ensure(size=DEFAULT_SIZE, tile=256, quality=90, path=None, force=False, progress=True):
     """The cached slide, generated first when missing (or with `force`)."""
     path = Path(path) if path else slide_path(size, tile, quality)
@@ -251,8 +303,16 @@ def main(argv=None):
     ap.add_argument("--quality", type=int, default=90, help="JPEG quality (default 90)")
     ap.add_argument("--out", type=Path, help="where to write it (default under Benchmarks/.cache/)")
     ap.add_argument("--force", action="store_true", help="regenerate even when cached")
+    ap.add_argument("--check", action="store_true",
+                    help="then open it with Debian's OpenSlide (ctypes) and openslide-python: must be aperio")
     args = ap.parse_args(argv)
-    print(ensure(args.size, args.tile, args.quality, args.out, args.force))
+    path = ensure(args.size, args.tile, args.quality, args.out, args.force)
+    print(path)
+    if args.check:
+        problems = check(path)
+        for p in problems:
+            print(f"make_slide: {p}", file=sys.stderr)
+        return 1 if problems else 0
     return 0
 
 

@@ -98,6 +98,8 @@ class SlideBench(Section):
         a = self.args
         self.progress("input", f"{a.size[0]}x{a.size[1]} SVS (cached in Benchmarks/.cache)")
         slide = make_slide.ensure(a.size, progress=True)
+        for problem in make_slide.check(slide):
+            self.fail(f"the input is not the slide OpenSlide should see: {problem}")
         import tifffile
         with tifffile.TiffFile(slide) as t:
             p = t.pages[0]
