@@ -106,9 +106,12 @@ public enum SourceOpener {
         return String(name.dropLast(ext.count))
     }
 
-    /// Bytes on disk, for the conversion summary (0 if it cannot be read).
-    static func fileSize(_ path: String) -> Int {
-        ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.intValue ?? 0
+    /// Bytes on disk of the file `path` names (0 if it cannot be read), for the summary and
+    /// the declared-size bound. Follows symbolic links: a link's own size is the length of
+    /// its target's name, which would make every image behind a link look impossibly large.
+    public static func fileSize(_ path: String) -> Int {
+        var st = stat()
+        return stat(path, &st) == 0 ? Int(st.st_size) : 0
     }
 
     /// Whether a directory entry looks like an input (for `tessera convert DIR OUT`).
