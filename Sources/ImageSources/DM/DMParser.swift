@@ -122,7 +122,7 @@ struct DMParser {
     static let maxTags = 1_000_000
     /// Info words of one data tag: a struct of up to 1024 fields, plus its header.
     static let maxInfoWords = 8 + 2 * 1024
-    static let maxStringCharacters = 1 << 20
+    static let maxStringBytes = 1 << 20
     /// Arrays up to this size are decoded into values (metadata); bigger ones are located only.
     static let maxDecodedArrayBytes = 1 << 16
 
@@ -231,22 +231,15 @@ struct DMParser {
         if DMSimpleType.size(type) != nil { return try simple(type) }
         switch type {
         case 18:
-            let characters = try word(1)
-            guard characters <= cursor.remaining / 2 else { throw DMParseError.truncated(at: cursor.end) }
-            if characters > Self.maxStringCharacters {
-                try cursor.skip(characters * 2)
-                return .text("<string of \(characters) characters>")
+            // The length counts bytes, read as UTF-8 or else Latin-1: so both ncempy and
+            // RosettaSciIO read type-18 strings (DM's own strings are mostly uint16 arrays).
+            let length = try word(1)
+            try cursor.require(length)
+            if length > Self.maxStringBytes {
+                try cursor.skip(length)
+                return .text("<string of \(length) bytes>")
             }
-            let bytes = try cursor.take(characters * 2)
-            var units = [UInt16]()
-            units.reserveCapacity(characters)
-            var i = bytes.startIndex
-            while i < bytes.endIndex {
-                let a = UInt16(bytes[i]), b = UInt16(bytes[i + 1])
-                units.append(littleEndian ? a | b << 8 : a << 8 | b)
-                i += 2
-            }
-            return .text(String(decoding: units, as: UTF16.self))
+            return .text(Self.text(try cursor.take(length)))
         case 15:
             let fields = try structFields(info, countAt: 2, path: path)
             return .structure(try fields.map { try simple($0) })
@@ -262,11 +255,23 @@ struct DMParser {
             } else if let size = DMSimpleType.size(elementType) {
                 count = try word(2)
                 elementSize = size
+            } else if elementType == 18 {
+                // Strings of one length each: [20, 18, length, count].
+                elementSize = try word(2)
+                count = try word(3)
+            } else if elementType == 20 {
+                // Arrays of one simple type and length each: [20, 20, type, length, count].
+                let inner = try word(2)
+                guard let size = DMSimpleType.size(inner) else { throw DMParseError.unknownTagType(inner, path: path + " (array element)") }
+                let (bytes, overflow) = try word(3).multipliedReportingOverflow(by: size)
+                guard !overflow else { throw DMParseError.badCount("array of arrays too large", path: path, at: at) }
+                elementSize = bytes
+                count = try word(4)
             } else {
                 throw DMParseError.unknownTagType(elementType, path: path + " (array element)")
             }
-            // An array of field-less structs would be any length in no bytes.
-            guard elementSize > 0 else { throw DMParseError.badCount("array of structs without fields", path: path, at: at) }
+            // An array of zero-byte elements (field-less structs, empty strings) would be any length in no bytes.
+            guard elementSize > 0 else { throw DMParseError.badCount("array of zero-byte elements", path: path, at: at) }
             let (bytes, overflow) = count.multipliedReportingOverflow(by: elementSize)
             guard !overflow, bytes <= cursor.remaining else {
                 throw DMParseError.badCount("array of \(count) elements of \(elementSize) bytes runs past the end "
@@ -274,7 +279,11 @@ struct DMParser {
             }
             var array = DMArray(elementType: elementType, fieldTypes: fieldTypes, count: count, offset: cursor.position,
                                 byteCount: bytes, values: nil)
-            if bytes <= Self.maxDecodedArrayBytes {
+            if bytes <= Self.maxDecodedArrayBytes, elementType == 18 {
+                var values = [DMValue]()
+                for _ in 0..<count { values.append(.text(Self.text(try cursor.take(elementSize)))) }
+                array.values = values
+            } else if bytes <= Self.maxDecodedArrayBytes, elementType != 20 {
                 var values = [DMValue]()
                 values.reserveCapacity(count)
                 for _ in 0..<count {
@@ -318,6 +327,11 @@ struct DMParser {
         case 8: return .bool(raw != 0)
         default: return .uint(raw) // 4 uint16, 5 uint32, 10 uint8, 12 uint64
         }
+    }
+
+    /// A type-18 string's bytes: UTF-8 when they are valid UTF-8, else Latin-1.
+    static func text(_ bytes: ArraySlice<UInt8>) -> String {
+        String(validating: bytes, as: UTF8.self) ?? String(bytes.map { Character(Unicode.Scalar($0)) })
     }
 
     private func label(_ path: String) -> String { path.isEmpty ? "the root group" : path }

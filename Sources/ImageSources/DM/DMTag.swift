@@ -7,7 +7,7 @@ indirect enum DMValue: Sendable {
     case uint(UInt64)
     case real(Double)
     case bool(Bool)
-    /// A type-18 string (UTF-16), or a placeholder for one too long to keep.
+    /// A type-18 string (bytes, UTF-8 or Latin-1), or a placeholder for one too long to keep.
     case text(String)
     /// A type-15 struct: its field values in order (DM field names are always empty).
     case structure([DMValue])
@@ -50,7 +50,7 @@ indirect enum DMValue: Sendable {
 /// A type-20 array. Its place in the file is always kept (image data is read from there,
 /// later, region by region); its values only when it is small.
 struct DMArray: Sendable {
-    /// Simple element type (2…12), or 15 for an array of structs.
+    /// Simple element type (2…12); 15 for an array of structs, 18 of strings, 20 of arrays.
     var elementType: Int
     /// The field types of an array of structs; empty otherwise.
     var fieldTypes: [Int]
