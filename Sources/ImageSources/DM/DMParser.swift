@@ -34,15 +34,19 @@ enum DMParseError: Error, CustomStringConvertible, Equatable {
     case io(String)
 
     var description: String {
+        // A depth bomb's path is thousands of labels long: keep its ends.
+        func short(_ path: String) -> String {
+            path.count <= 120 ? path : "\(path.prefix(50))…\(path.suffix(50)) (\(path.split(separator: ".").count) levels)"
+        }
         switch self {
         case let .notDM(why): return "is not a DM3/DM4 file: \(why)"
         case let .truncated(at): return "DM file is truncated at byte \(at)"
-        case let .unknownTagType(t, path): return "unknown DM tag type \(t) at \(path)"
-        case let .unknownTagKind(k, path, at): return "bad DM tag kind \(k) at \(path) (byte \(at))"
-        case let .missingMarker(path, at): return "DM data tag \(path) lacks its %%%% marker (byte \(at))"
-        case let .tooDeep(path): return "DM tag groups nest deeper than \(DMParser.maxDepth) at \(path)"
+        case let .unknownTagType(t, path): return "unknown DM tag type \(t) at \(short(path))"
+        case let .unknownTagKind(k, path, at): return "bad DM tag kind \(k) at \(short(path)) (byte \(at))"
+        case let .missingMarker(path, at): return "DM data tag \(short(path)) lacks its %%%% marker (byte \(at))"
+        case let .tooDeep(path): return "DM tag groups nest deeper than \(DMParser.maxDepth) at \(short(path))"
         case let .tooManyTags(n): return "DM file holds more than \(n) tags"
-        case let .badCount(what, path, at): return "DM tag \(path): \(what) (byte \(at))"
+        case let .badCount(what, path, at): return "DM tag \(short(path)): \(what) (byte \(at))"
         case let .image(i, why): return "DM image \(i) \(why)"
         case let .io(why): return "cannot be read: \(why)"
         }
@@ -169,7 +173,8 @@ struct DMParser {
         // Each entry takes at least its kind and label length (and in DM4 its size).
         let smallest = version == 4 ? 11 : 3
         guard count <= cursor.remaining / smallest else {
-            throw DMParseError.badCount("declares \(count) tags in \(cursor.remaining) bytes", path: label(path), at: at)
+            throw DMParseError.badCount("declares \(count) tags in \(cursor.remaining) bytes (truncated or damaged file)",
+                                        path: label(path), at: at)
         }
         var group = DMGroup()
         group.entries.reserveCapacity(count)
@@ -193,7 +198,8 @@ struct DMParser {
             let sizeAt = cursor.position
             let size = try cursor.word(8, path: path)
             guard size <= cursor.remaining else {
-                throw DMParseError.badCount("entry size \(size) is larger than the \(cursor.remaining) bytes left", path: path, at: sizeAt)
+                throw DMParseError.badCount("entry size \(size) is larger than the \(cursor.remaining) bytes left "
+                                            + "(truncated or damaged file)", path: path, at: sizeAt)
             }
             entryEnd = cursor.position + size
             cursor.end = cursor.position + size
@@ -274,8 +280,8 @@ struct DMParser {
             guard elementSize > 0 else { throw DMParseError.badCount("array of zero-byte elements", path: path, at: at) }
             let (bytes, overflow) = count.multipliedReportingOverflow(by: elementSize)
             guard !overflow, bytes <= cursor.remaining else {
-                throw DMParseError.badCount("array of \(count) elements of \(elementSize) bytes runs past the end "
-                                            + "(\(cursor.remaining) bytes left)", path: path, at: cursor.position)
+                throw DMParseError.badCount("declares \(count) elements of \(elementSize) bytes, more than the \(cursor.remaining) "
+                                            + "bytes left (truncated or damaged file)", path: path, at: cursor.position)
             }
             var array = DMArray(elementType: elementType, fieldTypes: fieldTypes, count: count, offset: cursor.position,
                                 byteCount: bytes, values: nil)

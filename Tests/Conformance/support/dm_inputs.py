@@ -149,7 +149,8 @@ def write_dm(path: Path, data: np.ndarray, version: int = 4, little: bool = True
 
 
 def bad_dm(path: Path, case: str, version: int = 4) -> Path:
-    """A damaged file: `unknown-type`, `truncated`, `huge-count`, `depth-bomb`, `complex`."""
+    """A damaged file: `unknown-type`, `truncated`, `huge-count`, `depth-bomb`, `complex`,
+    `spectrum` (1-D), `short-data` (Data smaller than its Dimensions)."""
     if case == "truncated":
         good = dm_bytes_of(np.arange(64 * 64, dtype=np.uint16).reshape(64, 64), version)
         path.write_bytes(good[: len(good) * 2 // 3])
@@ -162,12 +163,16 @@ def bad_dm(path: Path, case: str, version: int = 4) -> Path:
         tags["Huge"] = Raw([20, 7, 2**31 - 1])  # an array of 2^31 float64 in a tiny file
     elif case == "depth-bomb":
         nest: dict = {}
-        for _ in range(500):
+        for _ in range(200):
             nest = {"g": nest}
         tags["Deep"] = nest
     elif case == "complex":
         root["ImageList"][0]["ImageData"]["DataType"] = np.int32(3)
         root["ImageList"][0]["ImageData"]["Data"] = np.zeros(16, np.complex64).view(np.float32)
+    elif case == "spectrum":
+        root["ImageList"][0]["ImageData"]["Dimensions"] = [np.uint32(16)]
+    elif case == "short-data":
+        root["ImageList"][0]["ImageData"]["Dimensions"] = [np.uint32(4), np.uint32(400)]
     else:
         raise ValueError(case)
     path.write_bytes(dm_bytes(root, version))
