@@ -3,10 +3,12 @@ back with ncempy and RosettaSciIO (which must agree with what was written), then
 by Tessera and checked level by level with zarr-python, tensorstore, ome-zarr-py and
 ome-zarr-models (convert_checks.check_output); level 0 therefore equals both references.
 
-Real DigitalMicrograph files: none ships in a PyPI package (the ncempy 1.16 and
-RosettaSciIO 0.15 wheels carry no .dm3/.dm4). The openNCEM repository's samples are
-GPL-3.0 and not committed here: point TESSERA_DM_SAMPLES at a folder of .dm3/.dm4 files
-to compare Tessera with both references on them too.
+Real DigitalMicrograph files: the ncempy 1.16 and RosettaSciIO 0.15 wheels carry none; the
+temul-toolkit 0.1.9 wheel (GPL-3.0) ships one, example_Se_implanted_MoS2.dm3 (1024 x 1024
+uint32, nm), which scripts/setup.sh installs (without its dependencies) so that it is read
+from the installed package at test time, never copied into this repository. The openNCEM
+repository's five samples are GPL-3.0 too and not committed: point TESSERA_DM_SAMPLES at a
+folder of .dm3/.dm4 files to compare Tessera with both references on them as well.
 """
 
 from __future__ import annotations
@@ -31,10 +33,10 @@ def source(path: Path, *images) -> ci.Source:
     return ci.Source(str(path), path, "dm", list(images), bioformats2raw=len(images) > 1)
 
 
-def convert_and_check(run_convert, src: ci.Source, tmp_path: Path, ngff="0.5", **kw):
+def convert_and_check(run_convert, src: ci.Source, tmp_path: Path, ngff="0.5", chunks=16, **kw):
     out = tmp_path / "out.ome.zarr"
-    cc.convert(run_convert, *cc.convert_args(src.arg, out, ngff, None, 16))
-    cc.check_output(out, src, ngff=ngff, method="mean", chunks=16, **kw)
+    cc.convert(run_convert, *cc.convert_args(src.arg, out, ngff, None, chunks))
+    cc.check_output(out, src, ngff=ngff, method="mean", chunks=chunks, **kw)
     return out
 
 
@@ -117,11 +119,25 @@ def test_dm_metadata_kept(version, run_convert, tmp_path):
     assert tags["ImageData"]["Data"] == {"arrayOf": "type 4", "count": YX[0] * YX[1]}, tags["ImageData"]["Data"]
 
 
+def _packaged_samples() -> list:
+    """The .dm3/.dm4 files that installed Python packages ship (temul-toolkit's example)."""
+    from importlib import metadata
+
+    try:
+        dist = metadata.distribution("temul-toolkit")
+    except metadata.PackageNotFoundError:
+        return []
+    return [Path(dist.locate_file(f)) for f in dist.files or [] if f.suffix.lower() in (".dm3", ".dm4")]
+
+
 def _samples():
+    files = _packaged_samples()
     folder = os.environ.get("TESSERA_DM_SAMPLES")
-    if not folder:
-        return [pytest.param(None, marks=pytest.mark.skip(reason="TESSERA_DM_SAMPLES not set (no licence-clean sample ships)"))]
-    files = sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in (".dm3", ".dm4"))
+    if folder:
+        files += sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in (".dm3", ".dm4"))
+    if not files:
+        return [pytest.param(None, marks=pytest.mark.skip(reason="no real DM sample: temul-toolkit is not installed "
+                                                                  "(scripts/setup.sh) and TESSERA_DM_SAMPLES is not set"))]
     return [pytest.param(p, id=p.name) for p in files]
 
 
@@ -134,4 +150,4 @@ def test_dm_real_sample(sample, run_convert, tmp_path):
     data = r["data"] if r["data"].ndim >= 2 else r["data"][None]
     cals = list(zip([-o / s for o, s in zip(r["offset"], r["scale"])], r["scale"], r["units"]))[::-1]
     exp = dm.expected_image(data, cals)
-    convert_and_check(run_convert, source(sample, exp), tmp_path)
+    convert_and_check(run_convert, source(sample, exp), tmp_path, chunks=128)
