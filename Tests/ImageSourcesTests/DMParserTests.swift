@@ -231,6 +231,9 @@ struct DMBuilder {
         let path = try write("stack.dm3", bytes)
         let file = try SourceOpener.open(path)
         #expect(file.format == .dm && file.images.count == 1)
+        let details = Dictionary(file.details.map { ($0.label, $0.value) }, uniquingKeysWith: { a, _ in a })
+        #expect(details["DM version"] == "DM3" && details["byte order"] == "big-endian")
+        #expect(details["image 0"] == "img uint16 7 × 5 × 3 (x first)")
         let image = try #require(file.images.first)
         let desc = image.description
         #expect(desc.axisNames == ["z", "y", "x"] && desc.shape == [d, h, w] && desc.dataType == .uint16)

@@ -73,6 +73,22 @@ def test_dm_rgba_becomes_rgb_channels(version, run_convert, tmp_path):
     convert_and_check(run_convert, source(path, dm.expected_image(data, cals, rgb=True)), tmp_path, windows=rgb_window)
 
 
+@pytest.mark.parametrize("version", VERSIONS)
+def test_dm_several_images_use_bioformats2raw(version, run_convert, tmp_path):
+    """Two images after the thumbnail: the bioformats2raw layout, one group each, in file order."""
+    first = ci.pixels("uint16", YX, seed=11)
+    second = ci.pixels("float32", (4, 20, 30), seed=12)
+    cals2 = [(0, 1.0, "nm"), (0, 1.0, "nm"), (0, 5.0, "nm")]
+    path = dm.write_dm(tmp_path / f"two.dm{version}", first, version=version, cals=CALS_2D,
+                       more=[("survey", second, cals2)])
+    refs = dm.read_rosettasciio(path)
+    assert [r["data"].shape for r in refs] == [first.shape, second.shape], "RosettaSciIO must see both images"
+    assert np.array_equal(refs[1]["data"], second) and np.array_equal(dm.read_ncempy_all(path)[1], second)
+    a, b = dm.expected_image(first, CALS_2D), dm.expected_image(second, cals2)
+    a.path, a.name, b.path, b.name = "0", "two_two", "1", "two_survey"
+    convert_and_check(run_convert, source(path, a, b), tmp_path)
+
+
 def test_dm_big_endian_values(run_convert, tmp_path):
     """A file whose byte-order flag is 0: tag values and pixels big-endian. ncempy refuses
     such files and RosettaSciIO reads their tags but not their pixels (it reads pixels in

@@ -120,9 +120,9 @@ def dm_bytes(root: dict, version: int, little: bool = True) -> bytes:
 
 
 def write_dm(path: Path, data: np.ndarray, version: int = 4, little: bool = True, cals=None,
-             rgb: bool = False, image_tags: dict | None = None) -> Path:
+             rgb: bool = False, image_tags: dict | None = None, more: list = ()) -> Path:
     """`data` in C order (z, y, x) — or (y, x, 3) uint8 when `rgb` —; `cals` one
-    (origin, scale, units) per axis, x first."""
+    (origin, scale, units) per axis, x first; `more`: further images as (name, data, cals)."""
     spatial = data.shape[:-1] if rgb else data.shape
     dims = list(spatial[::-1])
     cals = cals or [(0, 1, "")] * len(dims)
@@ -141,7 +141,8 @@ def write_dm(path: Path, data: np.ndarray, version: int = 4, little: bool = True
     root = {
         "ApplicationBounds": (np.int32(0), np.int32(0), np.int32(1024), np.int32(1280)),
         "ImageList": [image_group("Image Of " + path.stem, RGBA, thumb, [8, 8], [(0, 1, "")] * 2, {}),
-                      image_group(path.stem, code, stored, dims, cals, tags)],
+                      image_group(path.stem, code, stored, dims, cals, tags)]
+                     + [image_group(name, IMAGE_TYPE[d.dtype.name], d, list(d.shape[::-1]), c, {}) for name, d, c in more],
         "Thumbnails": [{"ImageIndex": np.uint32(0), "SourceSize_Pixels": (np.int32(dims[0]), np.int32(dims[1]))}],
     }
     path.write_bytes(dm_bytes(root, version, little))
@@ -201,6 +202,14 @@ def read_ncempy(path: Path) -> dict:
         d = f.getDataset(0)
     return {"data": d["data"], "scale": [float(s) for s in d["pixelSize"]], "units": list(d["pixelUnit"]),
             "origin": [float(o) for o in d["pixelOrigin"]]}
+
+
+def read_ncempy_all(path: Path) -> list:
+    """ncempy's arrays of every non-thumbnail image."""
+    import ncempy.io.dm as ncem
+
+    with ncem.fileDM(str(path)) as f:
+        return [f.getDataset(i)["data"] for i in range(f.numObjects - (1 if f.thumbnail else 0))]
 
 
 def read_rosettasciio(path: Path) -> list:
