@@ -255,12 +255,14 @@ struct DMBuilder {
         #expect(throws: SourceError.self) { try image.read(Region(origin: [0, 0, 1], shape: [1, 1, w])) }
     }
 
-    @Test func rgbaBecomesThreeChannels() throws {
-        let b = DMBuilder(version: 4)
+    /// RGBA stored as int32 words (as DigitalMicrograph does): bytes B, G, R, A in a
+    /// little-endian file, A, R, G, B in a big-endian one.
+    @Test(arguments: [true, false]) func rgbaBecomesThreeChannels(littleEndian: Bool) throws {
+        let b = DMBuilder(version: 4, littleEndian: littleEndian)
         let (w, h) = (4, 3)
-        // Pixel i stores B = i, G = 100 + i, R = 200 + i, A = 255.
+        // Pixel i holds B = i, G = 100 + i, R = 200 + i, A = 255.
         var payload = [UInt8]()
-        for i in 0..<(w * h) { payload += [UInt8(i), UInt8(100 + i), UInt8(200 + i), 255] }
+        for i in 0..<(w * h) { payload += b.bytes(UInt32(i) | UInt32(100 + i) << 8 | UInt32(200 + i) << 16 | 255 << 24) }
         let path = try write("rgb.dm4", b.file([("ImageList", .group([("", b.image(type: 23, dims: [w, h], elementType: 3, payload: payload))]))]))
         let image = try #require(try SourceOpener.open(path).images.first)
         #expect(image.description.axisNames == ["c", "y", "x"] && image.description.shape == [3, h, w])

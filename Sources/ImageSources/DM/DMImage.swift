@@ -79,9 +79,11 @@ final class DMImage: ImageSource, @unchecked Sendable {
     private func convert(_ raw: [UInt8], from start: Int, into out: inout [UInt8], row: Int, rows: Int, xn: Int, c0: Int, cn: Int) {
         if rgb {
             for c in 0..<cn {
-                // Output channel red, green, blue; the stored bytes are B, G, R, A
-                // (A, R, G, B when a big-endian file stores them as 32-bit words).
-                let source = swapUnit == 4 ? 1 + (c0 + c) : 2 - (c0 + c)
+                // Output channel red, green, blue is logical byte 2, 1, 0 of B, G, R, A; a
+                // big-endian file stores each word of `swapUnit` bytes reversed (32-bit
+                // words: A, R, G, B).
+                let k = 2 - (c0 + c)
+                let source = k / swapUnit * swapUnit + swapUnit - 1 - k % swapUnit
                 let base = (c * rows + row) * xn
                 for x in 0..<xn { out[base + x] = raw[start + x * 4 + source] }
             }
