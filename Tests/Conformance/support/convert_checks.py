@@ -402,7 +402,7 @@ def check_image(image: Path, source: Source, exp: Expected, *, ngff="0.5", metho
                 check_codec=True) -> rp.Pyramid:
     """Verify one NGFF image group against `exp`. Returns the reference pyramid."""
     where = str(image)
-    pyr = rp.build_pyramid(exp.data, exp.axes, method, chunks, exp.spacing, None, downsample_z)
+    pyr = rp.build_pyramid(exp.data, exp.axes, method, chunks, exp.spacing, exp.origin or None, downsample_z)
     fmt, attrs = group_attrs(image)
     ome = ome_attrs(image, ngff)
     check_multiscales(ome, exp, pyr, ngff, where)
