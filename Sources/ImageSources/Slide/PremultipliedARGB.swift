@@ -31,7 +31,14 @@ struct PremultipliedARGB: Sendable, Equatable {
     static func composite(_ c: UInt32, alpha a: UInt32, background bg: UInt32) -> UInt8 {
         if a == 255 { return UInt8(truncatingIfNeeded: c) }
         let straight = a == 0 ? 0 : UInt32(UInt8(truncatingIfNeeded: 255 * c / a))
-        let t = straight * a + bg * (255 - a) + 128
+        return blend(straight, alpha: a, background: bg)
+    }
+
+    /// A straight (not premultiplied) sample `c` with alpha `a` over background `bg`, as
+    /// Pillow's `paste` with a mask blends: `(c · a + bg · (255 − a)) / 255`, rounded by DIV255.
+    @inline(__always)
+    static func blend(_ c: UInt32, alpha a: UInt32, background bg: UInt32) -> UInt8 {
+        let t = c * a + bg * (255 - a) + 128
         return UInt8(truncatingIfNeeded: ((t >> 8) + t) >> 8)
     }
 
