@@ -11,15 +11,19 @@ final class SlideImage: ImageSource, @unchecked Sendable {
     /// Level-0 pixels per pixel of this level (OpenSlide's region origin is in level-0 pixels).
     let downsample: Double
     let pixels: PremultipliedARGB
+    /// The slide's lower levels (for level 0 only): width, height, downsample.
+    let lowerLevels: [(width: Int, height: Int, downsample: Double)]
 
     static let bandPixels = 4 << 20
 
-    init(description: ImageDescription, pool: SlideHandlePool, level: Int, downsample: Double, pixels: PremultipliedARGB) {
+    init(description: ImageDescription, pool: SlideHandlePool, level: Int, downsample: Double, pixels: PremultipliedARGB,
+         lowerLevels: [(width: Int, height: Int, downsample: Double)] = []) {
         self.description = description
         self.pool = pool
         self.level = level
         self.downsample = downsample
         self.pixels = pixels
+        self.lowerLevels = lowerLevels
     }
 
     func read(_ region: Region) throws -> NDBuffer {
@@ -62,6 +66,19 @@ final class SlideImage: ImageSource, @unchecked Sendable {
     /// A coordinate of this level in level-0 pixels, as openslide-python computes it for
     /// `read_region` callers (level coordinate × downsample, truncated).
     private func levelZero(_ v: Int) -> Int { level == 0 ? v : Int(Double(v) * downsample) }
+}
+
+extension SlideImage: StoredPyramid {
+    /// The slide's own lower levels (`--use-existing-levels`; `tessera info` lists them),
+    /// each read with OpenSlide at that level.
+    func reducedLevels() -> [any ImageSource] {
+        lowerLevels.enumerated().map { k, l in
+            var d = description
+            d.shape = [3, l.height, l.width]
+            d.readBlock = [3, min(description.readBlock[1], l.height), min(description.readBlock[2], l.width)]
+            return SlideImage(description: d, pool: pool, level: k + 1, downsample: l.downsample, pixels: pixels)
+        }
+    }
 }
 
 /// An associated image of a slide (label, macro, thumbnail, …): small pictures OpenSlide

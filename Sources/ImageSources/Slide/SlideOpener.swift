@@ -71,7 +71,8 @@ enum SlideOpener {
             name: SourceOpener.stem(path), axes: axes, shape: [3, level0.height, level0.width], dataType: .uint8,
             spacing: spacing, channels: ChannelInfo.rgb, metadata: .object(metadata),
             readBlock: [3, min(tile.height, level0.height), min(tile.width, level0.width)], hasPhysicalSizes: mpp != nil)
-        var images: [any ImageSource] = [SlideImage(description: main, pool: pool, level: 0, downsample: 1, pixels: pixels)]
+        var images: [any ImageSource] = [SlideImage(description: main, pool: pool, level: 0, downsample: 1, pixels: pixels,
+                                                               lowerLevels: Array(levels.dropFirst()))]
         for a in associatedSizes {
             let d = ImageDescription(
                 name: a.name, axes: [ImageAxis(name: "c"), ImageAxis(name: "y"), ImageAxis(name: "x")],

@@ -168,3 +168,20 @@ def test_bad_slide_in_a_batch_does_not_stop_the_others(svs, run_convert, tmp_pat
     assert "bad.svs" in proc.stderr and "good.svs" not in proc.stderr.replace("bad.svs", "")
     assert cc.any_multiscales(out / "bad.ome.zarr") == []
     assert "multiscales" in json.dumps(cc.tc.load_json(out / "good.ome.zarr" / "0" / "zarr.json"))
+
+
+def test_use_existing_levels_copies_the_slides_own_levels(svs, run_convert, tmp_path):
+    """`--use-existing-levels`: level 1 is the slide's 4× level as OpenSlide reads it, with
+    scale 4 × mpp."""
+    import zarr
+
+    slide = openslide.OpenSlide(str(svs))
+    out = tmp_path / "out.ome.zarr"
+    cc.convert(run_convert, svs, out, "--use-existing-levels", "--downsample", "nearest")
+    w1, h1 = slide.level_dimensions[1]
+    level1 = zarr.open_array(str(out / "0" / "1"), mode="r")[...]
+    np.testing.assert_array_equal(level1, si.reference_region(slide, 0, 0, w1, h1, level=1))
+    ms = cc.tc.load_json(out / "0" / "zarr.json")["attributes"]["ome"]["multiscales"][0]
+    assert [d["path"] for d in ms["datasets"]] == ["0", "1"]
+    mpp = float(slide.properties["openslide.mpp-x"])
+    assert ms["datasets"][1]["coordinateTransformations"][0]["scale"] == pytest.approx([1, 4 * mpp, 4 * mpp])
