@@ -9,10 +9,13 @@ The reference is openslide-python with openslide-bin (OpenSlide 4.x), whose `rea
 Tessera links Debian's OpenSlide 3.4.1. Where 3.4.1 and 4.x differ, only what both give is
 compared; the differences seen are listed in VERSION_DIFFERENCES below.
 
-NDPI / MRXS: no PyPI or Debian package ships a sample (openslide-python's sdist carries SVS,
-generic TIFF and DICOM fixtures only; wsidicom-data is DICOM; Debian has no openslide test
-data package), and the OpenSlide test-data site is not reachable from the test machines, so
-those vendors are not exercised here: they go through the same SlideOpener code path.
+NDPI / MRXS: no PyPI or Debian package ships a sample. Checked 2026-11-29: openslide-python's
+sdist carries SVS, generic TIFF and DICOM fixtures only; the wheels of mrxsslide 0.1.0,
+mrxs-reader 0.1.0, ndpi2bids 0.1.2 and ndpi-demerger 0.1.2 hold code only; Debian bookworm's
+openslide packages (libopenslide0, openslide-tools, python3-openslide,
+python-openslide-examples) hold no slides; the OpenSlide test-data site is not reachable from
+the test machines. So those vendors are not exercised here: they go through the same
+SlideOpener code path.
 """
 
 from __future__ import annotations
