@@ -82,7 +82,7 @@ enum SlideOpener {
         }
 
         var details: [(label: String, value: String)] = [("vendor", vendor), ("reader", "OpenSlide \(OpenSlideHandle.libraryVersion)")]
-        if let compression { details.append(("compression", compression.map(compressionName).joined(separator: ", "))) }
+        if let compression { details.append(("compression", compression.map(TIFFPage.compressionName).joined(separator: ", "))) }
         details.append(("levels", levels.enumerated().map { k, l in
             "\(k): \(l.width)×\(l.height)" + (k == 0 ? "" : String(format: " (÷%g)", l.downsample))
         }.joined(separator: "; ")))
@@ -117,15 +117,4 @@ enum SlideOpener {
         return codes
     }
 
-    static func compressionName(_ code: Int) -> String {
-        switch code {
-        case 1: return "none"
-        case 5: return "LZW"
-        case 6, 7: return "JPEG"
-        case 8, 32946: return "deflate"
-        case 33003, 33005: return "JPEG 2000 (Aperio \(code))"
-        case 32773: return "PackBits"
-        default: return "TIFF compression \(code)"
-        }
-    }
 }

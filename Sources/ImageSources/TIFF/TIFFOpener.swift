@@ -54,7 +54,8 @@ enum TIFFOpener {
                               planeAxes: stack.count > 1 ? [names.firstIndex(of: pagesAs)!] : [],
                               sampleAxis: layout.samples > 1 ? names.firstIndex(of: "c") : nil,
                               planes: planes, files: [pool])
-        return SourceFile(path: path, format: .tiff, images: [image], fileBytes: SourceOpener.fileSize(path))
+        return SourceFile(path: path, format: .tiff, images: [image], fileBytes: SourceOpener.fileSize(path),
+                          details: TIFFPage.details(pages))
     }
 
     // MARK: ImageJ hyperstacks
@@ -118,7 +119,8 @@ enum TIFFOpener {
         let pageAxes = names.enumerated().filter { $0.element != "c" || C > 1 }.map(\.offset)
         let image = TIFFImage(description: description, layout: layout, planeAxes: pageAxes,
                               sampleAxis: layout.samples > 1 ? names.firstIndex(of: "c") : nil, planes: planes, files: [pool])
-        return SourceFile(path: path, format: .tiff, images: [image], fileBytes: SourceOpener.fileSize(path))
+        return SourceFile(path: path, format: .tiff, images: [image], fileBytes: SourceOpener.fileSize(path),
+                          details: TIFFPage.details(pages))
     }
 
     // MARK: OME-TIFF
@@ -214,6 +216,6 @@ enum TIFFOpener {
                                     planes: planes, files: files))
         }
         let bytes = files.map { SourceOpener.fileSize($0.path) }.reduce(0, +)
-        return SourceFile(path: path, format: .omeTIFF, images: images, omeXML: xml, fileBytes: bytes)
+        return SourceFile(path: path, format: .omeTIFF, images: images, omeXML: xml, fileBytes: bytes, details: TIFFPage.details(pages))
     }
 }

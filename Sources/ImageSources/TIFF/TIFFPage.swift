@@ -162,6 +162,31 @@ extension TIFFPage {
                         description: description, subIFDs: TIFFTags.offsets(tif, TIFFTAG_SUBIFD), tags: tags)
     }
 
+    /// A TIFF Compression code as `tessera info` names it.
+    static func compressionName(_ code: Int) -> String {
+        switch code {
+        case 1: return "none"
+        case 5: return "LZW"
+        case 6, 7: return "JPEG"
+        case 8, 32946: return "deflate"
+        case 32773: return "PackBits"
+        case 33003, 33005: return "JPEG 2000 (Aperio \(code))"
+        case 34887: return "LERC"
+        case 50000: return "zstd"
+        case 34925: return "LZMA"
+        default: return "TIFF compression \(code)"
+        }
+    }
+
+    /// What `tessera info` says about a TIFF file as a whole: its pages and their compressions.
+    static func details(_ pages: [TIFFPage]) -> [(label: String, value: String)] {
+        var codes = [Int]()
+        for page in pages {
+            if let c = page.tags["Compression"]?.intValue, !codes.contains(c) { codes.append(c) }
+        }
+        return [("pages", String(pages.count)), ("compression", codes.map(compressionName).joined(separator: ", "))]
+    }
+
     static func dataType(bits: Int, format: Int) -> DataType? {
         switch (format, bits) {
         case (1, 8), (4, 8): return .uint8

@@ -52,6 +52,13 @@ def test_info_tiff_and_hdf5_dataset(run_tessera, tmp_path):
     info = json.loads(run_tessera("info", src.arg, "--json", check=True).stdout)
     assert info["format"] == "tiff" and info["images"][0]["shape"] == [3, 20, 30]
     assert info["images"][0]["channels"] == ["red", "green", "blue"]
+    assert {d["label"]: d["value"] for d in info["details"]} == {"pages": "1", "compression": "none"}
+    jpeg = tmp_path / "jpeg.tif"
+    import tifffile
+    tifffile.imwrite(jpeg, ci.pixels("uint8", (64, 64, 3), kind="smooth"), photometric="rgb", compression="jpeg",
+                     tile=(32, 32), metadata=None)
+    details = {d["label"]: d["value"] for d in json.loads(run_tessera("info", jpeg, "--json", check=True).stdout)["details"]}
+    assert details["compression"] == "JPEG"
     h5 = ci.write_hdf5(tmp_path / "v.h5", ci.pixels("uint16", (4, 20, 30)), dataset="/entry/data")
     info = json.loads(run_tessera("info", h5.arg, "--json", check=True).stdout)
     assert info["format"] == "hdf5" and info["images"][0]["axes"] == ["z", "y", "x"]
