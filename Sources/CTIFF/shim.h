@@ -7,6 +7,7 @@ static inline int tessera_tiff_get_u32(TIFF *t, uint32_t tag, uint32_t *v) { ret
 static inline int tessera_tiff_get_u64(TIFF *t, uint32_t tag, uint64_t *v) { return TIFFGetField(t, tag, v); }
 static inline int tessera_tiff_get_float(TIFF *t, uint32_t tag, float *v) { return TIFFGetField(t, tag, v); }
 static inline int tessera_tiff_get_string(TIFF *t, uint32_t tag, char **v) { return TIFFGetField(t, tag, v); }
+static inline int tessera_tiff_get_u16_array(TIFF *t, uint32_t tag, uint16_t *count, uint16_t **v) { return TIFFGetField(t, tag, count, v); }
 static inline int tessera_tiff_get_u64_array(TIFF *t, uint32_t tag, uint16_t *count, uint64_t **v) { return TIFFGetField(t, tag, count, v); }
 static inline int tessera_tiff_get_defaulted_u16(TIFF *t, uint32_t tag, uint16_t *v) { return TIFFGetFieldDefaulted(t, tag, v); }
 static inline int tessera_tiff_set_u16(TIFF *t, uint32_t tag, uint16_t v) { return TIFFSetField(t, tag, (int)v); }

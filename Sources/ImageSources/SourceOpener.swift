@@ -18,6 +18,7 @@ public enum SourceOpener {
     public static let extensions = [".tif", ".tiff", ".btf", ".tf8", ".tf2", ".h5", ".hdf5", ".hdf", ".he5", ".nxs",
                                     ".fits", ".fit", ".fts", ".fits.gz", ".fit.gz", ".fts.gz",
                                     ".dm3", ".dm4"]
+        + SlideOpener.extensions
 
     /// `input` is a path, or for HDF5 `path:/dataset`.
     public static func open(_ input: String, options: SourceOptions = SourceOptions()) throws -> SourceFile {
@@ -48,6 +49,9 @@ public enum SourceOpener {
         case .dm:
             if dataset != nil { throw SourceError(path, "a dataset path is only meaningful for HDF5 files") }
             return try DMOpener.open(path: path)
+        case .slide:
+            if dataset != nil { throw SourceError(path, "a dataset path is only meaningful for HDF5 files") }
+            return try SlideOpener.open(path: path)
         case nil:
             throw SourceError(path, head.isEmpty ? "is empty" : "is not a TIFF, HDF5 or FITS file")
         }
@@ -74,12 +78,12 @@ public enum SourceOpener {
         return SourceError(path, "is a symbolic link to '\(target)', which does not exist")
     }
 
-    enum Kind { case tiff, hdf5, fits, dm }
+    enum Kind { case tiff, hdf5, fits, dm, slide }
 
     static func kind(of head: [UInt8], path: String) -> Kind? {
         if head.count >= 4, (head[0] == 0x49 && head[1] == 0x49 && (head[2] == 42 || head[2] == 43) && head[3] == 0)
             || (head[0] == 0x4D && head[1] == 0x4D && head[2] == 0 && (head[3] == 42 || head[3] == 43)) {
-            return .tiff
+            return SlideOpener.vendorFormat(path) != nil ? .slide : .tiff
         }
         if head.starts(with: [0x89, 0x48, 0x44, 0x46, 0x0D, 0x0A, 0x1A, 0x0A]) { return .hdf5 }
         if head.starts(with: Array("SIMPLE  =".utf8)) { return .fits }
@@ -87,6 +91,7 @@ public enum SourceOpener {
         let lower = path.lowercased()
         // A damaged DM header still goes to the DM reader, which says what is wrong with it.
         if [".dm3", ".dm4"].contains(where: lower.hasSuffix) { return .dm }
+        if SlideOpener.nonTIFFExtensions.contains(where: lower.hasSuffix) { return .slide }
         if head.starts(with: [0x1F, 0x8B]), [".fits.gz", ".fit.gz", ".fts.gz"].contains(where: lower.hasSuffix) { return .fits }
         // HDF5 files may carry a user block: the signature then sits at 512, 1024, ….
         if [".h5", ".hdf5", ".hdf", ".he5", ".nxs"].contains(where: lower.hasSuffix) { return .hdf5 }

@@ -1,15 +1,17 @@
 import ArgumentParser
 import Foundation
+import ImageSources
 import NGFF
 import ZarrCore
 
 struct InfoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "info",
-        abstract: "Show a Zarr hierarchy: arrays, shapes, chunks, shards, codecs, NGFF levels, objects and bytes."
+        abstract: "Show a Zarr hierarchy (arrays, shapes, chunks, shards, codecs, NGFF levels, objects and bytes), or what Tessera's reader sees in an input file (format, images, axes, shapes, physical sizes, stored levels).",
+        discussion: "With an input file (a slide, TIFF, HDF5 `file.h5:/dataset`, FITS, …) instead of a Zarr folder or s3:// prefix, prints the file's format, what the reader says about it (a slide's vendor and levels, …) and each image it holds."
     )
 
-    @Argument(help: "A Zarr array or group.") var path: String
+    @Argument(help: "A Zarr array or group, or an input file.") var path: String
     @Flag(help: "Print JSON instead of a tree.") var json = false
     @Flag(help: "Print only objects and bytes per array and in total (for huge stores): no shapes, chunks or codecs.")
     var summary = false
@@ -24,6 +26,11 @@ struct InfoCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
+            if SourceReport.names(path) {
+                let report = SourceReport(file: try SourceOpener.open(path))
+                print(json ? String(decoding: report.json.serialized(), as: UTF8.self) : report.text)
+                return
+            }
             let location = try StoreLocation(path)
             let progress = ListingProgress(label: "info", interval: progressInterval)
             let hierarchy = try Hierarchy.discover(store: location.store, root: "") { objects, bytes in

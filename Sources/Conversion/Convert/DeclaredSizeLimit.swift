@@ -10,7 +10,8 @@ import ZarrCore
 /// compression can expand: 1× uncompressed, 64× PackBits, 1032× deflate (zlib's bound),
 /// 2048× LZW and JPEG, and a generous 65536× for codecs without a tight bound (zstd,
 /// LZMA, CCITT, JPEG 2000, …); FITS 8× (scaled integers are read as floats), 8 × 1032×
-/// gzipped; DM 1× (uncompressed, RGBA's 4 stored bytes become 3). HDF5 is not limited this way: its chunks may legitimately
+/// gzipped; DM 1× (uncompressed, RGBA's 4 stored bytes become 3); TIFF-based slides by their pages' compression
+/// (`slideExpansion`). HDF5 is not limited this way: its chunks may legitimately
 /// be absent (read as the fill value), so a tiny file can hold a huge sparse dataset.
 public enum DeclaredSizeLimit {
     public static func check(_ file: SourceFile, maxPixels: Int?) throws {
@@ -64,11 +65,30 @@ public enum DeclaredSizeLimit {
             // DM stores pixels uncompressed, and the reader has checked that each image's
             // data lies inside the file: the declared bytes cannot exceed the file.
             return (1, "uncompressed DM data")
-        case .slide, .hdf4, .dicom:
+        case .slide:
+            return slideExpansion(file)
+        case .hdf4, .dicom:
             // The widest bound any codec of these formats needs; each reader narrows it
             // to its own compression when it knows it.
             return (65536, "\(file.format.rawValue) compression")
         }
+    }
+
+    /// TIFF-based slides (SVS, NDPI, SCN, BIF, Trestle) by their pages' compression: JPEG
+    /// 2048× as for any TIFF, Aperio's JPEG 2000 (33003/33005) and unknown codes 65536×.
+    /// Slides whose pixels live outside the opened file (MIRAX `.mrxs` + its data folder,
+    /// Hamamatsu VMS/VMU + their JPEGs) or whose tiles may legitimately be absent (MIRAX gaps,
+    /// Philips TIFF's sparse tiles) are not limited, as HDF5 is not.
+    static func slideExpansion(_ file: SourceFile) -> (Int, String)? {
+        guard let metadata = file.images.first?.description.metadata,
+              metadata["vendor"]?.stringValue != "philips",
+              let codes = metadata["tiff_compression"]?.arrayValue?.compactMap(\.intValue), !codes.isEmpty else { return nil }
+        var worst: (Int, String) = (1, "uncompressed data")
+        for code in codes {
+            let limit = code == 33003 || code == 33005 ? (65536, "JPEG 2000") : tiffExpansion(code)
+            if limit.0 > worst.0 { worst = limit }
+        }
+        return worst
     }
 
     private static func tiffExpansion(_ code: Int) -> (Int, String) {

@@ -22,6 +22,9 @@ final class TIFFImage: ImageSource, @unchecked Sendable {
     let sampleAxis: Int?
     let planes: [Plane]
     let files: [TIFFHandlePool]
+    /// The alpha the colour samples are composited with (onto white) when the image shows an
+    /// RGBA page as its 3 colours; nil when every sample is a channel of its own.
+    let compositedAlpha: TIFFAlpha?
 
     init(description: ImageDescription, layout: TIFFPageLayout, planeAxes: [Int], sampleAxis: Int?,
          planes: [Plane], files: [TIFFHandlePool]) {
@@ -38,6 +41,7 @@ final class TIFFImage: ImageSource, @unchecked Sendable {
         self.sampleAxis = sampleAxis
         self.planes = planes
         self.files = files
+        compositedAlpha = sampleAxis.flatMap { description.shape[$0] == 3 && layout.samples == 4 ? layout.alpha : nil }
     }
 
     func read(_ region: Region) throws -> NDBuffer {
@@ -96,6 +100,9 @@ final class TIFFImage: ImageSource, @unchecked Sendable {
             // Bilevel blocks are spread from packed bits to one byte per pixel before copying.
             let block = l.bilevel ? UnsafeMutableRawPointer.allocate(byteCount: l.blockWidth * l.blockHeight, alignment: 16) : decoded
             defer { if l.bilevel { block.deallocate() } }
+            // Planar RGBA: the alpha plane of the block, decoded before its colour planes.
+            let alphaPlane = compositedAlpha != nil && l.planarSeparate ? UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16) : nil
+            defer { alphaPlane?.deallocate() }
             for by in (rows.lowerBound / l.blockHeight)...((rows.upperBound - 1) / l.blockHeight) {
                 let y0 = by * l.blockHeight
                 let blockRows = min(l.blockHeight, l.height - y0)
@@ -104,12 +111,22 @@ final class TIFFImage: ImageSource, @unchecked Sendable {
                     let x0 = bx * l.blockWidth
                     let colLo = max(cols.lowerBound, x0), colHi = min(cols.upperBound, x0 + l.blockWidth)
                     let decodeSamples: [Int] = l.planarSeparate ? Array(samples) : [samples.lowerBound]
+                    let needed = ((rowHi - 1 - y0) * l.blockWidth * interleaved + (colHi - x0) * interleaved) * es
+                    func checkSize(_ got: Int) throws {
+                        guard got >= needed else {
+                            throw SourceError(file.path, "page \(plane.pageNumber): a \(l.tiled ? "tile" : "strip") at row \(y0), column \(x0) decoded to \(got) bytes, \(needed) needed (truncated file?)")
+                        }
+                    }
+                    if let alphaPlane {
+                        try checkSize(try decodeBlock(tif, file: file, plane: plane, x: x0, y: y0, sample: 3, into: alphaPlane, capacity: capacity))
+                    }
                     for s in decodeSamples {
                         var got = try decodeBlock(tif, file: file, plane: plane, x: x0, y: y0, sample: s, into: decoded, capacity: capacity)
                         if l.bilevel { got = unpackBits(decoded, count: got, width: l.blockWidth, into: block) }
-                        let needed = ((rowHi - 1 - y0) * l.blockWidth * interleaved + (colHi - x0) * interleaved) * es
-                        guard got >= needed else {
-                            throw SourceError(file.path, "page \(plane.pageNumber): a \(l.tiled ? "tile" : "strip") at row \(y0), column \(x0) decoded to \(got) bytes, \(needed) needed (truncated file?)")
+                        try checkSize(got)
+                        if let alpha = compositedAlpha {
+                            compositeOntoWhite(block, alpha: alpha, alphaPlane: alphaPlane, rows: (rowLo - y0)..<(rowHi - y0),
+                                               cols: (colLo - x0)..<(colHi - x0), rowPixels: l.blockWidth)
                         }
                         let copied: Range<Int> = l.planarSeparate ? s..<(s + 1) : samples
                         for row in rowLo..<rowHi {
@@ -125,6 +142,29 @@ final class TIFFImage: ImageSource, @unchecked Sendable {
                             }
                         }
                     }
+                }
+            }
+        }
+    }
+
+    /// Composites the colour samples of a decoded 8-bit RGBA block onto white in place, over
+    /// the block's `rows` × `cols`: interleaved RGBA (alpha 4th of each pixel), or one colour
+    /// plane with its `alphaPlane`. Opaque pixels keep their colour exactly; the rule is the
+    /// slides' (`PremultipliedARGB`): associated alpha is un-premultiplied first.
+    private func compositeOntoWhite(_ block: UnsafeMutableRawPointer, alpha kind: TIFFAlpha, alphaPlane: UnsafeMutableRawPointer?,
+                                    rows: Range<Int>, cols: Range<Int>, rowPixels: Int) {
+        let p = block.assumingMemoryBound(to: UInt8.self)
+        let colours = alphaPlane == nil ? 3 : 1, stride = alphaPlane == nil ? 4 : 1
+        let alpha = alphaPlane.map { UnsafePointer($0.assumingMemoryBound(to: UInt8.self)) } ?? UnsafePointer(p + 3)
+        for r in rows {
+            for c in cols {
+                let i = (r * rowPixels + c) * stride
+                let a = UInt32(alpha[i])
+                guard a != 255 else { continue }
+                for k in 0..<colours {
+                    let v = UInt32(p[i + k])
+                    p[i + k] = kind == .associated ? PremultipliedARGB.composite(v, alpha: a, background: 255)
+                        : PremultipliedARGB.blend(v, alpha: a, background: 255)
                 }
             }
         }

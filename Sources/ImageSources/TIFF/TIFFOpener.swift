@@ -31,7 +31,7 @@ enum TIFFOpener {
         if layout.samples > 1 { names.append("c") }
         names.sort { ImageAxis(name: $0).canonicalRank < ImageAxis(name: $1).canonicalRank }
         var axes = names.map { ImageAxis(name: $0) } + [ImageAxis(name: "y"), ImageAxis(name: "x")]
-        var shape = names.map { $0 == "c" && layout.samples > 1 ? layout.samples : stack.count } + [layout.height, layout.width]
+        var shape = names.map { $0 == "c" && layout.samples > 1 ? layout.imageSamples : stack.count } + [layout.height, layout.width]
         var spacing = shape.map { _ in 1.0 }
         var physical = false
         // Resolution tags give y/x only; with a page axis of unknown spacing they would
@@ -46,14 +46,16 @@ enum TIFFOpener {
         var metadata: [String: JSONValue] = ["pages": JSONValue(pages.count), "tags": .object(first.tags)]
         if let d = first.description { metadata["ImageDescription"] = .string(d) }
         let description = ImageDescription(name: SourceOpener.stem(path), axes: axes, shape: shape, dataType: layout.dataType,
-                                           spacing: spacing, metadata: .object(metadata), hasPhysicalSizes: physical)
+                                           spacing: spacing, channels: layout.isRGBPicture ? ChannelInfo.rgb : [],
+                                           metadata: .object(metadata), hasPhysicalSizes: physical)
         shape = description.shape
         let planes = stack.map { TIFFImage.Plane(file: 0, offset: $0.element.offset, pageNumber: $0.offset) }
         let image = TIFFImage(description: description, layout: layout,
                               planeAxes: stack.count > 1 ? [names.firstIndex(of: pagesAs)!] : [],
                               sampleAxis: layout.samples > 1 ? names.firstIndex(of: "c") : nil,
                               planes: planes, files: [pool])
-        return SourceFile(path: path, format: .tiff, images: [image], fileBytes: SourceOpener.fileSize(path))
+        return SourceFile(path: path, format: .tiff, images: [image], fileBytes: SourceOpener.fileSize(path),
+                          details: TIFFPage.details(pages))
     }
 
     // MARK: ImageJ hyperstacks
@@ -70,7 +72,7 @@ enum TIFFOpener {
         if C > 1, layout.samples > 1 {
             throw SourceError(path, "an ImageJ hyperstack with \(C) channels of \(layout.samples) samples each is not supported")
         }
-        let channels = C > 1 ? C : layout.samples
+        let channels = C > 1 ? C : layout.imageSamples
         var names = [String]()
         if T > 1 { names.append("t") }
         if channels > 1 { names.append("c") }
@@ -112,11 +114,13 @@ enum TIFFOpener {
         var metadata: [String: JSONValue] = ["pages": JSONValue(pages.count), "tags": .object(first.tags)]
         if let d = first.description { metadata["ImageDescription"] = .string(d) }
         let description = ImageDescription(name: SourceOpener.stem(path), axes: axes, shape: shape, dataType: layout.dataType,
-                                           spacing: spacing, metadata: .object(metadata), hasPhysicalSizes: physical)
+                                           spacing: spacing, channels: C == 1 && layout.isRGBPicture ? ChannelInfo.rgb : [],
+                                           metadata: .object(metadata), hasPhysicalSizes: physical)
         let pageAxes = names.enumerated().filter { $0.element != "c" || C > 1 }.map(\.offset)
         let image = TIFFImage(description: description, layout: layout, planeAxes: pageAxes,
                               sampleAxis: layout.samples > 1 ? names.firstIndex(of: "c") : nil, planes: planes, files: [pool])
-        return SourceFile(path: path, format: .tiff, images: [image], fileBytes: SourceOpener.fileSize(path))
+        return SourceFile(path: path, format: .tiff, images: [image], fileBytes: SourceOpener.fileSize(path),
+                          details: TIFFPage.details(pages))
     }
 
     // MARK: OME-TIFF
@@ -192,10 +196,12 @@ enum TIFFOpener {
                         ImageAxis(name: "z", unit: physical["Z"]?.unit), ImageAxis(name: "y", unit: physical["Y"]?.unit),
                         ImageAxis(name: "x", unit: physical["X"]?.unit)]
             let spacing = [physical["T"]?.value ?? 1, 1, physical["Z"]?.value ?? 1, physical["Y"]?.value ?? 1, physical["X"]?.value ?? 1]
-            let channels: [ChannelInfo] = (0..<C).map { c in
+            var channels: [ChannelInfo] = (0..<C).map { c in
                 let info = ome.channels.count == C ? ome.channels[c] : nil
                 return ChannelInfo(name: info?.name, color: info?.color)
             }
+            // An RGB picture (one OME Channel of SamplesPerPixel 3): red, green, blue over 0–255.
+            if layout.isRGBPicture, C == 3, ome.channels.count != C { channels = ChannelInfo.rgb }
             let metadata: JSONValue = .object([
                 "ome": .object(["image": .string(ome.name ?? ""), "index": JSONValue(number), "pixelType": .string(ome.pixelType),
                                 "dimensionOrder": .string(ome.dimensionOrder)]),
@@ -210,6 +216,6 @@ enum TIFFOpener {
                                     planes: planes, files: files))
         }
         let bytes = files.map { SourceOpener.fileSize($0.path) }.reduce(0, +)
-        return SourceFile(path: path, format: .omeTIFF, images: images, omeXML: xml, fileBytes: bytes)
+        return SourceFile(path: path, format: .omeTIFF, images: images, omeXML: xml, fileBytes: bytes, details: TIFFPage.details(pages))
     }
 }

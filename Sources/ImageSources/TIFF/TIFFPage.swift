@@ -16,15 +16,33 @@ struct TIFFPageLayout: Equatable, Sendable {
     /// True for 1-bit (bilevel) pages: libtiff hands back rows of packed bits, which the
     /// reader spreads to one uint8 (0 or 1) per pixel.
     var bilevel = false
+    /// Red, green, blue samples (photometric RGB, or YCbCr that libjpeg turns into RGB).
+    var rgb = false
+    /// The alpha of an 8-bit RGBA page (its 4th sample, by ExtraSamples): the reader
+    /// composites the colour onto white and gives 3 samples (Docs/convert.md, "Data").
+    var alpha: TIFFAlpha?
+
+    /// Samples per pixel in the image: an 8-bit RGBA page gives its 3 composited colours.
+    var imageSamples: Int { alpha == nil ? samples : 3 }
+    /// An 8-bit RGB(A) picture: its channels are red, green and blue over 0–255.
+    var isRGBPicture: Bool { rgb && dataType == .uint8 && imageSamples == 3 }
 
     /// Whether two pages can be stacked into one array.
     func stacks(with other: TIFFPageLayout) -> Bool {
         width == other.width && height == other.height && samples == other.samples && dataType == other.dataType
-            && bilevel == other.bilevel
+            && bilevel == other.bilevel && alpha == other.alpha
     }
 }
 
 /// One directory of a TIFF file: where it is and what it holds.
+/// What a 4th sample of an RGB page is (TIFF ExtraSamples 1 and 2).
+enum TIFFAlpha: Sendable, Equatable {
+    /// Colour already multiplied by alpha.
+    case associated
+    /// Colour as is, alpha beside it.
+    case unassociated
+}
+
 struct TIFFPage: Sendable {
     var offset: UInt64
     var layout: TIFFPageLayout
@@ -56,6 +74,13 @@ enum TIFFTags {
         var p: UnsafeMutablePointer<CChar>?
         guard tessera_tiff_get_string(tif, UInt32(tag), &p) == 1, let p else { return nil }
         return String(cString: p)
+    }
+
+    static func u16Array(_ tif: OpaquePointer, _ tag: Int32) -> [UInt16] {
+        var count: UInt16 = 0
+        var p: UnsafeMutablePointer<UInt16>?
+        guard tessera_tiff_get_u16_array(tif, UInt32(tag), &count, &p) == 1, let p else { return [] }
+        return Array(UnsafeBufferPointer(start: p, count: Int(count)))
     }
 
     static func offsets(_ tif: OpaquePointer, _ tag: Int32) -> [UInt64] {
@@ -90,6 +115,14 @@ extension TIFFPage {
         if let depth = TIFFTags.u32(tif, TIFFTAG_IMAGEDEPTH), depth > 1 {
             throw SourceError(path, "volumetric TIFF tiles (ImageDepth \(depth)) are not supported")
         }
+        // RGB: photometric RGB, or YCbCr JPEG (TIFFHandlePool asks libjpeg for RGB).
+        let rgb = photometric == UInt16(PHOTOMETRIC_RGB)
+            || (photometric == UInt16(PHOTOMETRIC_YCBCR) && (compression == UInt16(COMPRESSION_JPEG) || compression == UInt16(COMPRESSION_OJPEG)))
+        let extraSamples = TIFFTags.u16Array(tif, TIFFTAG_EXTRASAMPLES)
+        var alpha: TIFFAlpha?
+        if rgb, samples == 4, dataType == .uint8, let first = extraSamples.first {
+            alpha = first == UInt16(EXTRASAMPLE_ASSOCALPHA) ? .associated : first == UInt16(EXTRASAMPLE_UNASSALPHA) ? .unassociated : nil
+        }
         let tiled = TIFFIsTiled(tif) != 0
         var blockWidth = Int(width), blockHeight = Int(height)
         if tiled {
@@ -101,7 +134,8 @@ extension TIFFPage {
         }
         let layout = TIFFPageLayout(width: Int(width), height: Int(height), samples: samples, dataType: dataType,
                                     planarSeparate: planar == UInt16(PLANARCONFIG_SEPARATE) && samples > 1,
-                                    tiled: tiled, blockWidth: blockWidth, blockHeight: max(1, blockHeight), bilevel: bilevel)
+                                    tiled: tiled, blockWidth: blockWidth, blockHeight: max(1, blockHeight), bilevel: bilevel,
+                                    rgb: rgb, alpha: alpha)
         let subfile = TIFFTags.u32(tif, TIFFTAG_SUBFILETYPE) ?? 0
         let description = TIFFTags.string(tif, TIFFTAG_IMAGEDESCRIPTION)
         var tags: [String: JSONValue] = [
@@ -110,6 +144,7 @@ extension TIFFPage {
             "PlanarConfiguration": JSONValue(Int(planar)),
         ]
         if let photometric { tags["PhotometricInterpretation"] = JSONValue(Int(photometric)) }
+        if !extraSamples.isEmpty { tags["ExtraSamples"] = JSONValue(extraSamples.map(Int.init)) }
         if tiled {
             tags["TileWidth"] = JSONValue(blockWidth)
             tags["TileLength"] = JSONValue(blockHeight)
@@ -125,6 +160,31 @@ extension TIFFPage {
         if let u = TIFFTags.u16(tif, TIFFTAG_RESOLUTIONUNIT) { tags["ResolutionUnit"] = JSONValue(Int(u)) }
         return TIFFPage(offset: TIFFCurrentDirOffset(tif), layout: layout, reducedResolution: subfile & 1 != 0,
                         description: description, subIFDs: TIFFTags.offsets(tif, TIFFTAG_SUBIFD), tags: tags)
+    }
+
+    /// A TIFF Compression code as `tessera info` names it.
+    static func compressionName(_ code: Int) -> String {
+        switch code {
+        case 1: return "none"
+        case 5: return "LZW"
+        case 6, 7: return "JPEG"
+        case 8, 32946: return "deflate"
+        case 32773: return "PackBits"
+        case 33003, 33005: return "JPEG 2000 (Aperio \(code))"
+        case 34887: return "LERC"
+        case 50000: return "zstd"
+        case 34925: return "LZMA"
+        default: return "TIFF compression \(code)"
+        }
+    }
+
+    /// What `tessera info` says about a TIFF file as a whole: its pages and their compressions.
+    static func details(_ pages: [TIFFPage]) -> [(label: String, value: String)] {
+        var codes = [Int]()
+        for page in pages {
+            if let c = page.tags["Compression"]?.intValue, !codes.contains(c) { codes.append(c) }
+        }
+        return [("pages", String(pages.count)), ("compression", codes.map(compressionName).joined(separator: ", "))]
     }
 
     static func dataType(bits: Int, format: Int) -> DataType? {

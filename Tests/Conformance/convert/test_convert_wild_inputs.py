@@ -39,7 +39,7 @@ def test_jpeg_ycbcr_decodes_to_rgb(subsampling, storage, run_convert, tmp_path):
         assert page.photometric == tifffile.PHOTOMETRIC.YCBCR and page.compression == tifffile.COMPRESSION.JPEG
         decoded = page.asarray()
     assert decoded.shape == (70, 90, 3)
-    src = ci.Source(str(path), path, "tiff", [ci.Expected(np.ascontiguousarray(np.moveaxis(decoded, -1, 0)), "cyx")])
+    src = ci.Source(str(path), path, "tiff", [ci.rgb_picture(ci.Expected(np.ascontiguousarray(np.moveaxis(decoded, -1, 0)), "cyx"))])
     out = tmp_path / "out.ome.zarr"
     cc.convert(run_convert, *cc.convert_args(src.arg, out, chunks=16))
     cc.check_output(out, src, method="mean", chunks=16)
@@ -233,7 +233,7 @@ def test_jpeg_ycbcr_pages_with_several_workers(run_convert, tmp_path):
     with tifffile.TiffFile(path) as tif:
         assert all(p.photometric == tifffile.PHOTOMETRIC.YCBCR for p in tif.pages)
         back = np.stack([p.asarray() for p in tif.pages])  # z, y, x, c
-    src = ci.Source(str(path), path, "tiff", [ci.Expected(np.ascontiguousarray(np.moveaxis(back, -1, 0)), "czyx")])
+    src = ci.Source(str(path), path, "tiff", [ci.rgb_picture(ci.Expected(np.ascontiguousarray(np.moveaxis(back, -1, 0)), "czyx"))])
     out = tmp_path / "out.ome.zarr"
     cc.convert(run_convert, *cc.convert_args(src.arg, out, chunks=16, extra=["--jobs", "2"]))
     cc.check_output(out, src, method="mean", chunks=16, readers=False)

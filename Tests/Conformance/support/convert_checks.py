@@ -428,7 +428,7 @@ def check_image(image: Path, source: Source, exp: Expected, *, ngff="0.5", metho
         for i, (got, lv) in enumerate(zip(levels, pyr.levels)):
             tc.assert_pixels_equal(got, lv, f"{where}/{i} ome-zarr-py")
     # attributes last, so that a metadata failure does not hide a pixel failure
-    check_omero(ome, exp, pyr, where, windows)
+    check_omero(ome, exp, pyr, where, windows if windows is not None else exp.windows)
     check_tessera_attrs(attrs, source, method, where)
     return pyr
 

@@ -34,6 +34,19 @@ class Expected:
     name: str | None = None          # image name, when the contract fixes it
     path: str = ""                   # image group below OUTPUT ("" or "0", "1", ...)
     origin: dict = field(default_factory=dict)    # axis -> level-0 translation (0 when absent)
+    windows: list | None = None      # omero windows the source dictates (RGB: 0-255), else from pixels
+
+
+RGB_NAMES = ["red", "green", "blue"]
+RGB_COLORS = ["FF0000", "00FF00", "0000FF"]
+RGB_WINDOWS = [{"min": 0, "max": 255, "start": 0, "end": 255}] * 3
+
+
+def rgb_picture(exp: Expected) -> Expected:
+    """An 8-bit RGB picture: channels red, green, blue with the full 0-255 window
+    (Docs/convert.md, Attributes)."""
+    exp.channel_names, exp.colors, exp.windows = RGB_NAMES, RGB_COLORS, RGB_WINDOWS
+    return exp
 
 
 @dataclass
@@ -114,7 +127,10 @@ def write_tiff(path: Path, data: np.ndarray, axes: str, **kw) -> Source:
     if axes == "yxc":
         back = np.moveaxis(back, -1, 0)
     ngff = "".join(n for n in "tczyx" if n in axes)
-    return Source(str(path), path, "tiff", [Expected(back, ngff)])
+    exp = Expected(back, ngff)
+    if kw["photometric"] == "rgb" and back.dtype == np.uint8 and "c" in ngff and back.shape[ngff.index("c")] == 3:
+        rgb_picture(exp)
+    return Source(str(path), path, "tiff", [exp])
 
 
 def write_tiff_pages(path: Path, pages: np.ndarray, rgb: bool = False, **kw) -> Source:
@@ -129,7 +145,8 @@ def write_tiff_pages(path: Path, pages: np.ndarray, rgb: bool = False, **kw) -> 
     with tifffile.TiffFile(path) as tif:
         back = np.stack([p.asarray() for p in tif.pages])
     if rgb:
-        return Source(str(path), path, "tiff", [Expected(np.ascontiguousarray(np.moveaxis(back, -1, 0)), "czyx")])
+        exp = Expected(np.ascontiguousarray(np.moveaxis(back, -1, 0)), "czyx")
+        return Source(str(path), path, "tiff", [rgb_picture(exp) if back.dtype == np.uint8 and back.shape[-1] == 3 else exp])
     return Source(str(path), path, "tiff", [Expected(back, "zyx")])
 
 
