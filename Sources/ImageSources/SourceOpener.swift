@@ -5,7 +5,7 @@ import ZarrCore
 public struct SourceOptions: Sendable {
     /// The axis multi-page TIFFs (without OME-XML) stack their pages along: z, c or t.
     public var pagesAs = "z"
-    /// HDF5 axis names, slowest first (`zyx`), overriding attributes.
+    /// HDF5 and HDF4 axis names, slowest first (`zyx`), overriding attributes and dimension names.
     public var axes: String?
     /// FITS: each image HDU its own image, or all stacked as channels.
     public var stackFITSHDUs = false
@@ -16,7 +16,8 @@ public struct SourceOptions: Sendable {
 /// Opens any supported input by looking at its first bytes, not its name.
 public enum SourceOpener {
     public static let extensions = [".tif", ".tiff", ".btf", ".tf8", ".tf2", ".h5", ".hdf5", ".hdf", ".he5", ".nxs",
-                                    ".fits", ".fit", ".fts", ".fits.gz", ".fit.gz", ".fts.gz"]
+                                    ".fits", ".fit", ".fts", ".fits.gz", ".fit.gz", ".fts.gz",
+                                    ".hdf4", ".h4"]
 
     /// `input` is a path, or for HDF5 `path:/dataset`.
     public static func open(_ input: String, options: SourceOptions = SourceOptions()) throws -> SourceFile {
@@ -38,6 +39,8 @@ public enum SourceOpener {
             return try TIFFOpener.open(path: path, pagesAs: options.pagesAs)
         case .hdf5:
             return try HDF5Opener.open(path: path, dataset: dataset, axes: options.axes)
+        case .hdf4:
+            return try HDF4Opener.open(path: path, dataset: dataset, axes: options.axes)
         case .fits:
             var file = try FITSOpener.open(path: path)
             if options.stackFITSHDUs, file.images.count > 1 {
@@ -70,7 +73,7 @@ public enum SourceOpener {
         return SourceError(path, "is a symbolic link to '\(target)', which does not exist")
     }
 
-    enum Kind { case tiff, hdf5, fits }
+    enum Kind { case tiff, hdf5, fits, hdf4 }
 
     static func kind(of head: [UInt8], path: String) -> Kind? {
         if head.count >= 4, (head[0] == 0x49 && head[1] == 0x49 && (head[2] == 42 || head[2] == 43) && head[3] == 0)
@@ -79,6 +82,8 @@ public enum SourceOpener {
         }
         if head.starts(with: [0x89, 0x48, 0x44, 0x46, 0x0D, 0x0A, 0x1A, 0x0A]) { return .hdf5 }
         if head.starts(with: Array("SIMPLE  =".utf8)) { return .fits }
+        // HDF4's magic; `.hdf` is both formats' extension, so this comes before the fallback.
+        if head.starts(with: [0x0E, 0x03, 0x13, 0x01]) { return .hdf4 }
         let lower = path.lowercased()
         if head.starts(with: [0x1F, 0x8B]), [".fits.gz", ".fit.gz", ".fts.gz"].contains(where: lower.hasSuffix) { return .fits }
         // HDF5 files may carry a user block: the signature then sits at 512, 1024, ….
