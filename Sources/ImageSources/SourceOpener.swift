@@ -17,7 +17,8 @@ public struct SourceOptions: Sendable {
 public enum SourceOpener {
     public static let extensions = [".tif", ".tiff", ".btf", ".tf8", ".tf2", ".h5", ".hdf5", ".hdf", ".he5", ".nxs",
                                     ".fits", ".fit", ".fts", ".fits.gz", ".fit.gz", ".fts.gz",
-                                    ".hdf4", ".h4"]
+                                    ".hdf4", ".h4",
+                                    ".fz", ".fits.fz", ".fit.fz", ".fts.fz"]
 
     /// `input` is a path, or for HDF5 `path:/dataset`.
     public static func open(_ input: String, options: SourceOptions = SourceOptions()) throws -> SourceFile {
