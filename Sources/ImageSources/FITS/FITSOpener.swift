@@ -54,7 +54,14 @@ enum FITSOpener {
                 _ = ffgiprll(f, 9, &bitpix, &naxis, &naxes, &status)
                 if status == 0, FITSCompression.isCompressed(f) {
                     // A tile-compressed image: its own header, not the BINTABLE's cards.
-                    cards = try FITSCompression.imageHeaderCards(f, path: path, hdu: hdu)
+                    do {
+                        cards = try FITSCompression.imageHeaderCards(f, path: path, hdu: hdu)
+                    } catch {
+                        var s: Int32 = 0
+                        _ = tessera_fits_close(f, &s)
+                        file = nil
+                        throw error
+                    }
                     compression = FITSCompression.info(f, rank: Int(naxis))
                 } else {
                     cards = readCards(f)
