@@ -142,3 +142,14 @@ def test_hdf4_info_details(run_tessera, tmp_path):
         pytest.skip("`tessera info SOURCE` is not on this branch yet")
     assert proc.returncode == 0, proc.stderr
     assert "deflate level 6" in proc.stdout, proc.stdout
+
+
+def test_hdf4_axes_option_reorders(run_convert, tmp_path):
+    # Default dimension names (fakeDim0…) say nothing: --axes names the stored order.
+    data = ci.pixels("uint16", (*YX, 3))
+    src = h4.write_hdf4(tmp_path / "yxc.hdf", [h4.SDSSpec("rgbish", data)])
+    src.images[0].data = np.ascontiguousarray(np.transpose(data, (2, 0, 1)))
+    src.images[0].axes = "cyx"
+    out = tmp_path / "out.ome.zarr"
+    run(run_convert, src, out, extra=["--axes", "yxc"])
+    cc.check_output(out, src, chunks=16)
