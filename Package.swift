@@ -53,7 +53,7 @@ let package = Package(
         .target(name: "ZarrCore", dependencies: ["Storage", "CBlosc", "CZstd", "CZlib", "CPlatform"]),
         .target(name: "NGFF", dependencies: ["ZarrCore"]),
         .target(name: "ImageSources", dependencies: ["ZarrCore", "CPlatform", "CTIFF", "CHDF5", "CFITSIO", "Storage",
-                                                    "COpenSlide"]),
+                                                    "COpenSlide", "CHDF4"]),
         .target(name: "Pyramid", dependencies: ["ZarrCore"]),
         .target(name: "Conversion", dependencies: ["ZarrCore", "NGFF", "ImageSources", "Pyramid", "Storage"]),
         // Bulk jobs: plan a collection into a manifest, run one task's share, merge reports.

@@ -5,7 +5,7 @@ import ZarrCore
 public struct SourceOptions: Sendable {
     /// The axis multi-page TIFFs (without OME-XML) stack their pages along: z, c or t.
     public var pagesAs = "z"
-    /// HDF5 axis names, slowest first (`zyx`), overriding attributes.
+    /// HDF5 and HDF4 axis names, slowest first (`zyx`), overriding attributes and dimension names.
     public var axes: String?
     /// FITS: each image HDU its own image, or all stacked as channels.
     public var stackFITSHDUs = false
@@ -17,7 +17,8 @@ public struct SourceOptions: Sendable {
 public enum SourceOpener {
     public static let extensions = [".tif", ".tiff", ".btf", ".tf8", ".tf2", ".h5", ".hdf5", ".hdf", ".he5", ".nxs",
                                     ".fits", ".fit", ".fts", ".fits.gz", ".fit.gz", ".fts.gz",
-                                    ".dm3", ".dm4"]
+                                    ".dm3", ".dm4", ".hdf4", ".h4",
+                                    ".fz", ".fits.fz", ".fit.fz", ".fts.fz"]
         + SlideOpener.extensions
 
     /// `input` is a path, or for HDF5 `path:/dataset`.
@@ -40,6 +41,8 @@ public enum SourceOpener {
             return try TIFFOpener.open(path: path, pagesAs: options.pagesAs)
         case .hdf5:
             return try HDF5Opener.open(path: path, dataset: dataset, axes: options.axes)
+        case .hdf4:
+            return try HDF4Opener.open(path: path, dataset: dataset, axes: options.axes)
         case .fits:
             var file = try FITSOpener.open(path: path)
             if options.stackFITSHDUs, file.images.count > 1 {
@@ -78,7 +81,7 @@ public enum SourceOpener {
         return SourceError(path, "is a symbolic link to '\(target)', which does not exist")
     }
 
-    enum Kind { case tiff, hdf5, fits, dm, slide }
+    enum Kind { case tiff, hdf5, fits, dm, slide, hdf4 }
 
     static func kind(of head: [UInt8], path: String) -> Kind? {
         if head.count >= 4, (head[0] == 0x49 && head[1] == 0x49 && (head[2] == 42 || head[2] == 43) && head[3] == 0)
@@ -88,6 +91,8 @@ public enum SourceOpener {
         if head.starts(with: [0x89, 0x48, 0x44, 0x46, 0x0D, 0x0A, 0x1A, 0x0A]) { return .hdf5 }
         if head.starts(with: Array("SIMPLE  =".utf8)) { return .fits }
         if DMParser.looksLikeDM(head) { return .dm }
+        // HDF4's magic; `.hdf` is both formats' extension, so this comes before the fallback.
+        if head.starts(with: [0x0E, 0x03, 0x13, 0x01]) { return .hdf4 }
         let lower = path.lowercased()
         // A damaged DM header still goes to the DM reader, which says what is wrong with it.
         if [".dm3", ".dm4"].contains(where: lower.hasSuffix) { return .dm }

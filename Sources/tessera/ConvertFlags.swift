@@ -18,7 +18,7 @@ struct ConvertFlags: ParsableArguments {
     @Option(help: "Downsampling: \(DownsampleMethod.allCases.map(\.rawValue).joined(separator: "|")).") var downsample = "mean"
     @Flag(name: .customLong("downsample-z"), help: "Always halve z with y and x.") var downsampleZ = false
     @Flag(name: .customLong("no-downsample-z"), help: "Never halve z.") var noDownsampleZ = false
-    @Option(help: "HDF5 axis names, slowest first, e.g. zyx.") var axes: String?
+    @Option(help: "HDF5 and HDF4 axis names, slowest first, e.g. zyx.") var axes: String?
     @Option(name: .customLong("pages-as"), help: "Multi-page TIFF pages become z, c or t.") var pagesAs = "z"
     @Option(name: .customLong("fits-hdus"), help: "FITS image HDUs: each (one image each) or channels (stacked).") var fitsHDUs = "each"
     @Flag(name: .customLong("use-existing-levels"), help: "Copy a TIFF's own SubIFD pyramid instead of downsampling.") var useExistingLevels = false

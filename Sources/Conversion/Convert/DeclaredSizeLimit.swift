@@ -11,7 +11,7 @@ import ZarrCore
 /// 2048× LZW and JPEG, and a generous 65536× for codecs without a tight bound (zstd,
 /// LZMA, CCITT, JPEG 2000, …); FITS 8× (scaled integers are read as floats), 8 × 1032×
 /// gzipped; DM 1× (uncompressed, RGBA's 4 stored bytes become 3); TIFF-based slides by their pages' compression
-/// (`slideExpansion`). HDF5 is not limited this way: its chunks may legitimately
+/// (`slideExpansion`); HDF4 by its SDS's coder (`hdf4Expansion`). HDF5 is not limited this way: its chunks may legitimately
 /// be absent (read as the fill value), so a tiny file can hold a huge sparse dataset.
 public enum DeclaredSizeLimit {
     public static func check(_ file: SourceFile, maxPixels: Int?) throws {
@@ -67,7 +67,9 @@ public enum DeclaredSizeLimit {
             return (1, "uncompressed DM data")
         case .slide:
             return slideExpansion(file)
-        case .hdf4, .dicom:
+        case .hdf4:
+            return hdf4Expansion(file)
+        case .dicom:
             // The widest bound any codec of these formats needs; each reader narrows it
             // to its own compression when it knows it.
             return (65536, "\(file.format.rawValue) compression")
@@ -86,6 +88,22 @@ public enum DeclaredSizeLimit {
         var worst: (Int, String) = (1, "uncompressed data")
         for code in codes {
             let limit = code == 33003 || code == 33005 ? (65536, "JPEG 2000") : tiffExpansion(code)
+    /// An HDF4 SDS that is empty or chunked may be sparse (unwritten parts read as the fill
+    /// value), so a tiny file may hold it, as for HDF5: no limit. Otherwise its data is one
+    /// element in the file: 1× uncompressed, else the bound of its coder.
+    private static func hdf4Expansion(_ file: SourceFile) -> (Int, String)? {
+        var worst: (Int, String) = (1, "uncompressed data")
+        for image in file.images {
+            guard let storage = image.description.metadata["storage"] else { return (65536, "hdf4 compression") }
+            if storage["empty"] == .bool(true) || storage["chunks"].map({ $0 != .null }) ?? true { return nil }
+            let limit: (Int, String)
+            switch storage["compression"]?.stringValue {
+            case "none": limit = (1, "uncompressed data")
+            case "deflate": limit = (1032, "deflate")
+            case "rle": limit = (64, "RLE")
+            case "nbit": limit = (64, "N-bit packing")
+            case let other: limit = (65536, other ?? "hdf4 compression")
+            }
             if limit.0 > worst.0 { worst = limit }
         }
         return worst

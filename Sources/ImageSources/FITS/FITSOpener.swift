@@ -24,7 +24,13 @@ enum FITSOpener {
             if let image = try openHDU(path: path, hdu: hdu, stem: stem) { images.append(image) }
         }
         guard !images.isEmpty else { throw SourceError(path, "the FITS file has no image HDU with 2 or more axes") }
-        return SourceFile(path: path, format: .fits, images: images, fileBytes: SourceOpener.fileSize(path))
+        let compressed = images.compactMap { image -> String? in
+            let m = image.description.metadata
+            guard let cards = m["compression"] else { return nil }
+            return "HDU \(m["hdu"]?.intValue ?? 0): \(FITSCompression.summary(cards))"
+        }
+        let details: [(label: String, value: String)] = compressed.isEmpty ? [] : [("compression", compressed.joined(separator: "; "))]
+        return SourceFile(path: path, format: .fits, images: images, fileBytes: SourceOpener.fileSize(path), details: details)
     }
 
     /// The image at `hdu` (1-based), or nil when that HDU is a table or has < 2 axes.
@@ -35,6 +41,7 @@ enum FITSOpener {
         var naxes = [Int64](repeating: 0, count: 9)
         var cards = [(String, JSONValue)]()
         var isImage = false
+        var compression: (cards: [String: JSONValue], tile: [Int])?
         try FITSImage.libraryLock.withLock { _ in
             _ = tessera_fits_open_readonly(&file, path, &status)
             guard status == 0, let f = file else { throw SourceError(path, "not a readable FITS file: \(message(status))") }
@@ -45,7 +52,20 @@ enum FITSOpener {
             isImage = exttype == IMAGE_HDU
             if isImage {
                 _ = ffgiprll(f, 9, &bitpix, &naxis, &naxes, &status)
-                cards = readCards(f)
+                if status == 0, FITSCompression.isCompressed(f) {
+                    // A tile-compressed image: its own header, not the BINTABLE's cards.
+                    do {
+                        cards = try FITSCompression.imageHeaderCards(f, path: path, hdu: hdu)
+                    } catch {
+                        var s: Int32 = 0
+                        _ = tessera_fits_close(f, &s)
+                        file = nil
+                        throw error
+                    }
+                    compression = FITSCompression.info(f, rank: Int(naxis))
+                } else {
+                    cards = readCards(f)
+                }
             }
             if status != 0 { throw SourceError(path, "HDU \(hdu) has a damaged header: \(message(status))") }
         }
@@ -80,10 +100,15 @@ enum FITSOpener {
         let extname = header["EXTNAME"]?.stringValue
         var metadata: [String: JSONValue] = ["hdu": JSONValue(hdu - 1), "header": .array(cards.map { .array([.string($0.0), $0.1]) })]
         if let extname { metadata["extname"] = .string(extname) }
+        if let compression { metadata["compression"] = .object(compression.cards) }
+        // A compressed image is read whole tiles at a time: cfitsio decompresses every tile a
+        // read touches, so reads aligned to tiles decompress each tile once.
+        let readBlock = compression.map { zip($0.tile, shape).map { min($0, $1) } }
+            ?? shape.enumerated().map { $0.offset == rank - 1 ? $0.element : 1 }
         let description = ImageDescription(
             name: extname.map { "\(stem)_\($0)" } ?? (hdu == 1 ? stem : "\(stem)_\(hdu - 1)"), axes: axes, shape: shape,
             dataType: dataType, spacing: spacing, metadata: .object(metadata),
-            readBlock: shape.enumerated().map { $0.offset == rank - 1 ? $0.element : 1 }, hasPhysicalSizes: physical)
+            readBlock: readBlock, hasPhysicalSizes: physical)
         return FITSImage(path: path, hdu: hdu, file: file, readType: readType, blankToNaN: blankToNaN, description: description)
     }
 
