@@ -88,6 +88,11 @@ public enum DeclaredSizeLimit {
         var worst: (Int, String) = (1, "uncompressed data")
         for code in codes {
             let limit = code == 33003 || code == 33005 ? (65536, "JPEG 2000") : tiffExpansion(code)
+            if limit.0 > worst.0 { worst = limit }
+        }
+        return worst
+    }
+
     /// An HDF4 SDS that is empty or chunked may be sparse (unwritten parts read as the fill
     /// value), so a tiny file may hold it, as for HDF5: no limit. Otherwise its data is one
     /// element in the file: 1× uncompressed, else the bound of its coder.
