@@ -23,14 +23,18 @@ public enum SourceOpener {
         let (path, dataset) = splitDatasetPath(input)
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { throw missing(path) }
-        guard !isDirectory.boolValue else { throw SourceError(path, "is a directory") }
+        if isDirectory.boolValue {
+            // A folder of DICOM files is one input: a series (or a whole-slide study).
+            guard dataset == nil, DICOMOpener.isDICOMFolder(path) else { throw SourceError(path, "is a directory") }
+            return try DICOMOpener.openFolder(path)
+        }
         // Opening a named pipe waits for a writer for ever; a socket or device is no image.
         var st = stat()
         if stat(path, &st) == 0, st.st_mode & S_IFMT != S_IFREG {
             throw SourceError(path, "is not a regular file (\(Self.kindName(st.st_mode)))")
         }
         guard let handle = FileHandle(forReadingAtPath: path) else { throw SourceError(path, "cannot be opened for reading") }
-        let head = [UInt8]((try? handle.read(upToCount: 16)) ?? Data())
+        let head = [UInt8]((try? handle.read(upToCount: 132)) ?? Data())
         try? handle.close()
         switch kind(of: head, path: path) {
         case .tiff:
@@ -44,8 +48,11 @@ public enum SourceOpener {
                 file.images = [try ChannelStack(file.images, name: SourceOpener.stem(path), path: path)]
             }
             return file
+        case .dicom:
+            if dataset != nil { throw SourceError(path, "a dataset path is only meaningful for HDF5 files") }
+            return try DICOMOpener.open(path: path)
         case nil:
-            throw SourceError(path, head.isEmpty ? "is empty" : "is not a TIFF, HDF5 or FITS file")
+            throw SourceError(path, head.isEmpty ? "is empty" : "is not a TIFF, HDF5, FITS or DICOM file")
         }
     }
 
@@ -70,9 +77,11 @@ public enum SourceOpener {
         return SourceError(path, "is a symbolic link to '\(target)', which does not exist")
     }
 
-    enum Kind { case tiff, hdf5, fits }
+    enum Kind { case tiff, hdf5, fits, dicom }
 
     static func kind(of head: [UInt8], path: String) -> Kind? {
+        // First: a dual-personality DICOM file also carries a TIFF header in its preamble.
+        if DICOMHeader.hasPrefix(head) { return .dicom }
         if head.count >= 4, (head[0] == 0x49 && head[1] == 0x49 && (head[2] == 42 || head[2] == 43) && head[3] == 0)
             || (head[0] == 0x4D && head[1] == 0x4D && head[2] == 0 && (head[3] == 42 || head[3] == 43)) {
             return .tiff
