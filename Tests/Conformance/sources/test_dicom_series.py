@@ -176,3 +176,33 @@ def test_pydicom_test_files(run_tessera, tmp_path):
     cc.convert(run_tessera, src, out)
     diff = np.abs(cc.read_level_zarr(out / "0").astype(int) - di.reference_file(src).astype(int))
     assert diff.max() <= 1, diff.max()
+
+
+def test_study_folder_of_series_is_a_batch(run_tessera, tmp_path):
+    """A folder whose subfolders are series converts each series to NAME.ome.zarr."""
+    study = tmp_path / "study"
+    a = series_data("int16", (3, 16, 20), seed=31)
+    b = series_data("int16", (4, 16, 20), seed=32)
+    di.write_series(study / "ct_a", a)
+    di.write_series(study / "ct_b", b)
+    out = tmp_path / "batch"
+    cc.convert(run_tessera, study, out)
+    np.testing.assert_array_equal(cc.read_level_zarr(out / "ct_a.ome.zarr" / "0"), a)
+    np.testing.assert_array_equal(cc.read_level_zarr(out / "ct_b.ome.zarr" / "0"), b)
+
+
+def test_series_resume_checks_the_folder(run_tessera, tmp_path):
+    """--resume of a finished series output is accepted; after a slice is rewritten the
+    folder is another source and the resume is refused, naming the output."""
+    data = series_data("int16", (3, 16, 20), seed=33)
+    folder = tmp_path / "ser"
+    facts = di.write_series(folder, data)
+    out = tmp_path / "ser.ome.zarr"
+    cc.convert(run_tessera, folder, out)
+    cc.convert(run_tessera, folder, out, "--resume")
+    ds = pydicom.dcmread(facts["paths"][0])
+    ds.PixelData = (np.asarray(ds.pixel_array) + 1).astype(np.int16).tobytes()
+    ds.save_as(facts["paths"][0])
+    proc = run_tessera("convert", folder, out, "--resume")
+    assert proc.returncode == 1, proc.stderr
+    assert "ser" in proc.stderr and "resume" in proc.stderr.lower(), proc.stderr
