@@ -98,6 +98,10 @@ enum DICOMFrameDecoder {
             if !decodedPI.isEmpty { photometric = decodedPI }
             // JPEG 2000 with a colour transform (YBR_ICT/RCT) is RGB once decoded.
             if photometric == "YBR_ICT" || photometric == "YBR_RCT" { photometric = "RGB" }
+            // A JPEG codestream whose components are named R, G, B holds RGB whatever the
+            // header says (some writers label lossless RGB frames YBR_FULL; pydicom and
+            // libjpeg follow the codestream too).
+            if photometric.hasPrefix("YBR_FULL"), jpegComponentsAreRGB(data) { photometric = "RGB" }
             planes = planar == 1 || f.samples == 1 ? out : deinterleave(out, f)
         }
         if photometric.hasPrefix("YBR_FULL"), f.samples == 3, f.bitsAllocated == 8 { ybrToRGB(&planes, f) }
@@ -137,6 +141,33 @@ enum DICOMFrameDecoder {
         }
         guard status == 0 else { throw fail("data") }
         return out
+    }
+
+    /// Whether a JPEG codestream's frame header (SOFn) names its three components 'R',
+    /// 'G', 'B' — or an Adobe APP14 marker says "no transform". Reads markers only up to
+    /// the frame header, each length checked.
+    static func jpegComponentsAreRGB(_ d: [UInt8]) -> Bool {
+        guard d.count >= 4, d[0] == 0xFF, d[1] == 0xD8 else { return false }
+        var i = 2
+        while i + 4 <= d.count {
+            guard d[i] == 0xFF else { return false }
+            let marker = d[i + 1]
+            if marker == 0xFF { i += 1; continue }
+            let length = Int(d[i + 2]) << 8 | Int(d[i + 3])
+            guard length >= 2, i + 2 + length <= d.count else { return false }
+            let body = i + 4
+            if marker == 0xEE, length >= 14, d[body..<(body + 5)].elementsEqual(Array("Adobe".utf8)) {
+                if d[body + 11] == 0 { return true }
+            }
+            if (0xC0...0xCF).contains(marker), ![0xC4, 0xC8, 0xCC].contains(marker) {
+                // SOF: precision, height(2), width(2), Nf, then Nf × (id, sampling, table).
+                guard length >= 8 + 3 * 3, d[body + 5] == 3 else { return false }
+                let ids = (0..<3).map { d[body + 6 + 3 * $0] }
+                return ids == [0x52, 0x47, 0x42]
+            }
+            i += 2 + length
+        }
+        return false
     }
 
     /// A NUL-terminated C string filled in by a C call.
