@@ -71,7 +71,7 @@ public enum DICOMOpener {
         var series = [String: [String]]()
         for i in instances { series[i.dataSet.string(DICOMTag.seriesInstanceUID) ?? "(none)", default: []].append((i.path as NSString).lastPathComponent) }
         if series.count > 1 {
-            let list = series.keys.sorted().map { "\($0) (\(series[$0]!.count) files, e.g. '\(series[$0]![0])')" }.joined(separator: " and ")
+            let list = series.keys.sorted().map { "\($0) (\(series[$0]?.count ?? 0) files, e.g. '\(series[$0]?.first ?? "")')" }.joined(separator: " and ")
             throw SourceError(folder, "mixes \(series.count) DICOM series: \(list); put each series in its own folder")
         }
         let image = try volume(instances, name: name, source: folder)
@@ -134,10 +134,13 @@ public enum DICOMOpener {
         }
         let f = first.format
         let pixelSpacing = measures?.doubles(DICOMTag.pixelSpacing) ?? first.dataSet.doubles(DICOMTag.pixelSpacing)
-        // Rescale: per slice (multi-frame: shared functional groups, else the top level).
+        // Rescale per slice: an enhanced multi-frame's per-frame functional group, else its
+        // shared one, else the top level.
         let rescales: [(slope: Double, intercept: Double)] = slices.map { s in
             let ds = instances[s.instance].dataSet
-            let t = ds.item(DICOMTag.sharedFunctionalGroupsSequence)?.item(DICOMTag.pixelValueTransformationSequence)
+            let perFrame = ds.sequence(DICOMTag.perFrameFunctionalGroupsSequence)
+            let t = (s.frame < perFrame.count ? perFrame[s.frame].item(DICOMTag.pixelValueTransformationSequence) : nil)
+                ?? ds.item(DICOMTag.sharedFunctionalGroupsSequence)?.item(DICOMTag.pixelValueTransformationSequence)
             return (t?.double(DICOMTag.rescaleSlope) ?? ds.double(DICOMTag.rescaleSlope) ?? 1,
                     t?.double(DICOMTag.rescaleIntercept) ?? ds.double(DICOMTag.rescaleIntercept) ?? 0)
         }

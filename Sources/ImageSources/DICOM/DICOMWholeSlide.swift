@@ -20,6 +20,12 @@ enum DICOMWholeSlide {
             }
         }
         guard !volumes.isEmpty else { throw SourceError(source, "holds whole-slide label/overview images but no VOLUME (pyramid) instance") }
+        // One slide per input: pyramids from two series are two slides (or two scans).
+        let pyramids = Dictionary(grouping: volumes) { $0.dataSet.string(DICOMTag.seriesInstanceUID) ?? "(none)" }
+        if pyramids.count > 1 {
+            let list = pyramids.keys.sorted().map { "\($0) (e.g. '\(((pyramids[$0]?.first?.path ?? "") as NSString).lastPathComponent)')" }.joined(separator: " and ")
+            throw SourceError(source, "holds the pyramids of \(pyramids.count) whole-slide series: \(list); put each slide in its own folder")
+        }
         let area = { (i: DICOMInstance) in try Self.matrix(i).rows * Self.matrix(i).columns }
         let largest = try volumes.map(area).max() ?? 0
         let base = try volumes.filter { try area($0) == largest }

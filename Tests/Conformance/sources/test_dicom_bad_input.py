@@ -106,3 +106,18 @@ def test_folder_with_other_files_is_a_batch(run_tessera, tmp_path):
     folder, names = not_dicom_in_folder(tmp_path)
     proc = run_tessera("convert", folder, tmp_path / "o")
     cc.assert_clean_failure(proc, names, "not all DICOM")
+
+
+def test_two_slides_in_one_folder(run_tessera, tmp_path):
+    """Two whole-slide pyramids (two series) in one folder: refused, naming both series."""
+    folder = tmp_path / "two_slides"
+    base = pixels("uint8", (64, 64, 3), seed=9, kind="smooth")
+    di.write_wsi(folder / "a", base, levels=1, syntax="native")
+    di.write_wsi(folder / "b", base, levels=1, syntax="native")
+    for sub in ("a", "b"):
+        (folder / sub / "level0.dcm").rename(folder / f"{sub}.dcm")
+        (folder / sub).rmdir()
+    uids = sorted(str(pydicom.dcmread(folder / f"{s}.dcm", stop_before_pixels=True).SeriesInstanceUID) for s in "ab")
+    out = tmp_path / "o.ome.zarr"
+    proc = run_tessera("convert", folder, out)
+    cc.assert_clean_failure(proc, ["two_slides", *uids], "two slides", out)

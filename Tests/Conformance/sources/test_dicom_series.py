@@ -206,3 +206,28 @@ def test_series_resume_checks_the_folder(run_tessera, tmp_path):
     proc = run_tessera("convert", folder, out, "--resume")
     assert proc.returncode == 1, proc.stderr
     assert "ser" in proc.stderr and "resume" in proc.stderr.lower(), proc.stderr
+
+
+def test_enhanced_multiframe_per_frame_rescale(run_tessera, tmp_path):
+    """An enhanced multi-frame whose frames rescale differently (per-frame Pixel Value
+    Transformation): each frame rescaled by its own slope and intercept, to float32."""
+    from pydicom.dataset import Dataset
+    from pydicom.sequence import Sequence
+
+    data = series_data("uint16", (3, 12, 14), seed=34)
+    path = di.write_multiframe(tmp_path / "enh.dcm", data)
+    ds = pydicom.dcmread(path)
+    slopes, intercepts = [1.0, 0.5, 4.0], [0.0, -5.0, 100.0]
+    per = []
+    for k in range(3):
+        t = Dataset()
+        t.RescaleSlope, t.RescaleIntercept, t.RescaleType = str(slopes[k]), str(intercepts[k]), "US"
+        item = Dataset()
+        item.PixelValueTransformationSequence = Sequence([t])
+        per.append(item)
+    ds.PerFrameFunctionalGroupsSequence = Sequence(per)
+    ds.save_as(path)
+    ref = np.stack([(data[k].astype(np.float64) * slopes[k] + intercepts[k]).astype(np.float32) for k in range(3)])
+    out = tmp_path / "enh.ome.zarr"
+    cc.convert(run_tessera, path, out)
+    np.testing.assert_array_equal(cc.read_level_zarr(out / "0"), ref)
