@@ -67,6 +67,18 @@ import Testing
         } throws: { "\($0)".contains("declares 3 frame(s)") }
     }
 
+    @Test func rowsAndColumnsStoredAsHugeNumbersAreRefused() throws {
+        // Rows/Columns written with VR UL at 2^32 − 1: their product would overflow Int.
+        let body = Self.element(0x0028, 0x0010, "UL", Self.le32(0xFFFF_FFFF)) + Self.element(0x0028, 0x0011, "UL", Self.le32(0xFFFF_FFFF))
+            + Self.element(0x0028, 0x0100, "US", Self.le16(32)) + Self.element(0x0028, 0x0002, "US", Self.le16(3))
+            + Self.element(0x7FE0, 0x0010, "OB", [0, 0])
+        let path = try Self.write(Self.file(body))
+        defer { unlink(path) }
+        #expect {
+            _ = try DICOMInstance(path: path)
+        } throws: { "\($0)".contains("at most 65535") }
+    }
+
     @Test func hugeElementLengthIsTruncatedNotAllocated() throws {
         let body = Self.le16(0x0010) + Self.le16(0x0010) + Array("UT".utf8) + [0, 0] + Self.le32(0xFFFF_FFF0)
         let path = try Self.write(Self.file(body))

@@ -21,6 +21,10 @@ struct DICOMPixelFormat: Equatable {
         guard let rows = ds.integer(DICOMTag.rows), let columns = ds.integer(DICOMTag.columns), rows > 0, columns > 0 else {
             throw SourceError(path, "has no image: Rows (0028,0010) and Columns (0028,0011) are missing or zero")
         }
+        // Both are US (at most 65535); a file that stores them otherwise gets no more.
+        guard rows <= 65535, columns <= 65535 else {
+            throw SourceError(path, "declares \(rows) rows × \(columns) columns; DICOM allows at most 65535 each")
+        }
         let samples = ds.integer(DICOMTag.samplesPerPixel) ?? 1
         guard samples == 1 || samples == 3 else { throw SourceError(path, "has \(samples) samples per pixel; Tessera reads 1 (grey) or 3 (colour)") }
         guard let bits = ds.integer(DICOMTag.bitsAllocated), [8, 16, 32].contains(bits) else {

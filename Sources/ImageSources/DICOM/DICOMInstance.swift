@@ -41,6 +41,9 @@ struct DICOMInstance {
         frames = declared
         switch pixels {
         case let .native(offset, length):
+            guard format.photometric != "YBR_FULL_422", format.photometric != "YBR_PARTIAL_420" else {
+                throw SourceError(path, "holds uncompressed \(format.photometric) (chroma-subsampled) pixels, which Tessera does not read")
+            }
             let frameBytes = format.frameBytes
             let (need, overflow) = frameBytes.multipliedReportingOverflow(by: declared)
             guard !overflow, need <= length else {
@@ -66,10 +69,11 @@ struct DICOMInstance {
             throw SourceError(path, "declares \(frames) frames but its Pixel Data holds \(fragments.count) fragments and an offset table of \(table.count) entries")
         }
         let starts = fragments.map { $0.offset - 8 - base }
+        let fragmentAt = Dictionary(starts.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
         var out = [[(offset: Int, length: Int)]]()
         for f in 0..<frames {
             let lo = table[f], hi = f + 1 < frames ? table[f + 1] : Int.max
-            guard let first = starts.firstIndex(of: lo), lo < hi else {
+            guard let first = fragmentAt[lo], lo < hi else {
                 throw SourceError(path, "has an offset table entry \(lo) for frame \(f) that is not the start of a fragment")
             }
             var group = [(offset: Int, length: Int)]()
