@@ -33,9 +33,12 @@ public enum DICOMOpener {
 
     /// Whether `folder` is one DICOM input: it holds regular files and all are DICOM
     /// (a DICOMDIR among them is allowed and skipped).
+    /// A folder holding nothing but a DICOMDIR (a disc's root, its images in subfolders)
+    /// is not one: it stays a batch folder.
     public static func isDICOMFolder(_ folder: String) -> Bool {
-        guard let files = try? folderFiles(folder), !files.isEmpty else { return false }
-        return files.allSatisfy(isDICOMFile)
+        guard let files = try? folderFiles(folder) else { return false }
+        let images = files.filter { ($0 as NSString).lastPathComponent.uppercased() != "DICOMDIR" }
+        return !images.isEmpty && files.allSatisfy(isDICOMFile)
     }
 
     static func open(path: String) throws -> SourceFile {
@@ -57,7 +60,9 @@ public enum DICOMOpener {
             guard isDICOMFile(file) else { throw SourceError(folder, "holds '\((file as NSString).lastPathComponent)', which is not a DICOM file; a DICOM folder must hold only DICOM files") }
             let header = try DICOMHeader.read(path: file)
             bytes += header.fileSize
-            if header.dataSet.string(DICOMTag.sopClassUID) == directorySOPClass { continue }
+            // A DICOMDIR names its class in the file meta information only.
+            let classes = [DICOMTag.sopClassUID, DICOMTag.mediaStorageSOPClassUID].map { header.dataSet.string($0) }
+            if classes.contains(directorySOPClass) { continue }
             instances.append(try DICOMInstance(header: header))
         }
         guard !instances.isEmpty else { throw SourceError(folder, "holds only a DICOMDIR, no images") }

@@ -1,6 +1,7 @@
 /// The DICOM tags Tessera reads, as `group << 16 | element`, with the value
 /// representation each has (needed for files in implicit VR, where the file does not say).
 enum DICOMTag {
+    static let mediaStorageSOPClassUID: UInt32 = 0x0002_0002
     static let transferSyntaxUID: UInt32 = 0x0002_0010
     static let imageType: UInt32 = 0x0008_0008
     static let sopClassUID: UInt32 = 0x0008_0016
@@ -53,7 +54,7 @@ enum DICOMTag {
     /// What implicit-VR files leave unsaid for the tags above (and a few more that the
     /// metadata shows by name).
     static let implicitVR: [UInt32: String] = [
-        transferSyntaxUID: "UI", imageType: "CS", sopClassUID: "UI", sopInstanceUID: "UI", modality: "CS",
+        mediaStorageSOPClassUID: "UI", transferSyntaxUID: "UI", imageType: "CS", sopClassUID: "UI", sopInstanceUID: "UI", modality: "CS",
         0x0008_0020: "DA", 0x0008_0030: "TM", 0x0008_103E: "LO", 0x0010_0010: "PN", 0x0010_0020: "LO",
         sliceThickness: "DS", spacingBetweenSlices: "DS", studyInstanceUID: "UI", seriesInstanceUID: "UI",
         instanceNumber: "IS", imagePositionPatient: "DS", imageOrientationPatient: "DS", 0x0020_0011: "IS",

@@ -231,3 +231,26 @@ def test_enhanced_multiframe_per_frame_rescale(run_tessera, tmp_path):
     out = tmp_path / "enh.ome.zarr"
     cc.convert(run_tessera, path, out)
     np.testing.assert_array_equal(cc.read_level_zarr(out / "0"), ref)
+
+
+def test_series_folder_with_dicomdir(run_tessera, tmp_path):
+    """A DICOMDIR beside the slices is skipped; a folder holding only a DICOMDIR (a disc's
+    root) is not a DICOM input but a batch folder whose series subfolders convert."""
+    from pydicom.fileset import FileSet
+
+    data = series_data("int16", (3, 16, 20), seed=35)
+    folder = tmp_path / "disc" / "series1"
+    facts = di.write_series(folder, data)
+    fs = FileSet()
+    for p in facts["paths"]:
+        fs.add(pydicom.dcmread(p))
+    staged = tmp_path / "staged"
+    fs.write(staged)
+    (folder / "DICOMDIR").write_bytes((staged / "DICOMDIR").read_bytes())
+    (tmp_path / "disc" / "DICOMDIR").write_bytes((staged / "DICOMDIR").read_bytes())
+    out = tmp_path / "one.ome.zarr"
+    cc.convert(run_tessera, folder, out)
+    np.testing.assert_array_equal(cc.read_level_zarr(out / "0"), data)
+    batch = tmp_path / "batch"
+    cc.convert(run_tessera, tmp_path / "disc", batch)
+    np.testing.assert_array_equal(cc.read_level_zarr(batch / "series1.ome.zarr" / "0"), data)

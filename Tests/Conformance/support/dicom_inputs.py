@@ -62,6 +62,8 @@ def base_dataset(sop_class: str, syntax: str, series_uid: str, study_uid: str) -
     ds.Modality = "CT" if sop_class == CT_IMAGE else "OT"
     ds.PatientName = "Test^Tessera"
     ds.PatientID = "T-1"
+    # What a DICOMDIR's STUDY and SERIES records need.
+    ds.StudyDate, ds.StudyTime, ds.StudyID, ds.SeriesNumber = "20260101", "120000", "1", 1
     return ds
 
 
