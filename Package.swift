@@ -60,7 +60,7 @@ let package = Package(
             linkerSettings: [.linkedLibrary("gdcmMSFF"), .linkedLibrary("gdcmDSED"), .linkedLibrary("gdcmDICT"),
                              .linkedLibrary("gdcmIOD"), .linkedLibrary("gdcmCommon")]
         ),
-        .target(name: "ImageSources", dependencies: ["ZarrCore", "CPlatform", "CTIFF", "CHDF5", "CFITSIO",
+        .target(name: "ImageSources", dependencies: ["ZarrCore", "CPlatform", "CTIFF", "CHDF5", "CFITSIO", "Storage",
                                                      "CGDCMBridge", "CTurboJPEG"]),
         .target(name: "Pyramid", dependencies: ["ZarrCore"]),
         .target(name: "Conversion", dependencies: ["ZarrCore", "NGFF", "ImageSources", "Pyramid", "Storage"]),

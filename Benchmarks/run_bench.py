@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
 """`make bench`: Tessera vs zarr-python 3 and tensorstore, same run, same input.
 
-    python Benchmarks/run_bench.py [--sections io,convert,s3,gateway,soak,jobs,memory] [--small | --shape Z,Y,X]
+    python Benchmarks/run_bench.py [--sections io,convert,s3,gateway,soak,jobs,memory,slide] [--small | --shape Z,Y,X]
                                    [--repeat N] [--jobs N] [--layouts L,...] [--tools T,...]
                                    [--convert-tools T,...] [--convert-variants V,...]
                                    [--memory-check] [--tessera-bench PATH] [--tessera PATH]
                                    [--gateway-duration S] [--gateway-connections N]
 
-Seven sections, all by default:
+These sections, all by default:
   io       Benchmarks/io_bench.py: write and read back one Zarr array with tessera-bench,
            zarr-python 3 and tensorstore (two layouts), with the compress-only floor.
            Results go to Benchmarks/.cache/last-bench.json.
@@ -56,6 +56,13 @@ Seven sections, all by default:
            conversion vs a second `--resume` of the finished output (goal < 5 % of the first),
            and a resume after one kill -9: its time, the source blocks it read, and its output
            byte-identical. --small: 64x512x512. Results go to Benchmarks/.cache/last-resume-bench.json.
+  slide    Benchmarks/slide_bench.py: a 32768x24576 RGB SVS (2.4 GB of pixels in 256² JPEG
+           tiles, Benchmarks/make_slide.py, cached) converted by `tessera convert` and by a
+           peer script (Benchmarks/slide_peer.py: openslide-python reading regions +
+           tensorstore writing the same pyramid, chunks, shards and codec): wall s, CPU s
+           per gigapixel, peak RSS, output/input bytes, objects, outputs compared, ratios and
+           goals, and the 17,000-slide extrapolation. --small: 8192x6144. Results go to
+           Benchmarks/.cache/last-slide-bench.json.
 The exit status is 1 if any section failed. Every section stands on Benchmarks/harness/
 (process measurement, the section skeleton, results and tables, the server launchers
 shared with Tests/Conformance/support/).
@@ -73,7 +80,7 @@ from harness.report import csv_choice  # noqa: E402
 from harness.section import check_counts, run_section  # noqa: E402
 from io_bench import ALL_LAYOUTS, ALL_TOOLS, SMALL_SHAPE, IoBench  # noqa: E402
 
-ALL_SECTIONS = ("io", "convert", "s3", "gateway", "soak", "jobs", "listing", "durability", "memory", "resume")
+ALL_SECTIONS = ("io", "convert", "s3", "gateway", "soak", "jobs", "listing", "durability", "memory", "resume", "slide")
 
 
 def common_argv(args):
@@ -171,6 +178,15 @@ def memory_argv(args):
     return argv
 
 
+def slide_argv(args):
+    """The arguments of Benchmarks/slide_bench.py for the `slide` section, from ours."""
+    argv = ["--tessera", str(args.tessera), "--jobs", str(args.jobs), "--timeout", str(args.timeout)]
+    for flag, on in (("--small", args.small), ("--keep", args.keep)):
+        if on:
+            argv.append(flag)
+    return argv
+
+
 def main(argv=None):
     import convert_bench
     import durability_bench
@@ -181,6 +197,7 @@ def main(argv=None):
     import memory_bench
     import resume_bench
     import s3_bench
+    import slide_bench
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sections", type=csv_choice(ALL_SECTIONS), default=ALL_SECTIONS,
                     help="comma-separated, default: io,convert,s3,gateway. io = Benchmarks/io_bench.py (write and read back one array); "
@@ -192,7 +209,8 @@ def main(argv=None):
                          "listing = Benchmarks/listing_bench.py (tessera info over 10^6 local and 10^5 S3 objects: peak RSS, progress); "
                          "durability = Benchmarks/durability_bench.py (convert with fsync on and off; decodes of a sharded copy); "
                          "memory = Benchmarks/memory_bench.py (peak RSS of tessera convert at 1, 4, 16 GiB, and to S3); "
-                         "resume = Benchmarks/resume_bench.py (a finished 4 GiB conversion resumed, and a resume after kill -9)")
+                         "resume = Benchmarks/resume_bench.py (a finished 4 GiB conversion resumed, and a resume after kill -9); "
+                         "slide = Benchmarks/slide_bench.py (a 2.4 GB-of-pixels SVS: tessera convert vs openslide-python + tensorstore)")
     size = ap.add_mutually_exclusive_group()
     size.add_argument("--small", action="store_true",
                       help="quick smoke run on %s instead of the 1 GiB input" % "x".join(map(str, SMALL_SHAPE)))
@@ -243,7 +261,8 @@ def main(argv=None):
             "durability": lambda: durability_bench.main(durability_argv(args)),
             "memory": lambda: memory_bench.main(memory_argv(args)),
             "resume": lambda: resume_bench.main((["--small"] if args.small else [])
-                                                + ["--tessera", str(args.tessera), "--jobs", str(args.jobs)])}
+                                                + ["--tessera", str(args.tessera), "--jobs", str(args.jobs)]),
+            "slide": lambda: slide_bench.main(slide_argv(args))}
     rc = 0
     for i, name in enumerate(s for s in ALL_SECTIONS if s in args.sections):
         if i > 0:

@@ -1,7 +1,7 @@
 """Writes Fuzz/corpus: the seed inputs of `make fuzz`, built from issue 21's crafted
 cases and from what zarr-python writes. Each file is one selector byte (see
 Fuzz/ZarrFuzz/FuzzEntry.swift: 0 metadata, 1 + 4k shard for sharding k, 2 + 4k decoder
-k, 3 a shard read through region reads) followed by the stored object.
+k, 3 a shard read through region reads, 0xF0 a DM3/DM4 file) followed by the stored object.
 
     .venv/bin/python Fuzz/make_seeds.py
 """
@@ -22,6 +22,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "Tests" / "Conformance" / "support"))
 import tessera_conformance as tc  # noqa: E402
 from crafted_frames import zstd_raw_frame_declaring, zstd_rle_bomb  # noqa: E402
+import dm_inputs  # noqa: E402
 
 CORPUS = HERE / "corpus"
 DATA = (np.arange(256, dtype=np.uint16).reshape(16, 16) * 37) % 1000
@@ -87,6 +88,15 @@ def main() -> None:
         put("blosc-valid", 2 + 12, numcodecs.Blosc("lz4", 5, 1).encode(raw))
         put("blosc-bomb", 2 + 12, numcodecs.Blosc("lz4", 9, 0).encode(np.zeros(1 << 20, dtype=np.uint8)))
         put("crc32c-valid", 2 + 16, raw + tc.crc32c(raw).to_bytes(4, "little"))
+        # --- Gatan DM3/DM4 files (selector 0xF0): good ones of each version, and the damaged cases
+        for version in (3, 4):
+            good = dm_inputs.write_dm(tmp / f"good.dm{version}", DATA[:5, :7].astype(np.int16), version=version,
+                                      cals=[(1.0, 0.5, "nm"), (0, 2.0, "µm")])
+            put(f"dm{version}-valid", 0xF0, good.read_bytes())
+        rgb = dm_inputs.write_dm(tmp / "rgb.dm4", np.zeros((3, 4, 3), np.uint8), version=4, rgb=True)
+        put("dm4-rgb", 0xF0, rgb.read_bytes())
+        for case in ("unknown-type", "huge-count", "depth-bomb", "truncated"):
+            put(f"dm4-{case}", 0xF0, dm_inputs.bad_dm(tmp / f"{case}.dm4", case, version=4).read_bytes())
     print(f"wrote {len(list(CORPUS.iterdir()))} seeds to {CORPUS.relative_to(HERE.parent)}")
 
 

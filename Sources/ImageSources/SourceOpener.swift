@@ -16,7 +16,8 @@ public struct SourceOptions: Sendable {
 /// Opens any supported input by looking at its first bytes, not its name.
 public enum SourceOpener {
     public static let extensions = [".tif", ".tiff", ".btf", ".tf8", ".tf2", ".h5", ".hdf5", ".hdf", ".he5", ".nxs",
-                                    ".fits", ".fit", ".fts", ".fits.gz", ".fit.gz", ".fts.gz"]
+                                    ".fits", ".fit", ".fts", ".fits.gz", ".fit.gz", ".fts.gz",
+                                    ".dm3", ".dm4", ".dcm", ".dicom"]
 
     /// `input` is a path, or for HDF5 `path:/dataset`.
     public static func open(_ input: String, options: SourceOptions = SourceOptions()) throws -> SourceFile {
@@ -51,8 +52,11 @@ public enum SourceOpener {
         case .dicom:
             if dataset != nil { throw SourceError(path, "a dataset path is only meaningful for HDF5 files") }
             return try DICOMOpener.open(path: path)
+        case .dm:
+            if dataset != nil { throw SourceError(path, "a dataset path is only meaningful for HDF5 files") }
+            return try DMOpener.open(path: path)
         case nil:
-            throw SourceError(path, head.isEmpty ? "is empty" : "is not a TIFF, HDF5, FITS or DICOM file")
+            throw SourceError(path, head.isEmpty ? "is empty" : "is not a TIFF, HDF5, FITS, DICOM or DM file")
         }
     }
 
@@ -77,7 +81,7 @@ public enum SourceOpener {
         return SourceError(path, "is a symbolic link to '\(target)', which does not exist")
     }
 
-    enum Kind { case tiff, hdf5, fits, dicom }
+    enum Kind { case tiff, hdf5, fits, dicom, dm }
 
     static func kind(of head: [UInt8], path: String) -> Kind? {
         // First: a dual-personality DICOM file also carries a TIFF header in its preamble.
@@ -88,7 +92,10 @@ public enum SourceOpener {
         }
         if head.starts(with: [0x89, 0x48, 0x44, 0x46, 0x0D, 0x0A, 0x1A, 0x0A]) { return .hdf5 }
         if head.starts(with: Array("SIMPLE  =".utf8)) { return .fits }
+        if DMParser.looksLikeDM(head) { return .dm }
         let lower = path.lowercased()
+        // A damaged DM header still goes to the DM reader, which says what is wrong with it.
+        if [".dm3", ".dm4"].contains(where: lower.hasSuffix) { return .dm }
         if head.starts(with: [0x1F, 0x8B]), [".fits.gz", ".fit.gz", ".fts.gz"].contains(where: lower.hasSuffix) { return .fits }
         // HDF5 files may carry a user block: the signature then sits at 512, 1024, ….
         if [".h5", ".hdf5", ".hdf", ".he5", ".nxs"].contains(where: lower.hasSuffix) { return .hdf5 }
@@ -115,9 +122,12 @@ public enum SourceOpener {
         return String(name.dropLast(ext.count))
     }
 
-    /// Bytes on disk, for the conversion summary (0 if it cannot be read).
-    static func fileSize(_ path: String) -> Int {
-        ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.intValue ?? 0
+    /// Bytes on disk of the file `path` names (0 if it cannot be read), for the summary and
+    /// the declared-size bound. Follows symbolic links: a link's own size is the length of
+    /// its target's name, which would make every image behind a link look impossibly large.
+    public static func fileSize(_ path: String) -> Int {
+        var st = stat()
+        return stat(path, &st) == 0 ? Int(st.st_size) : 0
     }
 
     /// Whether a directory entry looks like an input (for `tessera convert DIR OUT`).

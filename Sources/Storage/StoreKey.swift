@@ -21,6 +21,11 @@ public enum StoreKey {
     /// files, hosts and errors, so the gateway neither serves nor lists them.
     public static let bookkeepingPrefix = ".tessera"
 
+    /// The folder, in a level of a Zarr array, of the batches recording which plain chunks
+    /// have landed (Conversion's `ObjectManifest`). A local store removes it once its last
+    /// batch is deleted, as nothing else is ever written there.
+    public static let manifestFolder = bookkeepingPrefix + "-manifest"
+
     /// Whether one path segment is Tessera's bookkeeping (`bookkeepingPrefix`).
     public static func isBookkeeping(_ segment: some Collection<UInt8>) -> Bool {
         segment.starts(with: bookkeepingPrefix.utf8)

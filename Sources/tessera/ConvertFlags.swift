@@ -13,7 +13,7 @@ struct ConvertFlags: ParsableArguments {
     @Option(help: "NGFF version: 0.4 (Zarr v2) or 0.5 (Zarr v3, sharded).") var ngff = "0.5"
     @Option(help: "Chunk size: one value for every spatial axis, or a list right-aligned to the axes.") var chunks: String?
     @Option(help: "Shard size (0.5), like --chunks; 0 turns sharding off.") var shards: String?
-    @Option(help: "Compression: \(CodecChoice.allCases.map(\.rawValue).joined(separator: "|")).") var codec = "blosc-zstd"
+    @Option(help: "Compression: \(CodecChoice.allCases.map(\.rawValue).joined(separator: "|")) (default: blosc-zstd, level 5; 8-bit RGB: \(ConvertOptions.rgbDefaultDescription)).") var codec: String?
     @Option(help: "Compression level.") var level: Int?
     @Option(help: "Downsampling: \(DownsampleMethod.allCases.map(\.rawValue).joined(separator: "|")).") var downsample = "mean"
     @Flag(name: .customLong("downsample-z"), help: "Always halve z with y and x.") var downsampleZ = false
@@ -39,8 +39,10 @@ struct ConvertFlags: ParsableArguments {
         if let shards {
             options.shards = shards.trimmingCharacters(in: .whitespaces) == "0" ? [0] : try parseShape(shards, option: "--shards")
         }
-        guard let c = CodecChoice(rawValue: codec) else { throw UsageError("unknown --codec '\(codec)'") }
-        options.codec = c
+        if let codec {
+            guard let c = CodecChoice(rawValue: codec) else { throw UsageError("unknown --codec '\(codec)'") }
+            options.codec = c
+        }
         options.level = level
         guard let method = DownsampleMethod(rawValue: downsample) else { throw UsageError("unknown --downsample '\(downsample)'") }
         options.downsample = method
@@ -66,7 +68,8 @@ struct ConvertFlags: ParsableArguments {
         if ngff != "0.5" { m["ngff"] = ngff }
         if let chunks { m["chunks"] = chunks }
         if let shards { m["shards"] = shards }
-        if codec != "blosc-zstd" { m["codec"] = codec }
+        // Recorded whenever given: no codec is the default for every image (8-bit RGB has its own).
+        if let codec { m["codec"] = codec }
         if let level { m["level"] = String(level) }
         if downsample != "mean" { m["downsample"] = downsample }
         if downsampleZ { m["downsample-z"] = "true" }

@@ -61,8 +61,19 @@ import ZarrCore
             return (s, a)
         }
         func manifest(_ s: MemoryStore, _ a: ZarrArray) throws -> [String: Int] {
-            // [0,0] recorded right, [1,0] recorded with a wrong size, [0,1] recorded all fill.
-            [a.chunkKey([0, 0]): try #require(try s.size(a.chunkKey([0, 0]))), a.chunkKey([1, 0]): 1, a.chunkKey([0, 1]): 0]
+            // Written and read back through the Store API, as on S3: [0,0] recorded right
+            // (after a wrong line, which the later batch overrides), [1,0] recorded with a
+            // wrong size, [0,1] recorded all fill. The batches sit under the level's prefix,
+            // so the listing walked below holds them too.
+            let writer = ObjectManifest(store: s, levelPath: "0")
+            try writer.record(a.chunkKey([0, 0]), size: 3)
+            try writer.record(a.chunkKey([1, 0]), size: 1)
+            try writer.flush()
+            try writer.record(a.chunkKey([0, 0]), size: try #require(try s.size(a.chunkKey([0, 0]))))
+            try writer.record(a.chunkKey([0, 1]), size: 0)
+            try writer.flush()
+            #expect(try s.list(prefix: "0/").filter { ObjectManifest.isBatchKey($0.key) }.count == 2)
+            return try #require(try ObjectManifest.read(store: s, levelPath: "0"))
         }
         let (s1, a1) = try level(), (s2, a2) = try level()
         let whole = try KeptObjects(listed: try s1.list(prefix: "0/").filter { !$0.key.hasSuffix(".zarray") }, array: a1, jobs: 2,
@@ -72,5 +83,25 @@ import ZarrCore
         #expect(paged.kept == [a2.chunkKey([0, 0]), a2.chunkKey([0, 1])])
         #expect(paged.damaged == [a2.chunkKey([1, 0])])
         #expect(try s2.get(a2.chunkKey([1, 0])) == nil, "a damaged chunk is deleted so it is redone")
+    }
+
+    /// The manifest's batches are plain objects: none at all reads as "no manifest" (so
+    /// chunks are decoded), and removal deletes the batches and nothing else of the level.
+    @Test func manifestBatchesAreReadInOrderAndRemovedAlone() throws {
+        let s = MemoryStore()
+        #expect(try ObjectManifest.read(store: s, levelPath: "0") == nil)
+        try s.set("0/0/0", [1, 2, 3])
+        try s.set("0/\(ObjectManifest.name)/notes.txt", Array("0/0/0 9\n".utf8))  // not Tessera's: ignored, kept
+        let writer = ObjectManifest(store: s, levelPath: "0")
+        for i in 0..<(ObjectManifest.batchLines + 1) { try writer.record("0/9/\(i)", size: 5) }
+        try writer.record("0/0/0", size: 3)
+        try writer.flush()
+        let batches = try s.list(prefix: "0/").map(\.key).filter(ObjectManifest.isBatchKey)
+        #expect(batches.count == 2, "a full batch is written as soon as it has batchLines lines")
+        let read = try #require(try ObjectManifest.read(store: s, levelPath: "0"))
+        #expect(read["0/0/0"] == 3 && read.count == ObjectManifest.batchLines + 2)
+        try ObjectManifest.remove(store: s, levelPath: "0")
+        let left = try s.list(prefix: "0/").map(\.key).sorted()
+        #expect(left == ["0/\(ObjectManifest.name)/notes.txt", "0/0/0"], "\(left)")
     }
 }

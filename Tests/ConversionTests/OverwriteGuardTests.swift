@@ -42,6 +42,9 @@ import ZarrCore
         #expect(try refusal([".zgroup", ".zattrs", "0/.zarray", "0/1.2", "0/1/2"]) == nil)
         // An interrupted conversion: levels, no root metadata yet, but Tessera's mark.
         #expect(try refusal([OutputMark.key, "0/zarr.json", "0/c/3/4"]) == nil)
+        // A killed 0.4 conversion: its level's chunk manifest batches are Tessera's too.
+        #expect(try refusal([OutputMark.key, "0/.zarray", "0/1/2", "0/\(ObjectManifest.name)/0001764393600000-0000012345-00000000"]) == nil)
+        #expect(try refusal([OutputMark.key, "0/.zarray", "0/\(ObjectManifest.name)/notes.txt"])?.contains("notes.txt") == true)
         #expect(try refusal([]) == nil)
     }
 

@@ -21,9 +21,11 @@ extension JobManifest {
     public static func load(_ path: String) throws -> JobManifest {
         let data: Data
         do {
-            let attributes = try FileManager.default.attributesOfItem(atPath: path)
-            if attributes[.type] as? FileAttributeType == .typeDirectory { throw ManifestError(path, "is a directory, not a file") }
-            if let size = attributes[.size] as? Int, size > maxBytes { throw ManifestError(path, "is \(size) bytes, too large for a job manifest") }
+            // stat, not lstat: a manifest behind a symbolic link is bounded by its target's size.
+            var st = stat()
+            guard stat(path, &st) == 0 else { throw ManifestError(path, "cannot be read (\(String(cString: strerror(errno))))") }
+            if st.st_mode & S_IFMT == S_IFDIR { throw ManifestError(path, "is a directory, not a file") }
+            if Int(st.st_size) > maxBytes { throw ManifestError(path, "is \(st.st_size) bytes, too large for a job manifest") }
             data = try Data(contentsOf: URL(fileURLWithPath: path))
         } catch let error as ManifestError {
             throw error

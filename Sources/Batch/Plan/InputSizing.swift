@@ -98,6 +98,6 @@ public enum InputSizing {
             return ((try? store.size(key)) ?? nil) ?? 0
         }
         let (path, _) = SourceOpener.splitDatasetPath(input)
-        return ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.intValue ?? 0
+        return SourceOpener.fileSize(path)
     }
 }

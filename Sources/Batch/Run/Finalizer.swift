@@ -47,7 +47,7 @@ public struct Finalizer: Sendable {
             }
             outcome.finished += 1
             var line = ReportLine(job: manifest.id, task: split.regions.last?.task ?? 0, run: runName, time: ReportLine.now(), input: input.input,
-                                  output: input.output, region: .finish, status: .done, format: input.format, codec: options.codec.rawValue)
+                                  output: input.output, region: .finish, status: .done, format: input.format, codec: options.codec?.rawValue ?? "default")
             (line.bytesOut, line.objects) = (summary.finishBytes, summary.finishWritten)
             (line.wallS, line.cpuS, line.peakRss) = (Date().timeIntervalSince(start), account.seconds, TaskRunner.peakRSS())
             try report?.append(line)

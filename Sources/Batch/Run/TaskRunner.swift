@@ -68,7 +68,7 @@ public struct TaskRunner: Sendable {
         let input = manifest.inputs[item.input]
         let task = item.task(in: manifest)
         var line = ReportLine(job: manifest.id, task: task, run: run, time: ReportLine.now(), input: input.input, output: input.output,
-                              region: item.region.map(ReportRegion.index), status: .started, format: input.format, codec: options.codec.rawValue)
+                              region: item.region.map(ReportRegion.index), status: .started, format: input.format, codec: options.codec?.rawValue ?? "default")
         line.peakRss = Self.peakRSS()
         append(line)
         // Only the ending line carries the item's figures: a report sums latest lines.

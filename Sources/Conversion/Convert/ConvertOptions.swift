@@ -11,7 +11,9 @@ public struct ConvertOptions: Sendable {
     public var chunks: [Int]?
     /// 0.5 only; `[0]` turns sharding off.
     public var shards: [Int]?
-    public var codec: CodecChoice = .bloscZstd
+    /// `--codec`; nil = Tessera's default for each image (`codec(for:)`).
+    public var codec: CodecChoice?
+    /// `--level`; nil = the codec's default level (or the image default's).
     public var level: Int?
     public var downsample: DownsampleMethod = .mean
     public var zDownsampling: ZDownsampling = .auto

@@ -75,7 +75,8 @@ struct ImageConversion {
         // Plain chunks are recorded as they land, so a resume keeps them by size.
         var manifests = [Int: ObjectManifest]()
         for (i, m) in plan.arrays.enumerated() where m.codecs.sharding == nil {
-            manifests[i] = try ObjectManifest(store: store, levelPath: levelPaths[i])
+            try ObjectManifest.removeOlderLog(store: store, levelPath: levelPaths[i])
+            manifests[i] = ObjectManifest(store: store, levelPath: levelPaths[i])
         }
         let writers = plan.levelWriters(store: store, path: path, levels: plan.arrays.indices, chained: stored.isEmpty,
                                         method: options.downsample, existing: Dictionary(uniqueKeysWithValues: existing.enumerated().map { ($0, $1) }),
@@ -123,6 +124,9 @@ struct ImageConversion {
             $0.outputBytes += rebuilt.bytes
         }
         if rebuilt.written > 0 { log("\(d.name): \(rebuilt.written) objects of later levels rebuilt from the stored level below") }
+        // Every chunk has landed: the last partial batches are written before the image is
+        // finished (and the batches then removed), so nothing is pending when they are.
+        for manifest in manifests.values { try manifest.flush() }
 
         var windows: [ChannelWindow]?
         if writeOmero {

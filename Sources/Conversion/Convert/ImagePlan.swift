@@ -28,6 +28,8 @@ struct ImagePlan {
         } else {
             chunk = spatial.map { $0 ? (volumetric ? 64 : 256) : 1 }
             if !volumetric, let z = d.axisIndex("z") { chunk[z] = 1 }
+            // 8-bit RGB: the three channels of a pixel in one chunk (and so one shard).
+            if ConvertOptions.isEightBitRGB(d), let c = d.axisIndex("c") { chunk[c] = 3 }
         }
         var levels = PyramidPlanner.plan(shape: d.shape, axisNames: names, spacing: d.spacing, chunk: chunk, z: options.zDownsampling)
         if !storedLevels.isEmpty {
@@ -69,8 +71,9 @@ struct ImagePlan {
                     throw UsageError("chunk size \(levelChunk[a]) on axis \(names[a]) must be even to build a 2× pyramid")
                 }
             }
+            let compression = options.codec(for: d)
             var pipeline = CodecPipeline(arrayToBytes: BytesCodec(endian: .little),
-                                         bytesToBytes: options.codec.codec(level: options.level, typesize: d.dataType.size).map { [$0] } ?? [])
+                                         bytesToBytes: compression.choice.codec(level: compression.level, typesize: d.dataType.size).map { [$0] } ?? [])
             var outer = levelChunk
             if let shardFactor {
                 let rounded = zip(level.shape, levelChunk).map { ($0 + $1 - 1) / $1 * $1 }

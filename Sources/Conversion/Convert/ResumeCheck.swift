@@ -48,7 +48,7 @@ extension ConvertOptions {
         func shape(_ s: [Int]?) -> String { s.map { $0.map(String.init).joined(separator: ",") } ?? "default" }
         func file(_ p: String?) -> String { p.map(resolvedPath) ?? "none" }
         return [
-            "--ngff": ngff.rawValue, "--chunks": shape(chunks), "--shards": shape(shards), "--codec": codec.rawValue,
+            "--ngff": ngff.rawValue, "--chunks": shape(chunks), "--shards": shape(shards), "--codec": codec?.rawValue ?? "default",
             "--level": level.map(String.init) ?? "default", "--downsample": downsample.rawValue,
             "--downsample-z": zDownsampling.rawValue, "--pages-as": source.pagesAs, "--axes": source.axes ?? "default",
             "--fits-hdus": source.stackFITSHDUs ? "channels" : "each", "--use-existing-levels": useExistingLevels ? "yes" : "no",

@@ -102,7 +102,8 @@ public enum OverwriteGuard {
     static func isZarrOrTessera(_ key: String) -> Bool {
         let parts = key.split(separator: "/")
         guard let last = parts.last.map(String.init) else { return false }
-        if metadataNames.contains(last) || last == OutputMark.key || BlockHistograms.isKeyName(last) || last == ObjectManifest.name { return true }
+        if metadataNames.contains(last) || last == OutputMark.key || BlockHistograms.isKeyName(last) || last == ObjectManifest.name
+            || ObjectManifest.isBatchKey(key) { return true }
         if last == "METADATA.ome.xml", parts.count >= 2, parts[parts.count - 2] == "OME" { return true }
         if last == "c" { return true }
         return !last.isEmpty && last.allSatisfy { $0.isASCII && ($0.isNumber || $0 == ".") } && last.first != "."

@@ -29,7 +29,11 @@ extension FileStore {
     public func delete(_ key: String) throws {
         let path = try path(key)
         if unlink(path) == 0 {
-            folderChanged(parentFolder(path))
+            let folder = parentFolder(path)
+            folderChanged(folder)
+            // A chunk manifest's folder holds only its batches: the last one deleted, the
+            // folder goes too (rmdir refuses while any batch is left).
+            if folder.hasSuffix("/" + StoreKey.manifestFolder), rmdir(folder) == 0 { folderChanged(parentFolder(folder)) }
             return
         }
         guard errno == ENOENT || errno == ENOTDIR else { throw ioError(key, "cannot delete") }

@@ -191,7 +191,7 @@ def write_contract_output(out: Path, source: ci.Source, ngff="0.5", method="mean
         img = out / exp.path if exp.path else out
         pyr = rp.build_pyramid(exp.data, exp.axes, method, chunks, exp.spacing)
         g = zarr.open_group(str(img), mode="w", zarr_format=fmt)
-        ch = rp.chunks_from_option(exp.axes, exp.data.shape, chunks)
+        ch = rp.chunks_from_option(exp.axes, exp.data.shape, chunks, exp.data.dtype)
         three_d = "z" in exp.axes and exp.data.shape[exp.axes.index("z")] > 1
         for i, lv in enumerate(pyr.levels):
             chunk = rp.level_chunks(exp.axes, lv.shape, ch)

@@ -91,15 +91,38 @@ def level_layout(ref: Path) -> list:
     return out
 
 
+def manifest_lines(ldir: Path) -> dict | None:
+    """Key → size from a level's chunk manifest batches, read in name order (a later line
+    wins; a line that is not "key size" is ignored); None when there is no batch."""
+    folder = ldir / ".tessera-manifest"
+    batches = sorted(p for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []
+    if not batches:
+        return None
+    sizes = {}
+    for b in batches:
+        for line in b.read_text().splitlines():
+            key, _, size = line.rpartition(" ")
+            if key and size.isdigit():
+                sizes[key] = int(size)
+    return sizes
+
+
 def missing_shards(out: Path, layout: list) -> list:
-    """Per level, the grid indices of shards that are not (visibly) stored."""
+    """Per level, the grid indices of shards that are not (visibly) stored. A plain chunk
+    (0.4) counts as stored only when its level's manifest records its size, as a resume
+    keeps it only then: a kill loses the manifest's unwritten batch, whose chunks are
+    redone (with no manifest at all, stored chunks are decoded and kept)."""
     result = []
     for i, (shape, shard, _) in enumerate(layout):
         stored = set()
         ldir = out / str(i)
         if ldir.is_dir():
+            recorded = manifest_lines(ldir)
             for rel in tc.visible_files(ldir):
                 m = SHARD.match(rel) or CHUNK.match(rel)
+                if m and CHUNK.match(rel) and recorded is not None \
+                        and recorded.get(f"{i}/{rel}") != (ldir / rel).stat().st_size:
+                    continue
                 if m:
                     stored.add(tuple(int(v) for v in m.group(1).strip("/").split("/")))
         grid = [-(-s // c) for s, c in zip(shape, shard)]
@@ -244,10 +267,8 @@ def test_kill_ten_times_resume_reads_only_missing(ngff, tessera_bin, run_convert
     assert skipped_some, "no resume left a block unread; the test proved little"
 
 
-def test_plain_chunks_kept_by_manifest(tessera_bin, run_convert, tmp_path):
-    """0.4 (plain chunks): a resume keeps a stored chunk whose manifest line gives its
-    size (not rewritten), redoes one with no line and one whose size differs from its
-    line, and ignores a torn last line; the result is byte-identical to a clean run."""
+def plain_chunk_reference(tessera_bin, tmp_path: Path) -> tuple:
+    """A 0.4 (plain-chunk) source, its convert arguments and a finished reference output."""
     src = tmp_path / "volume.tif"
     make_source(src)
     args = ["--ngff", "0.4", *LAYOUT_V2]
@@ -255,6 +276,15 @@ def test_plain_chunks_kept_by_manifest(tessera_bin, run_convert, tmp_path):
     proc = subprocess.run([str(tessera_bin), "convert", str(src), str(ref), *args], capture_output=True, text=True,
                           timeout=600, stdin=subprocess.DEVNULL)
     assert proc.returncode == 0, proc.stderr[-2000:]
+    return src, args, ref
+
+
+def test_plain_chunks_kept_by_manifest(tessera_bin, run_convert, tmp_path):
+    """0.4 (plain chunks): a resume keeps a stored chunk whose manifest line gives its
+    size (not rewritten), redoes one with no line and one whose size differs from its
+    line, and ignores a torn last line; the result is byte-identical to a clean run.
+    The manifest is a folder of batch objects read in name order (a later line wins)."""
+    src, args, ref = plain_chunk_reference(tessera_bin, tmp_path)
     assert not (ref / "0" / ".tessera-manifest").exists(), "manifest left behind by a finished run"
     t0 = time.monotonic()
     out = tmp_path / "out.ome.zarr"
@@ -263,7 +293,8 @@ def test_plain_chunks_kept_by_manifest(tessera_bin, run_convert, tmp_path):
     for delay in (1.0, 1.5, 2.0, 0.7, 3.0, 0.5):
         shutil.rmtree(out, ignore_errors=True)
         killed, rc, err = run([str(tessera_bin), "convert", str(src), str(out), *args], delay, os.environ.copy())
-        lines = manifest.read_text().splitlines() if manifest.exists() else []
+        batches = sorted(manifest.iterdir()) if manifest.is_dir() else []
+        lines = [ln for b in batches for ln in b.read_text().splitlines()]
         if killed and len(lines) >= 3 and not (out / "zarr.json").exists() and not (out / ".zattrs").exists():
             break
     else:
@@ -272,7 +303,14 @@ def test_plain_chunks_kept_by_manifest(tessera_bin, run_convert, tmp_path):
     chunks = sorted(k for k in recorded if recorded[k] > 0 and (out / k).is_file())[:3]
     kept, unrecorded, cut = (out / k for k in chunks)
     # no line for `unrecorded`; `cut` loses its tail (its line keeps the old size); a torn line
-    manifest.write_text("".join(f"{k} {v}\n" for k, v in recorded.items() if k != chunks[1]) + "0/0/")
+    # the batches are replaced by two: the edited lines, then a later batch whose line for
+    # `kept` gives a wrong size, overridden by a still later batch with the right one
+    for b in batches:
+        b.unlink()
+    (manifest / "0000000000000001-0000000001-00000000").write_text(
+        "".join(f"{k} {v}\n" for k, v in recorded.items() if k != chunks[1]) + "0/0/")
+    (manifest / "0000000000000001-0000000001-00000001").write_text(f"{chunks[0]} {recorded[chunks[0]] + 1}\n")
+    (manifest / "0000000000000002-0000000001-00000000").write_text(f"{chunks[0]} {recorded[chunks[0]]}\n")
     cut.write_bytes(cut.read_bytes()[:-5])
     before = {p: (p.stat().st_ino, p.stat().st_mtime_ns) for p in (kept, unrecorded, cut)}
     killed, rc, err = run([str(tessera_bin), "convert", str(src), str(out), *args, "--resume"], None, os.environ.copy())
@@ -282,3 +320,20 @@ def test_plain_chunks_kept_by_manifest(tessera_bin, run_convert, tmp_path):
         f"{chunks[1]} (no manifest line) was kept"
     assert (cut.stat().st_ino, cut.stat().st_mtime_ns) != before[cut], f"{chunks[2]} (size differs) was kept"
     assert_identical(out, ref, "after --resume")
+
+
+def test_resume_over_an_older_append_only_manifest_file(tessera_bin, tmp_path):
+    """An output killed by an older Tessera holds its level's manifest as one file
+    `0/.tessera-manifest` where this one writes a folder of batches: a resume replaces the
+    file (its chunks checked by decoding) and finishes byte-identical, leaving neither."""
+    src, args, ref = plain_chunk_reference(tessera_bin, tmp_path)
+    out = tmp_path / "out.ome.zarr"
+    shutil.copytree(ref, out)
+    (out / ".zattrs").unlink()  # not finished: the group's NGFF metadata is written last
+    chunk = next(p for p in sorted((out / "0").rglob("*")) if p.is_file() and not p.name.startswith("."))
+    (out / "0" / ".tessera-manifest").write_text(f"{chunk.relative_to(out)} {chunk.stat().st_size}\n")
+    proc = subprocess.run([str(tessera_bin), "convert", str(src), str(out), *args, "--resume"], capture_output=True,
+                          text=True, timeout=600, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert not (out / "0" / ".tessera-manifest").exists(), "manifest left behind by a finished run"
+    assert_identical(out, ref, "after --resume over an older manifest file")

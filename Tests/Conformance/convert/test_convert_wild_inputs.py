@@ -237,3 +237,15 @@ def test_jpeg_ycbcr_pages_with_several_workers(run_convert, tmp_path):
     out = tmp_path / "out.ome.zarr"
     cc.convert(run_convert, *cc.convert_args(src.arg, out, chunks=16, extra=["--jobs", "2"]))
     cc.check_output(out, src, method="mean", chunks=16, readers=False)
+
+
+def test_input_behind_a_symbolic_link_is_sized_by_its_target(run_convert, tmp_path):
+    """An input named through a symbolic link is bounded by its target's size, not by the
+    link's own (the length of the target's name): an uncompressed TIFF behind a link converts."""
+    data = ci.pixels("uint16", (96, 80))
+    src = ci.write_tiff(tmp_path / "plain.tif", data, "yx")
+    link = tmp_path / "link.tif"
+    link.symlink_to(src.file)
+    out = tmp_path / "out.ome.zarr"
+    cc.convert(run_convert, *cc.convert_args(str(link), out, chunks=32))
+    tc.assert_pixels_equal(cc.read_level_zarr(out / "0"), data, "level 0 through the link")

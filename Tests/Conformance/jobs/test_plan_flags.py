@@ -50,8 +50,18 @@ def test_defaults_are_not_recorded(run_tessera, tmp_path):
     src.mkdir()
     ci.write_tiff(src / "a.tif", ci.pixels("uint8", (20, 20), seed=1), "yx")
     run_tessera("plan", src, "--output", tmp_path / "out", "--tasks", 1, "-o", tmp_path / "job.json",
-                "--ngff", "0.5", "--codec", "blosc-zstd", "--pages-as", "z", check=True)
+                "--ngff", "0.5", "--pages-as", "z", check=True)
     assert load_manifest(tmp_path / "job.json")["convert"] == {}
+
+
+def test_a_given_codec_is_recorded_even_when_it_is_the_usual_default(run_tessera, tmp_path):
+    # 8-bit RGB has its own default codec, so `--codec blosc-zstd` is a choice, not the default.
+    src = tmp_path / "in"
+    src.mkdir()
+    ci.write_tiff(src / "a.tif", ci.pixels("uint8", (20, 20), seed=1), "yx")
+    run_tessera("plan", src, "--output", tmp_path / "out", "--tasks", 1, "-o", tmp_path / "job.json",
+                "--codec", "blosc-zstd", check=True)
+    assert load_manifest(tmp_path / "job.json")["convert"] == {"codec": "blosc-zstd"}
 
 
 @pytest.mark.parametrize("change, message", [

@@ -8,7 +8,7 @@ conversion completely:
     series/HDU, OME/ with `series`, OME/METADATA.ome.xml verbatim for OME-TIFF);
   * every image: `multiscales` (axes names/types/units, datasets 0..n-1, `type` =
     method, scale and translation per level), array layout (dtype, shape, chunks,
-    default shards, blosc-zstd-5 + shuffle, 0.5 dimension_names, 0.4
+    default shards, blosc-zstd-5 + shuffle (8-bit RGB: c=3 chunks, blosc-zstd-1), 0.5 dimension_names, 0.4
     dimension_separator "/"), `omero` channels and windows, `tessera` source
     attributes;
   * pixels: EVERY level equals the numpy reference pyramid (reference_pyramid),
@@ -349,6 +349,12 @@ def check_tessera_attrs(attrs: dict, source: Source, method: str, where: str, hd
         assert "hdu" in src, f"{where}: tessera.source.hdu missing: {src}"
 
 
+def default_blosc(axes, shape, dtype):
+    """(cname, clevel) of Tessera's default codec: blosc zstd 5 with byte shuffle; 8-bit RGB
+    blosc zstd 1 (Docs/convert.md, "Codecs for slides")."""
+    return ("zstd", 1) if rp.is_eight_bit_rgb(axes, shape, dtype) else ("zstd", 5)
+
+
 def check_level_layout(meta_fmt, meta, ngff, axes, shape, dtype, chunk, shard, where, check_codec=True):
     if ngff == "0.5":
         assert meta_fmt == 3, f"{where}: 0.5 levels must be Zarr v3"
@@ -372,8 +378,9 @@ def check_level_layout(meta_fmt, meta, ngff, axes, shape, dtype, chunk, shard, w
         blosc = [c for c in inner if c["name"] == "blosc"]
         assert len(blosc) == 1, f"{where}: default codec must be blosc: {inner}"
         b = blosc[0]["configuration"]
-        assert (b.get("cname"), b.get("clevel"), b.get("shuffle")) == ("zstd", 5, "shuffle"), (
-            f"{where}: blosc {b} != zstd level 5 byte shuffle"
+        cname, clevel = default_blosc(axes, shape, dtype)
+        assert (b.get("cname"), b.get("clevel"), b.get("shuffle")) == (cname, clevel, "shuffle"), (
+            f"{where}: blosc {b} != {cname} level {clevel} byte shuffle"
         )
     else:
         assert meta_fmt == 2, f"{where}: 0.4 levels must be Zarr v2"
@@ -384,8 +391,9 @@ def check_level_layout(meta_fmt, meta, ngff, axes, shape, dtype, chunk, shard, w
         if not check_codec:
             return
         comp = meta.get("compressor") or {}
-        assert (comp.get("id"), comp.get("cname"), comp.get("clevel"), comp.get("shuffle")) == ("blosc", "zstd", 5, 1), (
-            f"{where}: compressor {comp} != blosc zstd 5 shuffle"
+        cname, clevel = default_blosc(axes, shape, dtype)
+        assert (comp.get("id"), comp.get("cname"), comp.get("clevel"), comp.get("shuffle")) == ("blosc", cname, clevel, 1), (
+            f"{where}: compressor {comp} != blosc {cname} {clevel} shuffle"
         )
 
 
@@ -394,11 +402,11 @@ def check_image(image: Path, source: Source, exp: Expected, *, ngff="0.5", metho
                 check_codec=True) -> rp.Pyramid:
     """Verify one NGFF image group against `exp`. Returns the reference pyramid."""
     where = str(image)
-    pyr = rp.build_pyramid(exp.data, exp.axes, method, chunks, exp.spacing, None, downsample_z)
+    pyr = rp.build_pyramid(exp.data, exp.axes, method, chunks, exp.spacing, exp.origin or None, downsample_z)
     fmt, attrs = group_attrs(image)
     ome = ome_attrs(image, ngff)
     check_multiscales(ome, exp, pyr, ngff, where)
-    ch = rp.chunks_from_option(exp.axes, exp.data.shape, chunks)
+    ch = rp.chunks_from_option(exp.axes, exp.data.shape, chunks, exp.data.dtype)
     three_d = "z" in exp.axes and exp.data.shape[exp.axes.index("z")] > 1
     for i, lv in enumerate(pyr.levels):
         lw = f"{where}/{i}"

@@ -33,6 +33,7 @@ class Expected:
     colors: list | None = None       # RRGGBB per channel, when the source has them
     name: str | None = None          # image name, when the contract fixes it
     path: str = ""                   # image group below OUTPUT ("" or "0", "1", ...)
+    origin: dict = field(default_factory=dict)    # axis -> level-0 translation (0 when absent)
 
 
 @dataclass

@@ -105,6 +105,7 @@ class FaultProxy:
         self.mode = mode
         self.times = times
         self.hosts = []  # the Host header of every request, in order
+        self.requests = []  # (method, path) of every request, in order, e.g. to count PUTs
         self.completed = set()  # uploads whose complete was forwarded and its answer lost
         self.counts = {"forwarded": 0, "503": 0, "reset": 0, "stall": 0, **({mode: 0} if mode else {})}
         proxy = self
@@ -120,6 +121,7 @@ class FaultProxy:
                 body = self.rfile.read(length) if length else b""
                 with proxy.lock:
                     proxy.hosts.append(self.headers.get("Host", ""))
+                    proxy.requests.append((self.command, self.path))
                 if proxy.mode and self.moded(body):
                     return
                 fault = proxy.pick(self.command)

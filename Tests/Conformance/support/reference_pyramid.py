@@ -149,14 +149,20 @@ def downsample(a: np.ndarray, axes: str, halve: str, method: str) -> np.ndarray:
 # The whole pyramid
 # ---------------------------------------------------------------------------
 
-def default_chunks(axes: str, shape) -> dict:
-    """Default chunk sizes per axis (before clamping): 1 on t and c; 64 on z, y, x
-    when the image has z > 1, else 256 on y and x (and 1 on a size-1 z)."""
+def is_eight_bit_rgb(axes: str, shape, dtype) -> bool:
+    """uint8 with a c axis of 3 (Docs/convert.md: its own default chunks and codec)."""
+    return dtype is not None and np.dtype(dtype) == np.uint8 and "c" in axes and shape[axes.index("c")] == 3
+
+
+def default_chunks(axes: str, shape, dtype=None) -> dict:
+    """Default chunk sizes per axis (before clamping): 1 on t and c (3 on c for 8-bit
+    RGB); 64 on z, y, x when the image has z > 1, else 256 on y and x (and 1 on a size-1 z)."""
     has_z = "z" in axes and shape[axes.index("z")] > 1
+    rgb = is_eight_bit_rgb(axes, shape, dtype)
     out = {}
     for n in axes:
         if n in "tc":
-            out[n] = 1
+            out[n] = 3 if (n == "c" and rgb) else 1
         elif n == "z":
             out[n] = 64 if has_z else 1
         else:
@@ -164,11 +170,11 @@ def default_chunks(axes: str, shape) -> dict:
     return out
 
 
-def chunks_from_option(axes: str, shape, option) -> dict:
+def chunks_from_option(axes: str, shape, option, dtype=None) -> dict:
     """Chunk sizes per axis for `--chunks N` (every spatial axis), `--chunks a,b,...`
-    (right-aligned per axis) or None (defaults)."""
+    (right-aligned per axis) or None (defaults; `dtype` tells 8-bit RGB apart)."""
     if option is None:
-        return default_chunks(axes, shape)
+        return default_chunks(axes, shape, dtype)
     if isinstance(option, int):
         return {n: (option if n in SPATIAL else 1) for n in axes}
     vals = list(option)
