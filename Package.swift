@@ -52,8 +52,16 @@ let package = Package(
         .target(name: "Storage", dependencies: ["CCurl", "CPlatform", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "ZarrCore", dependencies: ["Storage", "CBlosc", "CZstd", "CZlib", "CPlatform"]),
         .target(name: "NGFF", dependencies: ["ZarrCore"]),
+        // GDCM's frame codecs (JPEG, JPEG-LS, JPEG 2000) behind a pure-C header; GDCM ships
+        // only a CMake config, so its include folder and libraries are named here.
+        .target(
+            name: "CGDCMBridge",
+            cxxSettings: [.unsafeFlags(["-I/usr/include/gdcm-3.0"])],
+            linkerSettings: [.linkedLibrary("gdcmMSFF"), .linkedLibrary("gdcmDSED"), .linkedLibrary("gdcmDICT"),
+                             .linkedLibrary("gdcmIOD"), .linkedLibrary("gdcmCommon")]
+        ),
         .target(name: "ImageSources", dependencies: ["ZarrCore", "CPlatform", "CTIFF", "CHDF5", "CFITSIO", "Storage",
-                                                    "COpenSlide", "CHDF4"]),
+                                                    "COpenSlide", "CHDF4", "CGDCMBridge", "CTurboJPEG"]),
         .target(name: "Pyramid", dependencies: ["ZarrCore"]),
         .target(name: "Conversion", dependencies: ["ZarrCore", "NGFF", "ImageSources", "Pyramid", "Storage"]),
         // Bulk jobs: plan a collection into a manifest, run one task's share, merge reports.

@@ -17,23 +17,30 @@ public struct SourceOptions: Sendable {
 public enum SourceOpener {
     public static let extensions = [".tif", ".tiff", ".btf", ".tf8", ".tf2", ".h5", ".hdf5", ".hdf", ".he5", ".nxs",
                                     ".fits", ".fit", ".fts", ".fits.gz", ".fit.gz", ".fts.gz",
-                                    ".dm3", ".dm4", ".hdf4", ".h4",
+                                    ".dm3", ".dm4", ".hdf4", ".h4", ".dcm", ".dicom",
                                     ".fz", ".fits.fz", ".fit.fz", ".fts.fz"]
         + SlideOpener.extensions
+
+    /// The formats Tessera reads, as every "not an input" message names them.
+    public static let formatNames = "TIFF, HDF5, HDF4, FITS, DICOM, DM or slide"
 
     /// `input` is a path, or for HDF5 `path:/dataset`.
     public static func open(_ input: String, options: SourceOptions = SourceOptions()) throws -> SourceFile {
         let (path, dataset) = splitDatasetPath(input)
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { throw missing(path) }
-        guard !isDirectory.boolValue else { throw SourceError(path, "is a directory") }
+        if isDirectory.boolValue {
+            // A folder of DICOM files is one input: a series (or a whole-slide study).
+            guard dataset == nil, DICOMOpener.isDICOMFolder(path) else { throw SourceError(path, "is a directory") }
+            return try DICOMOpener.openFolder(path)
+        }
         // Opening a named pipe waits for a writer for ever; a socket or device is no image.
         var st = stat()
         if stat(path, &st) == 0, st.st_mode & S_IFMT != S_IFREG {
             throw SourceError(path, "is not a regular file (\(Self.kindName(st.st_mode)))")
         }
         guard let handle = FileHandle(forReadingAtPath: path) else { throw SourceError(path, "cannot be opened for reading") }
-        let head = [UInt8]((try? handle.read(upToCount: 16)) ?? Data())
+        let head = [UInt8]((try? handle.read(upToCount: 132)) ?? Data())
         try? handle.close()
         switch kind(of: head, path: path) {
         case .tiff:
@@ -49,6 +56,9 @@ public enum SourceOpener {
                 file.images = [try ChannelStack(file.images, name: SourceOpener.stem(path), path: path)]
             }
             return file
+        case .dicom:
+            if dataset != nil { throw SourceError(path, "a dataset path is only meaningful for HDF5 files") }
+            return try DICOMOpener.open(path: path)
         case .dm:
             if dataset != nil { throw SourceError(path, "a dataset path is only meaningful for HDF5 files") }
             return try DMOpener.open(path: path)
@@ -56,7 +66,7 @@ public enum SourceOpener {
             if dataset != nil { throw SourceError(path, "a dataset path is only meaningful for HDF5 files") }
             return try SlideOpener.open(path: path)
         case nil:
-            throw SourceError(path, head.isEmpty ? "is empty" : "is not a TIFF, HDF5 or FITS file")
+            throw SourceError(path, head.isEmpty ? "is empty" : "is not a \(formatNames) file")
         }
     }
 
@@ -81,9 +91,11 @@ public enum SourceOpener {
         return SourceError(path, "is a symbolic link to '\(target)', which does not exist")
     }
 
-    enum Kind { case tiff, hdf5, fits, dm, slide, hdf4 }
+    enum Kind { case tiff, hdf5, fits, dicom, dm, slide, hdf4 }
 
     static func kind(of head: [UInt8], path: String) -> Kind? {
+        // First: a dual-personality DICOM file also carries a TIFF header in its preamble.
+        if DICOMHeader.hasPrefix(head) { return .dicom }
         if head.count >= 4, (head[0] == 0x49 && head[1] == 0x49 && (head[2] == 42 || head[2] == 43) && head[3] == 0)
             || (head[0] == 0x4D && head[1] == 0x4D && head[2] == 0 && (head[3] == 42 || head[3] == 43)) {
             return SlideOpener.vendorFormat(path) != nil ? .slide : .tiff

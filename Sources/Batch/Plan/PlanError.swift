@@ -1,3 +1,4 @@
+import ImageSources
 /// Why `tessera plan` refuses its inputs or options: one line, naming the input, the
 /// CSV row or the file concerned.
 public enum PlanError: Error, CustomStringConvertible, Equatable {
@@ -16,7 +17,7 @@ public enum PlanError: Error, CustomStringConvertible, Equatable {
         switch self {
         case let .missingInput(p): return "'\(p)': no such file, directory or S3 object"
         case let .globMatchesNothing(p): return "'\(p)': the pattern matches no TIFF, HDF5 or FITS file"
-        case let .noImages(p): return "'\(p)': holds no TIFF, HDF5 or FITS file"
+        case let .noImages(p): return "'\(p)': holds no \(SourceOpener.formatNames) file"
         case let .badRow(row, reason): return "\(row): \(reason)"
         case let .collision(output, inputs):
             return "inputs \(inputs.map { "'\($0)'" }.joined(separator: " and ")) would both be written to '\(output)'; give them names in a CSV list"

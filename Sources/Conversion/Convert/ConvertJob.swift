@@ -40,7 +40,8 @@ public struct ConvertJob: Sendable {
     public func run() throws -> ConvertSummary {
         let start = Date()
         let files = try expandInputs()
-        let single = files.count == 1 && !isDirectory(inputs[0])
+        // One input written at OUTPUT itself: a file, or a folder that is one DICOM input.
+        let single = files.count == 1 && (!isDirectory(inputs[0]) || files[0] == inputs[0])
         var destinations = [String]()
         var seen = Set<String>()
         for file in files {
@@ -187,8 +188,18 @@ public struct ConvertJob: Sendable {
         var files = [String]()
         for input in inputs {
             if isDirectory(input) {
-                let names = try FileManager.default.contentsOfDirectory(atPath: input).filter(SourceOpener.looksLikeInput).sorted()
-                guard !names.isEmpty else { throw SourceError(input, "the directory holds no TIFF, HDF5 or FITS files") }
+                // A folder whose files are all DICOM is one input (a series or a slide);
+                // otherwise each image file in it is, and so is each DICOM folder in it.
+                if DICOMOpener.isDICOMFolder(input) {
+                    files.append(input)
+                    continue
+                }
+                let entries = try FileManager.default.contentsOfDirectory(atPath: input).sorted()
+                let names = entries.filter { name in
+                    let child = (input as NSString).appendingPathComponent(name)
+                    return isDirectory(child) ? !name.hasPrefix(".") && DICOMOpener.isDICOMFolder(child) : SourceOpener.looksLikeInput(name)
+                }
+                guard !names.isEmpty else { throw SourceError(input, "the directory holds no \(SourceOpener.formatNames) files") }
                 files += names.map { (input as NSString).appendingPathComponent($0) }
             } else {
                 files.append(input)

@@ -10,8 +10,8 @@ import ZarrCore
 /// compression can expand: 1× uncompressed, 64× PackBits, 1032× deflate (zlib's bound),
 /// 2048× LZW and JPEG, and a generous 65536× for codecs without a tight bound (zstd,
 /// LZMA, CCITT, JPEG 2000, …); FITS 8× (scaled integers are read as floats), 8 × 1032×
-/// gzipped; DM 1× (uncompressed, RGBA's 4 stored bytes become 3); TIFF-based slides by their pages' compression
-/// (`slideExpansion`); HDF4 by its SDS's coder (`hdf4Expansion`). HDF5 is not limited this way: its chunks may legitimately
+/// gzipped; DICOM by its transfer syntax; DM 1× (uncompressed, RGBA's 4 stored bytes become 3); TIFF-based slides
+/// by their pages' compression (`slideExpansion`); HDF4 by its SDS's coder (`hdf4Expansion`). HDF5 is not limited this way: its chunks may legitimately
 /// be absent (read as the fill value), so a tiny file can hold a huge sparse dataset.
 public enum DeclaredSizeLimit {
     public static func check(_ file: SourceFile, maxPixels: Int?) throws {
@@ -61,6 +61,12 @@ public enum DeclaredSizeLimit {
                 if limit.0 > worst.0 { worst = limit }
             }
             return worst
+        case .dicom:
+            // Each image's transfer syntax bounds it: 1× native (the walker has already
+            // checked the frames lie in the file), 64× RLE, 2048× JPEG, 65536× JPEG-LS and
+            // JPEG 2000; 4× more where a rescale is applied (stored integers → float32).
+            let worst = file.images.map { DICOMOpener.expansion(of: $0.description) }.max { $0.0 < $1.0 }
+            return worst ?? (1, "uncompressed data")
         case .dm:
             // DM stores pixels uncompressed, and the reader has checked that each image's
             // data lies inside the file: the declared bytes cannot exceed the file.
@@ -69,10 +75,6 @@ public enum DeclaredSizeLimit {
             return slideExpansion(file)
         case .hdf4:
             return hdf4Expansion(file)
-        case .dicom:
-            // The widest bound any codec of these formats needs; each reader narrows it
-            // to its own compression when it knows it.
-            return (65536, "\(file.format.rawValue) compression")
         }
     }
 

@@ -42,6 +42,7 @@ public struct SourceIdentity: Sendable, Equatable {
     public static func of(file: String, part: String) throws -> SourceIdentity {
         var st = stat()
         guard stat(file, &st) == 0 else { throw SourceIdentityError(path: file, reason: String(cString: strerror(errno))) }
+        if st.st_mode & S_IFMT == S_IFDIR { return try of(folder: file, part: part) }
         let size = Int(st.st_size)
         let modified = Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec)
         let fd = open(file, O_RDONLY | O_CLOEXEC)
@@ -55,6 +56,33 @@ public struct SourceIdentity: Sendable, Equatable {
             sample += chunk
         }
         return SourceIdentity(path: resolvedPath(file), part: part, size: size, modified: modified,
+                              fingerprint: String(crc32c(sample), radix: 16))
+    }
+
+    /// A folder input (a DICOM series): its files' total size and latest modification,
+    /// and a fingerprint of every file's name, size, time and first 4 KiB (the header
+    /// that names the instance), so an added, removed or rewritten slice is noticed.
+    static func of(folder: String, part: String) throws -> SourceIdentity {
+        let names = try FileManager.default.contentsOfDirectory(atPath: folder).filter { !$0.hasPrefix(".") }.sorted()
+        var size = 0, modified: Int64 = 0
+        var sample = [UInt8]()
+        for name in names {
+            let path = (folder as NSString).appendingPathComponent(name)
+            var st = stat()
+            guard stat(path, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { continue }
+            size += Int(st.st_size)
+            let time = Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec)
+            modified = max(modified, time)
+            sample += Array("\(name)\0\(st.st_size)\0\(time)\0".utf8)
+            let fd = open(path, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else { throw SourceIdentityError(path: path, reason: String(cString: strerror(errno))) }
+            defer { close(fd) }
+            var head = [UInt8](repeating: 0, count: min(4096, Int(st.st_size)))
+            let n = head.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
+            guard n == head.count else { throw SourceIdentityError(path: path, reason: "could not be read for its fingerprint") }
+            sample += head
+        }
+        return SourceIdentity(path: resolvedPath(folder), part: part, size: size, modified: modified,
                               fingerprint: String(crc32c(sample), radix: 16))
     }
 

@@ -140,7 +140,7 @@ def test_bad_input_is_one_clear_error_and_no_manifest(case, run_tessera, tmp_pat
     args, expected = {
         "missing": (["in/nope.tif"], "'in/nope.tif': no such file"),
         "glob": (["in/**/*.nd2.tif"], "'in/**/*.nd2.tif': the pattern matches no"),
-        "empty": (["empty"], "'empty': holds no TIFF, HDF5 or FITS file"),
+        "empty": (["empty"], "'empty': holds no TIFF, HDF5, HDF4, FITS, DICOM, DM or slide file"),
         "csv-absolute": (["abs.csv"], f"{tmp_path}/abs.csv:2: output '{tmp_path}/x.ome.zarr' must be relative"),
         "csv-dotdot": (["up.csv"], f"{tmp_path}/up.csv:2: output '../escape.ome.zarr' must not contain '..'"),
         "csv-collision": (["same.csv"], "would both be written to 'one.ome.zarr'"),

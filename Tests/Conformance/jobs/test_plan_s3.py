@@ -68,7 +68,7 @@ def test_an_empty_or_missing_s3_prefix_is_an_error(s3_env, run_tessera, tmp_path
     proc = run_tessera("plan", f"s3://{BUCKET}/nothing-here/", "--output", tmp_path / "out", "--tasks", 1,
                        "-o", tmp_path / "job.json")
     assert proc.returncode == 1
-    assert proc.stderr.strip() == f"tessera: error: 's3://{BUCKET}/nothing-here/': holds no TIFF, HDF5 or FITS file"
+    assert proc.stderr.strip() == f"tessera: error: 's3://{BUCKET}/nothing-here/': holds no TIFF, HDF5, HDF4, FITS, DICOM, DM or slide file"
     assert not (tmp_path / "job.json").exists()
 
 
