@@ -6,7 +6,8 @@ import Storage
 /// (`SourceOpener.looksLikeInput`: an image extension, not hidden), hidden folders
 /// skipped, linked folders never followed (a link could lead out of the tree or round in
 /// a loop); links to files are kept. Sorted, so a plan does not depend on the order the
-/// file system lists entries in.
+/// file system lists entries in. A folder whose files are all DICOM (a series, or a
+/// whole-slide study) is one input, as `tessera convert` takes it, and is not descended.
 enum InputWalk {
     static func files(under folder: String) -> [String] {
         var out = [String]()
@@ -16,7 +17,13 @@ enum InputWalk {
         return out.sorted()
     }
 
+    /// Takes ownership of `fd`.
     private static func walk(_ fd: Int32, folder: String, into out: inout [String]) {
+        if DICOMOpener.isDICOMFolder(folder) {
+            close(fd)
+            out.append(folder)
+            return
+        }
         var subfolders = [String]()
         readFolder(fd) { parent, name, entry in
             if entry == .folder {

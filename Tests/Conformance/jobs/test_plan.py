@@ -187,3 +187,28 @@ def test_an_image_above_a_tasks_share_is_split_into_shard_aligned_regions(run_te
     assert sum(shares) == 1024 * 1024 * 2 + 6 * 100 * 100
     assert max(shares) <= 1.1 * min(shares)
     assert "1 image(s) split" in proc.stderr
+
+
+def test_a_dicom_series_folder_is_one_input(run_tessera, tmp_path):
+    """`plan` takes a folder of DICOM slices as one input, as `convert` does (not one input
+    per slice, not descended), beside the other images of the tree; `run` converts it to
+    the series' z-stack."""
+    import convert_checks as cc
+    import dicom_inputs as di
+
+    stack = (np.arange(4 * 24 * 20, dtype=np.int16).reshape(4, 24, 20) * 7) % 3000
+    facts = di.write_series(tmp_path / "in" / "scans" / "ct", stack)
+    (tmp_path / "in" / "a").mkdir()
+    ci.write_tiff(tmp_path / "in" / "a" / "x.tif", ci.pixels("uint16", (32, 32)), "yx")
+    job = tmp_path / "job.json"
+    plan(run_tessera, tmp_path / "in", "--output", tmp_path / "out", "--tasks", 1, "-o", job)
+    m = load_manifest(job)
+    by_input = {i["input"][len(str(tmp_path / "in")) + 1:]: i for i in m["inputs"]}
+    assert set(by_input) == {"a/x.tif", "scans/ct"}, sorted(by_input)
+    assert by_input["scans/ct"]["format"] == "dicom"
+    assert by_input["scans/ct"]["output"] == "scans/ct.ome.zarr"
+    run_tessera("run", job, "--task", 0)
+    image = tmp_path / "out" / "scans" / "ct.ome.zarr"
+    want = di.reference_series(facts["paths"])
+    got = cc.read_level_zarr(image / "0")
+    assert got.shape == want.shape and np.array_equal(got, want), "the series read back differs from pydicom's"
