@@ -13,17 +13,20 @@ final class SlideImage: ImageSource, @unchecked Sendable {
     let pixels: PremultipliedARGB
     /// The slide's lower levels (for level 0 only): width, height, downsample.
     let lowerLevels: [(width: Int, height: Int, downsample: Double)]
+    /// Level 0 read as the TIFF page it is, when the slide allows (`AperioLevelZero`).
+    let tiffLevelZero: TIFFImage?
 
     static let bandPixels = 4 << 20
 
     init(description: ImageDescription, pool: SlideHandlePool, level: Int, downsample: Double, pixels: PremultipliedARGB,
-         lowerLevels: [(width: Int, height: Int, downsample: Double)] = []) {
-        self.description = description
+         lowerLevels: [(width: Int, height: Int, downsample: Double)] = [], tiffLevelZero: TIFFImage? = nil) {
+        self.description = tiffLevelZero?.description ?? description
         self.pool = pool
         self.level = level
         self.downsample = downsample
         self.pixels = pixels
         self.lowerLevels = lowerLevels
+        self.tiffLevelZero = tiffLevelZero
     }
 
     func read(_ region: Region) throws -> NDBuffer {
@@ -31,6 +34,7 @@ final class SlideImage: ImageSource, @unchecked Sendable {
         guard region.origin.count == 3, region.shape.count == 3, Region(shape: shape).contains(region) else {
             throw SourceError(pool.path, "region \(region) is outside the slide level of shape \(shape)")
         }
+        if let tiffLevelZero { return try tiffLevelZero.read(region) }
         let channels = region.origin[0]..<(region.origin[0] + region.shape[0])
         let (y0, height) = (region.origin[1], region.shape[1])
         let (x0, width) = (region.origin[2], region.shape[2])

@@ -71,8 +71,9 @@ enum SlideOpener {
             name: SourceOpener.stem(path), axes: axes, shape: [3, level0.height, level0.width], dataType: .uint8,
             spacing: spacing, channels: ChannelInfo.rgb, metadata: .object(metadata),
             readBlock: [3, min(tile.height, level0.height), min(tile.width, level0.width)], hasPhysicalSizes: mpp != nil)
+        let tiffLevelZero = AperioLevelZero.reader(path: path, vendor: vendor, main: main)
         var images: [any ImageSource] = [SlideImage(description: main, pool: pool, level: 0, downsample: 1, pixels: pixels,
-                                                               lowerLevels: Array(levels.dropFirst()))]
+                                                    lowerLevels: Array(levels.dropFirst()), tiffLevelZero: tiffLevelZero)]
         for a in associatedSizes {
             let d = ImageDescription(
                 name: a.name, axes: [ImageAxis(name: "c"), ImageAxis(name: "y"), ImageAxis(name: "x")],
@@ -81,7 +82,8 @@ enum SlideOpener {
             images.append(SlideAssociatedImage(description: d, pool: pool, name: a.name, pixels: pixels))
         }
 
-        var details: [(label: String, value: String)] = [("vendor", vendor), ("reader", "OpenSlide \(OpenSlideHandle.libraryVersion)")]
+        let reader = "OpenSlide \(OpenSlideHandle.libraryVersion)" + (tiffLevelZero == nil ? "" : "; level 0 by libtiff (Aperio page 0)")
+        var details: [(label: String, value: String)] = [("vendor", vendor), ("reader", reader)]
         if let compression { details.append(("compression", compression.map(TIFFPage.compressionName).joined(separator: ", "))) }
         details.append(("levels", levels.enumerated().map { k, l in
             "\(k): \(l.width)×\(l.height)" + (k == 0 ? "" : String(format: " (÷%g)", l.downsample))

@@ -107,10 +107,15 @@ def test_svs_metadata_keeps_every_property(svs, run_convert, tmp_path):
     assert scale == [1, float(ref["openslide.mpp-y"]), float(ref["openslide.mpp-x"])]
 
 
-def test_larger_multilevel_slide_sampled_regions(run_convert, tmp_path):
+@pytest.mark.parametrize("level0", ["tiff", "openslide"])
+def test_larger_multilevel_slide_sampled_regions(level0, run_convert, tmp_path, monkeypatch):
     """A 3-level slide too large to compare whole: level 0 regions across tile borders, at
-    the edges and at random places equal openslide-python's."""
+    the edges and at random places equal openslide-python's — read as Aperio's TIFF page
+    (the default) and through OpenSlide's read_region (TESSERA_SLIDE_LEVEL0=openslide)."""
     import zarr
+
+    if level0 == "openslide":
+        monkeypatch.setenv("TESSERA_SLIDE_LEVEL0", "openslide")
 
     h, w = 3000, 4100
     path = si.write_svs(tmp_path / "big.svs", si.tissue(h, w, seed=3), reductions=(4, 16), quality=80)
@@ -159,10 +164,25 @@ def test_bad_slide_fails_cleanly(case, svs, run_convert, tmp_path):
     proc = run_convert("convert", bad, out)
     cc.assert_clean_failure(proc, [bad.name], case, out)
     if case != "truncated":
-        # read by the slide reader (the handle goes into OpenSlide's error state), not by
-        # the TIFF reader; the truncated file's directories are gone, so OpenSlide does not
-        # recognise it and the TIFF reader names the damage
-        assert "OpenSlide failed reading level 0" in proc.stderr, proc.stderr
+        # opened as a slide (OpenSlide recognises it and reads its properties); an Aperio
+        # slide's level 0 is then read as the TIFF page it is (AperioLevelZero), so the
+        # error names the page and tile that fail. The truncated file's directories are
+        # gone, so OpenSlide does not recognise it and the TIFF reader names the damage.
+        info = run_convert("info", bad)
+        assert info.returncode == 0 and "slide" in info.stdout, info.stdout + info.stderr
+        assert "page 0" in proc.stderr and "tile" in proc.stderr, proc.stderr
+
+
+@pytest.mark.parametrize("case", ["tile_offsets_out_of_range", "undecodable_tiles"])
+def test_bad_slide_read_by_openslide_fails_cleanly(case, svs, run_convert, tmp_path, monkeypatch):
+    """The same damage met by OpenSlide's read_region (TESSERA_SLIDE_LEVEL0=openslide): its
+    handle goes into its error state, which Tessera checks after every call and reports."""
+    monkeypatch.setenv("TESSERA_SLIDE_LEVEL0", "openslide")
+    bad = BAD[case](svs, tmp_path / f"{case}.svs")
+    out = tmp_path / "out.ome.zarr"
+    proc = run_convert("convert", bad, out)
+    cc.assert_clean_failure(proc, [bad.name], case, out)
+    assert "OpenSlide failed reading level 0" in proc.stderr, proc.stderr
 
 
 def test_bad_slide_in_a_batch_does_not_stop_the_others(svs, run_convert, tmp_path):
