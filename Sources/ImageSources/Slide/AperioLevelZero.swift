@@ -11,11 +11,11 @@ import ZarrCore
 enum AperioLevelZero {
     /// A TIFF reader of page 0 giving `main` (c, y, x uint8 RGB), or nil when page 0 is not
     /// that picture or uses a compression libtiff does not decode here.
-    static func reader(path: String, vendor: String, main: ImageDescription) -> TIFFImage? {
+    /// `pages` are the slide's TIFF directories, read through `pool`.
+    static func reader(pages: [TIFFPage], pool: TIFFHandlePool, vendor: String, main: ImageDescription) -> TIFFImage? {
         // TESSERA_SLIDE_LEVEL0=openslide keeps level 0 with OpenSlide (tests compare both).
-        guard vendor == "aperio", ProcessInfo.processInfo.environment["TESSERA_SLIDE_LEVEL0"] != "openslide" else { return nil }
-        let pool = TIFFHandlePool(path: path)
-        guard let pages = try? scanTIFFPages(pool), let first = pages.first else { return nil }
+        guard vendor == "aperio", ProcessInfo.processInfo.environment["TESSERA_SLIDE_LEVEL0"] != "openslide",
+              let first = pages.first else { return nil }
         let layout = first.layout
         guard layout.tiled, layout.isRGBPicture, layout.alpha == nil,
               [layout.imageSamples, layout.height, layout.width] == main.shape,

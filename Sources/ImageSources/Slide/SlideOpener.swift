@@ -45,7 +45,11 @@ enum SlideOpener {
         let vendor = property["openslide.vendor"] ?? OpenSlideHandle.vendor(of: path) ?? "unknown"
         let pixels = PremultipliedARGB(backgroundHex: property["openslide.background-color"])
         let pool = SlideHandlePool(path: path, first: handle)
-        let compression = tiffCompression(path)
+        // The slide's TIFF directories (none for MIRAX/VMS), scanned once: they give the
+        // pages' compression and, for Aperio, the level-0 reader.
+        let tiffPool = TIFFHandlePool(path: path)
+        let tiffPages = try? scanTIFFPages(tiffPool)
+        let compression = tiffPages.map(tiffCompression)
 
         var metadata: [String: JSONValue] = [
             "vendor": .string(vendor),
@@ -71,7 +75,7 @@ enum SlideOpener {
             name: SourceOpener.stem(path), axes: axes, shape: [3, level0.height, level0.width], dataType: .uint8,
             spacing: spacing, channels: ChannelInfo.rgb, metadata: .object(metadata),
             readBlock: [3, min(tile.height, level0.height), min(tile.width, level0.width)], hasPhysicalSizes: mpp != nil)
-        let tiffLevelZero = AperioLevelZero.reader(path: path, vendor: vendor, main: main)
+        let tiffLevelZero = tiffPages.flatMap { AperioLevelZero.reader(pages: $0, pool: tiffPool, vendor: vendor, main: main) }
         var images: [any ImageSource] = [SlideImage(description: main, pool: pool, level: 0, downsample: 1, pixels: pixels,
                                                     lowerLevels: Array(levels.dropFirst()), tiffLevelZero: tiffLevelZero)]
         for a in associatedSizes {
@@ -108,10 +112,8 @@ enum SlideOpener {
         return v
     }
 
-    /// The TIFF compression codes of a TIFF-based slide's pages, in page order without
-    /// repeats; nil for slides that are not TIFF or whose directories libtiff cannot list.
-    static func tiffCompression(_ path: String) -> [Int]? {
-        guard let pages = try? scanTIFFPages(TIFFHandlePool(path: path)) else { return nil }
+    /// The TIFF compression codes of a TIFF-based slide's pages, in page order without repeats.
+    static func tiffCompression(_ pages: [TIFFPage]) -> [Int] {
         var codes = [Int]()
         for page in pages {
             if let c = page.tags["Compression"]?.intValue, !codes.contains(c) { codes.append(c) }
