@@ -31,6 +31,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.81.0"),
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.26.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.3.0"),
+        // The catalog's two stores: SQLite (Debian's libsqlite3, FTS5) embedded, PostgreSQL for
+        // facilities with several gateways or ingest hosts (Docs/catalog.md).
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         systemLibrary("CBlosc", pkgConfig: "blosc", apt: "libblosc-dev"),
@@ -66,10 +70,22 @@ let package = Package(
         .target(name: "Conversion", dependencies: ["ZarrCore", "NGFF", "ImageSources", "Pyramid", "Storage"]),
         // Bulk jobs: plan a collection into a manifest, run one task's share, merge reports.
         .target(name: "Batch", dependencies: ["Conversion", "ImageSources", "ZarrCore", "Storage"]),
+        // The facility catalog: datasets, harvested metadata, search, access rules. The model,
+        // the query language and the SQL live here; each store is its own target so the
+        // gateway depends on the protocol only.
+        .target(name: "Catalog", dependencies: ["ZarrCore"]),
+        .target(name: "CatalogSQLite", dependencies: ["Catalog", .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(
+            name: "CatalogPostgres",
+            dependencies: ["Catalog", .product(name: "PostgresNIO", package: "postgres-nio"),
+                           .product(name: "Logging", package: "swift-log")]
+        ),
+        // Opens a catalog by its URL (sqlite:… or postgres://…): the one place both stores meet.
+        .target(name: "CatalogStores", dependencies: ["Catalog", "CatalogSQLite", "CatalogPostgres"]),
         .target(
             name: "Gateway",
             dependencies: [
-                "ZarrCore", "Storage", "CPlatform",
+                "ZarrCore", "Storage", "CPlatform", "Catalog",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "JWTKit", package: "jwt-kit"),
@@ -91,6 +107,7 @@ let package = Package(
             name: "tessera",
             dependencies: [
                 "Storage", "ZarrCore", "NGFF", "Conversion", "ImageSources", "Pyramid", "Gateway", "Batch",
+                "Catalog", "CatalogStores",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -113,6 +130,7 @@ let package = Package(
         .testTarget(name: "PyramidTests", dependencies: ["Pyramid", "ZarrCore"]),
         .testTarget(name: "ConversionTests", dependencies: ["Conversion", "ZarrCore", "Storage", "ImageSources", "NGFF"]),
         .testTarget(name: "BatchTests", dependencies: ["Batch", "Conversion", "ZarrCore", "Storage", "ImageSources"]),
+        .testTarget(name: "CatalogTests", dependencies: ["Catalog", "CatalogStores", "CatalogSQLite", "CatalogPostgres"]),
         .testTarget(
             name: "GatewayTests",
             dependencies: ["Gateway", "ZarrCore", "Storage", .product(name: "NIOEmbedded", package: "swift-nio")]
