@@ -45,39 +45,38 @@ enum FITSOpener {
         try FITSImage.libraryLock.withLock { _ in
             _ = tessera_fits_open_readonly(&file, path, &status)
             guard status == 0, let f = file else { throw SourceError(path, "not a readable FITS file: \(message(status))") }
-            var exttype: Int32 = 0
-            _ = ffmahd(f, Int32(hdu), &exttype, &status)
-            if status == 0 { _ = ffghdt(f, &exttype, &status) }
-            guard status == 0 else { throw SourceError(path, "HDU \(hdu) is damaged: \(message(status))") }
-            isImage = exttype == IMAGE_HDU
-            if isImage {
-                _ = ffgiprll(f, 9, &bitpix, &naxis, &naxes, &status)
-                if status == 0, FITSCompression.isCompressed(f) {
-                    // A tile-compressed image: its own header, not the BINTABLE's cards.
-                    do {
+            // Every error from here on closes the handle: the caller never sees it.
+            do {
+                var exttype: Int32 = 0
+                _ = ffmahd(f, Int32(hdu), &exttype, &status)
+                if status == 0 { _ = ffghdt(f, &exttype, &status) }
+                guard status == 0 else { throw SourceError(path, "HDU \(hdu) is damaged: \(message(status))") }
+                isImage = exttype == IMAGE_HDU
+                if isImage {
+                    _ = ffgiprll(f, 9, &bitpix, &naxis, &naxes, &status)
+                    if status == 0, FITSCompression.isCompressed(f) {
+                        // A tile-compressed image: its own header, not the BINTABLE's cards.
                         cards = try FITSCompression.imageHeaderCards(f, path: path, hdu: hdu)
-                    } catch {
-                        var s: Int32 = 0
-                        _ = tessera_fits_close(f, &s)
-                        file = nil
-                        throw error
+                        compression = FITSCompression.info(f, rank: Int(naxis))
+                    } else {
+                        cards = readCards(f)
                     }
-                    compression = FITSCompression.info(f, rank: Int(naxis))
-                } else {
-                    cards = readCards(f)
                 }
+                if status != 0 { throw SourceError(path, "HDU \(hdu) has a damaged header: \(message(status))") }
+            } catch {
+                var s: Int32 = 0
+                _ = tessera_fits_close(f, &s)
+                file = nil
+                throw error
             }
-            if status != 0 { throw SourceError(path, "HDU \(hdu) has a damaged header: \(message(status))") }
         }
         guard let file else { return nil }
         let rank = Int(naxis)
-        guard isImage, rank >= 2 else {
+        guard isImage, (2...5).contains(rank) else {
             var s: Int32 = 0
             _ = FITSImage.libraryLock.withLock { _ in tessera_fits_close(file, &s) }
+            if isImage, rank > 5 { throw SourceError(path, "HDU \(hdu) has \(rank) axes; NGFF images have 2 to 5") }
             return nil
-        }
-        guard rank <= 5 else {
-            throw SourceError(path, "HDU \(hdu) has \(rank) axes; NGFF images have 2 to 5")
         }
         let header = Dictionary(cards, uniquingKeysWith: { first, _ in first })
         let zero = header["BZERO"]?.doubleValue ?? 0, scale = header["BSCALE"]?.doubleValue ?? 1
