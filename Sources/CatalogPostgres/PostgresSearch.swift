@@ -38,44 +38,12 @@ extension PostgresCatalog {
         return PostgresQuery(unsafeSQL: statement.sql, binds: binds)
     }
 
-    /// Runs a statement selecting the columns of `SQLBuilder.datasetColumns` (in that order) and
-    /// returns the rows as records, in order, with their access groups: the one mapping of
-    /// `dataset` rows to records on PostgreSQL (the store's other reads should use it too).
+    /// Runs a statement selecting whole `dataset` rows through the store's one mapping of rows
+    /// to records (`fetchRecords(_:_:logger:)`, with their access groups).
     func fetchRecords(_ statement: SQLStatement) async throws -> [DatasetRecord] {
-        var rows = [(record: DatasetRecord, status: String)]()
-        for try await row in try await client.query(Self.query(statement), logger: logger) {
-            rows.append(try Self.record(row.makeRandomAccess()))
+        let query = try Self.query(statement)
+        return try await client.withConnection { connection in
+            try await Self.fetchRecords(connection, query, logger: self.logger)
         }
-        guard !rows.isEmpty else { return [] }
-        var groups = [Int64: Set<String>]()
-        let ids = rows.compactMap(\.record.id)
-        for start in stride(from: 0, to: ids.count, by: 500) {
-            let g = SQLBuilder.groups(ofDatasets: Array(ids[start..<min(start + 500, ids.count)]), dialect: .postgres)
-            for try await (id, group) in try await client.query(Self.query(g), logger: logger).decode((Int64, String).self) {
-                groups[id, default: []].insert(group)
-            }
-        }
-        return try rows.map { row in
-            guard let status = DatasetStatus(rawValue: row.status) else {
-                throw CatalogError.storeFailed("dataset \(row.record.uid) has an unknown status \(row.status)")
-            }
-            var record = row.record
-            record.status = status
-            record.access.accessGroups = groups[record.id ?? -1] ?? []
-            return record
-        }
-    }
-
-    static func record(_ r: PostgresRandomAccessRow) throws -> (record: DatasetRecord, status: String) {
-        let record = try DatasetRecord(
-            id: r[0].decode(Int64.self), uid: r[1].decode(String.self), name: r[2].decode(String.self),
-            root: r[3].decode(String?.self), location: r[4].decode(String.self), sourcePath: r[5].decode(String?.self),
-            sourcePart: r[6].decode(String?.self), format: r[7].decode(String?.self), sourceBytes: r[8].decode(Int64?.self),
-            storedBytes: r[9].decode(Int64?.self), checksum: r[10].decode(String?.self), fileModified: r[11].decode(Double?.self),
-            observed: r[12].decode(Double?.self), dimensions: StoredForm.dimensions(r[13].decode(String?.self)),
-            access: DatasetRule(ownerGroup: r[14].decode(String?.self), isPublic: r[15].decode(Bool.self)),
-            uploader: r[16].decode(String?.self), status: .failed, error: r[18].decode(String?.self),
-            created: r[19].decode(Double.self), updated: r[20].decode(Double.self))
-        return (record, try r[17].decode(String.self))
     }
 }
