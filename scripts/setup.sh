@@ -12,6 +12,7 @@ packages+=(jq)  # jq: the Jobs/ READMEs' lines that copy a manifest's task count
 packages+=(libopenslide-dev)  # whole-slide images (SVS, NDPI, MRXS, …) through OpenSlide
 packages+=(libhdf4-alt-dev)  # HDF4 SDS; the -alt build, which shares no symbol with HDF5 or netCDF
 packages+=(libturbojpeg0-dev libopenjp2-7-dev)  # JPEG and JPEG 2000 frames of DICOM whole-slide images
+packages+=(libdeflate-dev)  # the render's PNG writer (Sources/Render/Encode/PNGEncoder.swift); also pulled in by libtiff-dev
 packages+=(libgdcm-dev)  # DICOM series and multi-frame files (JPEG, JPEG-LS, JPEG 2000, RLE)
 packages+=(strace)  # strace: Tests/Conformance/convert/test_convert_fsync_order.py checks the fsync-before-publish order from a trace
 for p in "${packages[@]}"; do
