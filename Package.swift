@@ -100,7 +100,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "tessera-bench",
-            dependencies: ["ZarrCore", "Storage"],
+            dependencies: ["ZarrCore", "Storage", "Render"],
             path: "Benchmarks/TesseraBench"
         ),
         // Links every C module once so a broken install of any of them fails the

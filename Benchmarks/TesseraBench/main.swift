@@ -107,7 +107,8 @@ do {
     case "write": try write(args)
     case "read": try read(args)
     case "floor": try floor(args)
-    default: throw BenchError(description: "usage: tessera-bench write|read|floor ...")
+    case "render": try renderBench(args)
+    default: throw BenchError(description: "usage: tessera-bench write|read|floor|render ...")
     }
 } catch {
     FileHandle.standardError.write(Data("tessera-bench: \(error)\n".utf8))

@@ -19,7 +19,6 @@ public enum Renderer {
     public static func render(_ plan: RenderPlan, concurrency: Int = defaultConcurrency) throws -> RenderedImage {
         let image = plan.image
         let level = image.levels[plan.level]
-        let array = ZarrArray(store: image.store, path: level.key, metadata: level.metadata, concurrency: concurrency)
         let trace = ProcessInfo.processInfo.environment["TESSERA_TRACE_READS"] == "1"
 
         var planes = [PlaneBuffer]()
@@ -28,7 +27,7 @@ public enum Renderer {
             if trace {
                 FileHandle.standardError.write(Data("tessera-trace: render read level \(plan.level) origin \(region.origin) shape \(region.shape)\n".utf8))
             }
-            let buffer = try array.read(region)
+            let buffer = try level.reader.read(region, concurrency: concurrency)
             planes.append(PlaneBuffer(dataType: buffer.dataType, width: plan.readWidth, height: plan.readHeight, bytes: buffer.bytes))
         }
 

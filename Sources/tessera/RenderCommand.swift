@@ -10,11 +10,11 @@ import ZarrCore
 struct RenderCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "render",
-        abstract: "Render one plane of an OME-NGFF image as PNG, JPEG or npy (the gateway's render route on the command line).",
-        discussion: "IMAGE is the NGFF image group (a folder or s3:// prefix; a bioformats2raw root renders its series 0). The format comes from OUT's extension (.png, .jpg/.jpeg, .npy) unless --format is given; OUT '-' writes to stdout. Docs/render.md states what each parameter does."
+        abstract: "Render one plane of an OME-NGFF image (or of a source file) as PNG, JPEG or npy (the gateway's render route on the command line).",
+        discussion: "IMAGE is the NGFF image group (a folder or s3:// prefix; a bioformats2raw root renders its series 0), or an input file Tessera reads (TIFF, HDF5 file.h5:/dataset, FITS, a slide, …: its first image, with the lower resolutions it stores as levels). The format comes from OUT's extension (.png, .jpg/.jpeg, .npy) unless --format is given; OUT '-' writes to stdout. Docs/render.md states what each parameter does."
     )
 
-    @Argument(help: "The NGFF image: a folder or s3:// prefix holding 'multiscales'.") var image: String
+    @Argument(help: "The NGFF image (a folder or s3:// prefix holding 'multiscales'), or an input file.") var image: String
     @Argument(help: "The file to write ('-' for stdout).") var output: String
 
     @Option(help: "png, jpeg, npy (tiff, h5: not yet); default from OUT's extension.") var format: String?
@@ -66,8 +66,9 @@ struct RenderCommand: ParsableCommand {
             if output != "-", !overwrite, FileManager.default.fileExists(atPath: output) {
                 throw UsageError("'\(output)' exists; give --overwrite to replace it")
             }
-            let location = try StoreLocation(image)
-            let opened = try RenderImage.open(store: location.store, path: "")
+            let opened = SourceReport.names(image)
+                ? try SourceRenderImage.open(image)
+                : try RenderImage.open(store: StoreLocation(image).store, path: "")
             let plan: RenderPlan
             do { plan = try RenderPlan(image: opened, request: request) } catch let e as RenderError where e.parameter != nil {
                 throw ValidationError(e.description)

@@ -2,14 +2,21 @@
 import Testing
 import ZarrCore
 
+/// Level choice is arithmetic: a level that is read fails the test.
+struct NoReads: LevelReader {
+    func read(_ region: Region, concurrency: Int) throws -> NDBuffer {
+        Issue.record("level read at \(region)")
+        throw RenderError.encoder("read")
+    }
+}
+
 @Suite struct LevelChoiceTests {
     /// A yx pyramid of `count` levels, each 2× smaller (ceil) than the one before.
     func pyramid(_ width: Int, _ height: Int, count: Int, factor: Int = 2) -> [RenderLevel] {
         var w = width, h = height, f = 1.0
         var out = [RenderLevel]()
         for _ in 0..<count {
-            out.append(RenderLevel(key: "", metadata: ArrayMetadata(format: .v3, shape: [h, w], chunkShape: [64, 64], dataType: .uint16),
-                                   factorZ: 1, factorY: f, factorX: f))
+            out.append(RenderLevel(shape: [h, w], reader: NoReads(), factorZ: 1, factorY: f, factorX: f))
             w = ceilDiv(w, factor); h = ceilDiv(h, factor); f *= Double(factor)
         }
         return out

@@ -113,10 +113,14 @@ public enum Display {
         let table = (0..<bins).map { transform(Double($0 - offset)) }
         let n = plane.width * plane.height
         return plane.bytes.withUnsafeBytes { raw in
-            let src = raw.bindMemory(to: T.self)
-            return [O](unsafeUninitializedCapacity: n) { out, initialized in
-                for i in 0..<n { (out.baseAddress! + i).initialize(to: table[Int(src[i]) + offset]) }
-                initialized = n
+            table.withUnsafeBufferPointer { lut in
+                let src = raw.bindMemory(to: T.self).baseAddress!
+                let entries = lut.baseAddress! + offset  // indexable by the value itself
+                return [O](unsafeUninitializedCapacity: n) { out, initialized in
+                    let o = out.baseAddress!
+                    for i in 0..<n { (o + i).initialize(to: entries[Int(src[i])]) }
+                    initialized = n
+                }
             }
         }
     }

@@ -15,20 +15,12 @@ public enum PNGEncoder {
               let filtered = checkedProduct([image.height, rowBytes + 1]) else {
             throw RenderError.encoder("PNG of \(image.width)×\(image.height) is too large")
         }
-        var raw = [UInt8](repeating: 0, count: filtered)
-        image.bytes.withUnsafeBytes { src in
-            raw.withUnsafeMutableBytes { dst in
-                for y in 0..<image.height {
-                    let s = y * rowBytes, d = y * (rowBytes + 1)
-                    dst[d] = 1  // Sub: each byte minus the same byte of the pixel to its left
-                    for x in 0..<rowBytes {
-                        // Little-endian 16-bit samples are swapped to big-endian on the way.
-                        let at = bytesPerSample == 2 ? s + (x ^ 1) : s + x
-                        let left = x >= bytesPerPixel ? src[at - bytesPerPixel] : 0  // bytesPerPixel is even for 16-bit, so the swap commutes
-                        dst[d + 1 + x] = src[at] &- left
-                    }
-                }
+        let raw = [UInt8](unsafeUninitializedCapacity: filtered) { buffer, initialized in
+            image.bytes.withUnsafeBufferPointer { source in
+                filterSub(source.baseAddress!, buffer.baseAddress!, height: image.height, rowBytes: rowBytes,
+                          bytesPerPixel: bytesPerPixel, swap16: bytesPerSample == 2)
             }
+            initialized = filtered
         }
         guard let compressor = libdeflate_alloc_compressor(1) else { throw RenderError.encoder("libdeflate could not allocate a compressor") }
         defer { libdeflate_free_compressor(compressor) }
@@ -49,6 +41,39 @@ public enum PNGEncoder {
         chunk(&out, "IDAT", zlib)
         chunk(&out, "IEND", [])
         return out
+    }
+
+    /// Filter type 1 (Sub) on every row: each byte minus the same byte of the pixel to
+    /// its left, after the filter-type byte; 16-bit samples are swapped to big-endian on
+    /// the way (the pixel width is even then, so the swap and the left neighbour commute).
+    static func filterSub(_ src: UnsafePointer<UInt8>, _ dst: UnsafeMutablePointer<UInt8>, height: Int, rowBytes: Int,
+                          bytesPerPixel: Int, swap16: Bool) {
+        for y in 0..<height {
+            let s = src + y * rowBytes, d = dst + y * (rowBytes + 1) + 1
+            d[-1] = 1
+            if swap16 {
+                var x = 0
+                while x < rowBytes {
+                    d[x] = s[x + 1]
+                    d[x + 1] = s[x]
+                    x += 2
+                }
+                // Now d holds the big-endian row; take differences from the right end so
+                // each byte still sees its unfiltered left neighbour.
+                var i = rowBytes - 1
+                while i >= bytesPerPixel {
+                    d[i] = d[i] &- d[i - bytesPerPixel]
+                    i -= 1
+                }
+            } else {
+                for x in 0..<min(bytesPerPixel, rowBytes) { d[x] = s[x] }
+                var x = bytesPerPixel
+                while x < rowBytes {
+                    d[x] = s[x] &- s[x - bytesPerPixel]
+                    x += 1
+                }
+            }
+        }
     }
 
     static func chunk(_ out: inout [UInt8], _ type: String, _ data: [UInt8]) {

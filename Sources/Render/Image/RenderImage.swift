@@ -7,29 +7,65 @@ public struct RenderAxes: Sendable, Equatable {
     public var t: Int?, c: Int?, z: Int?
     public var y: Int, x: Int
     public var rank: Int
+
+    public init(t: Int?, c: Int?, z: Int?, y: Int, x: Int, rank: Int) {
+        self.t = t; self.c = c; self.z = z; self.y = y; self.x = x; self.rank = rank
+    }
 }
 
-/// One pyramid level as the render sees it: its array and how much coarser it is than
-/// level 0 on z, y and x (from `coordinateTransformations`, so any NGFF pyramid works).
+/// Reads regions of one level (all of its axes, the image's axis order). Zarr levels are
+/// `ZarrLevelReader`; the CLI adapts a source file's image and stored levels.
+public protocol LevelReader: Sendable {
+    func read(_ region: Region, concurrency: Int) throws -> NDBuffer
+}
+
+/// A level stored as a Zarr array.
+public struct ZarrLevelReader: LevelReader {
+    public let store: any Store
+    public let key: String
+    public let metadata: ArrayMetadata
+
+    public func read(_ region: Region, concurrency: Int) throws -> NDBuffer {
+        try ZarrArray(store: store, path: key, metadata: metadata, concurrency: concurrency).read(region)
+    }
+}
+
+/// One pyramid level as the render sees it: its shape, how to read it, and how much
+/// coarser it is than level 0 on z, y and x (from `coordinateTransformations`, so any
+/// NGFF pyramid works).
 public struct RenderLevel: Sendable {
-    /// The array's key in the store.
-    public var key: String
-    public var metadata: ArrayMetadata
+    public var shape: [Int]
+    public var reader: any LevelReader
     public var factorZ: Double, factorY: Double, factorX: Double
 
-    public var shape: [Int] { metadata.shape }
+    public init(shape: [Int], reader: any LevelReader, factorZ: Double, factorY: Double, factorX: Double) {
+        self.shape = shape
+        self.reader = reader
+        self.factorZ = factorZ
+        self.factorY = factorY
+        self.factorX = factorX
+    }
 }
 
 /// An NGFF 0.4 or 0.5 image opened for rendering: metadata only, no pixel is read until
 /// `Renderer` runs a plan. A bioformats2raw root renders its first series (`0`).
 public struct RenderImage: Sendable {
-    public let store: any Store
-    /// The image group's key (after following a bioformats2raw root).
-    public let path: String
+    /// Where the image is, for messages (a store location, a file).
+    public let name: String
     public let axes: RenderAxes
     public let levels: [RenderLevel]
     public let omero: OmeroReadModel?
-    public var dataType: DataType { levels[0].metadata.dataType }
+    public let dataType: DataType
+
+    /// An image from elsewhere than an NGFF group (the CLI's source files): levels
+    /// ordered finest first, all of `dataType`, level 0 at factor 1.
+    public init(name: String, axes: RenderAxes, levels: [RenderLevel], omero: OmeroReadModel?, dataType: DataType) {
+        self.name = name
+        self.axes = axes
+        self.levels = levels
+        self.omero = omero
+        self.dataType = dataType
+    }
 
     public var channelCount: Int { axes.c.map { levels[0].shape[$0] } ?? 1 }
     public var timeCount: Int { axes.t.map { levels[0].shape[$0] } ?? 1 }
@@ -116,10 +152,11 @@ public struct RenderImage: Sendable {
                 }
                 return f
             }
-            levels.append(RenderLevel(key: a.key, metadata: a.metadata, factorZ: try factor(axes.z), factorY: try factor(y), factorX: try factor(x)))
+            levels.append(RenderLevel(shape: a.metadata.shape, reader: ZarrLevelReader(store: store, key: a.key, metadata: a.metadata),
+                                      factorZ: try factor(axes.z), factorY: try factor(y), factorX: try factor(x)))
         }
         let omero = try OmeroReadModel(ngff["omero"], image: name)
-        return RenderImage(store: store, path: path, axes: axes, levels: levels, omero: omero)
+        return RenderImage(name: name, axes: axes, levels: levels, omero: omero, dataType: base.metadata.dataType)
     }
 
     /// A dataset's `scale` transform, if it has one of numbers.

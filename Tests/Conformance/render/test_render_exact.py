@@ -279,3 +279,19 @@ def test_not_an_image(run_tessera, tmp_path):
 def test_not_implemented_yet_is_said(images, run_tessera, tmp_path):
     proc = run_tessera("render", images["u16"], tmp_path / "x.npy", "--subtract", "p5")
     assert proc.returncode == 1 and "subtract= is not implemented yet" in proc.stderr
+
+
+@pytest.mark.parametrize("name", ["u16", "f32", "rgb"])
+def test_source_file_renders_like_its_conversion(images, run_tessera, tmp_path, name):
+    """A TIFF rendered directly equals the render of its conversion at level 0 (the
+    TIFF has no stored pyramid, so every read is level 0)."""
+    tif = images[name].parent / f"{name}.tif"
+    region = ["--region", "13,7,200,150"]
+    render(run_tessera, tif, tmp_path / "s.npy", region)
+    pixels = tifffile.imread(tif)
+    want = np.moveaxis(pixels, -1, 0)[:, 7:157, 13:213] if name == "rgb" else pixels[7:157, 13:213]
+    np.testing.assert_array_equal(np.load(tmp_path / "s.npy"), want)
+    window = [] if name == "rgb" else ["--window", "p1,p99"]
+    render(run_tessera, tif, tmp_path / "s.png", region + window)
+    render(run_tessera, images[name], tmp_path / "z.png", region + window + ["--level", "0"])
+    np.testing.assert_array_equal(read_png(tmp_path / "s.png")[1], read_png(tmp_path / "z.png")[1])
