@@ -18,9 +18,11 @@ func renderBench(_ args: [String]) throws {
     }
     _ = try Renderer.render(plans[0])  // warm-up: page cache, allocator
     var start = now()
+    let cpuStart = processCPUSeconds()
     var bytes = 0
     for plan in plans { bytes += try Renderer.render(plan).bytes.count }
     let total = (now() - start) / Double(plans.count)
+    let cpu = (processCPUSeconds() - cpuStart) / Double(plans.count)
 
     // The stages one by one (the renderer's own steps, timed apart).
     let level = image.levels[0]
@@ -44,6 +46,13 @@ func renderBench(_ args: [String]) throws {
     start = now()
     for p in pictures { _ = try JPEGEncoder.encode(p, quality: 90) }
     let jpeg = (now() - start) / Double(plans.count)
-    print("{\"tool\":\"tessera\",\"op\":\"render\",\"renders\":\(plans.count),\"seconds_per_render\":\(total),\"bytes\":\(bytes),"
+    print("{\"tool\":\"tessera\",\"op\":\"render\",\"renders\":\(plans.count),\"seconds_per_render\":\(total),\"cpu_seconds_per_render\":\(cpu),\"bytes\":\(bytes),"
         + "\"stages\":{\"read\":\(read),\"percentiles\":\(percentile),\"window\":\(window),\"png\":\(png),\"jpeg\":\(jpeg)}}")
+}
+
+/// User + system CPU seconds of this process, all threads.
+func processCPUSeconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
 }
