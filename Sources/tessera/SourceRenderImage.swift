@@ -14,6 +14,7 @@ enum SourceRenderImage {
         guard let y = d.axisIndex("y"), let x = d.axisIndex("x") else {
             throw RenderError.unsupportedImage(argument, "its axes \(d.axisNames) have no 'y' and 'x'")
         }
+        guard d.shape.allSatisfy({ $0 > 0 }) else { throw RenderError.unsupportedImage(argument, "the image is empty (shape \(d.shape))") }
         let axes = RenderAxes(t: d.axisIndex("t"), c: d.axisIndex("c"), z: d.axisIndex("z"), y: y, x: x, rank: d.axes.count)
         let stored = image.storedLevels.filter { level in
             let s = level.description

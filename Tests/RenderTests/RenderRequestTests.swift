@@ -87,6 +87,14 @@ import Testing
         #expect(rejected(query) == "query")
     }
 
+    @Test func errorsAnswerAsJSON() {
+        let bad = RenderError.badParameter("window", "min must be below max (got 5,1)")
+        #expect(bad.status == 400)
+        #expect(String(decoding: bad.json, as: UTF8.self) == #"{"error":"window: min must be below max (got 5,1)","parameter":"window"}"#)
+        #expect(String(decoding: RenderError.notImplemented("subtract=").json, as: UTF8.self) == #"{"error":"subtract= is not implemented yet"}"#)
+        #expect(RenderError.imageNotFound("x").status == 404 && RenderError.notImplemented("x").status == 501)
+    }
+
     @Test func messagesAreOneLine() {
         do {
             _ = try parse("window=5,1")

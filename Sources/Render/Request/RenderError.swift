@@ -1,3 +1,5 @@
+import ZarrCore
+
 /// Every failure the render reports itself, each with the HTTP status the gateway answers
 /// and one line for the user (the CLI prints the same line). Data errors from the store
 /// (a corrupt chunk, an unreadable object) stay `ZarrError`/`StorageError`.
@@ -31,6 +33,14 @@ public enum RenderError: Error, CustomStringConvertible, Equatable, Sendable {
     public var parameter: String? {
         if case let .badParameter(name, _) = self { return name }
         return nil
+    }
+
+    /// The answer's body: `{"error": "<the one line>", "parameter": "<name>"}` (no
+    /// `parameter` when no single parameter is at fault).
+    public var json: [UInt8] {
+        var o: [String: JSONValue] = ["error": .string(description)]
+        if let parameter { o["parameter"] = .string(parameter) }
+        return JSONValue.object(o).compactSerialized()
     }
 
     public var description: String {
