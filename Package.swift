@@ -47,6 +47,8 @@ let package = Package(
         systemLibrary("COpenSlide", pkgConfig: "openslide", apt: "libopenslide-dev"),
         systemLibrary("CTurboJPEG", pkgConfig: "libturbojpeg", apt: "libturbojpeg0-dev"),
         systemLibrary("COpenJPEG", pkgConfig: "libopenjp2", apt: "libopenjp2-7-dev"),
+        // Whole-buffer deflate for the render's own PNG writer (3.7x libpng+zlib at level 1).
+        systemLibrary("CDeflate", pkgConfig: "libdeflate", apt: "libdeflate-dev"),
         // No pkg-config file: the module map names the libraries itself.
         .systemLibrary(name: "CHDF4", providers: [.apt(["libhdf4-alt-dev"])]),
 
@@ -68,6 +70,8 @@ let package = Package(
                                                     "COpenSlide", "CHDF4", "CGDCMBridge", "CTurboJPEG"]),
         .target(name: "Pyramid", dependencies: ["ZarrCore"]),
         .target(name: "Conversion", dependencies: ["ZarrCore", "NGFF", "ImageSources", "Pyramid", "Storage"]),
+        // Pictures from NGFF images: region -> window -> composite -> PNG/JPEG/npy (Docs/render.md).
+        .target(name: "Render", dependencies: ["ZarrCore", "Storage", "NGFF", "CTurboJPEG", "CDeflate"]),
         // Bulk jobs: plan a collection into a manifest, run one task's share, merge reports.
         .target(name: "Batch", dependencies: ["Conversion", "ImageSources", "ZarrCore", "Storage"]),
         // The facility catalog: datasets, harvested metadata, search, access rules. The model,
@@ -106,14 +110,14 @@ let package = Package(
         .executableTarget(
             name: "tessera",
             dependencies: [
-                "Storage", "ZarrCore", "NGFF", "Conversion", "ImageSources", "Pyramid", "Gateway", "Batch",
+                "Storage", "ZarrCore", "NGFF", "Conversion", "ImageSources", "Pyramid", "Gateway", "Batch", "Render",
                 "Catalog", "CatalogStores",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(
             name: "tessera-bench",
-            dependencies: ["ZarrCore", "Storage",
+            dependencies: ["ZarrCore", "Storage", "Render",
                            "Catalog", "CatalogSQLite", "CatalogPostgres", "CatalogStores"],  // catalog search latency
             path: "Benchmarks/TesseraBench"
         ),
@@ -122,7 +126,7 @@ let package = Package(
         .testTarget(
             name: "SystemLibraryTests",
             dependencies: ["CBlosc", "CZstd", "CZlib", "CCurl", "CTIFF", "CHDF5", "CFITSIO",
-                           "COpenSlide", "CTurboJPEG", "COpenJPEG", "CHDF4"]
+                           "COpenSlide", "CTurboJPEG", "COpenJPEG", "CHDF4", "CDeflate"]
         ),
         .testTarget(name: "StorageTests", dependencies: ["Storage"]),
         .testTarget(name: "ZarrCoreTests", dependencies: ["ZarrCore", "Storage"]),
@@ -130,6 +134,7 @@ let package = Package(
         .testTarget(name: "ImageSourcesTests", dependencies: ["ImageSources", "ZarrCore", "CTIFF"]),
         .testTarget(name: "PyramidTests", dependencies: ["Pyramid", "ZarrCore"]),
         .testTarget(name: "ConversionTests", dependencies: ["Conversion", "ZarrCore", "Storage", "ImageSources", "NGFF"]),
+        .testTarget(name: "RenderTests", dependencies: ["Render", "ZarrCore", "Storage", "NGFF"]),
         .testTarget(name: "BatchTests", dependencies: ["Batch", "Conversion", "ZarrCore", "Storage", "ImageSources"]),
         .testTarget(name: "CatalogTests", dependencies: ["Catalog", "CatalogStores", "CatalogSQLite", "CatalogPostgres"]),
         .testTarget(

@@ -14,6 +14,7 @@ packages+=(libsqlite3-dev sqlite3)  # the embedded catalog (GRDB over Debian's S
 packages+=(postgresql postgresql-contrib)  # the catalog's server mode; tests start a throwaway server
 packages+=(libhdf4-alt-dev)  # HDF4 SDS; the -alt build, which shares no symbol with HDF5 or netCDF
 packages+=(libturbojpeg0-dev libopenjp2-7-dev)  # JPEG and JPEG 2000 frames of DICOM whole-slide images
+packages+=(libdeflate-dev)  # the render's PNG writer (Sources/Render/Encode/PNGEncoder.swift); also pulled in by libtiff-dev
 packages+=(libgdcm-dev)  # DICOM series and multi-frame files (JPEG, JPEG-LS, JPEG 2000, RLE)
 packages+=(strace)  # strace: Tests/Conformance/convert/test_convert_fsync_order.py checks the fsync-before-publish order from a trace
 for p in "${packages[@]}"; do

@@ -109,7 +109,8 @@ do {
     case "floor": try floor(args)
     case "catalog-schema": try catalogSchema(args)
     case "catalog": try await catalogBench(args)
-    default: throw BenchError(description: "usage: tessera-bench write|read|floor|catalog|catalog-schema ...")
+    case "render": try renderBench(args)
+    default: throw BenchError(description: "usage: tessera-bench write|read|floor|catalog|catalog-schema|render ...")
     }
 } catch {
     FileHandle.standardError.write(Data("tessera-bench: \(error)\n".utf8))

@@ -1,5 +1,6 @@
 import CBlosc
 import CCurl
+import CDeflate
 import CFITSIO
 import CHDF4
 import COpenJPEG
@@ -35,6 +36,14 @@ import Testing
         let handle = tjInitDecompress()
         #expect(handle != nil)
         if let handle { tjDestroy(handle) }
+    }
+    @Test func deflateCompressesAndChecksums() {
+        let compressor = libdeflate_alloc_compressor(1)
+        #expect(compressor != nil)
+        if let compressor { libdeflate_free_compressor(compressor) }
+        // CRC-32 of "IEND", the constant every PNG ends with.
+        let crc = Array("IEND".utf8).withUnsafeBytes { libdeflate_crc32(0, $0.baseAddress, 4) }
+        #expect(crc == 0xAE42_6082)
     }
     @Test func openjpegVersion() { #expect(String(cString: opj_version()).hasPrefix("2.")) }
     @Test func hdf4Version() {

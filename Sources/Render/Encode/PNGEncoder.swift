@@ -1,0 +1,92 @@
+import CDeflate
+import ZarrCore
+
+/// PNG written by hand around libdeflate: signature, IHDR, one IDAT (zlib stream of the
+/// filtered rows, level 1) and IEND. Every row uses filter 1 (Sub); 16-bit samples are
+/// big-endian as PNG wants. No gAMA/cHRM chunks, so viewers show the values as they are
+/// (libpng's simplified API adds gAMA 1.0 to 16-bit files, which browsers then brighten).
+/// About 3.7x faster than libpng+zlib at level 1 here (Docs/render.md, "Encoders").
+public enum PNGEncoder {
+    public static func encode(_ image: DisplayImage) throws -> [UInt8] {
+        let bytesPerSample = image.bits / 8
+        let bytesPerPixel = bytesPerSample * image.samplesPerPixel
+        guard image.width > 0, image.height > 0, image.width <= Int(Int32.max), image.height <= Int(Int32.max),
+              let rowBytes = checkedProduct([image.width, bytesPerPixel]),
+              let filtered = checkedProduct([image.height, rowBytes + 1]) else {
+            throw RenderError.encoder("PNG of \(image.width)×\(image.height) is too large")
+        }
+        let raw = [UInt8](unsafeUninitializedCapacity: filtered) { buffer, initialized in
+            image.bytes.withUnsafeBufferPointer { source in
+                filterSub(source.baseAddress!, buffer.baseAddress!, height: image.height, rowBytes: rowBytes,
+                          bytesPerPixel: bytesPerPixel, swap16: bytesPerSample == 2)
+            }
+            initialized = filtered
+        }
+        guard let compressor = libdeflate_alloc_compressor(1) else { throw RenderError.encoder("libdeflate could not allocate a compressor") }
+        defer { libdeflate_free_compressor(compressor) }
+        let bound = libdeflate_zlib_compress_bound(compressor, raw.count)
+        var zlib = [UInt8](repeating: 0, count: bound)
+        let written = raw.withUnsafeBytes { r in
+            zlib.withUnsafeMutableBytes { z in libdeflate_zlib_compress(compressor, r.baseAddress, r.count, z.baseAddress, z.count) }
+        }
+        guard written > 0, written <= Int(Int32.max) else { throw RenderError.encoder("libdeflate could not compress the PNG rows") }
+        zlib.removeLast(zlib.count - written)
+
+        var out = [UInt8]()
+        out.reserveCapacity(written + 64)
+        out += [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
+        var header = bigEndian32(UInt32(image.width)) + bigEndian32(UInt32(image.height))
+        header += [UInt8(image.bits), image.samplesPerPixel == 3 ? 2 : 0, 0, 0, 0]  // depth, colour type, deflate, filter set 0, no interlace
+        chunk(&out, "IHDR", header)
+        chunk(&out, "IDAT", zlib)
+        chunk(&out, "IEND", [])
+        return out
+    }
+
+    /// Filter type 1 (Sub) on every row: each byte minus the same byte of the pixel to
+    /// its left, after the filter-type byte; 16-bit samples are swapped to big-endian on
+    /// the way (the pixel width is even then, so the swap and the left neighbour commute).
+    static func filterSub(_ src: UnsafePointer<UInt8>, _ dst: UnsafeMutablePointer<UInt8>, height: Int, rowBytes: Int,
+                          bytesPerPixel: Int, swap16: Bool) {
+        for y in 0..<height {
+            let s = src + y * rowBytes, d = dst + y * (rowBytes + 1) + 1
+            d[-1] = 1
+            if swap16 {
+                var x = 0
+                while x < rowBytes {
+                    d[x] = s[x + 1]
+                    d[x + 1] = s[x]
+                    x += 2
+                }
+                // Now d holds the big-endian row; take differences from the right end so
+                // each byte still sees its unfiltered left neighbour.
+                var i = rowBytes - 1
+                while i >= bytesPerPixel {
+                    d[i] = d[i] &- d[i - bytesPerPixel]
+                    i -= 1
+                }
+            } else {
+                for x in 0..<min(bytesPerPixel, rowBytes) { d[x] = s[x] }
+                var x = bytesPerPixel
+                while x < rowBytes {
+                    d[x] = s[x] &- s[x - bytesPerPixel]
+                    x += 1
+                }
+            }
+        }
+    }
+
+    static func chunk(_ out: inout [UInt8], _ type: String, _ data: [UInt8]) {
+        let typeBytes = Array(type.utf8)
+        out += bigEndian32(UInt32(data.count))
+        out += typeBytes
+        out += data
+        var crc = typeBytes.withUnsafeBytes { libdeflate_crc32(0, $0.baseAddress, $0.count) }
+        crc = data.withUnsafeBytes { libdeflate_crc32(crc, $0.baseAddress, $0.count) }
+        out += bigEndian32(crc)
+    }
+
+    static func bigEndian32(_ v: UInt32) -> [UInt8] {
+        [UInt8(v >> 24), UInt8((v >> 16) & 0xFF), UInt8((v >> 8) & 0xFF), UInt8(v & 0xFF)]
+    }
+}

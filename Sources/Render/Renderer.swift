@@ -1,0 +1,89 @@
+import Foundation
+import ZarrCore
+
+/// A finished render: the encoded bytes and what the answer tells about them.
+public struct RenderedImage: Sendable {
+    public var bytes: [UInt8]
+    public var contentType: String
+    public var level: Int
+    public var width: Int
+    public var height: Int
+    /// The window each drawn channel used (empty for data formats), for
+    /// `X-Tessera-Window` and the CLI's summary line.
+    public var windows: [DisplayWindow]
+}
+
+/// Runs a plan: read the region of each channel at the chosen level → window statistics
+/// over what was read → resample → window and colour (or keep values) → encode.
+public enum Renderer {
+    public static func render(_ plan: RenderPlan, concurrency: Int = defaultConcurrency) throws -> RenderedImage {
+        let image = plan.image
+        let level = image.levels[plan.level]
+        let trace = ProcessInfo.processInfo.environment["TESSERA_TRACE_READS"] == "1"
+
+        var planes = [PlaneBuffer]()
+        for c in plan.channels {
+            let region = readRegion(plan, channel: c)
+            if trace {
+                FileHandle.standardError.write(Data("tessera-trace: render read level \(plan.level) origin \(region.origin) shape \(region.shape)\n".utf8))
+            }
+            let buffer = try level.reader.read(region, concurrency: concurrency)
+            planes.append(PlaneBuffer(dataType: buffer.dataType, width: plan.readWidth, height: plan.readHeight, bytes: buffer.bytes))
+        }
+
+        // Windows come from the pixels read, before resampling (`stats=region`).
+        let windows: [DisplayWindow] = zip(plan.windows, planes).map { source, plane in
+            switch source {
+            case let .fixed(w): return w
+            case let .percentiles(low, high, inverted):
+                let v = Percentile.linear(plane, [low, high])
+                return DisplayWindow(start: v[0], end: v[1], inverted: inverted)
+            }
+        }
+        let resampled = planes.map {
+            Resample2D.resample($0, width: plan.outputWidth, height: plan.outputHeight, method: plan.request.resample)
+        }
+
+        let bytes: [UInt8]
+        switch plan.mode {
+        case .data:
+            let shape = resampled.count == 1 ? [plan.outputHeight, plan.outputWidth] : [resampled.count, plan.outputHeight, plan.outputWidth]
+            var data = [UInt8]()
+            data.reserveCapacity(resampled.reduce(0) { $0 + $1.bytes.count })
+            for p in resampled { data += p.bytes }
+            bytes = NPYEncoder.encode(dataType: image.dataType, shape: shape, data: data)
+        case let .gray(bits):
+            bytes = try encode(Display.gray(resampled[0], window: windows[0], bits: bits), plan)
+        case let .colormap(map):
+            guard let table = map.table else { throw RenderError.encoder("colour map \(map.rawValue) has no table") }
+            bytes = try encode(Display.colormap(resampled[0], window: windows[0], table: table), plan)
+        case .composite:
+            bytes = try encode(Display.composite(resampled, windows: windows, colors: plan.colors), plan)
+        }
+        return RenderedImage(bytes: bytes, contentType: plan.request.format.contentType, level: plan.level,
+                             width: plan.outputWidth, height: plan.outputHeight, windows: windows)
+    }
+
+    /// One channel's plane at the plan's t and z, in the level's array coordinates;
+    /// axes other than t, c, z, y, x are read at index 0.
+    static func readRegion(_ plan: RenderPlan, channel: Int) -> Region {
+        let axes = plan.image.axes
+        var origin = [Int](repeating: 0, count: axes.rank), shape = [Int](repeating: 1, count: axes.rank)
+        if let t = axes.t { origin[t] = plan.t }
+        if let c = axes.c { origin[c] = channel }
+        if let z = axes.z { origin[z] = plan.z }
+        origin[axes.y] = plan.readY
+        shape[axes.y] = plan.readHeight
+        origin[axes.x] = plan.readX
+        shape[axes.x] = plan.readWidth
+        return Region(origin: origin, shape: shape)
+    }
+
+    static func encode(_ picture: DisplayImage, _ plan: RenderPlan) throws -> [UInt8] {
+        switch plan.request.format {
+        case .png: return try PNGEncoder.encode(picture)
+        case .jpeg: return try JPEGEncoder.encode(picture, quality: plan.request.quality)
+        case .npy, .tiff, .h5: throw RenderError.notImplemented("format=\(plan.request.format.rawValue) for pictures")
+        }
+    }
+}

@@ -1,0 +1,99 @@
+import ArgumentParser
+import Foundation
+import Render
+import Storage
+import ZarrCore
+
+/// `tessera render IMAGE OUT`: one picture or data cut-out of an NGFF image, with the
+/// parameters of the gateway's render route as flags (one grammar: every flag becomes
+/// the query parameter of the same name and goes through `RenderRequest`).
+struct RenderCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "render",
+        abstract: "Render one plane of an OME-NGFF image (or of a source file) as PNG, JPEG or npy (the gateway's render route on the command line).",
+        discussion: "IMAGE is the NGFF image group (a folder or s3:// prefix; a bioformats2raw root renders its series 0), or an input file Tessera reads (TIFF, HDF5 file.h5:/dataset, FITS, a slide, …: its first image, with the lower resolutions it stores as levels). The format comes from OUT's extension (.png, .jpg/.jpeg, .npy) unless --format is given; OUT '-' writes to stdout. Docs/render.md states what each parameter does."
+    )
+
+    @Argument(help: "The NGFF image (a folder or s3:// prefix holding 'multiscales'), or an input file.") var image: String
+    @Argument(help: "The file to write ('-' for stdout).") var output: String
+
+    @Option(help: "png, jpeg, npy (tiff, h5: not yet); default from OUT's extension.") var format: String?
+    @Option(help: "Read this pyramid level (default: the smallest that covers --size, else 0).") var level: String?
+    @Option(help: "Time index (level-0 units).") var t: String?
+    @Option(help: "Z index (level-0 units).") var z: String?
+    @Option(help: "Channels, e.g. 0,2 (default: omero's active channels, else all).") var channel: String?
+    @Option(help: "x,y,w,h in level-0 pixels (default: the whole plane).") var region: String?
+    @Option(help: "W (longest side) or W,H: the box the output fits in, aspect kept, never upsampled.") var size: String?
+    @Option(help: "min,max | pLOW,pHIGH | omero | none (default: omero, else p0.1,p99.9).") var window: String?
+    @Option(help: "region | image (percentiles over the pixels read, or stored statistics).") var stats: String?
+    @Option(help: "Background subtraction (not implemented yet).") var subtract: String?
+    @Option(help: "clip | keep | shift:N, with --subtract (not implemented yet).") var negative: String?
+    @Option(help: "gray, viridis, magma, inferno, plasma, cividis (one channel).") var colormap: String?
+    @Option(help: "PNG sample depth: 8 or 16 (16: one channel).") var bits: String?
+    @Option(help: "JPEG quality 1-100 (default 90).") var quality: String?
+    @Option(help: "area | nearest (default area).") var resample: String?
+    @Flag(help: "Replace OUT if it exists.") var overwrite = false
+
+    /// The flags as the route's query parameters, in a fixed order.
+    func parameters() throws -> [(name: String, value: String)] {
+        var out: [(name: String, value: String)] = []
+        let named: [(String, String?)] = [
+            ("format", try format ?? formatFromExtension()), ("level", level), ("t", t), ("z", z), ("c", channel),
+            ("region", region), ("size", size), ("window", window), ("stats", stats), ("subtract", subtract),
+            ("negative", negative), ("colormap", colormap), ("bits", bits), ("quality", quality), ("resample", resample),
+        ]
+        for case let (name, value?) in named { out.append((name, value)) }
+        return out
+    }
+
+    func formatFromExtension() throws -> String? {
+        if output == "-" { return nil }
+        let ext = (output as NSString).pathExtension
+        guard RenderFormat(spelling: ext) != nil else {
+            throw RenderError.badParameter("format", "cannot tell the format from the extension of '\(output)'; give --format png|jpeg|npy")
+        }
+        return ext
+    }
+
+    func run() throws {
+        let request: RenderRequest
+        do {
+            request = try RenderRequest(parameters: parameters())
+        } catch let e as RenderError {
+            throw ValidationError(e.description)
+        }
+        try reportingErrors {
+            if output != "-", !overwrite, FileManager.default.fileExists(atPath: output) {
+                throw UsageError("'\(output)' exists; give --overwrite to replace it")
+            }
+            let opened = SourceReport.names(image)
+                ? try SourceRenderImage.open(image)
+                : try RenderImage.open(store: StoreLocation(image).store, path: "")
+            let plan: RenderPlan
+            do { plan = try RenderPlan(image: opened, request: request) } catch let e as RenderError where e.parameter != nil {
+                throw ValidationError(e.description)
+            }
+            let rendered = try Renderer.render(plan)
+            try write(rendered.bytes)
+            let windows = rendered.windows.map(\.description).joined(separator: "; ")
+            logLine("render: level \(rendered.level), \(rendered.width)×\(rendered.height)\(windows.isEmpty ? "" : ", window \(windows)"), \(rendered.bytes.count) bytes → \(output)")
+        }
+    }
+
+    /// Writes OUT whole or not at all: a temporary file beside it, renamed into place.
+    func write(_ bytes: [UInt8]) throws {
+        if output == "-" {
+            FileHandle.standardOutput.write(Data(bytes))
+            return
+        }
+        let url = URL(fileURLWithPath: output)
+        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tessera-\(getpid()).tmp")
+        do {
+            try Data(bytes).write(to: temporary)
+            guard rename(temporary.path, url.path) == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+        } catch {
+            try? FileManager.default.removeItem(at: temporary)
+            throw UsageError("cannot write '\(output)': \(error.localizedDescription)")
+        }
+    }
+}
