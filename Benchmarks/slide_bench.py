@@ -102,7 +102,7 @@ def sampled_equal(a_path, b_path, rng_seed=17, windows=16, side=512):
     return True, ""
 
 
-def level0_psnr(lossy_image, reference_image, band=2048):
+def level0_psnr(lossy_image, reference_image, band=512):
     """PSNR (dB) of the lossy output's level 0 against the reference's, over the whole
     level, read in bands of rows so neither is ever whole in memory."""
     import warnings
