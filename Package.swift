@@ -56,7 +56,7 @@ let package = Package(
         .target(name: "CPlatform"),
         // Keys → bytes in a folder, a bucket or memory; knows nothing of Zarr.
         .target(name: "Storage", dependencies: ["CCurl", "CPlatform", .product(name: "Crypto", package: "swift-crypto")]),
-        .target(name: "ZarrCore", dependencies: ["Storage", "CBlosc", "CZstd", "CZlib", "CPlatform"]),
+        .target(name: "ZarrCore", dependencies: ["Storage", "CBlosc", "CZstd", "CZlib", "CPlatform", "CTurboJPEG"]),
         .target(name: "NGFF", dependencies: ["ZarrCore"]),
         // GDCM's frame codecs (JPEG, JPEG-LS, JPEG 2000) behind a pure-C header; GDCM ships
         // only a CMake config, so its include folder and libraries are named here.

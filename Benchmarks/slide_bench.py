@@ -3,7 +3,7 @@
 
     python Benchmarks/slide_bench.py [--small | --size WxH] [--tessera PATH] [--jobs N]
                                      [--reader openslide|tiffslide] [--no-peer] [--keep]
-                                     [--convert-flags "--codec zstd ..."]
+                                     [--convert-flags "--codec zstd ..."] [--lossy [Q]]
 
 Input: the SVS of Benchmarks/make_slide.py, 32768×24576 RGB (2.4 GB of pixels) in 256²
 JPEG tiles at Q90 with its pyramid, label, macro and thumbnail (generated once, cached;
@@ -19,6 +19,10 @@ level 1; Docs/convert.md, "Codecs for slides").
   peer     Benchmarks/slide_peer.py: openslide-python (or tiffslide) reading level 0 in
            2048² regions on N threads + tensorstore writing the same levels, chunks, shards
            and codec (read from Tessera's output), omero windows too.
+  lossy    (--lossy [Q], default Q 90) one more Tessera run with the lossy opt-in,
+           `--ngff 0.4 --codec jpeg --level Q` (Docs/convert.md, "Lossy JPEG"): its row,
+           and its PSNR against Tessera's lossless level 0 (the slide's own pixels), read
+           band by band with zarr-python + imagecodecs.
 Each is measured as a process: wall s, CPU s (user + sys), CPU seconds per gigapixel of
 level 0, peak RSS, output bytes / input bytes (input = the .svs file) and objects (files).
 The outputs are compared: same levels and shapes, every level but 0 equal, level 0 equal
@@ -63,7 +67,10 @@ def main_image(out):
     """The slide's NGFF image in an output: the root, or `0` when the root is a
     bioformats2raw layout (the slide reader writes label, macro and thumbnail beside it)."""
     try:
-        attrs = json.loads((out / "zarr.json").read_text()).get("attributes", {})
+        if (out / ".zattrs").exists():  # NGFF 0.4 (the lossy row)
+            attrs = json.loads((out / ".zattrs").read_text())
+        else:
+            attrs = json.loads((out / "zarr.json").read_text()).get("attributes", {})
     except (OSError, ValueError):
         return out
     layout = attrs.get("ome", attrs).get("bioformats2raw.layout")
@@ -95,10 +102,31 @@ def sampled_equal(a_path, b_path, rng_seed=17, windows=16, side=512):
     return True, ""
 
 
+def level0_psnr(lossy_image, reference_image, band=512):
+    """PSNR (dB) of the lossy output's level 0 against the reference's, over the whole
+    level, read in bands of rows so neither is ever whole in memory."""
+    import warnings
+
+    import imagecodecs.numcodecs
+    import zarr
+    warnings.filterwarnings("ignore", message=".*not recognized as a component of a Zarr hierarchy")
+    imagecodecs.numcodecs.register_codecs(verbose=False)  # zarr-python reads imagecodecs_jpeg only after this
+    a, b = zarr.open_array(str(lossy_image / "0"), mode="r"), zarr.open_array(str(reference_image / "0"), mode="r")
+    if a.shape != b.shape:
+        raise SystemExit(f"slide_bench: lossy level 0 is {a.shape}, the lossless one {b.shape}")
+    squared, count = 0, 0
+    for y in range(0, a.shape[1], band):
+        d = a[:, y:y + band, :].astype(np.int32) - b[:, y:y + band, :].astype(np.int32)
+        squared += int(np.einsum("ijk,ijk->", d, d, dtype=np.int64))
+        count += d.size
+    mse = squared / count
+    return float("inf") if mse == 0 else 10 * np.log10(255.0 ** 2 / mse)
+
+
 class SlideBench(Section):
     def __init__(self, args):
         super().__init__(args)
-        self.steps_total = 4 if args.peer else 2
+        self.steps_total = (4 if args.peer else 2) + (2 if args.lossy else 0)
         self.input = {}
         self.reader = None
 
@@ -131,6 +159,8 @@ class SlideBench(Section):
             if self.reader != "slide":
                 self.note(f"Tessera read the SVS with its {self.reader or '?'} reader (page 0: the same JPEG tiles and "
                           "pixels), not OpenSlide: the slide reader is not in this build")
+            if a.lossy:
+                self.measure_lossy(slide, out, work)
             if not a.peer:
                 return
             codec, chunk, shard = self.level0_layout(out)
@@ -147,6 +177,21 @@ class SlideBench(Section):
             same, why = sampled_equal(main_image(out), peer_out)
             if not same:
                 self.fail(f"the outputs differ: {why}")
+
+    def measure_lossy(self, slide, lossless, work):
+        a = self.args
+        flags = ["--ngff", "0.4", "--codec", "jpeg", "--level", str(a.lossy)]
+        self.progress("lossy", f"tessera convert {slide.name} {' '.join(flags)} --jobs {a.jobs}")
+        out = work / "lossy.ome.zarr"
+        r = run_measured([str(a.tessera), "convert", str(slide), str(out), "--jobs", str(a.jobs), *flags], a.timeout)
+        if r["rc"] != 0:
+            self.fail(f"tessera convert {' '.join(flags)}: exit {r['rc']}: {r['stderr'].strip()[-600:]}")
+            return
+        row = self.row(r, out)
+        self.progress("psnr", "lossy level 0 against the lossless level 0, whole, band by band")
+        row["quality"] = a.lossy
+        row["psnr_level0_db"] = level0_psnr(main_image(out), main_image(lossless))
+        self.rows["lossy"] = row
 
     def row(self, r, out):
         objects, size = count_objects(out)
@@ -185,8 +230,9 @@ class SlideBench(Section):
                  f".svs {i['file_bytes'] / 1e6:.0f} MB (level 0 JPEG {i['level0_jpeg_bytes'] / 1e6:.0f} MB); {self.conditions()}"]
         header = ["tool", "wall s", "CPU s", "CPU s / Gpx", "peak RSS MiB", "out / in bytes", "objects"]
         rows = []
-        names = {"tessera": f"tessera ({self.reader or '?'} reader)", "peer": f"{self.args.reader}+tensorstore"}
-        for key in ("tessera", "peer"):
+        names = {"tessera": f"tessera ({self.reader or '?'} reader)", "peer": f"{self.args.reader}+tensorstore",
+                 "lossy": f"tessera --codec jpeg {self.args.lossy}"}
+        for key in ("tessera", "lossy", "peer"):
             r = self.rows.get(key)
             if r:
                 rows.append([names[key], f"{r['wall_s']:.1f}", f"{r['cpu_s']:.1f}", f"{r['cpu_s_per_gigapixel']:.1f}",
@@ -201,13 +247,18 @@ class SlideBench(Section):
                       + ("met" if speed >= GOALS["speed"] else "MISS"),
                       f"peak RSS: tessera {rss:.2f}x the peer's (goal <= {GOALS['rss']}x): " + ("met" if rss <= GOALS["rss"] else "MISS"),
                       f"wall: tessera {p['wall_s'] / t['wall_s']:.2f}x faster; output bytes {t['output_bytes'] / p['output_bytes']:.3f}x the peer's"]
+        lossy = self.rows.get("lossy")
+        if lossy and t:
+            lines.append(f"lossy opt-in (NGFF 0.4, imagecodecs_jpeg, quality {lossy['quality']}): output / JPEG input "
+                         f"{lossy['out_over_in']:.2f}x, level 0 PSNR {lossy['psnr_level0_db']:.2f} dB against the lossless "
+                         f"level 0; CPU {lossy['cpu_s'] / t['cpu_s']:.2f}x the lossless run's")
         if t:
             lines.append(f"output / JPEG input: {t['out_over_in']:.2f}x (goal <= {GOALS['blowup']:.0f}x with the lossless default): "
                          + ("met" if t["out_over_in"] <= GOALS["blowup"] else "MISS"))
             lines += ["", f"the reported job, 17,000 slides / 20 TB in (scaled by input bytes from this slide):",
                       f"  {'':24} {'CPU-days':>10} {'TB out':>8} {'objects':>10}",
                       f"  {'reported':24} {REPORTED['cpu_days']:>10.0f} {REPORTED['output_tb']:>8.0f} {REPORTED['objects'] / 1e6:>9.0f}M"]
-            for key in ("tessera", "peer"):
+            for key in ("tessera", "lossy", "peer"):
                 r = self.rows.get(key)
                 if r:
                     e = extrapolate(r, i["file_bytes"])
@@ -234,6 +285,8 @@ def main(argv=None):
     ap.add_argument("--timeout", type=float, default=3600)
     ap.add_argument("--keep", action="store_true")
     ap.add_argument("--convert-flags", default="", help="extra flags for tessera convert, space-separated")
+    ap.add_argument("--lossy", type=int, nargs="?", const=90, default=None, metavar="Q",
+                    help="also convert with the lossy opt-in (--ngff 0.4 --codec jpeg --level Q, default 90) and report its PSNR")
     ap.add_argument("--json", type=Path, default=CACHE / "last-slide-bench.json")
     args = ap.parse_args(argv)
     args.size = SMALL_SIZE if args.small else (args.size or make_slide.DEFAULT_SIZE)

@@ -13,8 +13,8 @@ struct ConvertFlags: ParsableArguments {
     @Option(help: "NGFF version: 0.4 (Zarr v2) or 0.5 (Zarr v3, sharded).") var ngff = "0.5"
     @Option(help: "Chunk size: one value for every spatial axis, or a list right-aligned to the axes.") var chunks: String?
     @Option(help: "Shard size (0.5), like --chunks; 0 turns sharding off.") var shards: String?
-    @Option(help: "Compression: \(CodecChoice.allCases.map(\.rawValue).joined(separator: "|")) (default: blosc-zstd, level 5; 8-bit RGB: \(ConvertOptions.rgbDefaultDescription)).") var codec: String?
-    @Option(help: "Compression level.") var level: Int?
+    @Option(help: "Compression: \(CodecChoice.allCases.map(\.rawValue).joined(separator: "|")) (default: blosc-zstd, level 5; 8-bit RGB: \(ConvertOptions.rgbDefaultDescription)). jpeg is lossy and opt-in: 8-bit data, --ngff 0.4 only.") var codec: String?
+    @Option(help: "Compression level (jpeg: the quality, 1...100, default \(JpegCodec.defaultQuality)).") var level: Int?
     @Option(help: "Downsampling: \(DownsampleMethod.allCases.map(\.rawValue).joined(separator: "|")).") var downsample = "mean"
     @Flag(name: .customLong("downsample-z"), help: "Always halve z with y and x.") var downsampleZ = false
     @Flag(name: .customLong("no-downsample-z"), help: "Never halve z.") var noDownsampleZ = false
@@ -42,6 +42,8 @@ struct ConvertFlags: ParsableArguments {
         if let codec {
             guard let c = CodecChoice(rawValue: codec) else { throw UsageError("unknown --codec '\(codec)'") }
             options.codec = c
+            try c.checkLevel(level)
+            if let refusal = c.refusal(format: version.zarrFormat) { throw UsageError(refusal) }
         }
         options.level = level
         guard let method = DownsampleMethod(rawValue: downsample) else { throw UsageError("unknown --downsample '\(downsample)'") }

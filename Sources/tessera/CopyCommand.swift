@@ -39,6 +39,7 @@ struct CopyCommand: ParsableCommand {
             if let codec {
                 guard let c = CodecChoice(rawValue: codec) else { throw UsageError("unknown --codec '\(codec)'") }
                 options.codec = c
+                try c.checkLevel(level)
             }
             options.level = level
             if let codecs {

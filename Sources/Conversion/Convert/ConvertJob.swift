@@ -123,6 +123,16 @@ public struct ConvertJob: Sendable {
     func convert(_ file: SourceFile, into store: any Store, options: ConvertOptions, windows: [ChannelWindow]?) throws -> [ImageSummary] {
         let layout = OutputLayout(file)
         if options.labelsPath != nil, layout == .bioformats2raw { throw UsageError("--labels needs an input holding a single image") }
+        // Every image checked before the first is written: a file whose second image
+        // cannot be coded must not leave the first behind.
+        if let codec = options.codec {
+            if let refusal = codec.refusal(format: options.ngff.zarrFormat) { throw UsageError(refusal) }
+            for image in file.images where codec == .jpeg && image.description.dataType != .uint8 {
+                let name = file.images.count > 1 ? "image '\(image.description.name)' is" : "it is"
+                throw SourceError(file.path, "--codec jpeg writes 8-bit (uint8) images only; \(name) \(image.description.dataType.rawValue): "
+                                  + "convert it with a lossless codec")
+            }
+        }
         // The OME-XML is kept at the same key in both layouts (before the metadata that marks
         // the output complete); for a single image it is a plain object beside the levels, not
         // a group, so readers see one image.
@@ -164,6 +174,8 @@ public struct ConvertJob: Sendable {
         guard !l.dataType.isFloatingPoint else { throw SourceError(path, "labels must be integers, not \(l.dataType.rawValue)") }
         var labelOptions = options
         labelOptions.downsample = .mode
+        // Labels are identifiers, not intensities: a lossy codec would invent new ones.
+        if options.codec?.isLossy == true { (labelOptions.codec, labelOptions.level) = (nil, nil) }
         let name = SourceOpener.stem(path)
         let imageLabel: JSONValue = .object(["version": .string(NGFFVersion.v05.rawValue), "source": .object(["image": "../../"])])
         var extra: [String: JSONValue] = ["ome": .object(["image-label": imageLabel])]

@@ -72,8 +72,9 @@ struct ImagePlan {
                 }
             }
             let compression = options.codec(for: d)
-            var pipeline = CodecPipeline(arrayToBytes: BytesCodec(endian: .little),
-                                         bytesToBytes: compression.choice.codec(level: compression.level, typesize: d.dataType.size).map { [$0] } ?? [])
+            if let refusal = compression.choice.refusal(format: format) { throw UsageError(refusal) }
+            let compressor = try compression.choice.codec(level: compression.level, dataType: d.dataType, chunkShape: levelChunk)
+            var pipeline = CodecPipeline(arrayToBytes: BytesCodec(endian: .little), bytesToBytes: compressor.map { [$0] } ?? [])
             var outer = levelChunk
             if let shardFactor {
                 let rounded = zip(level.shape, levelChunk).map { ($0 + $1 - 1) / $1 * $1 }

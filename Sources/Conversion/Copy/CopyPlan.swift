@@ -39,7 +39,7 @@ public struct ArrayPlanner: Sendable {
             if format == .v3 || t.allSatisfy({ $0.order == TransposeCodec.fortran(dimensions: n).order }) { transpose = t }
         }
 
-        let compression = try compressionCodecs(source: sourceInner.bytesToBytes, format: format, typesize: source.dataType.size)
+        let compression = try compressionCodecs(source: sourceInner.bytesToBytes, format: format, dataType: source.dataType, chunks: chunks)
         var pipeline = CodecPipeline(arrayToArray: transpose, arrayToBytes: BytesCodec(endian: .little), bytesToBytes: compression)
         var outer = chunks
         if let json = options.codecsJSON {
@@ -49,7 +49,7 @@ public struct ArrayPlanner: Sendable {
                 guard let list = json.arrayValue else { throw UsageError("--codecs must be a JSON list of v3 codecs") }
                 pipeline = try CodecPipeline(v3: list, dataType: source.dataType, dimensions: n, key: "--codecs")
             case .v2:
-                let b2b = try json == .null ? [] : [v2CompressorCodec(json, typesize: source.dataType.size)]
+                let b2b = try json == .null ? [] : [v2CompressorCodec(json, dataType: source.dataType, chunks: chunks)]
                 pipeline = CodecPipeline(arrayToArray: transpose, arrayToBytes: BytesCodec(endian: .little), bytesToBytes: b2b)
             }
         } else if let shards {
@@ -78,16 +78,22 @@ public struct ArrayPlanner: Sendable {
 
     /// Bytes→bytes codecs for the destination: the user's choice, else the source's when
     /// the destination format can hold them, else blosc-zstd.
-    private func compressionCodecs(source: [any BytesToBytesCodec], format: ZarrFormat, typesize: Int) throws -> [any BytesToBytesCodec] {
-        if let choice = options.codec { return choice.codec(level: options.level, typesize: typesize).map { [$0] } ?? [] }
-        let kept: [any BytesToBytesCodec] = source.map { codec in
+    private func compressionCodecs(source: [any BytesToBytesCodec], format: ZarrFormat, dataType: DataType, chunks: [Int]) throws -> [any BytesToBytesCodec] {
+        let fallback = { try CodecChoice.bloscZstd.codec(level: self.options.level, dataType: dataType, chunkShape: chunks).map { [$0] } ?? [] }
+        if let choice = options.codec {
+            if let refusal = choice.refusal(format: format) { throw UsageError(refusal) }
+            return try choice.codec(level: options.level, dataType: dataType, chunkShape: chunks).map { [$0] } ?? []
+        }
+        // JPEG has no v3 form any reader decodes: a v3 copy of a JPEG array is lossless.
+        if format == .v3, source.contains(where: { $0 is JpegCodec }) { return try fallback() }
+        let kept: [any BytesToBytesCodec] = try source.map { codec in
             // zlib framing exists only in v2; v3 has the same DEFLATE as gzip.
             if format == .v3, let g = codec as? GzipCodec, g.framing == .zlib { return GzipCodec(level: g.level, framing: .gzip) }
+            // JPEG codes each chunk as an image as wide as the chunk: refit it to the new chunks.
+            if let j = codec as? JpegCodec { return try JpegCodec(quality: j.quality, dataType: dataType, chunkShape: chunks) }
             return codec
         }
-        if format == .v2, kept.count > 1 || kept.contains(where: { $0.v2Metadata == nil }) {
-            return [CodecChoice.bloscZstd.codec(level: options.level, typesize: typesize)!]
-        }
+        if format == .v2, kept.count > 1 || kept.contains(where: { $0.v2Metadata == nil }) { return try fallback() }
         return kept
     }
 
@@ -103,8 +109,9 @@ public struct ArrayPlanner: Sendable {
     }
 }
 
-/// A v2 compressor object from `--codecs`.
-func v2CompressorCodec(_ json: JSONValue, typesize: Int) throws -> any BytesToBytesCodec {
+/// A v2 compressor object from `--codecs`, fitted to the destination's data type and chunks.
+func v2CompressorCodec(_ json: JSONValue, dataType: DataType, chunks: [Int]) throws -> any BytesToBytesCodec {
+    let typesize = dataType.size
     let pipeline = try ArrayMetadata(
         v2: ["zarr_format": 2, "shape": [1], "chunks": [1], "dtype": "|u1", "fill_value": 0, "compressor": json],
         attributes: [:], key: "--codecs")
@@ -112,5 +119,7 @@ func v2CompressorCodec(_ json: JSONValue, typesize: Int) throws -> any BytesToBy
     if let blosc = codec as? BloscCodec {
         return BloscCodec(cname: blosc.cname, clevel: blosc.clevel, shuffle: blosc.shuffle, typesize: typesize, blocksize: blosc.blocksize)
     }
+    // The level as given (reading tolerates any; writing takes 1...100).
+    if codec is JpegCodec { return try JpegCodec(quality: json["level"]?.intValue, dataType: dataType, chunkShape: chunks) }
     return codec
 }

@@ -23,7 +23,7 @@ extension ArrayMetadata {
         case let o: throw bad("order '\(o)' is not 'C' or 'F'")
         }
         var b2b = [any BytesToBytesCodec]()
-        if let c = json["compressor"], c != .null { b2b.append(try v2Compressor(c, typesize: dataType.size, key: key)) }
+        if let c = json["compressor"], c != .null { b2b.append(try v2Compressor(c, dataType: dataType, chunkShape: chunks, key: key)) }
         let sep = json["dimension_separator"]?.stringValue ?? "."
         guard sep == "." || sep == "/" else { throw bad("dimension_separator must be '.' or '/'") }
         self.init(format: .v2, shape: shape, chunkShape: chunks, dataType: dataType,
@@ -63,12 +63,13 @@ extension ArrayMetadata {
 }
 
 /// A numcodecs compressor object as a bytes→bytes codec.
-func v2Compressor(_ c: JSONValue, typesize: Int, key: String) throws -> any BytesToBytesCodec {
+func v2Compressor(_ c: JSONValue, dataType: DataType, chunkShape: [Int], key: String) throws -> any BytesToBytesCodec {
     switch c["id"]?.stringValue ?? "" {
-    case "blosc": return try BloscCodec(v2: c, typesize: typesize, key: key)
+    case "blosc": return try BloscCodec(v2: c, typesize: dataType.size, key: key)
     case "zstd": return try ZstdCodec(configuration: c, key: key)
     case "gzip": return try GzipCodec(level: c["level"], framing: .gzip, key: key)
     case "zlib": return try GzipCodec(level: c["level"], framing: .zlib, key: key)
+    case JpegCodec.v2ID: return try JpegCodec(v2: c, dataType: dataType, chunkShape: chunkShape, key: key)
     case let id: throw ZarrError.unsupported(key: key, what: "compressor '\(id)'")
     }
 }
