@@ -29,6 +29,13 @@ extension Gateway {
         if policy.isEnabled && request.fields.authorization != nil { return nil }
         if consolidate && ConsolidatedMetadata.mayGenerate(key) { return nil }
         if v2View && V2ViewRoute.owns(key) { return nil }
+        // Keys in datasets not everyone may see (or outside ready datasets of a
+        // `datasets: catalog` root) go to the responder, which asks the catalogue.
+        if let index = datasetAccess?.index, let mode = roots[rootName]?.datasets,
+           mode == .catalog || index.hasRestricted(rootName),
+           index.decide(root: rootName, key: key, mode: mode, viewer: .anonymous) != .open {
+            return nil
+        }
         let lease: OpenFileLease
         do { lease = try files.lease(source, root: rootName, key: key, now: start) } catch { return nil }
         let file = lease.file
