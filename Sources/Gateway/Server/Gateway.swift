@@ -148,15 +148,23 @@ public final class Gateway: Sendable {
         return served.rule != .everyone
     }
 
-    /// `needsCredentials` for one key: also when the catalogue's answer for it depends on
-    /// the caller (a key in a dataset not everyone may see, anything outside datasets of a
-    /// `datasets: catalog` root, a listing or group above restricted datasets).
-    func needsCredentials(_ root: String, key: String) -> Bool {
+    /// Whether any answer from `root` may depend on the caller's credentials, so it says
+    /// `Vary: Authorization`: a root that needs them, a `datasets: catalog` root, or one
+    /// holding a dataset not everyone may see. Per root, not per key: a hidden dataset's 404
+    /// must carry the same fields as a missing key's, on both answer paths.
+    func variesWithCredentials(_ root: String) -> Bool {
         guard policy.isEnabled else { return false }
         if needsCredentials(root) { return true }
         guard let index = datasetAccess?.index, let served = roots[root] else { return false }
-        if served.datasets == .catalog { return true }
-        guard index.hasRestricted(root) else { return false }
+        return served.datasets == .catalog || index.hasRestricted(root)
+    }
+
+    /// Whether an answer about `key` is for this caller only (`privateCacheControl`): its
+    /// root needs credentials, or the key lies in a dataset not everyone may see, or it is
+    /// a listing or consolidated document of a folder above such datasets.
+    func isPrivate(_ root: String, key: String) -> Bool {
+        if needsCredentials(root) { return true }
+        guard let index = datasetAccess?.index, index.hasRestricted(root) else { return false }
         let viewKey = V2ViewRoute.viewKey(key) ?? key
         if index.containing(viewKey, root: root).contains(where: { !$0.rule.isPublic || !$0.ready }) { return true }
         let folder = ConsolidatedMetadata.mayGenerate(viewKey) ? ConsolidatedMetadata.split(viewKey).folder : viewKey

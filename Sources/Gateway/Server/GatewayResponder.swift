@@ -42,7 +42,7 @@ public struct GatewayResponder: HTTPResponder {
         let credentials: Bool = switch target {
         case .health: false
         case .api: true // what a search or a dataset shows depends on the caller
-        case let .object(root, key, _): gateway.needsCredentials(root, key: key)
+        case let .object(root, _, _): gateway.roots[root] == nil ? gateway.needsCredentials(nil) : gateway.variesWithCredentials(root)
         default: gateway.needsCredentials(nil)
         }
         gateway.addSharedFields(&response.headers, origin: fields.origin, method: request.method, credentials: credentials)
@@ -90,7 +90,7 @@ public struct GatewayResponder: HTTPResponder {
             let view = root.v2.flatMap { view in V2ViewRoute.viewKey(key).map { (view, $0) } }
             let access = datasetScope(rootName, root: root, key: view?.1 ?? key, isFolder: isFolder, identity)
             if let refusal = access.refusal { return refusal }
-            let isPrivate = gateway.needsCredentials(rootName, key: key)
+            let isPrivate = gateway.isPrivate(rootName, key: key)
             do {
                 if let (view, viewKey) = view {
                     return try await v2Answer(view, rootName: rootName, key: viewKey, isFolder: isFolder, request.method,

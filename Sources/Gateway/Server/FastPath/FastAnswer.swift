@@ -55,12 +55,15 @@ extension Gateway {
         } else {
             bytes.writeField(.contentLength, "0")
         }
+        // Only public roots are answered here; a root holding datasets not everyone may see
+        // says it varies with credentials on every answer, as the responder does for it.
+        let credentials = datasetAccess != nil && variesWithCredentials(rootName)
         if let cors = anyOriginCORSFields {
             bytes.writeImmutableBuffer(cors)
+            if credentials { bytes.writeField(.vary, "Authorization") }
         } else {
-            // Only public roots are answered here: the answer varies with Origin alone.
             forEachCORSField(origin: request.fields.origin, method: method) { bytes.writeField($0, $1) }
-            bytes.writeField(.vary, "Origin")
+            bytes.writeField(.vary, credentials ? "Origin, Authorization" : "Origin")
             bytes.writeField(.xContentTypeOptions, "nosniff")
         }
         bytes.writeField(.date, HTTPDate.now())

@@ -1,0 +1,347 @@
+"""Must-show 3 of issue 19: per-dataset access through every side door.
+
+Users × groups × datasets over the catalogue's API (`/api/datasets/{id}`, `/metadata`,
+search membership) and the datasets' Zarr objects (`zarr.json`, a chunk GET and HEAD, a
+Range, If-None-Match with the real ETag, listings of the root and of the dataset folder,
+consolidated metadata at the root and inside, v2 view keys): a caller sees a dataset exactly
+when its rule allows (public, owner group, access group, or the global-access group), and a
+hidden dataset's answers are the same bytes as a missing key's (status, fields but Date, body).
+Both answer paths (TESSERA_FAST_PATH=0 and 1). Then a revoke is seen within refreshSeconds + 1.
+
+The catalogue is a real SQLite store (`--catalog sqlite:…`, migrated by the gateway); the
+datasets are `tessera convert` outputs, their rows written with the sqlite3 CLI following the
+schema (Sources/Catalog/Schema/CatalogMigrations.swift) until `convert --catalog` harvests them.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import time
+import uuid
+
+import jwt
+import numpy as np
+import pytest
+import tifffile
+import yaml
+from pathlib import Path
+
+from gateway_server import GatewayServer
+from http_exchange import get
+
+SECRET = "an-hs256-secret-for-the-access-matrix-test"
+REFRESH = 1
+
+# name → (owner group, access groups, public)
+DATASETS = {
+    "pub": (None, [], True),
+    "ga": ("A", [], False),
+    "gb": ("B", ["C"], False),
+    "own": ("O", [], False),
+}
+SECRET_OPEN = "secret"  # a group-A dataset inside the `open` root
+
+
+def token(groups, sub=None):
+    claims = {"groups": groups, "exp": int(time.time()) + 3600}
+    if sub:
+        claims["sub"] = sub
+    return "Bearer " + jwt.encode(claims, SECRET, algorithm="HS256")
+
+
+USERS = {
+    "anonymous": None,
+    "A": token(["A"], "alice"),
+    "B": token(["B"], "bob"),
+    "C": token(["C"]),
+    "A+B": token(["A", "B"], "ab"),
+    "global": token(["globalaccess"], "root"),
+    "static-O": "Bearer st4tic-olga",
+}
+
+
+def allowed(user: str, name: str) -> bool:
+    owner, groups, public = DATASETS[name]
+    if public or user == "global":
+        return True
+    mine = {"A": {"A"}, "B": {"B"}, "C": {"C"}, "A+B": {"A", "B"}, "static-O": {"O"}}.get(user, set())
+    return owner in mine or bool(mine & set(groups))
+
+
+def sql(db, script: str):
+    subprocess.run(["sqlite3", str(db)], input=".timeout 5000\n" + script, text=True, check=True, timeout=30,
+                   capture_output=True)
+
+
+def q(value) -> str:
+    """A SQL literal (the CLI script is ours; values are test constants)."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+@pytest.fixture(scope="module")
+def layout(tmp_path_factory, run_convert):
+    base = tmp_path_factory.mktemp("access_matrix")
+    src = base / "img.tif"
+    tifffile.imwrite(src, (np.arange(2 * 64 * 64, dtype=np.uint16) % 251).reshape(2, 64, 64))
+    image = base / "img.ome.zarr"
+    proc = run_convert("convert", str(src), str(image), "--chunks", "32", "--shards", "64")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    data, open_root = base / "data", base / "open"
+    data.mkdir()
+    open_root.mkdir()
+    # The root itself is a group, so its zarr.json can carry generated consolidated metadata.
+    (data / "zarr.json").write_text('{"zarr_format":3,"node_type":"group","attributes":{}}')
+    for name in DATASETS:
+        shutil.copytree(image, data / f"{name}.ome.zarr")
+    shutil.copytree(image, open_root / "loose.ome.zarr")
+    shutil.copytree(image, open_root / f"{SECRET_OPEN}.ome.zarr")
+    uids = {name: str(uuid.uuid4()) for name in [*DATASETS, SECRET_OPEN]}
+    config = base / "tessera.yaml"
+    config.write_text(f"""
+roots:
+  - {{name: data, location: {data}, datasets: catalog}}
+  - {{name: open, location: {open_root}}}
+listing: true
+v2View: true
+catalog:
+  store: sqlite:{base / 'catalog.sqlite'}
+  refreshSeconds: {REFRESH}
+auth:
+  tokens: [{{token: st4tic-olga, groups: [O], user: olga}}]
+  jwt: {{hs256Secret: {SECRET}}}
+""")
+    return base, data, open_root, uids, config
+
+
+def rows_script(base, data, open_root, uids) -> str:
+    now = time.time()
+    lines = ["BEGIN;"]
+    places = {name: (data / f"{name}.ome.zarr", "data", DATASETS[name]) for name in DATASETS}
+    places[SECRET_OPEN] = (open_root / f"{SECRET_OPEN}.ome.zarr", "open", ("A", [], False))
+    for name, (location, root, (owner, groups, public)) in places.items():
+        lines.append(
+            "INSERT INTO dataset(uid, name, root, location, format, owner_group, is_public, status, created, updated) "
+            f"VALUES ({q(uids[name])}, {q(name)}, {q(root)}, {q(str(location))}, 'tiff', {q(owner)}, {int(public)}, "
+            f"'ready', {now}, {now});")
+        for g in groups:
+            lines.append(f"INSERT INTO dataset_group(dataset_id, grp) SELECT id, {q(g)} FROM dataset WHERE uid = {q(uids[name])};")
+        doc = json.dumps({"dataset": uids[name], "scopes": {"ifd0": [{"key": "Marker", "type": "string", "value": name}]}})
+        lines.append(f"INSERT INTO dataset_doc(dataset_id, json) SELECT id, {q(doc)} FROM dataset WHERE uid = {q(uids[name])};")
+    lines.append("UPDATE catalog_state SET value = value + 1 WHERE key = 'access_version';")
+    lines.append("COMMIT;")
+    return "\n".join(lines)
+
+
+@pytest.fixture(scope="module", params=["responder", "fast"])
+def server(request, layout, tessera_bin):
+    base, data, open_root, uids, config = layout
+    db = base / "catalog.sqlite"
+    for leftover in base.glob("catalog.sqlite*"):
+        leftover.unlink()
+    env = {"TESSERA_FAST_PATH": "0" if request.param == "responder" else "1"}
+    srv = GatewayServer(tessera_bin, "--config", config, env=env)
+    try:
+        sql(db, rows_script(base, data, open_root, uids))  # the gateway migrated the store when it opened it
+        deadline = time.time() + REFRESH + 5
+        while get(srv, "/data/pub.ome.zarr/zarr.json")[0] != 200:
+            assert time.time() < deadline, "the gateway never saw the catalogued datasets"
+            time.sleep(0.1)
+        yield srv, uids, db
+    finally:
+        srv.stop()
+
+
+SPEC = yaml.safe_load((Path(__file__).resolve().parents[3] / "Specs" / "openapi.yaml").read_text())
+API_SEEN: set = set()
+
+
+def documented(path: str, status: int, h: dict):
+    """An /api answer is one Specs/openapi.yaml documents for its operation, as JSON."""
+    bare = path.split("?")[0]
+    parts = bare.split("/")
+    template = {3: bare, 4: "/api/datasets/{id}", 5: "/api/datasets/{id}/metadata"}[len(parts)]
+    if bare == "/api/search/elements":
+        template = bare
+    responses = SPEC["paths"][template]["get"]["responses"]
+    assert str(status) in responses, f"GET {path} -> {status}, documented: {list(responses)}"
+    assert h.get("content-type") == "application/json", (path, h)
+    API_SEEN.add((template, status))
+
+
+def fields(h: dict) -> dict:
+    return {k: v for k, v in h.items() if k != "date"}
+
+
+def ask(srv, user, path, method="GET", extra=None):
+    headers = dict(extra or {})
+    if USERS[user]:
+        headers["Authorization"] = USERS[user]
+    status, h, body = get(srv, path, headers, method=method)
+    if path.startswith("/api/"):
+        documented(path, status, h)
+    return status, fields(h), body
+
+
+def same_as_missing(srv, user, path, missing, method="GET", extra=None):
+    got = ask(srv, user, path, method, extra)
+    ref = ask(srv, user, missing, method, extra)
+    assert got == ref, f"{user} {method} {path}: {got[:2]} differs from the missing key's {ref[:2]}"
+    assert got[0] in (401, 404), f"{user} {method} {path}: {got[0]}"
+
+
+def test_dataset_routes_and_objects(server):
+    srv, uids, _ = server
+    etags = {}
+    for name in DATASETS:
+        status, h, _ = ask(srv, "global", f"/data/{name}.ome.zarr/0/c/0/0/0")
+        assert status == 200, (name, status)
+        etags[name] = h["etag"]
+    for user in USERS:
+        for name in DATASETS:
+            visible = allowed(user, name)
+            ds = f"/data/{name}.ome.zarr"
+            miss = "/data/nothing.ome.zarr"
+            where = f"{user} × {name}"
+            # The API: the summary and the harvested metadata, or the same 404 as an unknown id.
+            status, h, body = ask(srv, user, f"/api/datasets/{uids[name]}")
+            assert h["cache-control"] == "private, no-store" and "Authorization" in h.get("vary", ""), where
+            if visible:
+                assert status == 200 and json.loads(body)["id"] == uids[name], (where, status, body)
+                assert json.loads(body)["url"] == f"/data/{name}.ome.zarr/", body
+            else:
+                assert (status, h, body) == ask(srv, user, f"/api/datasets/{uuid.uuid4()}"), where
+                assert status == 404 and json.loads(body) == {"error": "not found"}
+            status, _, body = ask(srv, user, f"/api/datasets/{uids[name]}/metadata")
+            if visible:
+                assert status == 200 and json.loads(body)["scopes"]["ifd0"][0]["value"] == name, where
+            else:
+                assert (status, body) == ask(srv, user, f"/api/datasets/{uuid.uuid4()}/metadata")[::2], where
+            # Zarr objects: documents, a chunk, HEAD, Range, If-None-Match with the real ETag.
+            probes = [
+                ("GET", "/zarr.json", None), ("GET", "/0/zarr.json", None), ("HEAD", "/0/c/0/0/0", None),
+                ("GET", "/0/c/0/0/0", {"Range": "bytes=0-9"}), ("GET", "/0/c/0/0/0", {"If-None-Match": etags[name]}),
+                ("GET", "/0/c/0/0/0", {"If-Match": '"nope"'}), ("GET", "/0/c/0/0/0", {"Range": "bytes=999999-"}),
+                ("GET", "/", None), ("GET", "/v2/.zattrs", None), ("GET", "/v2/0/.zarray", None),
+                ("GET", "/v2/.zmetadata", None),
+            ]
+            for method, tail, extra in probes:
+                if visible:
+                    status, _, _ = ask(srv, user, ds + tail if not tail.startswith("/v2") else "/data/v2/" + ds[6:] + tail[3:],
+                                       method, extra)
+                    expected = {"Range": 206, "If-None-Match": 304, "If-Match": 412}.get(next(iter(extra or {}), ""), 200)
+                    if extra and extra.get("Range") == "bytes=999999-":
+                        expected = 416
+                    assert status == expected, (where, method, tail, extra, status)
+                else:
+                    path = ds + tail if not tail.startswith("/v2") else "/data/v2/" + ds[6:] + tail[3:]
+                    missing = miss + tail if not tail.startswith("/v2") else "/data/v2/" + miss[6:] + tail[3:]
+                    same_as_missing(srv, user, path, missing, method, extra)
+
+
+def test_listings_and_consolidated_metadata_above_datasets(server):
+    srv, uids, _ = server
+    for user in USERS:
+        names = {f"{n}.ome.zarr" for n in DATASETS if allowed(user, n)}
+        hidden = {f"{n}.ome.zarr" for n in DATASETS} - names
+        status, h, body = ask(srv, user, "/data/")
+        if user == "anonymous":
+            assert status == 200 and set(json.loads(body)["folders"]) == names, (user, status, body)
+        else:
+            assert status == 200, (user, status)
+            assert set(json.loads(body)["folders"]) == names, (user, body)
+        assert "Authorization" in h.get("vary", "")
+        status, _, body = ask(srv, user, "/data/v2/")
+        assert status == 200 and set(json.loads(body)["folders"]) == names, (user, body)
+        # The root group's zarr.json: consolidated only for a caller who sees every dataset.
+        status, _, body = ask(srv, user, "/data/zarr.json")
+        assert status == 200
+        doc = json.loads(body)
+        for name in hidden:
+            assert name not in body.decode(), (user, name)
+        if not hidden:
+            assert set(doc["consolidated_metadata"]["metadata"]) >= {f"{n}.ome.zarr" for n in DATASETS}
+        status, _, body = ask(srv, user, "/data/v2/.zmetadata")
+        if hidden:
+            assert status in (401, 404) and body == b"", (user, status)
+        else:
+            assert status == 200 and all(f"{n}.ome.zarr/.zattrs" in json.loads(body)["metadata"] for n in DATASETS)
+
+
+def test_open_root_narrows_catalogued_datasets_only(server):
+    srv, _, _ = server
+    for user in USERS:
+        visible = user in ("A", "A+B", "global")
+        status, _, _ = ask(srv, user, "/open/loose.ome.zarr/zarr.json")
+        assert status == 200, user
+        path = f"/open/{SECRET_OPEN}.ome.zarr/0/c/0/0/0"
+        if visible:
+            assert ask(srv, user, path)[0] == 200, user
+        else:
+            same_as_missing(srv, user, path, "/open/nothing.ome.zarr/0/c/0/0/0")
+            same_as_missing(srv, user, path, "/open/nothing.ome.zarr/0/c/0/0/0", "HEAD")
+        status, _, body = ask(srv, user, "/open/")
+        folders = set(json.loads(body)["folders"])
+        assert "loose.ome.zarr" in folders and ((f"{SECRET_OPEN}.ome.zarr" in folders) == visible), (user, folders)
+
+
+def test_refused_credentials_are_401_everywhere(server):
+    srv, uids, _ = server
+    bad = {"Authorization": "Bearer not-a-token"}
+    for path in ["/data/pub.ome.zarr/zarr.json", "/data/ga.ome.zarr/zarr.json", f"/api/datasets/{uids['pub']}", "/data/"]:
+        status, h, _ = get(srv, path, bad)
+        assert status == 401 and h["www-authenticate"].startswith("Bearer"), (path, status)
+
+
+def test_search_membership(server):
+    srv, uids, _ = server
+    status, _, body = ask(srv, "global", "/api/datasets?limit=50")
+    if status == 502:
+        pytest.skip("the store's search is not on this branch yet (SQLiteSearch answers notImplemented)")
+    for user in USERS:
+        status, _, body = ask(srv, user, "/api/datasets?limit=50")
+        assert status == 200, (user, status, body)
+        got = {d["id"] for d in json.loads(body)["datasets"]}
+        expected = {uids[n] for n in DATASETS if allowed(user, n)}
+        assert got & set(uids.values()) - {uids[SECRET_OPEN]} == expected, user
+
+
+def test_bad_parameters_are_400_json(server):
+    srv, uids, _ = server
+    for path, parameter in [("/api/datasets?limit=0", "limit"), ("/api/datasets?limit=99999999999999999999", "limit"),
+                            ("/api/datasets?%27%20OR%201%3D1%20--=x", "' OR 1=1 --"), ("/api/datasets?q=%ff", "q"),
+                            (f"/api/datasets/{uids['pub']}?x=1", "x")]:
+        status, h, body = ask(srv, "anonymous", path)
+        assert status == 400 and h["content-type"] == "application/json", (path, status, body)
+        assert json.loads(body)["parameter"] == parameter, (path, body)
+
+
+def test_revoke_is_seen_within_refresh_seconds(server):
+    srv, uids, db = server
+    path = "/data/gb.ome.zarr/0/c/0/0/0"
+    assert ask(srv, "C", path)[0] == 200
+    sql(db, f"""BEGIN;
+DELETE FROM dataset_group WHERE grp = 'C' AND dataset_id = (SELECT id FROM dataset WHERE uid = {q(uids['gb'])});
+UPDATE catalog_state SET value = value + 1 WHERE key = 'access_version';
+COMMIT;""")
+    start = time.monotonic()
+    while ask(srv, "C", path)[0] == 200:
+        assert time.monotonic() - start < REFRESH + 1, "the revoke was not seen within refreshSeconds + 1"
+        time.sleep(0.05)
+    same_as_missing(srv, "C", path, "/data/nothing.ome.zarr/0/c/0/0/0")
+    assert ask(srv, "C", f"/api/datasets/{uids['gb']}")[0] == 404
+    assert ask(srv, "B", path)[0] == 200  # the owner group keeps it
+    # Grant it back, so the module's other tests see the matrix as declared.
+    sql(db, f"""BEGIN;
+INSERT INTO dataset_group(dataset_id, grp) SELECT id, 'C' FROM dataset WHERE uid = {q(uids['gb'])};
+UPDATE catalog_state SET value = value + 1 WHERE key = 'access_version';
+COMMIT;""")
+    deadline = time.monotonic() + REFRESH + 1
+    while ask(srv, "C", path)[0] != 200:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
