@@ -11,7 +11,8 @@ struct Tessera: AsyncParsableCommand {
         abstract: "Convert scientific images to OME-NGFF Zarr, re-encode Zarr stores, and serve them over HTTP.",
         version: tesseraVersion,
         subcommands: [ConvertCommand.self, InfoCommand.self, CopyCommand.self, ServeCommand.self,
-                      PlanCommand.self, RunCommand.self, ReportCommand.self, FinalizeCommand.self]
+                      PlanCommand.self, RunCommand.self, ReportCommand.self, FinalizeCommand.self,
+                      CatalogCommand.self]
     )
 
     static func main() async {
