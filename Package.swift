@@ -113,7 +113,8 @@ let package = Package(
         ),
         .executableTarget(
             name: "tessera-bench",
-            dependencies: ["ZarrCore", "Storage"],
+            dependencies: ["ZarrCore", "Storage",
+                           "Catalog", "CatalogSQLite", "CatalogPostgres", "CatalogStores"],  // catalog search latency
             path: "Benchmarks/TesseraBench"
         ),
         // Links every C module once so a broken install of any of them fails the

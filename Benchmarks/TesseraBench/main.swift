@@ -107,7 +107,9 @@ do {
     case "write": try write(args)
     case "read": try read(args)
     case "floor": try floor(args)
-    default: throw BenchError(description: "usage: tessera-bench write|read|floor ...")
+    case "catalog-schema": try catalogSchema(args)
+    case "catalog": try await catalogBench(args)
+    default: throw BenchError(description: "usage: tessera-bench write|read|floor|catalog|catalog-schema ...")
     }
 } catch {
     FileHandle.standardError.write(Data("tessera-bench: \(error)\n".utf8))
