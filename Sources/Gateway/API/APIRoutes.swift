@@ -1,4 +1,5 @@
 import Catalog
+import Foundation
 import HTTPTypes
 import Hummingbird
 import ZarrCore
@@ -53,18 +54,16 @@ struct APIRoutes {
         }
     }
 
-    /// `GET /api/datasets`: the search engine's parser (`SearchQueryParser`) validates the
-    /// parameters once it is on this branch; until then only the first page of every
-    /// visible dataset is offered, and any parameter but `limit` is refused (400).
+    /// `GET /api/datasets`: the parameters are validated by `SearchQueryParser` (a 400 naming
+    /// the parameter otherwise); the page's `next` is the cursor to pass back as `after`.
     private func search(_ catalog: any CatalogStore, query: [(name: String, value: String)], viewer: Viewer,
                         _ method: HTTPRequest.Method) async throws -> Response {
         let parsed = try gateway.searchParser.parse(query)
-        let page = try await catalog.search(parsed.query, visibleTo: viewer)
-        let next: JSONValue = page.next.flatMap(gateway.searchParser.encodeCursor).map(JSONValue.string) ?? .null
+        let page = try await catalog.search(parsed, visibleTo: viewer)
         return JSONAnswer.ok(.object([
             "datasets": .array(page.datasets.map { summary($0, viewer) }),
-            "next": next,
-            "limit": .int(Int64(parsed.query.limit)),
+            "next": page.next.map { .string($0.encoded) } ?? .null,
+            "limit": .int(Int64(parsed.limit)),
         ]), method)
     }
 
@@ -73,17 +72,15 @@ struct APIRoutes {
         return DatasetSummary.json(record, viewer: viewer, served: served.map { ($0.root, $0.prefix) })
     }
 
-    /// The configured elements as written, each select element with its `values` among the
-    /// datasets the caller may see (values of hidden datasets never appear).
+    /// The configured elements, each select element with its `values` among the datasets
+    /// the caller may see (values of hidden datasets never appear).
     private func elements(_ catalog: any CatalogStore, viewer: Viewer) async throws -> JSONValue {
         var out = [JSONValue]()
         for element in gateway.searchParser.elements {
-            guard case var .object(fields) = element else { continue }
-            if fields["type"]?.stringValue == "select" {
-                let keys = (fields["keys"]?.arrayValue ?? []).compactMap(\.stringValue)
-                let column = fields["column"]?.stringValue.flatMap(DatasetColumn.init(rawValue:))
-                let limit = fields["maxValues"]?.intValue ?? 200
-                let values = try await catalog.distinctValues(keys: keys, column: column, visibleTo: viewer, limit: max(1, min(limit, 10_000)))
+            var fields = try JSONValue.parse(Array(JSONEncoder().encode(element)), key: "search element").objectValue ?? [:]
+            if element.kind == .select {
+                let values = try await catalog.distinctValues(keys: element.keys, column: element.column, visibleTo: viewer,
+                                                              limit: max(1, element.maxValues))
                 fields["values"] = .array(values.map { .string($0) })
             }
             out.append(.object(fields))

@@ -1,40 +1,42 @@
 import Catalog
+import Foundation
 import ZarrCore
 
-/// Turns `/api/datasets` parameters into a `SearchQuery`, with the configured elements.
-///
-/// Stand-in until the search engine's `SearchQueryParser` (and its cursor encoding) is on
-/// this branch: it accepts `limit` alone and refuses every other parameter with a 400
-/// naming it, so no unvalidated value can reach a store. The route and its answers do not
-/// change when the real parser replaces it.
+/// `/api/datasets` parameters → a validated `SearchQuery`, through the search engine's
+/// `SearchQueryParser` with the configured elements (`catalog.search`, decoded here from the
+/// YAML as written into `SearchConfiguration` and validated at start, naming the entry).
 struct SearchParameters: Sendable {
-    /// The `catalog.search` section as written (`elements`, `defaultPageSize`, `maxPageSize`).
-    let configuration: JSONValue?
+    let configuration: SearchConfiguration
+    let parser: SearchQueryParser
 
-    var elements: [JSONValue] { configuration?["elements"]?.arrayValue ?? [] }
-    var defaultPageSize: Int { configuration?["defaultPageSize"]?.intValue ?? 50 }
-    var maxPageSize: Int { configuration?["maxPageSize"]?.intValue ?? 500 }
-
-    struct Parsed {
-        var query: SearchQuery
-    }
-
-    func parse(_ parameters: [(name: String, value: String)]) throws(APIParameterError) -> Parsed {
-        var limit = defaultPageSize
-        var seen = Set<String>()
-        for (name, value) in parameters {
-            guard seen.insert(name).inserted else { throw APIParameterError(parameter: cut(name), message: "given more than once") }
-            guard name == "limit" else { throw APIParameterError(parameter: cut(name), message: "unknown parameter") }
-            guard let n = Int(value), (1...maxPageSize).contains(n) else {
-                throw APIParameterError(parameter: "limit", message: "limit must be an integer in 1...\(maxPageSize)")
+    init(configuration written: JSONValue?) throws {
+        var configuration = SearchConfiguration()
+        if let written, written != .null {
+            do {
+                let data = try JSONEncoder().encode(written)
+                configuration = try JSONDecoder().decode(SearchConfiguration.self, from: data)
+            } catch let error as DecodingError {
+                throw ConfigurationError("catalog.search: \(Self.describe(error))")
             }
-            limit = n
         }
-        return Parsed(query: SearchQuery(limit: limit))
+        do { try configuration.validate() } catch { throw ConfigurationError("\(error)") }
+        self.configuration = configuration
+        parser = SearchQueryParser(configuration: configuration)
     }
 
-    /// The `next` cursor as the client sends it back in `after` (nil: paging not offered yet).
-    func encodeCursor(_ cursor: SearchCursor) -> String? { nil }
+    var elements: [SearchElement] { configuration.elements }
 
-    private func cut(_ name: String) -> String { String(name.prefix(64)) }
+    func parse(_ parameters: [(name: String, value: String)]) throws(APIParameterError) -> SearchQuery {
+        do { return try parser.parse(parameters) } catch { throw APIParameterError(parameter: error.parameter, message: error.message) }
+    }
+
+    private static func describe(_ error: DecodingError) -> String {
+        func at(_ path: [any CodingKey]) -> String { path.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".") }
+        switch error {
+        case let .keyNotFound(key, context): return "missing '\(key.stringValue)' at \(at(context.codingPath))"
+        case let .typeMismatch(_, context), let .valueNotFound(_, context), let .dataCorrupted(context):
+            return "\(at(context.codingPath)): \(context.debugDescription)"
+        @unknown default: return "\(error)"
+        }
+    }
 }

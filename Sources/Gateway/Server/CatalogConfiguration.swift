@@ -10,8 +10,8 @@ public struct CatalogConfiguration: Codable, Sendable, Equatable {
     public var globalAccessGroup: String?
     /// Seconds between polls of the catalogue's access version (default 1).
     public var refreshSeconds: Double?
-    /// The search elements, decoded by the search engine's `SearchConfiguration` once it is
-    /// on this branch; kept as written until then.
+    /// The search elements as written; decoded into `SearchConfiguration` (and validated,
+    /// naming the entry) when the gateway starts (`SearchParameters`).
     public var search: JSONValue?
 
     public init(store: String? = nil, globalAccessGroup: String? = nil, refreshSeconds: Double? = nil, search: JSONValue? = nil) {
@@ -36,5 +36,6 @@ public struct CatalogConfiguration: Codable, Sendable, Equatable {
         if let search, case .object = search {} else if search != nil && search != .null {
             throw ConfigurationError("catalog.search must be a mapping (defaultPageSize, maxPageSize, elements)")
         }
+        _ = try SearchParameters(configuration: search)
     }
 }

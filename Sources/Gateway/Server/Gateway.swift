@@ -92,7 +92,7 @@ public final class Gateway: Sendable {
         self.roots = roots
         self.catalog = catalog
         catalogConfiguration = configuration.catalog ?? CatalogConfiguration()
-        searchParser = SearchParameters(configuration: catalogConfiguration.search)
+        searchParser = try SearchParameters(configuration: catalogConfiguration.search)
         if let catalog {
             let errors = self.errors
             let refresher = DatasetAccessRefresher(
