@@ -358,3 +358,21 @@ def test_revoke_is_seen_within_refresh_seconds(server, tessera_bin):
     while ask(srv, "C", path)[0] != 200:
         assert time.monotonic() < deadline
         time.sleep(0.05)
+
+
+def test_a_store_failure_is_a_502_naming_a_request_id(server):
+    """Runs last in each arm (it breaks the arm's catalogue): a failing query answers 502
+    with a request id and JSON, never the store's message (no SQL, no table names)."""
+    srv, uids, db = server
+    sql(db, "DROP TABLE dataset_doc;")
+    status, h, body = ask(srv, "global", f"/api/datasets/{uids['pub']}/metadata")
+    assert status == 502, (status, body)
+    answer = json.loads(body)
+    request_id = h["x-request-id"]
+    assert answer == {"error": f"catalog error; request id {request_id}"}, answer
+    for leak in (b"dataset_doc", b"SELECT", b"sqlite", b"SQLite", str(db).encode()):
+        assert leak not in body, leak
+    deadline = time.time() + 5
+    while request_id not in srv.log_text():
+        assert time.time() < deadline, "the server's log does not name the request id"
+        time.sleep(0.05)
