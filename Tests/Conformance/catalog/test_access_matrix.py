@@ -30,6 +30,7 @@ from pathlib import Path
 
 from gateway_server import GatewayServer
 from http_exchange import get
+from pg_server import pg_server, psql_query, server_parts  # noqa: F401  (pg_server is a session fixture)
 
 SECRET = "an-hs256-secret-for-the-access-matrix-test"
 REFRESH = 1
@@ -70,9 +71,23 @@ def allowed(user: str, name: str) -> bool:
     return owner in mine or bool(mine & set(groups))
 
 
-def sql(db, script: str):
-    subprocess.run(["sqlite3", str(db)], input=".timeout 5000\n" + script, text=True, check=True, timeout=30,
-                   capture_output=True)
+class Store:
+    """The arm's catalogue: its URL (for the gateway and the CLI) and a way to run SQL in it
+    (the sqlite3 or psql command-line tool)."""
+
+    def __init__(self, url: str, path=None):
+        self.url, self.path = url, path
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.url.startswith("sqlite:")
+
+    def sql(self, script: str):
+        if self.is_sqlite:
+            subprocess.run(["sqlite3", str(self.path)], input=".timeout 5000\n" + script, text=True, check=True,
+                           timeout=30, capture_output=True)
+        else:
+            psql_query(self.url, script)
 
 
 def q(value) -> str:
@@ -110,7 +125,7 @@ roots:
 listing: true
 v2View: true
 catalog:
-  store: sqlite:{base / 'catalog.sqlite'}
+  store: STORE
   refreshSeconds: {REFRESH}
 auth:
   tokens: [{{token: st4tic-olga, groups: [O], user: olga}}]
@@ -119,7 +134,7 @@ auth:
     return base, data, open_root, uids, config
 
 
-def rows_script(base, data, open_root, uids) -> str:
+def rows_script(base, data, open_root, uids, sqlite: bool) -> str:
     now = time.time()
     lines = ["BEGIN;"]
     places = {name: (data / f"{name}.ome.zarr", "data", DATASETS[name]) for name in DATASETS}
@@ -127,7 +142,8 @@ def rows_script(base, data, open_root, uids) -> str:
     for name, (location, root, (owner, groups, public)) in places.items():
         lines.append(
             "INSERT INTO dataset(uid, name, root, location, format, owner_group, is_public, status, created, updated) "
-            f"VALUES ({q(uids[name])}, {q(name)}, {q(root)}, {q(str(location))}, 'tiff', {q(owner)}, {int(public)}, "
+            f"VALUES ({q(uids[name])}, {q(name)}, {q(root)}, {q(str(location))}, 'tiff', {q(owner)}, "
+            f"{int(public) if sqlite else str(public).upper()}, "
             f"'ready', {now}, {now});")
         for g in groups:
             lines.append(f"INSERT INTO dataset_group(dataset_id, grp) SELECT id, {q(g)} FROM dataset WHERE uid = {q(uids[name])};")
@@ -138,21 +154,33 @@ def rows_script(base, data, open_root, uids) -> str:
     return "\n".join(lines)
 
 
-@pytest.fixture(scope="module", params=["responder", "fast"])
+@pytest.fixture(scope="module", params=["responder-sqlite", "fast-sqlite", "fast-postgres"])
 def server(request, layout, tessera_bin):
     base, data, open_root, uids, config = layout
-    db = base / "catalog.sqlite"
-    for leftover in base.glob("catalog.sqlite*"):
-        leftover.unlink()
-    env = {"TESSERA_FAST_PATH": "0" if request.param == "responder" else "1"}
-    srv = GatewayServer(tessera_bin, "--config", config, env=env)
+    path, store_kind = request.param.split("-")
+    if store_kind == "sqlite":
+        for leftover in base.glob("catalog.sqlite*"):
+            leftover.unlink()
+        store = Store(f"sqlite:{base / 'catalog.sqlite'}", base / "catalog.sqlite")
+    else:
+        server_url = request.getfixturevalue("pg_server")
+        name = "t_" + uuid.uuid4().hex
+        host, port, user = server_parts(server_url)
+        admin = f"postgres://{user}@{host}:{port}/postgres"
+        psql_query(admin, f"CREATE DATABASE {name}")
+        request.addfinalizer(lambda: psql_query(admin, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        store = Store(f"postgres://{user}@{host}:{port}/{name}")
+    arm_config = base / f"tessera-{request.param}.yaml"
+    arm_config.write_text(config.read_text().replace("STORE", store.url))
+    env = {"TESSERA_FAST_PATH": "0" if path == "responder" else "1"}
+    srv = GatewayServer(tessera_bin, "--config", arm_config, env=env)
     try:
-        sql(db, rows_script(base, data, open_root, uids))  # the gateway migrated the store when it opened it
+        store.sql(rows_script(base, data, open_root, uids, store.is_sqlite))  # the gateway migrated the store
         deadline = time.time() + REFRESH + 5
         while get(srv, "/data/pub.ome.zarr/zarr.json")[0] != 200:
             assert time.time() < deadline, "the gateway never saw the catalogued datasets"
             time.sleep(0.1)
-        yield srv, uids, db
+        yield srv, uids, store
     finally:
         srv.stop()
 
@@ -333,9 +361,9 @@ def test_bad_parameters_are_400_json(server):
         assert json.loads(body)["parameter"] == parameter, (path, body)
 
 
-def catalog(tessera_bin, db, *args):
-    """`tessera catalog ARGS --catalog sqlite:DB`, required to succeed."""
-    proc = subprocess.run([str(tessera_bin), "catalog", *args, "--catalog", f"sqlite:{db}"], capture_output=True,
+def catalog(tessera_bin, store, *args):
+    """`tessera catalog ARGS --catalog URL`, required to succeed."""
+    proc = subprocess.run([str(tessera_bin), "catalog", *args, "--catalog", store.url], capture_output=True,
                           text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
 
@@ -364,13 +392,13 @@ def test_a_store_failure_is_a_502_naming_a_request_id(server):
     """Runs last in each arm (it breaks the arm's catalogue): a failing query answers 502
     with a request id and JSON, never the store's message (no SQL, no table names)."""
     srv, uids, db = server
-    sql(db, "DROP TABLE dataset_doc;")
+    db.sql("DROP TABLE dataset_doc;")
     status, h, body = ask(srv, "global", f"/api/datasets/{uids['pub']}/metadata")
     assert status == 502, (status, body)
     answer = json.loads(body)
     request_id = h["x-request-id"]
     assert answer == {"error": f"catalog error; request id {request_id}"}, answer
-    for leak in (b"dataset_doc", b"SELECT", b"sqlite", b"SQLite", str(db).encode()):
+    for leak in (b"dataset_doc", b"SELECT", b"sqlite", b"SQLite", b"postgres", db.url.encode()):
         assert leak not in body, leak
     deadline = time.time() + 5
     while request_id not in srv.log_text():
