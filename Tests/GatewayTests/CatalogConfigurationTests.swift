@@ -43,6 +43,9 @@ import Testing
         #expect(refusal("roots: [{name: d, location: /tmp}]\ncatalog: {globalAccessGroup: ''}").contains("catalog.globalAccessGroup"))
         #expect(refusal("roots: [{name: d, location: /tmp}]\ncatalog: {search: [1]}").contains("catalog.search"))
         #expect(throws: (any Error).self) { try load("roots: [{name: d, location: /tmp, datasets: sometimes}]") }
+        // The search engine's own validation, reached from the gateway's YAML.
+        #expect(refusal("roots: [{name: d, location: /tmp}]\ncatalog: {search: {elements: [{name: limit, type: range, keys: [X]}]}}")
+            .contains("catalog.search.elements[0] (limit)"))
     }
 
     @Test func aCatalogSectionNeedsAStore() async throws {
