@@ -139,7 +139,8 @@ let package = Package(
         .testTarget(name: "CatalogTests", dependencies: ["Catalog", "CatalogStores", "CatalogSQLite", "CatalogPostgres"]),
         .testTarget(
             name: "GatewayTests",
-            dependencies: ["Gateway", "ZarrCore", "Storage", .product(name: "NIOEmbedded", package: "swift-nio")]
+            dependencies: ["Gateway", "ZarrCore", "Storage", .product(name: "NIOEmbedded", package: "swift-nio"),
+                           "Catalog", .product(name: "JWTKit", package: "jwt-kit")]
         ),
     ]
 )

@@ -1,4 +1,6 @@
 import ArgumentParser
+import Catalog
+import CatalogStores
 import Foundation
 import Gateway
 
@@ -31,6 +33,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Seconds an answer may wait on a client that reads nothing (default 60).") var sendTimeout: Double?
     @Option(help: "Open connections beyond which idle ones are closed to make room (default: from the descriptor limit).")
     var maxConnections: Int?
+    @Option(help: "The facility catalogue (sqlite:PATH or postgres://USER@HOST[:PORT]/DB): /api routes and per-dataset access (Docs/catalog.md).")
+    var catalog: String?
 
     func run() async throws {
         do {
@@ -49,7 +53,24 @@ struct ServeCommand: AsyncParsableCommand {
             if let idleTimeout { configuration.idleTimeoutSeconds = idleTimeout }
             if let sendTimeout { configuration.sendTimeoutSeconds = sendTimeout }
             if let maxConnections { configuration.maxConnections = maxConnections }
-            let gateway = try await Gateway(configuration: configuration)
+            if let catalog {
+                var section = configuration.catalog ?? CatalogConfiguration()
+                section.store = catalog
+                configuration.catalog = section
+            }
+            var store: (any CatalogStore)?
+            if let location = configuration.catalog?.store {
+                store = try await CatalogLocation(parsing: location).open()
+            } else if configuration.catalog != nil {
+                throw ConfigurationError("catalog: name the store (catalog.store in the config, or --catalog sqlite:PATH)")
+            }
+            let gateway: Gateway
+            do {
+                gateway = try await Gateway(configuration: configuration, catalog: store)
+            } catch {
+                try? await store?.close()
+                throw error
+            }
             let host = configuration.host ?? "127.0.0.1"
             try await GatewayServer.run(gateway, host: host, port: configuration.port ?? 8080) { bound in
                 let base = "http://\(host.contains(":") ? "[\(host)]" : host):\(bound)"

@@ -12,6 +12,26 @@ import Testing
         #expect(RequestPath.parse("/img/caf%C3%A9") == .object(root: "img", key: "café", isFolder: false))
     }
 
+    @Test func apiIsAReservedRootWithItsOwnRoutes() {
+        #expect(RequestPath.parse("/api/datasets") == .api("datasets"))
+        #expect(RequestPath.parse("/api/datasets/abc/metadata") == .api("datasets/abc/metadata"))
+        #expect(RequestPath.parse("/api/datasets/a%20b") == .api("datasets/a b"))
+        #expect(RequestPath.parse("/api") == .api(""))
+        #expect(RequestPath.parse("/api/%2e%2e/x") == .rejected)
+        #expect(RequestPath.parse("/apis/x") == .object(root: "apis", key: "x", isFolder: false))
+    }
+
+    @Test func queryStringsDecodeOnceOrAreRefused() throws {
+        let parsed = try QueryString.parse("q=m31+field&filter=V&filter=R&%27%20OR%201%3D1=x&empty&a=%C3%A5")
+        #expect(parsed.map(\.name) == ["q", "filter", "filter", "' OR 1=1", "empty", "a"])
+        #expect(parsed.map(\.value) == ["m31 field", "V", "R", "x", "", "å"])
+        #expect(throws: APIParameterError(parameter: "q", message: "value is not valid percent-encoded UTF-8")) {
+            try QueryString.parse("q=%ff")
+        }
+        #expect(throws: APIParameterError.self) { try QueryString.parse("%zz=1") }
+        #expect(try QueryString.parse(nil).isEmpty)
+    }
+
     @Test(arguments: [
         "/img/../etc/passwd", "/img/%2e%2e/x", "/img/%2E%2E/x", "/img/.%2e/x", "/img/a%2fb", "/img/a%2Fb",
         "/img/a%5cb", "/img/a\\b", "/img/a%00b", "/img/%c0%ae%c0%ae/x", "/img/%e0%80%ae", "/img//x",

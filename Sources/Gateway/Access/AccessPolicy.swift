@@ -7,7 +7,8 @@ import JWTKit
 /// Credentials arrive as `Authorization: Bearer …`: either a static token (compared in
 /// constant time against every configured one, so timing says nothing about a secret) or a JWT signed with the
 /// configured HS256 secret or RS256 public key, whose `groups` claim (name configurable)
-/// lists the caller's groups.
+/// lists the caller's groups and whose `sub` claim (name configurable) names the user. A
+/// static token names a user only when its entry says `user:`.
 public struct AccessPolicy: Sendable {
     /// Whether anybody may read the root, or only members of these groups.
     public enum Rule: Sendable, Equatable {
@@ -17,7 +18,8 @@ public struct AccessPolicy: Sendable {
 
     public enum Identity: Sendable, Equatable {
         case anonymous
-        case member(Set<String>)
+        /// A verified caller: the user (nil when the credentials name none) and the groups.
+        case member(user: String?, groups: Set<String>)
         /// Credentials were sent but do not verify (bad token, bad signature, expired).
         case refused
 
@@ -32,18 +34,20 @@ public struct AccessPolicy: Sendable {
         case hidden
     }
 
-    private let tokenGroups: [(token: [UInt8], groups: Set<String>)]
+    private let tokenGroups: [(token: [UInt8], user: String?, groups: Set<String>)]
     private let hmacKeys: JWTKeyCollection?
     private let rsaKeys: JWTKeyCollection?
     private let groupsClaim: String
+    private let userClaim: String
     private let issuer: String?
     private let audience: String?
 
     public var isEnabled: Bool { !tokenGroups.isEmpty || hmacKeys != nil || rsaKeys != nil }
 
     public init(configuration: AuthConfiguration) async throws {
-        tokenGroups = try (configuration.tokens ?? []).map { (Array(try $0.resolvedToken().utf8), Set($0.groups)) }
+        tokenGroups = try (configuration.tokens ?? []).map { (Array(try $0.resolvedToken().utf8), $0.user, Set($0.groups)) }
         groupsClaim = configuration.jwt?.groupsClaim ?? "groups"
+        userClaim = configuration.jwt?.userClaim ?? "sub"
         issuer = configuration.jwt?.issuer
         audience = configuration.jwt?.audience
         if let secret = try configuration.jwt?.resolvedHS256Secret() {
@@ -68,7 +72,7 @@ public struct AccessPolicy: Sendable {
         let parts = authorization.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[0].lowercased() == "bearer" else { return .refused }
         let token = String(parts[1].trimmingSpaces)
-        if let groups = staticTokenGroups(Array(token.utf8)) { return .member(groups) }
+        if let found = staticTokenMember(Array(token.utf8)) { return found }
         // The header's alg picks the key set, so an RS256 public key can never be
         // misused as an HMAC secret (algorithm confusion).
         let keys: JWTKeyCollection?
@@ -80,13 +84,18 @@ public struct AccessPolicy: Sendable {
         guard let keys, let payload = try? await keys.verify(token, as: GatewayClaims.self) else { return .refused }
         if let issuer, payload.iss?.value != issuer { return .refused }
         if let audience, !(payload.aud?.value.contains(audience) ?? false) { return .refused }
-        return .member(Set(payload.groups(claim: groupsClaim)))
+        return .member(user: payload.user(claim: userClaim), groups: Set(payload.groups(claim: groupsClaim)))
     }
 
-    private func staticTokenGroups(_ token: [UInt8]) -> Set<String>? {
-        var found: Set<String>?
-        for entry in tokenGroups where Self.constantTimeEqual(entry.token, token) { found = (found ?? []).union(entry.groups) }
-        return found
+    /// The member a static token names: every entry is compared (constant time each), and
+    /// entries sharing a token add their groups; the first entry naming a user names it.
+    private func staticTokenMember(_ token: [UInt8]) -> Identity? {
+        var groups: Set<String>?, user: String?
+        for entry in tokenGroups where Self.constantTimeEqual(entry.token, token) {
+            groups = (groups ?? []).union(entry.groups)
+            if user == nil { user = entry.user }
+        }
+        return groups.map { .member(user: user, groups: $0) }
     }
 
     static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
@@ -104,7 +113,7 @@ public struct AccessPolicy: Sendable {
         case (nil, .anonymous): return .unauthorized // unknown roots look like private ones
         case (nil, .member): return .hidden
         case (.groups, .anonymous), (.groups, .refused): return .unauthorized
-        case let (.groups(allowed), .member(groups)): return allowed.isDisjoint(with: groups) ? .hidden : .allow
+        case let (.groups(allowed), .member(_, groups)): return allowed.isDisjoint(with: groups) ? .hidden : .allow
         }
     }
 
@@ -173,6 +182,14 @@ struct GatewayClaims: JWTPayload {
     func verify(using algorithm: some JWTAlgorithm) async throws {
         try exp.verifyNotExpired()
         try nbf?.verifyNotBefore()
+    }
+
+    /// The user the token names: a string claim (`sub` by default), nil when absent or not a string.
+    func user(claim: String) -> String? {
+        switch claim {
+        case "iss", "aud", "exp", "nbf": nil
+        default: if case let .string(v) = extra[claim], !v.isEmpty { v } else { nil }
+        }
     }
 
     func groups(claim: String) -> [String] {

@@ -8,6 +8,8 @@ public enum RequestTarget: Equatable, Sendable {
     /// A key inside a root; `key` is "" for the root itself. `isFolder` when the path
     /// ended in "/" (only meaningful with listing on).
     case object(root: String, key: String, isFolder: Bool)
+    /// A route of the catalogue's JSON API (`/api/…`), the path after `/api/`, decoded.
+    case api(String)
     /// Malformed or hostile: answered 404, exactly like a key that does not exist.
     case rejected
 }
@@ -39,8 +41,10 @@ public enum RequestPath {
         if raw.elementsEqual("/healthz".utf8) { return .health }
         if raw.elementsEqual("/metrics".utf8) { return .metrics }
         let path = UnsafeRawBufferPointer(rebasing: raw.dropFirst())
-        if !path.contains(UInt8(ascii: "%")) { return parseUnescaped(path) }
-        return parseSegments(Substring(decoding: path, as: UTF8.self))
+        let target = path.contains(UInt8(ascii: "%")) ? parseSegments(Substring(decoding: path, as: UTF8.self)) : parseUnescaped(path)
+        // `api` is a reserved root name: its paths are the catalogue's routes.
+        if case let .object("api", key, _) = target { return .api(key) }
+        return target
     }
 
     /// The general case: split, decode each segment, join.

@@ -1,3 +1,4 @@
+import Catalog
 import Storage
 import Foundation
 import NIOCore
@@ -14,6 +15,8 @@ public final class Gateway: Sendable {
         let rule: AccessPolicy.Rule
         /// The Zarr v2 view of the root's v3 data (`--v2-view`), nil when off.
         let v2: V2ViewStore?
+        /// Whether only catalogued, ready datasets' keys exist (`datasets: catalog`).
+        let datasets: RootConfiguration.DatasetsMode
     }
 
     let roots: [String: ServedRoot]
@@ -42,13 +45,27 @@ public final class Gateway: Sendable {
     let errors = ServerErrors()
     /// How long the fast path reuses an open file; zero: never.
     let fileCacheLifetime: Duration
+    /// The catalogue behind `/api` and per-dataset access; nil without one.
+    let catalog: (any CatalogStore)?
+    /// The current per-dataset access, kept fresh by its own task (nil without a catalogue).
+    let datasetAccess: DatasetAccessRefresher?
+    let catalogConfiguration: CatalogConfiguration
+    /// `/api/datasets` parameters → a search (`SearchParameters`).
+    let searchParser: SearchParameters
     /// One OpenFileCache per event loop, made on first use there.
     private let fileCaches = Mutex<[ObjectIdentifier: NIOLoopBound<OpenFileCache>]>([:])
 
     /// Opens every root (a missing folder or an unparsable S3 URL fails here, before the
-    /// port is bound, naming the root).
-    public init(configuration raw: GatewayConfiguration) async throws {
+    /// port is bound, naming the root). With a catalogue (opened by the caller from
+    /// `catalog.store`), its access snapshot is read once here: a gateway that cannot read
+    /// it does not start, rather than serve datasets under their roots' rules alone.
+    public init(configuration raw: GatewayConfiguration, catalog: (any CatalogStore)? = nil) async throws {
+        var raw = raw
+        if catalog != nil && raw.catalog == nil { raw.catalog = CatalogConfiguration() }
         let configuration = try raw.validated()
+        if configuration.catalog != nil && catalog == nil {
+            throw ConfigurationError("catalog: the section is given but no catalogue store was opened (catalog.store or --catalog)")
+        }
         var roots = [String: ServedRoot]()
         var fileRoots = [String: FileObjectSource]()
         for root in configuration.roots ?? [] {
@@ -70,9 +87,24 @@ public final class Gateway: Sendable {
             case let .groups(groups): .groups(Set(groups))
             }
             let v2 = configuration.v2View == true ? V2ViewStore(base: store) : nil
-            roots[root.name] = ServedRoot(source: source, store: store, rule: rule, v2: v2)
+            roots[root.name] = ServedRoot(source: source, store: store, rule: rule, v2: v2, datasets: root.datasets ?? .open)
         }
         self.roots = roots
+        self.catalog = catalog
+        catalogConfiguration = configuration.catalog ?? CatalogConfiguration()
+        searchParser = try SearchParameters(configuration: catalogConfiguration.search)
+        if let catalog {
+            let errors = self.errors
+            let refresher = DatasetAccessRefresher(
+                store: catalog, roots: (configuration.roots ?? []).map { ($0.name, $0.location) },
+                interval: catalogConfiguration.refreshInterval, onError: { _ = errors.record($0) })
+            do { try await refresher.refresh(force: true) } catch {
+                throw ConfigurationError("catalog: cannot read the datasets' access: \(error)")
+            }
+            datasetAccess = refresher
+        } else {
+            datasetAccess = nil
+        }
         let policy = try await AccessPolicy(configuration: configuration.auth ?? AuthConfiguration())
         self.policy = policy
         fastRoots = fileRoots.filter { name, _ in !policy.isEnabled || roots[name]?.rule == .everyone }
@@ -114,6 +146,37 @@ public final class Gateway: Sendable {
         guard policy.isEnabled else { return false }
         guard let root, let served = roots[root] else { return true }
         return served.rule != .everyone
+    }
+
+    /// Whether any answer from `root` may depend on the caller's credentials, so it says
+    /// `Vary: Authorization`: a root that needs them, a `datasets: catalog` root, or one
+    /// holding a dataset not everyone may see. Per root, not per key: a hidden dataset's 404
+    /// must carry the same fields as a missing key's, on both answer paths.
+    func variesWithCredentials(_ root: String) -> Bool {
+        guard policy.isEnabled else { return false }
+        if needsCredentials(root) { return true }
+        guard let index = datasetAccess?.index, let served = roots[root] else { return false }
+        return served.datasets == .catalog || index.hasRestricted(root)
+    }
+
+    /// Whether an answer about `key` is for this caller only (`privateCacheControl`): its
+    /// root needs credentials, or the key lies in a dataset not everyone may see, or it is
+    /// a listing or consolidated document of a folder above such datasets.
+    func isPrivate(_ root: String, key: String) -> Bool {
+        if needsCredentials(root) { return true }
+        guard let index = datasetAccess?.index, index.hasRestricted(root) else { return false }
+        let viewKey = V2ViewRoute.viewKey(key) ?? key
+        if index.containing(viewKey, root: root).contains(where: { !$0.rule.isPublic || !$0.ready }) { return true }
+        let folder = ConsolidatedMetadata.mayGenerate(viewKey) ? ConsolidatedMetadata.split(viewKey).folder : viewKey
+        return index.hidesBelow(folder, root: root, viewer: .anonymous)
+    }
+
+    /// The catalogue's viewer for a verified caller.
+    func viewer(_ identity: AccessPolicy.Identity) -> Viewer {
+        switch identity {
+        case .anonymous, .refused: .anonymous
+        case let .member(user, groups): Viewer.caller(user: user, groups: groups, globalAccessGroup: catalogConfiguration.resolvedGlobalAccessGroup)
+        }
     }
 
     /// The roots by name, with where each lives (for the startup banner).

@@ -46,6 +46,8 @@ public struct GatewayConfiguration: Codable, Sendable {
     public var consolidateMaxBytes: Int?
     public var consolidateSeconds: Double?
     public var auth: AuthConfiguration?
+    /// The facility catalogue: `/api` routes and per-dataset access (Docs/catalog.md).
+    public var catalog: CatalogConfiguration?
 
     public init() {}
 
@@ -79,14 +81,18 @@ public struct GatewayConfiguration: Codable, Sendable {
         var seen = Set<String>()
         for root in roots {
             guard RequestPath.decodeSegment(root.name[...]) == root.name, !root.name.contains("%"),
-                  !["healthz", "metrics"].contains(root.name) else {
+                  !["healthz", "metrics", "api"].contains(root.name) else {
                 throw ConfigurationError("root name '\(root.name)' is not usable in a URL (reserved, or contains '/', '%', '..' or control characters)")
             }
             guard seen.insert(root.name).inserted else { throw ConfigurationError("root '\(root.name)' is given twice") }
             if case let .groups(groups)? = root.access, groups.isEmpty {
                 throw ConfigurationError("root '\(root.name)': access lists no groups (use 'public' to open it)")
             }
+            if root.datasets == .catalog && catalog == nil {
+                throw ConfigurationError("root '\(root.name)': datasets: catalog needs a catalog (catalog.store in the config, or --catalog)")
+            }
         }
+        try catalog?.validate()
         try NestedRoots.check(roots)
         if let port, !(0...65535).contains(port) { throw ConfigurationError("port \(port) is out of range") }
         if let fileCacheSeconds, !(0...3600).contains(fileCacheSeconds) {
@@ -119,6 +125,14 @@ public struct RootConfiguration: Codable, Sendable, Equatable {
     public var location: String
     /// `public` or a list of groups; default public.
     public var access: Access?
+    /// Whether the catalogue decides which of the root's keys exist: `catalog` serves only
+    /// keys inside ready catalogued datasets (the rest are missing), `open` (the default)
+    /// serves every key under the root's rule and narrows catalogued datasets by their rule.
+    public var datasets: DatasetsMode?
+
+    public enum DatasetsMode: String, Codable, Sendable, Equatable {
+        case open, catalog
+    }
 
     public enum Access: Codable, Sendable, Equatable {
         case everyone
@@ -145,10 +159,11 @@ public struct RootConfiguration: Codable, Sendable, Equatable {
         }
     }
 
-    public init(name: String, location: String, access: Access? = nil) {
+    public init(name: String, location: String, access: Access? = nil, datasets: DatasetsMode? = nil) {
         self.name = name
         self.location = location
         self.access = access
+        self.datasets = datasets
     }
 
     /// `NAME=LOCATION` as given to `--root`.
@@ -175,6 +190,8 @@ public struct AuthConfiguration: Codable, Sendable {
         public var tokenFile: String?
         public var tokenEnv: String?
         public var groups: [String]
+        /// The user this token stands for (optional; the catalogue's owner and uploader).
+        public var user: String?
 
         func resolvedToken() throws -> String {
             guard let secret = try readSecret(inline: token, file: tokenFile, env: tokenEnv, what: "token"), !secret.isEmpty else {
@@ -192,6 +209,8 @@ public struct AuthConfiguration: Codable, Sendable {
         public var rs256PublicKeyFile: String?
         /// The claim listing the caller's groups (default `groups`).
         public var groupsClaim: String?
+        /// The claim naming the user (default `sub`).
+        public var userClaim: String?
         public var issuer: String?
         public var audience: String?
 

@@ -39,10 +39,13 @@ public struct GatewayResponder: HTTPResponder {
         if case let .object(root, _, _) = target, gateway.roots[root] != nil { rootLabel = root }
         let fields = RequestFields(request.headers)
         var response = await answer(request, target, fields)
-        var named: String?
-        if case let .object(root, _, _) = target { named = root }
-        gateway.addSharedFields(&response.headers, origin: fields.origin, method: request.method,
-                                credentials: target != .health && gateway.needsCredentials(named))
+        let credentials: Bool = switch target {
+        case .health: false
+        case .api: true // what a search or a dataset shows depends on the caller
+        case let .object(root, _, _): gateway.roots[root] == nil ? gateway.needsCredentials(nil) : gateway.variesWithCredentials(root)
+        default: gateway.needsCredentials(nil)
+        }
+        gateway.addSharedFields(&response.headers, origin: fields.origin, method: request.method, credentials: credentials)
         gateway.record(method: request.method, path: request.uri.string, range: fields.range,
                        status: response.status.code, bytes: request.method == .head ? 0 : response.body.contentLength ?? 0,
                        root: rootLabel, since: start, remote: context.remote)
@@ -66,6 +69,12 @@ public struct GatewayResponder: HTTPResponder {
                             body: request.method == .head ? .init() : .init(byteBuffer: ByteBuffer(bytes: gateway.metrics.exposition())))
         case .rejected:
             return notFound()
+        case let .api(path):
+            let query: [(name: String, value: String)]
+            do { query = try QueryString.parse(request.uri.query.map { $0[...] }) } catch {
+                return JSONAnswer.error(.badRequest, error.message, parameter: error.parameter, request.method)
+            }
+            return await APIRoutes(gateway: gateway).answer(path, query: query, method: request.method, identity: identity)
         case let .object(rootName, key, isFolder):
             let root = gateway.roots[rootName]
             if gateway.policy.isEnabled {
@@ -76,16 +85,22 @@ public struct GatewayResponder: HTTPResponder {
                 }
             }
             guard let root else { return notFound() }
-            let isPrivate = gateway.needsCredentials(rootName)
+            // The catalogue's word comes before anything about the object (existence,
+            // validators, ranges, errors) is looked at: a hidden key is a missing key.
+            let view = root.v2.flatMap { view in V2ViewRoute.viewKey(key).map { (view, $0) } }
+            let access = datasetScope(rootName, root: root, key: view?.1 ?? key, isFolder: isFolder, identity)
+            if let refusal = access.refusal { return refusal }
+            let isPrivate = gateway.isPrivate(rootName, key: key)
             do {
-                if let view = root.v2, let viewKey = V2ViewRoute.viewKey(key) {
+                if let (view, viewKey) = view {
                     return try await v2Answer(view, rootName: rootName, key: viewKey, isFolder: isFolder, request.method,
-                                              fields, isPrivate: isPrivate)
+                                              fields, isPrivate: isPrivate, scope: access.scope)
                 }
                 if isFolder || key.isEmpty {
-                    return try await folder(root, rootName: rootName, key: key, request.method, fields, isPrivate: isPrivate)
+                    return try await folder(root, rootName: rootName, key: key, request.method, fields, isPrivate: isPrivate,
+                                            scope: access.scope)
                 }
-                guard let object = try await resolve(root, rootName: rootName, key: key) else { return notFound() }
+                guard let object = try await resolve(root, rootName: rootName, key: key, scope: access.scope) else { return notFound() }
                 return try await ObjectResponse.make(object, key: key, method: request.method, fields: fields,
                                                      cacheControl: isPrivate ? gateway.privateCacheControl : gateway.cacheControl)
             } catch {
@@ -94,8 +109,40 @@ public struct GatewayResponder: HTTPResponder {
         }
     }
 
-    /// The stored object, or a generated consolidated document standing in for it.
-    private func resolve(_ root: Gateway.ServedRoot, rootName: String, key: String) async throws -> (any OpenedObject)? {
+    /// The catalogue's decision for a key, before anything about the object is revealed:
+    /// a refusal (the same 404 as a missing key; 401 for an anonymous caller when auth is on
+    /// and the root is `datasets: catalog`, where every key outside a public dataset is
+    /// answered so, existing or not), or the scope that filters listings and consolidated
+    /// documents.
+    private func datasetScope(_ rootName: String, root: Gateway.ServedRoot, key: String, isFolder: Bool,
+                              _ identity: AccessPolicy.Identity) -> (refusal: Response?, scope: DatasetScope?) {
+        guard let index = gateway.datasetAccess?.index else { return (nil, nil) }
+        let viewer = gateway.viewer(identity)
+        let scope = DatasetScope(index: index, root: rootName, mode: root.datasets, viewer: viewer)
+        // A folder (listing) is filtered rather than refused, unless it lies inside a dataset.
+        let decision = index.decide(root: rootName, key: key, mode: root.datasets, viewer: viewer)
+        switch decision {
+        case .open, .restricted: return (nil, scope)
+        case .missing where (isFolder || key.isEmpty) && scope.isAboveDatasets(key):
+            return (nil, scope)
+        case .missing, .hidden:
+            return (refuse(identity, root), nil)
+        }
+    }
+
+    private func refuse(_ identity: AccessPolicy.Identity, _ root: Gateway.ServedRoot) -> Response {
+        if gateway.policy.isEnabled, identity == .anonymous, root.datasets == .catalog { return unauthorized() }
+        return notFound()
+    }
+
+    /// The stored object, or a generated consolidated document standing in for it. Above
+    /// datasets the caller may not all see, no consolidated document is given out: a stored
+    /// `.zmetadata` is a 404 and a v3 `zarr.json` is served as stored.
+    private func resolve(_ root: Gateway.ServedRoot, rootName: String, key: String, scope: DatasetScope?) async throws -> (any OpenedObject)? {
+        if let scope, ConsolidatedMetadata.mayGenerate(key), scope.hidesBelow(ConsolidatedMetadata.split(key).folder) {
+            if ConsolidatedMetadata.split(key).name == ZarrKeys.consolidated { return nil }
+            return try await root.source.open(key)
+        }
         let stored = try await root.source.open(key)
         guard gateway.consolidate, ConsolidatedMetadata.mayGenerate(key) else { return stored }
         let (folder, name) = ConsolidatedMetadata.split(key)
@@ -118,11 +165,19 @@ public struct GatewayResponder: HTTPResponder {
     /// inner chunk (`V2ViewStore`), or a listing. A node the view does not offer is a 404,
     /// its reason in the server's log.
     private func v2Answer(_ view: V2ViewStore, rootName: String, key: String, isFolder: Bool, _ method: HTTPRequest.Method,
-                          _ fields: RequestFields, isPrivate: Bool) async throws -> Response {
+                          _ fields: RequestFields, isPrivate: Bool, scope: DatasetScope?) async throws -> Response {
         let cacheControl = isPrivate ? gateway.privateCacheControl : gateway.cacheControl
+        if let scope, ConsolidatedMetadata.split(key).name == ZarrKeys.consolidated,
+           scope.hidesBelow(ConsolidatedMetadata.split(key).folder) {
+            return notFound()
+        }
+        var keep: (@Sendable (String, Bool) -> Bool)?
+        if let scope {
+            keep = { name, isFolder in scope.keepsListed(name, in: key, isFolder: isFolder) }
+        }
         let object: MemoryObject?
         do {
-            object = try await V2ViewRoute.object(view, rootName: rootName, key: key, isFolder: isFolder, gateway: gateway)
+            object = try await V2ViewRoute.object(view, rootName: rootName, key: key, isFolder: isFolder, gateway: gateway, keep: keep)
         } catch let refusal as V2ViewRefusal {
             _ = gateway.errors.record("\(rootName)/v2/\(key): \(refusal)")
             return notFound()
@@ -136,8 +191,9 @@ public struct GatewayResponder: HTTPResponder {
     }
 
     private func folder(_ root: Gateway.ServedRoot, rootName: String, key: String, _ method: HTTPRequest.Method,
-                        _ fields: RequestFields, isPrivate: Bool) async throws -> Response {
-        guard gateway.listing, let listing = try await root.source.listFolder(key) else { return notFound() }
+                        _ fields: RequestFields, isPrivate: Bool, scope: DatasetScope?) async throws -> Response {
+        guard gateway.listing, var listing = try await root.source.listFolder(key) else { return notFound() }
+        if let scope { listing = scope.filter(listing, folder: key) }
         let bytes = try FolderListingDocument(listing).encoded()
         return try await ObjectResponse.make(MemoryObject(bytes), key: "listing.json", method: method, fields: fields,
                                              cacheControl: isPrivate ? "private, no-cache" : "no-cache")

@@ -34,7 +34,16 @@ public enum GatewayServer {
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) },
             logger: logger
         )
-        try await app.runService()
+        guard let access = gateway.datasetAccess else {
+            try await app.runService()
+            return
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await access.run() }
+            group.addTask { try await app.runService() }
+            defer { group.cancelAll() }
+            try await group.next()
+        }
     }
 
 }

@@ -29,9 +29,13 @@ enum V2ViewRoute {
     /// The answer's object, or nil for a 404. Throws `V2ViewRefusal` for a node the view
     /// does not offer, and what the store throws.
     static func object(_ view: V2ViewStore, rootName: String, key: String, isFolder: Bool,
-                       gateway: Gateway) async throws -> MemoryObject? {
+                       gateway: Gateway, keep: (@Sendable (_ child: String, _ isFolder: Bool) -> Bool)? = nil) async throws -> MemoryObject? {
         if isFolder || key.isEmpty {
-            guard gateway.listing, let listing = try await blocking({ try view.listFolder(key) }) else { return nil }
+            guard gateway.listing, var listing = try await blocking({ try view.listFolder(key) }) else { return nil }
+            if let keep {
+                listing.folders = listing.folders.filter { keep($0, true) }
+                listing.objects = listing.objects.filter { keep($0.key, false) }
+            }
             return MemoryObject(try FolderListingDocument(listing.sorted()).encoded())
         }
         let (folder, name) = ConsolidatedMetadata.split(key)

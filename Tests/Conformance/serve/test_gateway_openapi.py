@@ -27,9 +27,16 @@ def resolve(spec, node):
     return node
 
 
+API_TEMPLATES = [("/api/datasets/", "/metadata", "/api/datasets/{id}/metadata"), ("/api/datasets/", "", "/api/datasets/{id}")]
+
+
 def operation_for(path: str) -> str:
-    if path.split("?")[0] in ("/healthz", "/metrics"):
+    if path.split("?")[0] in ("/healthz", "/metrics", "/api/datasets", "/api/search/elements"):
         return path.split("?")[0]
+    for prefix, suffix, template in API_TEMPLATES:
+        bare = path.split("?")[0]
+        if bare.startswith(prefix) and bare.endswith(suffix) and "/" not in bare[len(prefix):len(bare) - len(suffix)]:
+            return template
     return "/{root}/{folder}/" if path.endswith("/") and path.count("/") > 2 else "/{root}/{key}"
 
 
@@ -79,6 +86,10 @@ REQUESTS = [
     ("OPTIONS", "/d/0/0", {"Origin": "http://x", "Access-Control-Request-Method": "GET"}),
     ("GET", "/d/0/", {}), ("GET", "/private/0/", {}), ("GET", "/d/nothing/", {}),
     ("GET", "/dead/zarr.json", {}), ("HEAD", "/dead/zarr.json", {}),
+    # Without a catalogue every /api route is a JSON 404 (the catalogue's answers are checked
+    # against this spec by catalog/test_access_matrix.py).
+    ("GET", "/api/datasets?limit=1", {}), ("GET", "/api/datasets/x", {}), ("GET", "/api/datasets/x/metadata", {}),
+    ("GET", "/api/search/elements", {}),
 ]
 
 
@@ -92,7 +103,10 @@ RAW_REQUESTS = [
 # (or when descriptors run out mid-answer). The server writes it and closes at once, so a
 # client that has already sent its request usually sees a reset instead (no lingering
 # close yet); test_gateway_hardening.py checks the server survives those conditions.
-PRODUCED_ELSEWHERE = {("/{root}/{key}", "get", "503"), ("/{root}/{key}", "head", "503")}
+PRODUCED_ELSEWHERE = {("/{root}/{key}", "get", "503"), ("/{root}/{key}", "head", "503")} | {
+    (template, "get", status) for template in ("/api/datasets", "/api/datasets/{id}", "/api/datasets/{id}/metadata",
+                                               "/api/search/elements")
+    for status in ("200", "400", "401", "502", "503")}
 
 
 def raw_answer(srv, raw: bytes):

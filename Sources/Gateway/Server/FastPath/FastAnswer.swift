@@ -29,6 +29,13 @@ extension Gateway {
         if policy.isEnabled && request.fields.authorization != nil { return nil }
         if consolidate && ConsolidatedMetadata.mayGenerate(key) { return nil }
         if v2View && V2ViewRoute.owns(key) { return nil }
+        // Keys in datasets not everyone may see (or outside ready datasets of a
+        // `datasets: catalog` root) go to the responder, which asks the catalogue.
+        if let index = datasetAccess?.index, let mode = roots[rootName]?.datasets,
+           mode == .catalog || index.hasRestricted(rootName),
+           index.decide(root: rootName, key: key, mode: mode, viewer: .anonymous) != .open {
+            return nil
+        }
         let lease: OpenFileLease
         do { lease = try files.lease(source, root: rootName, key: key, now: start) } catch { return nil }
         let file = lease.file
@@ -48,12 +55,15 @@ extension Gateway {
         } else {
             bytes.writeField(.contentLength, "0")
         }
+        // Only public roots are answered here; a root holding datasets not everyone may see
+        // says it varies with credentials on every answer, as the responder does for it.
+        let credentials = datasetAccess != nil && variesWithCredentials(rootName)
         if let cors = anyOriginCORSFields {
             bytes.writeImmutableBuffer(cors)
+            if credentials { bytes.writeField(.vary, "Authorization") }
         } else {
-            // Only public roots are answered here: the answer varies with Origin alone.
             forEachCORSField(origin: request.fields.origin, method: method) { bytes.writeField($0, $1) }
-            bytes.writeField(.vary, "Origin")
+            bytes.writeField(.vary, credentials ? "Origin, Authorization" : "Origin")
             bytes.writeField(.xContentTypeOptions, "nosniff")
         }
         bytes.writeField(.date, HTTPDate.now())
