@@ -82,6 +82,8 @@ enum HDF5Opener {
             fileAttributes = HDF5Attributes.read(root)
             H5Gclose(root)
         }
+        // Every object's attributes for the catalogue (a walk of the headers, no data read).
+        let harvest = HDF5ObjectWalk.metadata(file)
         let metadata: JSONValue = .object([
             "dataset": .string(datasetPath), "shape": JSONValue(sourceShape), "axes": .array(names.map { .string($0) }),
             "attributes": .object(attributes), "fileAttributes": .object(fileAttributes),
@@ -94,7 +96,8 @@ enum HDF5Opener {
                               sourceShape: sourceShape, order: order, description: description)
         fileOwned = false
         datasetOwned = false
-        return SourceFile(path: path, format: .hdf5, images: [image], fileBytes: SourceOpener.fileSize(path))
+        return SourceFile(path: path, format: .hdf5, images: [image], fileBytes: SourceOpener.fileSize(path),
+                          harvestMetadata: harvest)
     }
 
     /// Axis names, slowest first: `--axes`, else an axes attribute, else y, x last.
