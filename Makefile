@@ -23,9 +23,14 @@ release: deps
 	$(SWIFT) build -c release --product tessera
 	$(SWIFT) build -c release --product tessera-bench
 
+# The catalog's PostgreSQL store is tested against a throwaway server (scripts/pg-test.sh),
+# stopped even when the tests fail.
 test: venv
 	$(SWIFT) build
-	$(MAKE) test-swift test-conformance
+	@pgdir=$$(mktemp -d /tmp/tessera-pg.XXXXXX); \
+	trap 'scripts/pg-test.sh stop "$$pgdir"' EXIT; \
+	url=$$(scripts/pg-test.sh start "$$pgdir") || exit 1; \
+	TESSERA_TEST_POSTGRES=$$url $(MAKE) test-swift test-conformance
 
 test-swift:
 	$(SWIFT) test

@@ -31,7 +31,8 @@ public protocol CatalogStore: Sendable {
     /// for a select element's choices. At most `limit`, sorted.
     func distinctValues(keys: [String], column: DatasetColumn?, visibleTo viewer: Viewer, limit: Int) async throws -> [String]
 
-    /// Applies an access change to the selected datasets; returns how many changed.
+    /// Applies an access change to the selected datasets; returns how many the selector found
+    /// (0: no such dataset). The access version moves only when a rule really changed.
     func changeAccess(_ selector: DatasetSelector, _ change: AccessChange) async throws -> Int
 
     /// Every dataset's access, for the gateway's object routes.
