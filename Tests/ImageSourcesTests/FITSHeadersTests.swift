@@ -38,6 +38,12 @@ import ZarrCore
                                         .uint(18_446_744_073_709_551_615)])
     }
 
+    @Test func cardsWithoutTrailingBlanksAsCfitsioGivesThem() {
+        let parsed = FITSHeaders.parse(["UNDEF   =", "COMMENT", "A       =                    1"])
+        #expect(parsed.map(\.key) == ["UNDEF", "COMMENT", "A"])
+        #expect(parsed.map(\.value) == [.null, .string(""), .int(1)])
+    }
+
     @Test func aStringEndingInAmpersandWithoutContinueKeepsIt() {
         let parsed = FITSHeaders.parse([card("A       = 'x&'"), card("B       =                    1")])
         #expect(parsed.map(\.value) == [.string("x&"), .int(1)])

@@ -43,7 +43,9 @@ enum FITSHeaders {
         // The entry whose string ended in `&`, waiting for CONTINUE cards.
         var continuing: Int?
         for card in cards {
-            let chars = Array(card.utf8)
+            // cfitsio hands cards back without their trailing blanks; the columns count.
+            var chars = Array(card.utf8.prefix(80))
+            if chars.count < 80 { chars += [UInt8](repeating: UInt8(ascii: " "), count: 80 - chars.count) }
             let key8 = String(decoding: chars.prefix(8), as: UTF8.self).trimmingTrailingSpaces()
             if key8 == "END" { break }
             if key8 == "CONTINUE", let index = continuing, case let .string(previous) = result[index].value {
