@@ -328,3 +328,27 @@ def test_groups_without_a_catalog_are_refused(run_tessera, tmp_path, monkeypatch
     r = run_tessera("convert", str(src), str(tmp_path / "o.ome.zarr"), "--group", "g")
     assert r.returncode != 0 and "--catalog" in r.stderr
     assert not (tmp_path / "o.ome.zarr").exists()
+
+
+def test_run_catalogues_each_whole_input_with_the_environment_url(run_tessera, tmp_path, monkeypatch):
+    from astropy.io import fits
+    from job_manifest import job_input, write_job
+
+    inputs = []
+    for i in range(3):
+        src = tmp_path / f"in{i}.fits"
+        h = fits.Header()
+        h["OBJECT"] = f"field {i}"
+        fits.PrimaryHDU(np.full((8, 8), i, np.int16), header=h).writeto(src)
+        inputs.append(job_input(src, f"in{i}.ome.zarr", "fits", task=0))
+    job = write_job(tmp_path / "job.json", inputs, tmp_path / "out", tasks=1)
+    cat = SQLiteCatalog(tmp_path)
+    monkeypatch.setenv("TESSERA_CATALOG", cat.url)
+    r = run_tessera("run", str(job), "--task", "0", "--group", "team")
+    assert r.returncode == 0, r.stderr
+    rows = cat.query("SELECT d.name, d.status, d.location, m.str FROM dataset d JOIN meta m ON m.dataset_id = d.id "
+                     "WHERE m.key = 'OBJECT' ORDER BY d.name")
+    assert [(x["name"], x["status"], x["str"]) for x in rows] == [(f"in{i}", "ready", f"field {i}") for i in range(3)]
+    assert all(x["location"] == str(tmp_path / "out" / f"in{i}.ome.zarr") for i, x in enumerate(rows))
+    groups = cat.query("SELECT grp FROM dataset_group")
+    assert [g["grp"] for g in groups] == ["team"] * 3
