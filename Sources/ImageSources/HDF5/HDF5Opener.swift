@@ -8,6 +8,10 @@ enum HDF5Opener {
     static func open(path: String, dataset requested: String?, axes axisOption: String?) throws -> SourceFile {
         _ = H5open()
         tessera_h5_silence_errors()
+        // HDF5 keeps an error stack per thread; one left behind on a thread that then ends
+        // (a conversion thread, a batch worker) keeps the library from closing at exit, which
+        // then prints "infinite loop closing library". Clear this thread's stack when done.
+        defer { H5Eclear2(tessera_h5e_default()) }
         guard FileManager.default.isReadableFile(atPath: path) else { throw SourceError(path, "cannot be opened for reading") }
         guard H5Fis_hdf5(path) > 0 else { throw SourceError(path, "not an HDF5 file") }
         let file = H5Fopen(path, tessera_h5f_acc_rdonly(), tessera_h5p_default())
