@@ -16,6 +16,10 @@ enum TIFFOpener {
         // Every tag of the first directory, for the catalogue (libtiff keeps only the tags it
         // knows; the walker reads the directory's few bytes itself).
         file.harvestMetadata = TIFFTagWalker.metadata(path: path)
+        if let xml = file.omeXML, case var .object(metadata)? = file.harvestMetadata {
+            metadata["scopes"] = .array((metadata["scopes"]?.arrayValue ?? []) + OMEEssentials.scopes(xml))
+            file.harvestMetadata = .object(metadata)
+        }
         return file
     }
 

@@ -320,3 +320,56 @@ def slide_scopes(path):
     with openslide.OpenSlide(str(path)) as s:
         props = dict(s.properties)
     return [("openslide", [(k, props[k]) for k in sorted(props)], True)]
+
+
+def ome_scopes(xml: str):
+    """The OME-XML essentials (text scopes): `ome/Image[i]` (AcquisitionDate, Pixels.<attr>
+    but ID in name order, Channel.Name/EmissionWavelength/ExcitationWavelength per channel,
+    Plane.DeltaT/ExposureTime of the first plane), `ome/Instrument[j]` (Objective.
+    NominalMagnification/LensNA/Immersion), `ome/MapAnnotation[k]` (each M: K → text), in
+    document order."""
+    import xml.etree.ElementTree as ET
+
+    def local(tag):
+        return tag.rsplit("}", 1)[-1]
+
+    scopes = []
+    counts = {}
+
+    def scope(kind):
+        n = counts.get(kind, 0)
+        counts[kind] = n + 1
+        entries = []
+        scopes.append((f"ome/{kind}[{n}]", entries, True))
+        return entries
+
+    root = ET.fromstring(xml.encode())
+    for el in root.iter():
+        name = local(el.tag)
+        if name == "Image":
+            entries = scope("Image")
+            plane_seen = False
+            for sub in el.iter():
+                sn = local(sub.tag)
+                if sn == "AcquisitionDate":
+                    entries.append(("AcquisitionDate", (sub.text or "").strip()))
+                elif sn == "Pixels":
+                    entries += [(f"Pixels.{k}", sub.attrib[k]) for k in sorted(sub.attrib) if k != "ID"]
+                elif sn == "Channel":
+                    entries += [(f"Channel.{k}", sub.attrib[k]) for k in ("Name", "EmissionWavelength", "ExcitationWavelength")
+                                if k in sub.attrib]
+                elif sn == "Plane" and not plane_seen:
+                    plane_seen = True
+                    entries += [(f"Plane.{k}", sub.attrib[k]) for k in ("DeltaT", "ExposureTime") if k in sub.attrib]
+        elif name == "Instrument":
+            entries = scope("Instrument")
+            for sub in el.iter():
+                if local(sub.tag) == "Objective":
+                    entries += [(f"Objective.{k}", sub.attrib[k]) for k in ("NominalMagnification", "LensNA", "Immersion")
+                                if k in sub.attrib]
+        elif name == "MapAnnotation":
+            entries = scope("MapAnnotation")
+            for sub in el.iter():
+                if local(sub.tag) == "M" and "K" in sub.attrib:
+                    entries.append((sub.attrib["K"], sub.text or ""))
+    return scopes
