@@ -119,15 +119,22 @@ public struct SourceFile: Sendable {
     /// What the reader saw about the file as a whole, in the order `tessera info` prints it:
     /// a slide's vendor, a DICOM transfer syntax, a FITS or HDF4 compression.
     public var details: [(label: String, value: String)]
+    /// Every key/value of the file's metadata for the catalogue's harvest, as the readers saw
+    /// it while opening (no pixels read), in `MetadataFlattener`'s input form
+    /// (`{"format", "scopes": [{"scope", "entries": [[key, value]…], "textual"?}]}`); read it
+    /// through `SourceMetadata.of(_:)`, which builds it from the images' metadata for readers
+    /// that do not fill it.
+    public var harvestMetadata: JSONValue?
 
     public init(path: String, format: Format, images: [any ImageSource], omeXML: String? = nil, fileBytes: Int,
-                details: [(label: String, value: String)] = []) {
+                details: [(label: String, value: String)] = [], harvestMetadata: JSONValue? = nil) {
         self.path = path
         self.format = format
         self.images = images
         self.omeXML = omeXML
         self.fileBytes = fileBytes
         self.details = details
+        self.harvestMetadata = harvestMetadata
     }
 }
 

@@ -6,7 +6,7 @@ import NGFF
 import Pyramid
 import ZarrCore
 
-struct ConvertCommand: ParsableCommand {
+struct ConvertCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "convert",
         abstract: "Convert TIFF/OME-TIFF/BigTIFF, HDF5 and FITS images to multiscale OME-NGFF.",
@@ -28,9 +28,10 @@ struct ConvertCommand: ParsableCommand {
     @Flag(name: .customLong("fail-fast"), help: "Stop a batch at its first bad input (default: convert every other input, then fail).") var failFast = false
     @Flag(help: "Replace an existing output: only a Zarr hierarchy or Tessera's own output, never one holding an input.") var overwrite = false
     @Flag(help: "Finish an interrupted conversion, keeping what is stored.") var resume = false
+    @OptionGroup var catalog: CatalogFlags
 
-    func run() throws {
-        try reportingErrors {
+    func run() async throws {
+        try await reportingErrorsAsync {
             guard paths.count >= 2 else { throw UsageError("convert needs at least one input and an output") }
             var options = try flags.options()
             options.labelsPath = labels
@@ -41,8 +42,17 @@ struct ConvertCommand: ParsableCommand {
             options.resume = resume
             options.failFast = failFast
 
-            let job = ConvertJob(inputs: Array(paths.dropLast()), output: paths.last!, options: options, log: logLine)
-            let s = try job.run()
+            var job = ConvertJob(inputs: Array(paths.dropLast()), output: paths.last!, options: options, log: logLine)
+            let recorder = try await catalog.recorder()
+            job.observer = recorder
+            let s: ConvertSummary
+            do {
+                s = try await runOffThePool { [job] in try job.run() }
+            } catch {
+                await recorder?.close()
+                throw error
+            }
+            await recorder?.close()
             let mb = Double(s.pixelBytes) / 1e6
             logLine(String(format: "converted %d input(s), %d image(s): %.1f MB of pixels (%.1f MB of files) → %.1f MB in %d objects%@, %.2f s, %.1f MB/s",
                            s.inputs, s.images, mb, Double(s.fileBytes) / 1e6, Double(s.outputBytes) / 1e6, s.written,

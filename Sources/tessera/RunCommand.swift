@@ -4,7 +4,7 @@ import Conversion
 import Foundation
 import ZarrCore
 
-struct RunCommand: ParsableCommand {
+struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Convert one task's share of a job planned by `tessera plan`.",
@@ -21,9 +21,10 @@ struct RunCommand: ParsableCommand {
     @OptionGroup var machine: MachineFlags
     @Flag(name: .customLong("retry-failed"), help: "Run every item whose latest report says it failed (any task; only task --task's when given).")
     var retryFailed = false
+    @OptionGroup var catalog: CatalogFlags
 
-    func run() throws {
-        try reportingErrors {
+    func run() async throws {
+        try await reportingErrorsAsync {
             let job = try JobManifest.load(manifest)
             let options = try job.convertOptions(on: machine)
             let items: [WorkItem], previous: [ReportLine], task: Int?
@@ -43,9 +44,12 @@ struct RunCommand: ParsableCommand {
             let run = ReportLog.runName()
             let report = try ReportLog(location: job.reports, run: run)
             let done = ReportReading.latest(previous.filter { $0.status == .done })
-            let runner = TaskRunner(manifest: job, options: options, report: report, run: run, previous: done, log: logLine)
+            var runner = TaskRunner(manifest: job, options: options, report: report, run: run, previous: done, log: logLine)
+            let recorder = try await catalog.recorder()
+            runner.observer = recorder
             let start = Date()
-            let outcome = runner.run(items)
+            let outcome = try await runOffThePool { [runner] in runner.run(items) }
+            await recorder?.close()
             let which = retryFailed ? "retry of failed items" + (task.map { " of task \($0)" } ?? "") : "task \(task ?? 0)"
             logLine("\(which): \(outcome.items) item(s): \(outcome.done) done, \(outcome.skipped) skipped (complete), "
                     + "\(outcome.failed) failed, " + String(format: "%.2f s", Date().timeIntervalSince(start)))

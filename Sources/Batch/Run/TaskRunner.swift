@@ -25,6 +25,9 @@ public struct TaskRunner: Sendable {
     /// Each item's latest `done` line from before, so a `skipped` line can repeat what its
     /// output holds (bytes out, objects) and the report's totals stay whole after a rerun.
     public let previous: [WorkItemKey: ReportLine]
+    /// Told about each whole input converted (the CLI's catalogue writer); split images'
+    /// regions are not observed yet.
+    public var observer: (any ConversionObserver)?
 
     public init(manifest: JobManifest, options: ConvertOptions, report: ReportLog, run: String,
                 previous: [WorkItemKey: ReportLine] = [:], log: @escaping @Sendable (String) -> Void) {
@@ -81,7 +84,7 @@ public struct TaskRunner: Sendable {
             let result = try account.charge { () throws -> WorkResult in
                 switch item {
                 case .whole:
-                    let c = try WholeInput.convert(input.input, into: destination, options: options, log: log)
+                    let c = try WholeInput.convert(input.input, into: destination, options: options, observer: observer, log: log)
                     return WorkResult(status: c.status, bytesOut: c.outputBytes, objects: c.written)
                 case let .region(k, r):
                     return try RegionWork.convert(manifest.inputs[k], region: r, task: task, destination: destination,

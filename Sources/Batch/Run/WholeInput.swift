@@ -7,6 +7,7 @@ import ZarrCore
 /// a local file first and the staged copy removed after.
 enum WholeInput {
     static func convert(_ input: String, into destination: String, options: ConvertOptions,
+                        observer: (any ConversionObserver)? = nil,
                         log: @escaping @Sendable (String) -> Void) throws -> InputConversion {
         // An S3 object whose complete output names its size and Last-Modified is not
         // downloaded again: a rerun of a finished job stays a metadata check.
@@ -14,7 +15,7 @@ enum WholeInput {
            try ConvertJob.isComplete(destination, options: options, matches: { $0.size == size && $0.modified == Int64(modified) * 1_000_000_000 }) {
             return InputConversion(status: .skipped, fileBytes: size)
         }
-        return try LocalInput.with(input) { path in try ConvertJob.convertInput(path, into: destination, options: options, log: log) }
+        return try LocalInput.with(input) { path in try ConvertJob.convertInput(path, into: destination, options: options, observer: observer, log: log) }
     }
 }
 

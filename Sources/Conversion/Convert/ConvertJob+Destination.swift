@@ -31,6 +31,7 @@ extension ConvertJob {
     /// mark, and the NGFF metadata naming every level); Tessera's unfinished output →
     /// resume, keeping verified objects; anything else → refused (never overwritten).
     public static func convertInput(_ input: String, into destination: String, options: ConvertOptions,
+                                    observer: (any ConversionObserver)? = nil,
                                     log: @escaping @Sendable (String) -> Void) throws -> InputConversion {
         var options = options
         options.overwrite = false
@@ -47,7 +48,8 @@ extension ConvertJob {
         // Absent, or started: a resume (refused with the reason when it is not Tessera's
         // output, or not of this input with these settings).
         options.resume = try store.holdsObjects(prefix: "")
-        let job = ConvertJob(inputs: [input], output: destination, options: options, log: log)
+        var job = ConvertJob(inputs: [input], output: destination, options: options, log: log)
+        job.observer = observer
         let total = Mutex(ConvertSummary())
         try job.convertOne(input, into: destination, options: options, windows: nil, total: total)
         let s = total.withLock { $0 }

@@ -29,6 +29,8 @@ public struct ConvertJob: Sendable {
     public let output: String
     public let options: ConvertOptions
     public let log: @Sendable (String) -> Void
+    /// Told before and after each input is written (the CLI's catalogue writer).
+    public var observer: (any ConversionObserver)?
 
     public init(inputs: [String], output: String, options: ConvertOptions, log: @escaping @Sendable (String) -> Void) {
         self.inputs = inputs
@@ -96,13 +98,30 @@ public struct ConvertJob: Sendable {
         } else {
             try OutputMark(command: "convert", settings: options.storedBytesSettings, source: identity).write(to: store)
         }
+        // Refused before writing anything (a usage error found while planning, or the
+        // observer's refusal): take the mark back, so the output does not seem to exist when
+        // the user retries.
+        func takeMarkBack() {
+            if mark == nil, (try? store.firstEntries(prefix: "", limit: 2).map(\.key)) == [OutputMark.key] { try? store.delete(OutputMark.key) }
+        }
         let result: [ImageSummary]
+        let observed = observer.map { _ in
+            ObservedConversion(input: file, source: source, part: part, identity: identity, destination: destination)
+        }
+        do {
+            if let observer, let observed { try observer.willConvert(observed) }
+        } catch {
+            takeMarkBack()
+            throw error
+        }
         do {
             result = try self.convert(source, into: store, options: options, windows: windows)
+            if let observer, let observed {
+                try observer.didConvert(observed, output: ObservedOutput(images: result.count, outputBytes: result.reduce(0) { $0 + $1.outputBytes }))
+            }
         } catch {
-            // Refused before writing anything (a usage error found while planning): take
-            // the mark back, so the output does not seem to exist when the user retries.
-            if mark == nil, (try? store.firstEntries(prefix: "", limit: 2).map(\.key)) == [OutputMark.key] { try? store.delete(OutputMark.key) }
+            if let observer, let observed { observer.didFail(observed, error: error) }
+            takeMarkBack()
             throw error
         }
         total.withLock { summary in

@@ -11,10 +11,14 @@ enum FITSOpener {
         var count: Int32 = 0
         var images = [any ImageSource]()
         var probe: UnsafeMutablePointer<fitsfile>?
+        var headers: JSONValue = .null
         try FITSImage.libraryLock.withLock { _ in
             _ = tessera_fits_open_readonly(&probe, path, &status)
             guard status == 0, let probe else { throw SourceError(path, "not a readable FITS file: \(message(status))") }
             _ = ffthdu(probe, &count, &status)
+            // Every HDU's header (tables too) for the catalogue, in the same open as the count:
+            // a header walk, no pixels.
+            if status == 0 { headers = FITSHeaders.read(probe, hduCount: Int(count)) }
             var closeStatus: Int32 = 0
             _ = tessera_fits_close(probe, &closeStatus)
             if status != 0 { throw SourceError(path, "damaged FITS file: \(message(status))") }
@@ -30,7 +34,8 @@ enum FITSOpener {
             return "HDU \(m["hdu"]?.intValue ?? 0): \(FITSCompression.summary(cards))"
         }
         let details: [(label: String, value: String)] = compressed.isEmpty ? [] : [("compression", compressed.joined(separator: "; "))]
-        return SourceFile(path: path, format: .fits, images: images, fileBytes: SourceOpener.fileSize(path), details: details)
+        return SourceFile(path: path, format: .fits, images: images, fileBytes: SourceOpener.fileSize(path), details: details,
+                          harvestMetadata: headers)
     }
 
     /// The image at `hdu` (1-based), or nil when that HDU is a table or has < 2 axes.

@@ -68,8 +68,27 @@ enum HDF5Attributes {
                 return .string(text.trimmingCharacters(in: .whitespaces))
             }
             return wrap(strings)
+        case H5T_ENUM where isBoolean(type):
+            // numpy's bool as h5py writes it: an 8-bit enum FALSE = 0, TRUE = 1.
+            let memoryType = H5Tget_native_type(type, H5T_DIR_DEFAULT)
+            defer { H5Tclose(memoryType) }
+            var v = [Int8](repeating: 0, count: count)
+            guard H5Aread(attribute, memoryType, &v) >= 0 else { return .null }
+            return wrap(v.map { .bool($0 != 0) })
         default:
             return .string("<\(HDF5Opener.typeName(type))>")
         }
+    }
+
+    /// An 8-bit enum whose two members are FALSE and TRUE (h5py's bool).
+    static func isBoolean(_ type: hid_t) -> Bool {
+        guard H5Tget_size(type) == 1, H5Tget_nmembers(type) == 2 else { return false }
+        var names = Set<String>()
+        for i in 0..<2 {
+            guard let name = H5Tget_member_name(type, UInt32(i)) else { return false }
+            names.insert(String(cString: name))
+            H5free_memory(name)
+        }
+        return names == ["FALSE", "TRUE"]
     }
 }

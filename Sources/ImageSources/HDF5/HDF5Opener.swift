@@ -8,6 +8,10 @@ enum HDF5Opener {
     static func open(path: String, dataset requested: String?, axes axisOption: String?) throws -> SourceFile {
         _ = H5open()
         tessera_h5_silence_errors()
+        // HDF5 keeps an error stack per thread; one left behind on a thread that then ends
+        // (a conversion thread, a batch worker) keeps the library from closing at exit, which
+        // then prints "infinite loop closing library". Clear this thread's stack when done.
+        defer { H5Eclear2(tessera_h5e_default()) }
         guard FileManager.default.isReadableFile(atPath: path) else { throw SourceError(path, "cannot be opened for reading") }
         guard H5Fis_hdf5(path) > 0 else { throw SourceError(path, "not an HDF5 file") }
         let file = H5Fopen(path, tessera_h5f_acc_rdonly(), tessera_h5p_default())
@@ -82,6 +86,8 @@ enum HDF5Opener {
             fileAttributes = HDF5Attributes.read(root)
             H5Gclose(root)
         }
+        // Every object's attributes for the catalogue (a walk of the headers, no data read).
+        let harvest = HDF5ObjectWalk.metadata(file)
         let metadata: JSONValue = .object([
             "dataset": .string(datasetPath), "shape": JSONValue(sourceShape), "axes": .array(names.map { .string($0) }),
             "attributes": .object(attributes), "fileAttributes": .object(fileAttributes),
@@ -94,7 +100,8 @@ enum HDF5Opener {
                               sourceShape: sourceShape, order: order, description: description)
         fileOwned = false
         datasetOwned = false
-        return SourceFile(path: path, format: .hdf5, images: [image], fileBytes: SourceOpener.fileSize(path))
+        return SourceFile(path: path, format: .hdf5, images: [image], fileBytes: SourceOpener.fileSize(path),
+                          harvestMetadata: harvest)
     }
 
     /// Axis names, slowest first: `--axes`, else an axes attribute, else y, x last.

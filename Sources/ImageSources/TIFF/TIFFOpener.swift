@@ -7,10 +7,20 @@ enum TIFFOpener {
     static func open(path: String, pagesAs: String) throws -> SourceFile {
         let pool = TIFFHandlePool(path: path)
         let pages = try scanTIFFPages(pool)
+        var file: SourceFile
         if let xml = pages[0].description, xml.contains("<OME"), xml.contains("openmicroscopy.org") {
-            return try openOME(path: path, xml: xml, pool: pool, pages: pages)
+            file = try openOME(path: path, xml: xml, pool: pool, pages: pages)
+        } else {
+            file = try openPlain(path: path, pool: pool, pages: pages, pagesAs: pagesAs)
         }
-        return try openPlain(path: path, pool: pool, pages: pages, pagesAs: pagesAs)
+        // Every tag of the first directory, for the catalogue (libtiff keeps only the tags it
+        // knows; the walker reads the directory's few bytes itself).
+        file.harvestMetadata = TIFFTagWalker.metadata(path: path)
+        if let xml = file.omeXML, case var .object(metadata)? = file.harvestMetadata {
+            metadata["scopes"] = .array((metadata["scopes"]?.arrayValue ?? []) + OMEEssentials.scopes(xml))
+            file.harvestMetadata = .object(metadata)
+        }
+        return file
     }
 
 
