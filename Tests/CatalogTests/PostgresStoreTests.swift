@@ -18,8 +18,13 @@ import Testing
         } catch let error as CatalogError {
             guard case let .unreachable(message) = error else { Issue.record("not unreachable: \(error)"); return }
             #expect(message.contains("127.0.0.1:\(port)"), "\(message)")
+            // Refused at once, not given up on after the connect bound.
+            #expect(!message.contains("did not answer"), "\(message)")
         }
-        #expect(ContinuousClock.now - started < .seconds(10))
+        // Not a hang. The bound is loose on purpose: alone this takes milliseconds, but in the
+        // whole suite on 2 cores the task can wait a long time for a thread of the cooperative
+        // pool (40 s and 118 s were seen), which says nothing about the store.
+        #expect(ContinuousClock.now - started < .seconds(300))
     }
 
     @Test func migrationsAreRecordedOnce() async throws {
