@@ -72,12 +72,14 @@ private func dispatch(_ type: DataType, method: DownsampleMethod, _ g: BlockGeom
         case .mode: reduceBlocks(g, s, d, T.mode)
         }
     }
-    func runMean<T: BlockReducible & FixedWidthInteger & UnsignedInteger>(_: T.Type) {
-        reduceBlocks(g, src.assumingMemoryBound(to: T.self), dst.assumingMemoryBound(to: T.self), T.mean, pairRow: meanOfPairs)
+    func runMean<T: BlockReducible & FixedWidthInteger & UnsignedInteger, W: FixedWidthInteger & UnsignedInteger>(_: T.Type, sum: W.Type) {
+        reduceBlocks(g, src.assumingMemoryBound(to: T.self), dst.assumingMemoryBound(to: T.self), T.mean,
+                     pairRow: { meanOfPairs($0, $1, $2, $3, sum: W.self) })
     }
     switch type {
-    case .uint8 where method == .mean: runMean(UInt8.self)
-    case .uint16 where method == .mean: runMean(UInt16.self)
+    // 8 8-bit values sum to at most 2040: 16-bit sums, twice the lanes of 32-bit ones.
+    case .uint8 where method == .mean: runMean(UInt8.self, sum: UInt16.self)
+    case .uint16 where method == .mean: runMean(UInt16.self, sum: UInt32.self)
     case .bool, .uint8: run(UInt8.self)
     case .int8: run(Int8.self)
     case .uint16: run(UInt16.self)
@@ -154,24 +156,35 @@ private func reduceBlocks<T>(_ g: BlockGeometry, _ src: UnsafePointer<T>, _ dst:
 }
 
 /// The common case at full speed: the mean of 2-wide blocks over 1, 2 or 4 rows of
-/// 8- or 16-bit unsigned pixels, summed in 32 bits, rounded half up by a shift.
+/// 8- or 16-bit unsigned pixels, summed in `W` (wide enough for 8 of them: 16 bits for
+/// 8-bit pixels, 32 for 16-bit: twice the pixels' width), rounded half up by a shift.
 @inline(__always)
-private func meanOfPairs<T: FixedWidthInteger & UnsignedInteger>(_ rows: UnsafeMutablePointer<UnsafePointer<T>>, _ rowCount: Int,
-                                                                 _ pairs: Int, _ out: UnsafeMutablePointer<T>) {
-    let n = UInt32(2 * rowCount), shift = UInt32(n.trailingZeroBitCount), half = n / 2
-    @inline(__always) func pair(_ p: UnsafePointer<T>, _ x: Int) -> UInt32 { UInt32(p[2 * x]) &+ UInt32(p[2 * x + 1]) }
+private func meanOfPairs<T: FixedWidthInteger & UnsignedInteger, W: FixedWidthInteger & UnsignedInteger>(
+    _ rows: UnsafeMutablePointer<UnsafePointer<T>>, _ rowCount: Int, _ pairs: Int, _ out: UnsafeMutablePointer<T>, sum _: W.Type
+) {
+    let n = W(2 * rowCount), shift = W(n.trailingZeroBitCount), half = n / 2
+    assert(W.bitWidth == 2 * T.bitWidth, "sums are twice the pixels' width")
+    // Both pixels of a pair in one load of twice their width, split by a mask and a shift
+    // (their sum does not depend on the byte order): unit-stride loads, which vectorise
+    // on any x86-64, where two strided byte loads do not.
+    @inline(__always) func pair(_ p: UnsafePointer<T>, _ x: Int) -> W {
+        let w = UnsafeRawPointer(p + 2 &* x).loadUnaligned(as: W.self)
+        return (w & W(truncatingIfNeeded: T.max)) &+ (w &>> T.bitWidth)
+    }
+    // Constant masking shifts (`&>>`) in the common cases: a plain `>>` by a variable
+    // checks for over-shifting on every pixel, which keeps the loop from vectorising.
     switch rowCount {
     case 4:
         let (a, b, c, d) = (rows[0], rows[1], rows[2], rows[3])
-        for x in 0..<pairs { out[x] = T(truncatingIfNeeded: (pair(a, x) &+ pair(b, x) &+ pair(c, x) &+ pair(d, x) &+ half) >> shift) }
+        for x in 0..<pairs { out[x] = T(truncatingIfNeeded: (pair(a, x) &+ pair(b, x) &+ pair(c, x) &+ pair(d, x) &+ 4) &>> 3) }
     case 2:
         let (a, b) = (rows[0], rows[1])
-        for x in 0..<pairs { out[x] = T(truncatingIfNeeded: (pair(a, x) &+ pair(b, x) &+ half) >> shift) }
+        for x in 0..<pairs { out[x] = T(truncatingIfNeeded: (pair(a, x) &+ pair(b, x) &+ 2) &>> 2) }
     default:
         for x in 0..<pairs {
             var sum = half
             for r in 0..<rowCount { sum &+= pair(rows[r], x) }
-            out[x] = T(truncatingIfNeeded: sum >> shift)
+            out[x] = T(truncatingIfNeeded: sum &>> shift)
         }
     }
 }

@@ -128,3 +128,38 @@ import ZarrCore
         #expect(try array.store.get("0/c/1/1") != nil && array.store.get("0/c/0/0") == nil)
     }
 }
+
+/// A shard that one received piece covers (level 0's blocks are whole shards) is written
+/// from memory, never spooled, with the codec's bytes; shards the piece only touches still
+/// wait in a spool.
+@Suite struct ShardsInsideAPieceTests {
+    @Test func wholeShardsInAPieceSkipTheSpoolAndWriteTheCodecsBytes() throws {
+        let spooled = SpooledShardTests()
+        let data = spooled.pixels()
+        let reference = MemoryStore()
+        try spooled.level(reference, .end).write(Region(shape: [20, 27]), data)
+        let store = MemoryStore()
+        let writer = LevelWriter(index: 0, array: spooled.level(store, .end), next: nil, factors: [2, 2], method: .mean, existing: []) { _, _ in }
+        // Shards are 8x12 in a 20x27 array (rows 0, 8, 16; columns 0, 12, 24; the last row
+        // and column clipped by the array). Each piece holds some shards whole and touches
+        // others: (0, 0) and (0, 1) whole, (1, 0) and (1, 1) touched; then the corner (2, 2);
+        // (0, 2) whole, (1, 2) touched; (2, 0) and (2, 1) whole, (1, 0) and (1, 1) finished;
+        // (1, 2) finished.
+        let pieces = [Region(origin: [0, 0], shape: [10, 24]), Region(origin: [16, 24], shape: [4, 3]),
+                      Region(origin: [0, 24], shape: [10, 3]), Region(origin: [10, 0], shape: [10, 24]),
+                      Region(origin: [10, 24], shape: [6, 3])]
+        for (i, r) in pieces.enumerated() {
+            try writer.receive(data.extract(r), at: r, width: 4)
+            if i == 0 { // two shards written, none spooled (the touched ones have no whole inner chunk yet)
+                #expect(writer.spoolsMade == 0)
+                #expect(try store.list(prefix: "0/").map(\.key).sorted() == ["0/c/0/0", "0/c/0/1"])
+            }
+        }
+        #expect(writer.spoolsMade == 3) // (1, 0), (1, 1), (1, 2): the shards no piece held whole
+        #expect(writer.shardsInProgress.count == 0)
+        let keys = try reference.list(prefix: "0/").map(\.key).sorted()
+        #expect(keys.count == 9)
+        #expect(try store.list(prefix: "0/").map(\.key).sorted() == keys)
+        for key in keys { #expect(try store.get(key) == reference.get(key), "\(key)") }
+    }
+}

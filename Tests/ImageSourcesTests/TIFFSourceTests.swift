@@ -49,6 +49,24 @@ import ZarrCore
         #expect(got.bytes == expected)
     }
 
+    /// All three channels of interleaved 8-bit RGB take the one-pass split (16 pixels at a
+    /// time, the rest one by one): whole tile rows, partial ones at both ends, and the image.
+    @Test func interleavedRGBAllChannelsSplitInOnePass() throws {
+        let (w, h) = (70, 40)
+        let page = pattern(w * h * 3, seed: 9)
+        try TIFFWriter(width: w, height: h, samples: 3, tile: 32).write(path("rgb3.tif"), pages: [page])
+        let image = try #require(try SourceOpener.open(path("rgb3.tif")).images.first)
+        for region in [Region(origin: [0, 3, 5], shape: [3, 30, 60]), Region(shape: [3, h, w]), Region(origin: [0, 0, 33], shape: [3, 1, 17])] {
+            var expected = [UInt8]()
+            for c in 0..<3 {
+                for y in region.origin[1]..<(region.origin[1] + region.shape[1]) {
+                    for x in region.origin[2]..<(region.origin[2] + region.shape[2]) { expected.append(page[(y * w + x) * 3 + c]) }
+                }
+            }
+            #expect(try image.read(region).bytes == expected, "\(region)")
+        }
+    }
+
     @Test func truncatedTIFFFailsNamingTheFile() throws {
         let (w, h) = (64, 64)
         try TIFFWriter(width: w, height: h, tile: 16).write(path("whole.tif"), pages: [pattern(w * h, seed: 1)])

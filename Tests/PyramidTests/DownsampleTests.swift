@@ -48,6 +48,33 @@ private func values<T>(_ b: NDBuffer, as: T.Type) -> [T] {
         #expect(values(out, as: UInt16.self) == expected)
     }
 
+    /// The 8-bit fast path (16-bit sums) against the same plain loop, with runs of 255
+    /// (the largest sums) among the noise, on odd sizes.
+    @Test(arguments: [[1, 2, 2], [2, 2, 2]]) func fast8BitMeanMatchesPlainBlockLoop(factors: [Int]) throws {
+        let shape = [5, 7, 9]
+        var state: UInt32 = 11
+        let input = (0..<(5 * 7 * 9)).map { i -> UInt8 in
+            state = state &* 1_664_525 &+ 1_013_904_223
+            return i % 11 < 4 ? 255 : UInt8(state >> 24)
+        }
+        let out = try downsample(buffer(input, shape, .uint8), factors: factors, method: .mean)
+        let os = zip(shape, factors).map { ($0 + $1 - 1) / $1 }
+        var expected = [UInt8]()
+        for z in 0..<os[0] { for y in 0..<os[1] { for x in 0..<os[2] {
+            var sum = 0, n = 0
+            for iz in (z * factors[0])..<min(shape[0], (z + 1) * factors[0]) {
+                for iy in (y * 2)..<min(shape[1], y * 2 + 2) { for ix in (x * 2)..<min(shape[2], x * 2 + 2) {
+                    sum += Int(input[(iz * shape[1] + iy) * shape[2] + ix]); n += 1
+                } }
+            }
+            expected.append(UInt8((2 * sum + n) / (2 * n)))
+        } } }
+        #expect(out.shape == os)
+        #expect(values(out, as: UInt8.self) == expected)
+        #expect(values(try downsample(buffer([UInt8](repeating: 255, count: 64), [2, 4, 8], .uint8), factors: factors, method: .mean),
+                       as: UInt8.self).allSatisfy { $0 == 255 })
+    }
+
     @Test func sixtyFourBitMeanDoesNotOverflow() throws {
         let big = UInt64.max - 1
         let input = buffer([big, big, big, UInt64.max] as [UInt64], [1, 2, 2], .uint64)

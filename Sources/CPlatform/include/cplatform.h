@@ -23,4 +23,6 @@ void tessera_clear_captured_error(void);
    checks the type with fstat before reading.
    Returns a descriptor or -1 with errno set (ENOENT, ENOTDIR, EXDEV/ELOOP for escapes). */
 int tessera_open_beneath(int rootfd, const char *path);
+
+#include "split_rgb.h"
 #endif

@@ -53,30 +53,20 @@ final class ChannelHistograms: Sendable {
             (outer, channels, inner) = (1, 1, block.elementCount)
         }
         let firstChannel = channelAxis.map { region.origin[$0] } ?? 0
-        // 32-bit counts keep a 16-bit histogram at 256 KiB (cache-resident); two
-        // interleaved tables let consecutive equal values not wait on each other's store.
-        var local = Array(repeating: [UInt32](repeating: 0, count: 2 * bins), count: channels)
-        let mask: UInt16 = signed ? (bins == 256 ? 0x80 : 0x8000) : 0
+        // Several tables per channel, summed at the end, let consecutive equal values
+        // (common in images) not wait on each other's increment: four for 8-bit values,
+        // two for 16-bit (32-bit counts keep those at 512 KiB, cache-resident).
+        let tables = bins == 256 ? 4 : 2
+        var local = Array(repeating: [UInt32](repeating: 0, count: tables * bins), count: channels)
         block.bytes.withUnsafeBytes { raw in
             for o in 0..<outer {
                 for k in 0..<channels {
                     let start = (o * channels + k) * inner
                     local[k].withUnsafeMutableBufferPointer { h in
-                        let (h0, h1) = (h.baseAddress!, h.baseAddress! + bins)
-                        func count<T: FixedWidthInteger>(_ p: UnsafePointer<T>) {
-                            let m = T(truncatingIfNeeded: mask)
-                            var i = 0
-                            while i + 1 < inner {
-                                h0[Int(p[i] ^ m)] &+= 1
-                                h1[Int(p[i + 1] ^ m)] &+= 1
-                                i += 2
-                            }
-                            if i < inner { h0[Int(p[i] ^ m)] &+= 1 }
-                        }
                         if bins == 256 {
-                            count(raw.baseAddress!.assumingMemoryBound(to: UInt8.self) + start)
+                            Self.count8(raw.baseAddress! + start, inner, signed: signed, into: h.baseAddress!)
                         } else {
-                            count(raw.baseAddress!.assumingMemoryBound(to: UInt16.self) + start)
+                            Self.count16(raw.baseAddress!.assumingMemoryBound(to: UInt16.self) + start, inner, signed: signed, into: h.baseAddress!)
                         }
                     }
                 }
@@ -86,11 +76,46 @@ final class ChannelHistograms: Sendable {
             for k in 0..<channels {
                 all[firstChannel + k].withUnsafeMutableBufferPointer { dst in
                     local[k].withUnsafeBufferPointer { h in
-                        for i in 0..<bins { dst[i] += Int(h[i]) + Int(h[bins + i]) }
+                        for t in 0..<tables {
+                            for i in 0..<bins { dst[i] += Int(h[t * bins + i]) }
+                        }
                     }
                 }
             }
         }
+    }
+
+    /// Counts `n` 8-bit values into four 256-bin tables at `h`, four values per 32-bit
+    /// load (signed values are offset by 128: bin 0 is -128).
+    private static func count8(_ p: UnsafeRawPointer, _ n: Int, signed: Bool, into h: UnsafeMutablePointer<UInt32>) {
+        let flip: UInt32 = signed ? 0x8080_8080 : 0
+        let (h0, h1, h2, h3) = (h, h + 256, h + 512, h + 768)
+        var i = 0
+        while i + 4 <= n {
+            let w = p.loadUnaligned(fromByteOffset: i, as: UInt32.self) ^ flip
+            h0[Int(w & 0xFF)] &+= 1
+            h1[Int((w >> 8) & 0xFF)] &+= 1
+            h2[Int((w >> 16) & 0xFF)] &+= 1
+            h3[Int(w >> 24)] &+= 1
+            i += 4
+        }
+        while i < n {
+            h0[Int(p.load(fromByteOffset: i, as: UInt8.self) ^ UInt8(truncatingIfNeeded: flip))] &+= 1
+            i += 1
+        }
+    }
+
+    /// Counts `n` 16-bit values into two 65536-bin tables at `h` (signed values offset by 32768).
+    private static func count16(_ p: UnsafePointer<UInt16>, _ n: Int, signed: Bool, into h: UnsafeMutablePointer<UInt32>) {
+        let flip: UInt16 = signed ? 0x8000 : 0
+        let (h0, h1) = (h, h + 65536)
+        var i = 0
+        while i + 2 <= n {
+            h0[Int(p[i] ^ flip)] &+= 1
+            h1[Int(p[i + 1] ^ flip)] &+= 1
+            i += 2
+        }
+        if i < n { h0[Int(p[i] ^ flip)] &+= 1 }
     }
 
     /// Bins per channel.

@@ -12,7 +12,9 @@ import ZarrCore
 /// never re-read what was written. A shard's inner chunks are spooled to a temporary file
 /// as they are encoded (`ShardSpool`, in whatever order they complete); when the last one
 /// is in, the shard is streamed to its object in C order with its index
-/// (`ShardAssembly.write`), one inner chunk in memory at a time.
+/// (`ShardAssembly.write`), one inner chunk in memory at a time. A shard that lies inside
+/// one received piece (level 0's, whose read blocks are whole shards) skips the spool: its
+/// chunks wait in memory for the rest of that piece's, and are written once.
 ///
 /// On `--resume`, source regions whose level-0 objects all exist are not read: they are
 /// `skip`ped instead, which counts their units as done without pixels and passes the
@@ -21,7 +23,7 @@ import ZarrCore
 /// to rebuild from the stored level below once that level is complete (`ResumeRebuild`).
 ///
 /// Memory: the units waiting for pieces, and an index's worth per shard in progress —
-/// not the shards' bytes. Level-0 blocks visited in Morton order finish the next level's
+/// not the shards' bytes (but for the encodings of a shard inside the piece at hand). Level-0 blocks visited in Morton order finish the next level's
 /// units after a few blocks, so the wait list stays short.
 final class LevelWriter: Sendable {
     struct Summary: Sendable {
@@ -67,6 +69,8 @@ final class LevelWriter: Sendable {
         var unitsDone = 0
         var summary = Summary()
         var deferred = Set<[Int]>()
+        /// Spools made so far (shards that waited for pieces of other blocks).
+        var spools = 0
     }
 
     private let state = Mutex(State())
@@ -101,6 +105,9 @@ final class LevelWriter: Sendable {
         }
     }
 
+    /// How many shards went through a spool so far.
+    var spoolsMade: Int { state.withLock { $0.spools } }
+
     /// Resume: missing objects some of whose pixels were skipped, so not stored.
     var deferredObjects: [[Int]] { state.withLock { $0.deferred.sorted { $0.lexicographicallyPrecedes($1) } } }
 
@@ -119,7 +126,7 @@ final class LevelWriter: Sendable {
             let overlap = ur.intersection(region)!
             if overlap == ur {
                 let data = ur == region ? piece : piece.extract(Region(origin: zip(ur.origin, region.origin).map { $0 - $1 }, shape: ur.shape))
-                try self.complete(u, ur, data)
+                try self.complete(u, ur, data, objectInPiece: self.objectInside(u, region))
                 return
             }
             let fill = self.array.metadata.fillValue
@@ -163,10 +170,19 @@ final class LevelWriter: Sendable {
         }
     }
 
+    /// Whether the whole object (shard) holding unit `u` lies inside `region`: then all its
+    /// units come from one `receive`, and their encodings can wait for each other in
+    /// memory — no more than the piece itself holds — instead of in a spool.
+    private func objectInside(_ u: [Int], _ region: Region) -> Bool {
+        guard sharding != nil else { return false }
+        return region.contains(array.metadata.chunkRegion(zip(u, unitsPerObject).map { $0 / $1 }))
+    }
+
     /// A unit has all its pixels: store it, then hand its halved pixels to the next level.
     /// `data` nil: the unit was (partly) skipped on resume; so is its halved region.
-    private func complete(_ u: [Int], _ ur: Region, _ data: NDBuffer?) throws {
-        try store(u, ur, data)
+    /// `objectInPiece`: its shard lies inside the piece being received (`objectInside`).
+    private func complete(_ u: [Int], _ ur: Region, _ data: NDBuffer?, objectInPiece: Bool = false) throws {
+        try store(u, ur, data, inMemory: objectInPiece)
         if let next {
             let origin = zip(ur.origin, factors).map { $0 / $1 }
             if let data {
@@ -183,7 +199,7 @@ final class LevelWriter: Sendable {
         if let finished { onDone(self, finished) }
     }
 
-    private func store(_ u: [Int], _ ur: Region, _ pixels: NDBuffer?) throws {
+    private func store(_ u: [Int], _ ur: Region, _ pixels: NDBuffer?, inMemory: Bool) throws {
         let m = array.metadata
         let object = zip(u, unitsPerObject).map { $0 / $1 }
         let key = array.chunkKey(object)
@@ -223,15 +239,21 @@ final class LevelWriter: Sendable {
                      expected: m.chunkRegion(object).gridCells(cellShape: unit).count)
         }
         // The chunk goes to the shard's spool outside the lock: only finding (or making)
-        // the spool and recording where the chunk went are serialised.
+        // the spool and recording where the chunk went are serialised. A shard whose units
+        // all come from the piece being received keeps them in memory instead: it is
+        // written before that piece is dropped, so it never waits long, and its chunks are
+        // then written once, not twice.
         var piece: ShardAssembly.Piece?
-        if let encoded {
+        if let encoded, inMemory {
+            piece = .bytes(encoded)
+        } else if let encoded {
             let spool = try state.withLock { s throws -> ShardSpool in
                 var a = s.shards[object] ?? newAssembly()
                 if let spool = a.spool { return spool }
                 let spool = try ShardSpool(for: array.store.describe(key))
                 a.spool = spool
                 s.shards[object] = a
+                s.spools += 1
                 return spool
             }
             piece = try spool.append(encoded)

@@ -132,6 +132,11 @@ final class TIFFImage: ImageSource, @unchecked Sendable {
                         for row in rowLo..<rowHi {
                             let src = block + ((row - y0) * l.blockWidth + (colLo - x0)) * interleaved * es
                             let dstRow = target.base + (row - rows.lowerBound) * target.rowStride + (colLo - cols.lowerBound) * es
+                            if es == 1, interleaved == 3, copied == 0..<3 {
+                                // 8-bit RGB, the slides' case: all three planes in one pass.
+                                splitRGB(from: src, to: dstRow, planeStride: target.sampleStride, count: colHi - colLo)
+                                continue
+                            }
                             for sample in copied {
                                 let dst = dstRow + (sample - samples.lowerBound) * target.sampleStride
                                 if interleaved == 1 {
@@ -235,6 +240,14 @@ func unpackBits(_ packed: UnsafeRawPointer, count: Int, width: Int, into out: Un
         }
     }
     return rows * width
+}
+
+/// Splits `count` interleaved 8-bit RGB pixels into three planes `planeStride` bytes apart,
+/// in one pass over whole pixels (`tessera_split_rgb`: byte shuffles where the CPU has
+/// them) instead of one strided copy per plane.
+func splitRGB(from src: UnsafeRawPointer, to dst: UnsafeMutableRawPointer, planeStride: Int, count: Int) {
+    let r = dst.assumingMemoryBound(to: UInt8.self)
+    tessera_split_rgb(src.assumingMemoryBound(to: UInt8.self), r, r + planeStride, r + 2 * planeStride, count)
 }
 
 /// Copies every `stride`-th element (de-interleaves one sample of RGB-style pixels).

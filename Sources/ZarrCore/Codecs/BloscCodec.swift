@@ -71,6 +71,15 @@ public struct BloscCodec: BytesToBytesCodec {
 
     public func encode(_ bytes: [UInt8]) throws -> [UInt8] {
         guard bytes.count <= Int(Int32.max) - Int(BLOSC_MAX_OVERHEAD) else { throw ZarrError.invalidRequest("chunk of \(bytes.count) bytes exceeds blosc's 2 GiB limit") }
+        if cname == "zstd", shuffle != .bitshuffle,
+           let frame = BloscZstdFrame.encode(bytes, clevel: clevel, shuffle: shuffle == .shuffle, typesize: typesize, forcedBlocksize: blocksize) {
+            return frame // the same bytes, zstd's contexts reused (BloscZstdFrame)
+        }
+        return try libbloscEncode(bytes)
+    }
+
+    /// The frame as libblosc writes it (`BloscZstdFrameTests` compares the two).
+    func libbloscEncode(_ bytes: [UInt8]) throws -> [UInt8] {
         let capacity = bytes.count + Int(BLOSC_MAX_OVERHEAD)
         var written: Int32 = 0
         let out = [UInt8](unsafeUninitializedCapacity: capacity) { dst, initialized in

@@ -23,10 +23,17 @@ public struct ZstdCodec: BytesToBytesCodec {
     }
 
     public func encode(_ bytes: [UInt8]) throws -> [UInt8] {
-        guard let ctx = ZSTD_createCCtx() else { throw ZarrError.invalidRequest("zstd: out of memory") }
-        defer { ZSTD_freeCCtx(ctx) }
-        ZSTD_CCtx_setParameter(ctx, ZSTD_c_compressionLevel, Int32(level))
-        ZSTD_CCtx_setParameter(ctx, ZSTD_c_checksumFlag, checksum ? 1 : 0)
+        // A pooled context, reset to the defaults first: the same bytes as a new one.
+        try ZstdContexts.shared.withContext { ctx in
+            guard let ctx else { throw ZarrError.invalidRequest("zstd: out of memory") }
+            ZSTD_CCtx_reset(ctx, ZSTD_reset_session_and_parameters)
+            ZSTD_CCtx_setParameter(ctx, ZSTD_c_compressionLevel, Int32(level))
+            ZSTD_CCtx_setParameter(ctx, ZSTD_c_checksumFlag, checksum ? 1 : 0)
+            return try compress(bytes, ctx)
+        }
+    }
+
+    private func compress(_ bytes: [UInt8], _ ctx: OpaquePointer) throws -> [UInt8] {
         let capacity = ZSTD_compressBound(bytes.count)
         var written = 0
         let out = [UInt8](unsafeUninitializedCapacity: capacity) { dst, initialized in
