@@ -21,27 +21,6 @@ enum QueryString {
     }
 
     static func decode(_ text: Substring) -> String? {
-        var bytes = [UInt8]()
-        bytes.reserveCapacity(text.utf8.count)
-        var it = text.utf8.makeIterator()
-        while let b = it.next() {
-            switch b {
-            case UInt8(ascii: "+"): bytes.append(UInt8(ascii: " "))
-            case UInt8(ascii: "%"):
-                guard let hi = it.next().flatMap(hex), let lo = it.next().flatMap(hex) else { return nil }
-                bytes.append(hi << 4 | lo)
-            default: bytes.append(b)
-            }
-        }
-        return String(validating: bytes, as: UTF8.self)
-    }
-
-    private static func hex(_ c: UInt8) -> UInt8? {
-        switch c {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): c - UInt8(ascii: "A") + 10
-        default: nil
-        }
+        PercentDecoding.bytes(text, plusIsSpace: true).flatMap { String(validating: $0, as: UTF8.self) }
     }
 }

@@ -104,17 +104,7 @@ public enum RequestPath {
             else { return nil }
             return String(segment)
         }
-        var bytes = [UInt8]()
-        bytes.reserveCapacity(segment.utf8.count)
-        var it = segment.utf8.makeIterator()
-        while let b = it.next() {
-            if b == UInt8(ascii: "%") {
-                guard let hi = it.next().flatMap(hexValue), let lo = it.next().flatMap(hexValue) else { return nil }
-                bytes.append(hi << 4 | lo)
-            } else {
-                bytes.append(b)
-            }
-        }
+        guard let bytes = PercentDecoding.bytes(segment, plusIsSpace: false) else { return nil }
         guard !bytes.isEmpty, bytes != [0x2E], bytes != [0x2E, 0x2E], !bytes.contains(where: forbidden),
               !StoreKey.isBookkeeping(bytes)
         else { return nil }
@@ -125,14 +115,5 @@ public enum RequestPath {
     /// never become a separator) and `\` (a separator elsewhere).
     private static func forbidden(_ b: UInt8) -> Bool {
         b < 0x20 || b == 0x7F || b == UInt8(ascii: "/") || b == UInt8(ascii: "\\")
-    }
-
-    private static func hexValue(_ c: UInt8) -> UInt8? {
-        switch c {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): c - UInt8(ascii: "A") + 10
-        default: nil
-        }
     }
 }
