@@ -27,8 +27,14 @@ public final class PostgresCatalog: CatalogStore {
         public var place: String { "\(host):\(port)/\(database)" }
     }
 
-    /// How long opening the catalogue may wait for the server before it says it is unreachable.
+    /// How long opening the catalogue may wait for a TCP connection before it says the server
+    /// is unreachable (NIO's connect timeout, kept on the event loop).
     static let connectSeconds: Int64 = 5
+    /// How long a server that took the connection may take to answer the login before the
+    /// catalogue gives up on it. Generous: this guard runs as a task of the cooperative pool,
+    /// which a busy process (2 cores, blocking work beside it) may not schedule for tens of
+    /// seconds; the connect timeout above is what answers an unreachable host quickly.
+    static let answerSeconds: Int64 = 120
 
     public init(_ settings: Settings) {
         self.settings = settings
@@ -80,7 +86,7 @@ public final class PostgresCatalog: CatalogStore {
         let connectConfiguration = configuration
         let place = settings.place
         let logger = logger
-        let seconds = Self.connectSeconds
+        let seconds = Self.answerSeconds
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
