@@ -6,7 +6,7 @@
     every file ingested exactly once (one `done` row, one dataset, no conversion started over),
     every output readable by zarr-python with the source's pixels;
 (c) a corrupt file is recorded `failed` once with cfitsio's message and not retried while it
-    stays unchanged; touching it retries it once.
+    stays unchanged, by this watcher or a restarted one; touching it retries it once.
 
 The ledger is read with the sqlite3 / psql command-line clients.
 """
@@ -89,13 +89,13 @@ class Watch:
     def lines(self) -> list[str]:
         return self.log_path.read_text(errors="replace").splitlines()
 
-    def wait_for(self, predicate, timeout: float, what: str):
+    def wait_for(self, predicate, timeout: float, what: str, every: float = 0.1):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if predicate():
                 return
             assert self.proc.poll() is None, f"watch exited {self.proc.returncode}:\n" + "\n".join(self.lines())
-            time.sleep(0.1)
+            time.sleep(every)
         pytest.fail(f"timed out waiting for {what}; log:\n" + "\n".join(self.lines()), pytrace=False)
 
     def kill9(self):
@@ -184,7 +184,8 @@ def test_kill_and_restart_ingests_each_file_once(tmp_path, watches, catalog_url)
         (folder / f"f{i:02d}.fits").write_bytes(fits_bytes(i, shape=(1024, 1024)))
     second = watches(folder, output, tmp_path / "watch2.log", *opts)
     names = [f"f{i:02d}.fits" for i in range(30)]
-    second.wait_for(lambda: all(ledger.rows().get(n, {}).get("status") == "done" for n in names), 240, "30 done rows")
+    second.wait_for(lambda: all(ledger.rows().get(n, {}).get("status") == "done" for n in names), 240, "30 done rows",
+                    every=0.5)  # a psql/sqlite3 process per poll: not too many on a loaded machine
     time.sleep(2)  # a few more scans: nothing is taken again
     lines = first.lines() + second.lines()
     rows = ledger.rows()
@@ -231,10 +232,18 @@ def test_corrupt_file_fails_once_and_is_retried_when_touched(tmp_path, watches):
     assert row["status"] == "failed" and row["attempts"] == 1
     assert "bad.fits" in row["error"] and "FITS" in row["error"], row
     assert failed_lines()[0].endswith(row["error"])
+    # A restarted watcher finds it failed in the ledger: one "skipped" line, no new attempt.
+    w.kill9()
+    w = watches(folder, output, tmp_path / "watch2.log", "--stable-seconds", 1, "--scan-seconds", 0.5)
+    w.wait_for(lambda: [l for l in w.lines() if l.startswith("watch: skipped bad.fits (unchanged since it failed: ")], 60,
+               "bad.fits skipped")
+    time.sleep(3)
+    assert not failed_lines() and len([l for l in w.lines() if "bad.fits" in l]) == 1, w.lines()
+    assert ledger.rows()["bad.fits"]["attempts"] == 1
     # Touched: a new mtime is a new file; it fails again, once.
     os.utime(bad, (old + 60, old + 60))
-    w.wait_for(lambda: len(failed_lines()) == 2, 60, "bad.fits retried")
+    w.wait_for(lambda: len(failed_lines()) == 1, 60, "bad.fits retried")
     time.sleep(3)
-    assert len(failed_lines()) == 2, w.lines()
+    assert len(failed_lines()) == 1, w.lines()
     assert ledger.rows()["bad.fits"]["attempts"] == 2
     assert not converted(w.lines(), "bad.fits")
