@@ -6,13 +6,15 @@
     every file ingested exactly once (one `done` row, one dataset, no conversion started over),
     every output readable by zarr-python with the source's pixels;
 (c) a corrupt file is recorded `failed` once with cfitsio's message and not retried while it
-    stays unchanged, by this watcher or a restarted one; touching it retries it once.
+    stays unchanged, by this watcher or a restarted one; touching it retries it once;
+`tessera status` reports the ledger's numbers and failures.
 
 The ledger is read with the sqlite3 / psql command-line clients.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -165,7 +167,7 @@ def test_slow_append_is_never_converted_early(tmp_path, watches):
 
 
 @pytest.mark.slow
-def test_kill_and_restart_ingests_each_file_once(tmp_path, watches, catalog_url):
+def test_kill_and_restart_ingests_each_file_once(tmp_path, watches, catalog_url, run_tessera):
     folder, output = tmp_path / "in", tmp_path / "out"
     folder.mkdir()
     ledger = Ledger(catalog_url)
@@ -209,9 +211,13 @@ def test_kill_and_restart_ingests_each_file_once(tmp_path, watches, catalog_url)
     assert len(datasets) == 30
     assert {uid for uid, status, _ in datasets if status == "ready"} == {rows[n]["uid"] for n in names}
     assert second.proc.poll() is None
+    status = json.loads(run_tessera("status", "--catalog", catalog_url, "--json", check=True).stdout)
+    assert status["ingest"] == {"done": 30} and status["recentFailures"] == []
+    assert [(d["status"], d["datasets"]) for d in status["datasets"]] == [("ready", 30)]
+    assert status["datasets"][0]["storedBytes"] > 30 * 1024 * 1024  # 30 images of 2 MiB, incompressible noise
 
 
-def test_corrupt_file_fails_once_and_is_retried_when_touched(tmp_path, watches):
+def test_corrupt_file_fails_once_and_is_retried_when_touched(tmp_path, watches, run_tessera):
     folder, output = tmp_path / "in", tmp_path / "out"
     folder.mkdir()
     bad = folder / "bad.fits"
@@ -247,3 +253,10 @@ def test_corrupt_file_fails_once_and_is_retried_when_touched(tmp_path, watches):
     assert len(failed_lines()) == 1, w.lines()
     assert ledger.rows()["bad.fits"]["attempts"] == 2
     assert not converted(w.lines(), "bad.fits")
+    # `tessera status` shows it among the recent failures.
+    status = run_tessera("status", "--catalog", ledger.url, "--json", check=True)
+    doc = json.loads(status.stdout)
+    assert doc["ingest"] == {"failed": 1} and doc["datasets"] == []
+    assert [(f["path"], f["error"]) for f in doc["recentFailures"]] == [(str(bad), ledger.rows()["bad.fits"]["error"])]
+    text = run_tessera("status", "--catalog", ledger.url, check=True).stdout
+    assert "ingest: converting 0, done 0, failed 1" in text and f"  {bad}: " in text
