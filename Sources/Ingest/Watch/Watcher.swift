@@ -155,6 +155,11 @@ public final class Watcher: Sendable {
             }
             guard let claim else { return nil }  // another watcher has it
             return convert(ready, identity: identity, claim: claim, relative: relative)
+        } catch let error as WatchError {
+            // No output name free (both names taken by other paths): said once per identity;
+            // it is looked at again when it changes or the watcher restarts.
+            log("watch: failed \(relative): \(error)")
+            return identity
         } catch {
             log("watch: warning: \(relative) not taken this time: \(error)")
             return nil
