@@ -86,6 +86,8 @@ let package = Package(
         ),
         // Opens a catalog by its URL (sqlite:… or postgres://…): the one place both stores meet.
         .target(name: "CatalogStores", dependencies: ["Catalog", "CatalogSQLite", "CatalogPostgres"]),
+        // `tessera watch`: polling scan, stability rule, claims in the catalogue's ledger.
+        .target(name: "Ingest", dependencies: ["Catalog", "Conversion", "ImageSources"]),
         .target(
             name: "Gateway",
             dependencies: [
@@ -111,7 +113,7 @@ let package = Package(
             name: "tessera",
             dependencies: [
                 "Storage", "ZarrCore", "NGFF", "Conversion", "ImageSources", "Pyramid", "Gateway", "Batch", "Render",
-                "Catalog", "CatalogStores",
+                "Catalog", "CatalogStores", "Ingest",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -137,6 +139,7 @@ let package = Package(
         .testTarget(name: "RenderTests", dependencies: ["Render", "ZarrCore", "Storage", "NGFF"]),
         .testTarget(name: "BatchTests", dependencies: ["Batch", "Conversion", "ZarrCore", "Storage", "ImageSources"]),
         .testTarget(name: "CatalogTests", dependencies: ["Catalog", "CatalogStores", "CatalogSQLite", "CatalogPostgres"]),
+        .testTarget(name: "IngestTests", dependencies: ["Ingest", "Catalog"]),
         .testTarget(
             name: "GatewayTests",
             dependencies: ["Gateway", "ZarrCore", "Storage", .product(name: "NIOEmbedded", package: "swift-nio"),

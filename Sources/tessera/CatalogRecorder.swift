@@ -3,7 +3,7 @@ import Catalog
 import Conversion
 import Dispatch
 import Foundation
-import Synchronization
+import Ingest
 
 /// The CLI's `ConversionObserver`: writes each output's catalogue record through the store —
 /// `converting` before the first chunk, `ready` with the harvest once the output is complete,
@@ -84,19 +84,10 @@ struct CatalogWriteError: Error, CustomStringConvertible {
     var description: String { "cannot record '\(location)' as \(status.rawValue) in the catalog \(catalog): \(reason)" }
 }
 
-/// Runs an async call from a thread outside the concurrency pool and waits for its result.
+/// Runs an async call from a thread outside the concurrency pool and waits for its result
+/// (one implementation, shared with the watcher: `Ingest.waitForAsync`).
 func waitFor<T: Sendable>(_ operation: @escaping @Sendable () async throws -> T) throws -> T {
-    let done = DispatchSemaphore(value: 0)
-    let box = Mutex<Result<T, any Error>?>(nil)
-    Task.detached {
-        let result: Result<T, any Error>
-        do { result = .success(try await operation()) } catch { result = .failure(error) }
-        box.withLock { $0 = result }
-        done.signal()
-    }
-    done.wait()
-    guard let result = box.withLock({ $0 }) else { throw CatalogError.storeFailed("no answer from the catalog") }
-    return try result.get()
+    try waitForAsync(operation)
 }
 
 /// Runs a blocking body (a conversion whose observer waits on the catalogue) on a thread of

@@ -12,7 +12,7 @@ struct Tessera: AsyncParsableCommand {
         version: tesseraVersion,
         subcommands: [ConvertCommand.self, InfoCommand.self, CopyCommand.self, ServeCommand.self,
                       PlanCommand.self, RunCommand.self, ReportCommand.self, FinalizeCommand.self,
-                      CatalogCommand.self, RenderCommand.self]
+                      CatalogCommand.self, RenderCommand.self, WatchCommand.self, StatusCommand.self]
     )
 
     static func main() async {

@@ -12,8 +12,10 @@ public enum SQLDialect: Sendable, Equatable { case sqlite, postgres }
 public enum CatalogMigrations {
     public static func all(_ dialect: SQLDialect) -> [CatalogMigration] {
         switch dialect {
-        case .sqlite: [CatalogMigration(id: "1-initial", statements: sqliteInitial)]
-        case .postgres: [CatalogMigration(id: "1-initial", statements: postgresInitial)]
+        case .sqlite: [CatalogMigration(id: "1-initial", statements: sqliteInitial),
+                       CatalogMigration(id: "2-ingest", statements: ingest(.sqlite))]
+        case .postgres: [CatalogMigration(id: "1-initial", statements: postgresInitial),
+                         CatalogMigration(id: "2-ingest", statements: ingest(.postgres))]
         }
     }
 

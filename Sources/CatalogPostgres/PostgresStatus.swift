@@ -1,0 +1,31 @@
+import Catalog
+import PostgresNIO
+
+extension PostgresCatalog: CatalogStatusSource {
+    public func status(failures limit: Int) async throws -> CatalogStatus {
+        let logger = logger
+        let limit = Int64(max(0, limit))
+        return try await connection("reading the catalog status") { connection in
+            var datasets = [CatalogStatus.DatasetCount]()
+            for try await (root, owner, status, n, bytes) in try await connection.query("""
+                SELECT root, owner_group, status, count(*), coalesce(sum(stored_bytes), 0)::bigint FROM dataset
+                GROUP BY root, owner_group, status ORDER BY root COLLATE "C", owner_group COLLATE "C", status COLLATE "C"
+                """, logger: logger).decode((String?, String?, String, Int64, Int64).self) {
+                datasets.append(CatalogStatus.DatasetCount(root: root, ownerGroup: owner, status: status, datasets: n, storedBytes: bytes))
+            }
+            var ingest = [String: Int64]()
+            for try await (status, n) in try await connection.query("SELECT status, count(*) FROM ingest_file GROUP BY status",
+                                                                    logger: logger).decode((String, Int64).self) {
+                ingest[status] = n
+            }
+            var failures = [CatalogStatus.IngestFailure]()
+            for try await (path, error, time) in try await connection.query("""
+                SELECT path, coalesce(error, ''), updated FROM ingest_file WHERE status = 'failed'
+                ORDER BY updated DESC, path COLLATE "C" LIMIT \(limit)
+                """, logger: logger).decode((String, String, Double).self) {
+                failures.append(CatalogStatus.IngestFailure(path: path, error: error, time: time))
+            }
+            return CatalogStatus(datasets: datasets, ingest: ingest, recentFailures: failures)
+        }
+    }
+}
