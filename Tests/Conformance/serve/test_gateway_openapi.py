@@ -127,7 +127,7 @@ PRODUCED_ELSEWHERE = {("/{root}/{key}", "get", "503"), ("/{root}/{key}", "head",
     (template, "get", status) for template in ("/api/datasets", "/api/datasets/{id}", "/api/datasets/{id}/metadata",
                                                "/api/search/elements")
     for status in ("200", "400", "401", "502", "503")} | {
-    # A full render queue: RenderPoolTests (Tests/GatewayTests) refuses past it.
+    # A full render queue: test_gateway_render.py::test_a_full_render_queue_is_a_503_to_retry (and RenderPoolTests).
     (f"/{route}/{{root}}/{{image}}", method, "503") for route in ("render", "thumbnail", "quicklook") for method in ("get", "head")}
 
 

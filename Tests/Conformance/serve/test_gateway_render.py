@@ -245,3 +245,31 @@ def test_the_second_thumbnail_is_a_cache_hit_also_after_a_restart(tessera_bin, i
     with GatewayServer(tessera_bin, *args) as srv:
         again = get(srv, "/thumbnail/data/u16.ome.zarr")
         assert again[1]["x-tessera-cache"] == "hit" and again[2] == first[2]
+
+
+def test_a_full_render_queue_is_a_503_to_retry(tessera_bin, run_convert, tmp_path):
+    """One render thread, no queue: requests arriving while a large render runs are refused
+    at once with 503 + Retry-After (JSON), the others answered, the server healthy after."""
+    import json
+    from concurrent.futures import ThreadPoolExecutor
+
+    data = tmp_path / "data"
+    data.mkdir()
+    tifffile.imwrite(data / "big.tif", np.random.default_rng(3).integers(0, 60000, (2048, 2048), dtype=np.uint16))
+    run_convert("convert", data / "big.tif", data / "big.ome.zarr", check=True)
+    config = tmp_path / "serve.yaml"
+    config.write_text(f"roots: [{{name: data, location: {data}}}]\nrenderConcurrency: 1\nrenderQueue: 0\n")
+    with GatewayServer(tessera_bin, "--config", config) as srv:
+        statuses = []
+        for attempt in range(3):
+            with ThreadPoolExecutor(8) as pool:
+                answers = list(pool.map(lambda i: get(srv, f"/render/data/big.ome.zarr?level=1&window=p1,p99&size={1000 - i}"),
+                                        range(8)))
+            statuses = [a[0] for a in answers]
+            if 503 in statuses:
+                break
+        assert 503 in statuses and 200 in statuses and set(statuses) <= {200, 503}, statuses
+        busy = next(a for a in answers if a[0] == 503)
+        assert busy[1]["retry-after"] == "1" and busy[1]["content-type"] == "application/json"
+        assert "busy" in json.loads(busy[2])["error"]
+        assert get(srv, "/render/data/big.ome.zarr?size=64")[0] == 200
