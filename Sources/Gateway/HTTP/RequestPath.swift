@@ -17,7 +17,7 @@ public enum RequestTarget: Equatable, Sendable {
     case rejected
 }
 
-/// The picture routes: one renderer, three defaults (`RenderPresets`).
+/// The picture routes: one renderer; thumbnail and quicklook add their defaults (`RenderPreset`).
 public enum RenderKind: String, Sendable, CaseIterable {
     case render, thumbnail, quicklook
 }

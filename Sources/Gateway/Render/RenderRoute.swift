@@ -19,7 +19,7 @@ import ZarrCore
 /// 4. the entity tag from the plan and the versions of the metadata documents, so a 304
 ///    costs no pixel;
 /// 5. the disk cache (thumbnails and quicklooks), else the render on `RenderPool`
-///    (busy: 503 with `Retry-After`).
+///    (busy: 503 with `Retry-After`), once for identical requests in flight (`RenderFlights`).
 struct RenderRoute {
     let gateway: Gateway
 
@@ -93,14 +93,16 @@ struct RenderRoute {
                 gateway.metrics.renderCache("hit")
                 picture = (hit.bytes, hit.contentType, "hit")
             } else {
-                let metrics = gateway.metrics
-                let rendered = try await gateway.renderPool.run {
-                    let rendered = try Renderer.render(plan, concurrency: 1)
-                    if let cache {
-                        metrics.renderCache("miss")
-                        if cache.put(material, contentType: rendered.contentType, bytes: rendered.bytes) { metrics.renderCache("stored") }
+                let metrics = gateway.metrics, pool = gateway.renderPool
+                let (rendered, _) = try await gateway.renderFlights.picture(material) {
+                    try await pool.run {
+                        let rendered = try Renderer.render(plan, concurrency: 1)
+                        if let cache {
+                            metrics.renderCache("miss")
+                            if cache.put(material, contentType: rendered.contentType, bytes: rendered.bytes) { metrics.renderCache("stored") }
+                        }
+                        return RenderFlights.Picture(bytes: rendered.bytes, contentType: rendered.contentType)
                     }
-                    return rendered
                 }
                 picture = (rendered.bytes, rendered.contentType, cache == nil ? "off" : "miss")
             }

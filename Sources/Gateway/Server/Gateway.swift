@@ -57,8 +57,10 @@ public final class Gateway: Sendable {
     let renderLimits: RenderLimits
     /// The threads renders run on, bounded, with a bounded queue (`RenderPool`).
     let renderPool: RenderPool
-    /// Thumbnails and quicklooks kept on disk (`renderCache: DIR`); nil: none kept.
+    /// Thumbnails and quicklooks kept on disk (`renderCacheDir`); nil: none kept.
     let renderCache: RenderCache?
+    /// Identical renders in flight run once.
+    let renderFlights = RenderFlights()
     /// One OpenFileCache per event loop, made on first use there.
     private let fileCaches = Mutex<[ObjectIdentifier: NIOLoopBound<OpenFileCache>]>([:])
 
