@@ -91,7 +91,7 @@ let package = Package(
         .target(
             name: "Gateway",
             dependencies: [
-                "ZarrCore", "Storage", "CPlatform", "Catalog",
+                "ZarrCore", "Storage", "CPlatform", "Catalog", "Render",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "JWTKit", package: "jwt-kit"),
@@ -142,7 +142,7 @@ let package = Package(
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "Catalog"]),
         .testTarget(
             name: "GatewayTests",
-            dependencies: ["Gateway", "ZarrCore", "Storage", .product(name: "NIOEmbedded", package: "swift-nio"),
+            dependencies: ["Gateway", "ZarrCore", "Storage", "Render", .product(name: "NIOEmbedded", package: "swift-nio"),
                            "Catalog", .product(name: "JWTKit", package: "jwt-kit")]
         ),
     ]

@@ -35,6 +35,8 @@ struct ServeCommand: AsyncParsableCommand {
     var maxConnections: Int?
     @Option(help: "The facility catalogue (sqlite:PATH or postgres://USER@HOST[:PORT]/DB): /api routes and per-dataset access (Docs/catalog.md).")
     var catalog: String?
+    @Option(help: "A folder where thumbnails and quicklooks are kept between requests and restarts (bounded: renderCacheBytes, default 1 GiB).")
+    var renderCache: String?
 
     func run() async throws {
         do {
@@ -53,6 +55,7 @@ struct ServeCommand: AsyncParsableCommand {
             if let idleTimeout { configuration.idleTimeoutSeconds = idleTimeout }
             if let sendTimeout { configuration.sendTimeoutSeconds = sendTimeout }
             if let maxConnections { configuration.maxConnections = maxConnections }
+            if let renderCache { configuration.renderCacheDir = renderCache }
             if let catalog {
                 var section = configuration.catalog ?? CatalogConfiguration()
                 section.store = catalog

@@ -21,6 +21,33 @@ import Testing
         #expect(RequestPath.parse("/apis/x") == .object(root: "apis", key: "x", isFolder: false))
     }
 
+    @Test func pictureRoutesAreReservedRootsNamingRootAndImage() {
+        #expect(RequestPath.parse("/render/lab/a/b.ome.zarr") == .render(.render, root: "lab", image: "a/b.ome.zarr"))
+        #expect(RequestPath.parse("/thumbnail/lab/img") == .render(.thumbnail, root: "lab", image: "img"))
+        #expect(RequestPath.parse("/quicklook/lab") == .render(.quicklook, root: "lab", image: ""))
+        #expect(RequestPath.parse("/render/lab/a%20b/") == .render(.render, root: "lab", image: "a b"))
+        // Decoded and refused exactly as object keys are.
+        for hostile in ["/render", "/render/", "/render/lab/../x", "/render/lab/%2e%2e/x", "/thumbnail/lab/a%2fb",
+                        "/quicklook/%2e%2e", "/render/lab/.tessera-job.json"] {
+            #expect(RequestPath.parse(hostile[...]) == .rejected, "\(hostile)")
+        }
+        #expect(RequestPath.parse("/renders/x") == .object(root: "renders", key: "x", isFolder: false))
+        for name in ["render", "thumbnail", "quicklook", "api", "healthz", "metrics"] {
+            #expect(RequestPath.reservedRootNames.contains(name))
+        }
+    }
+
+    @Test func reservedRootNamesAreRefusedByTheConfiguration() {
+        var configuration = GatewayConfiguration()
+        configuration.roots = [RootConfiguration(name: "thumbnail", location: "/tmp")]
+        do {
+            _ = try configuration.validated()
+            Issue.record("a root named thumbnail was accepted")
+        } catch {
+            #expect("\(error)" == "root name 'thumbnail' is reserved for the gateway's /thumbnail route")
+        }
+    }
+
     @Test func queryStringsDecodeOnceOrAreRefused() throws {
         let parsed = try QueryString.parse("q=m31+field&filter=V&filter=R&%27%20OR%201%3D1=x&empty&a=%C3%A5")
         #expect(parsed.map(\.name) == ["q", "filter", "filter", "' OR 1=1", "empty", "a"])

@@ -10,8 +10,16 @@ public enum RequestTarget: Equatable, Sendable {
     case object(root: String, key: String, isFolder: Bool)
     /// A route of the catalogue's JSON API (`/api/…`), the path after `/api/`, decoded.
     case api(String)
+    /// A picture of an NGFF image (`/render|thumbnail|quicklook/{root}/{image}`): the root
+    /// and the image group's key in it ("" when the root is the image).
+    case render(RenderKind, root: String, image: String)
     /// Malformed or hostile: answered 404, exactly like a key that does not exist.
     case rejected
+}
+
+/// The picture routes: one renderer; thumbnail and quicklook add their defaults (`RenderPreset`).
+public enum RenderKind: String, Sendable, CaseIterable {
+    case render, thumbnail, quicklook
 }
 
 public enum RequestPath {
@@ -44,8 +52,20 @@ public enum RequestPath {
         let target = path.contains(UInt8(ascii: "%")) ? parseSegments(Substring(decoding: path, as: UTF8.self)) : parseUnescaped(path)
         // `api` is a reserved root name: its paths are the catalogue's routes.
         if case let .object("api", key, _) = target { return .api(key) }
+        // So are the picture routes: the rest of the path is `{root}/{image}`, decoded and
+        // refused exactly as an object's key.
+        if case let .object(first, key, _) = target, let kind = RenderKind(rawValue: first) {
+            guard !key.isEmpty else { return .rejected }
+            let slash = key.firstIndex(of: "/")
+            return .render(kind, root: String(key[..<(slash ?? key.endIndex)]),
+                           image: slash.map { String(key[key.index(after: $0)...]) } ?? "")
+        }
         return target
     }
+
+    /// Root names the gateway's own routes take (`GatewayConfiguration.validated` refuses
+    /// them as root names).
+    static let reservedRootNames: Set<String> = Set(["healthz", "metrics", "api"] + RenderKind.allCases.map(\.rawValue))
 
     /// The general case: split, decode each segment, join.
     static func parseSegments(_ path: Substring) -> RequestTarget {

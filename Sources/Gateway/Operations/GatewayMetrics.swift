@@ -9,6 +9,8 @@ final class GatewayMetrics: Sendable {
     private let bytesSent: Counter
     private let inFlight: Gauge
     private let generations: Counter
+    /// `tessera_render_cache_total{result}`: hit, miss, stored.
+    private let renderCacheResults: [String: Counter]
     /// Counters already registered, by method, status and root (the registry's own
     /// lookup builds a label array per call; this keeps the hot path to one probe).
     /// A pthread lock, not Synchronization.Mutex: that one asks the kernel for the thread
@@ -33,6 +35,12 @@ final class GatewayMetrics: Sendable {
                                                            helpText: "Response body bytes sent (declared Content-Length)"))
         generations = registry.makeCounter(descriptor: .init(namespace: "tessera", metricName: "consolidated_generations", unitName: "total",
                                                              helpText: "Consolidated-metadata documents generated (walks of a hierarchy)"))
+        let registry = self.registry
+        renderCacheResults = Dictionary(uniqueKeysWithValues: ["hit", "miss", "stored"].map { result in
+            (result, registry.makeCounter(descriptor: .init(namespace: "tessera", metricName: "render_cache", unitName: "total",
+                                                            helpText: "Thumbnail and quicklook disk-cache lookups and stores"),
+                                          labels: [("result", result)]))
+        })
         inFlight = registry.makeGauge(descriptor: .init(namespace: "tessera", metricName: "http_requests_in_flight", unitName: "count",
                                                         helpText: "Requests being answered"))
     }
@@ -40,6 +48,8 @@ final class GatewayMetrics: Sendable {
     /// A request the responder has begun (the fast path answers within one call on the
     /// event loop, so its requests are never in flight as far as a scrape can tell).
     func generatedDocument() { generations.increment() }
+
+    func renderCache(_ result: String) { renderCacheResults[result]?.increment() }
 
     func started() { inFlight.increment() }
     func ended() { inFlight.decrement() }

@@ -2,6 +2,7 @@ import Catalog
 import Storage
 import Foundation
 import NIOCore
+import Render
 import Synchronization
 import ZarrCore
 
@@ -52,6 +53,14 @@ public final class Gateway: Sendable {
     let catalogConfiguration: CatalogConfiguration
     /// `/api/datasets` parameters → a search (`SearchParameters`).
     let searchParser: SearchParameters
+    /// The bounds on one render (`/render`, `/thumbnail`, `/quicklook`).
+    let renderLimits: RenderLimits
+    /// The threads renders run on, bounded, with a bounded queue (`RenderPool`).
+    let renderPool: RenderPool
+    /// Thumbnails and quicklooks kept on disk (`renderCacheDir`); nil: none kept.
+    let renderCache: RenderCache?
+    /// Identical renders in flight run once.
+    let renderFlights = RenderFlights()
     /// One OpenFileCache per event loop, made on first use there.
     private let fileCaches = Mutex<[ObjectIdentifier: NIOLoopBound<OpenFileCache>]>([:])
 
@@ -127,6 +136,19 @@ public final class Gateway: Sendable {
         generated = GeneratedDocuments(onGenerate: { metrics.generatedDocument() })
         connectionLimits = ConnectionLimits(configuration: configuration)
         governor = ConnectionGovernor(limits: connectionLimits)
+        renderLimits = RenderLimits(maxOutputPixels: configuration.renderMaxOutputPixels ?? RenderLimits().maxOutputPixels,
+                                    maxReadBytes: configuration.renderMaxReadBytes ?? RenderLimits().maxReadBytes)
+        renderPool = RenderPool(concurrency: configuration.renderConcurrency ?? System.coreCount,
+                                queue: configuration.renderQueue ?? 64)
+        if let directory = configuration.renderCacheDir {
+            do {
+                renderCache = try RenderCache(directory: directory, maxBytes: configuration.renderCacheBytes ?? (1 << 30))
+            } catch {
+                throw ConfigurationError("renderCacheDir '\(directory)': \(error)")
+            }
+        } else {
+            renderCache = nil
+        }
     }
 
     /// The file cache of `loop`; call on that loop.

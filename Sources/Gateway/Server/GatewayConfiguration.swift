@@ -48,6 +48,18 @@ public struct GatewayConfiguration: Codable, Sendable {
     public var auth: AuthConfiguration?
     /// The facility catalogue: `/api` routes and per-dataset access (Docs/catalog.md).
     public var catalog: CatalogConfiguration?
+    /// Pictures (`/render`, `/thumbnail`, `/quicklook`; Docs/serve.md "Pictures"): renders
+    /// at once (default: the cores) and waiting beyond those (default 64; more is a 503).
+    public var renderConcurrency: Int?
+    public var renderQueue: Int?
+    /// Caps on one render, checked before any pixel is read (defaults 4096² pixels out,
+    /// 512 MiB read).
+    public var renderMaxOutputPixels: Int?
+    public var renderMaxReadBytes: Int?
+    /// A folder where thumbnails and quicklooks are kept between requests and restarts
+    /// (default: none kept), and its bound in bytes (default 1 GiB).
+    public var renderCacheDir: String?
+    public var renderCacheBytes: Int?
 
     public init() {}
 
@@ -80,8 +92,10 @@ public struct GatewayConfiguration: Codable, Sendable {
         guard !roots.isEmpty else { throw ConfigurationError("no roots to serve: give --root NAME=PATH_OR_S3_URL or roots: in the config") }
         var seen = Set<String>()
         for root in roots {
-            guard RequestPath.decodeSegment(root.name[...]) == root.name, !root.name.contains("%"),
-                  !["healthz", "metrics", "api"].contains(root.name) else {
+            guard !RequestPath.reservedRootNames.contains(root.name) else {
+                throw ConfigurationError("root name '\(root.name)' is reserved for the gateway's /\(root.name) route")
+            }
+            guard RequestPath.decodeSegment(root.name[...]) == root.name, !root.name.contains("%") else {
                 throw ConfigurationError("root name '\(root.name)' is not usable in a URL (reserved, or contains '/', '%', '..' or control characters)")
             }
             guard seen.insert(root.name).inserted else { throw ConfigurationError("root '\(root.name)' is given twice") }
@@ -103,9 +117,12 @@ public struct GatewayConfiguration: Codable, Sendable {
             if let value, !(0.5...86400).contains(value) { throw ConfigurationError("\(name) \(value) is outside 0.5...86400") }
         }
         for (name, value) in [("maxConnections", maxConnections), ("consolidateMaxDocuments", consolidateMaxDocuments),
-                              ("consolidateMaxBytes", consolidateMaxBytes)] {
+                              ("consolidateMaxBytes", consolidateMaxBytes), ("renderConcurrency", renderConcurrency),
+                              ("renderMaxOutputPixels", renderMaxOutputPixels), ("renderMaxReadBytes", renderMaxReadBytes),
+                              ("renderCacheBytes", renderCacheBytes)] {
             if let value, value < 1 { throw ConfigurationError("\(name) \(value) must be at least 1") }
         }
+        if let renderQueue, renderQueue < 0 { throw ConfigurationError("renderQueue \(renderQueue) must be at least 0") }
         if let privateCacheControl, privateCacheControl.lowercased().contains("public") {
             throw ConfigurationError("privateCacheControl '\(privateCacheControl)' would let shared caches keep private answers")
         }

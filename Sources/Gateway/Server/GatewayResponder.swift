@@ -37,12 +37,14 @@ public struct GatewayResponder: HTTPResponder {
         let target = RequestPath.parse(request.uri.path[...])
         var rootLabel = "-"
         if case let .object(root, _, _) = target, gateway.roots[root] != nil { rootLabel = root }
+        if case let .render(_, root, _) = target, gateway.roots[root] != nil { rootLabel = root }
         let fields = RequestFields(request.headers)
         var response = await answer(request, target, fields)
         let credentials: Bool = switch target {
         case .health: false
         case .api: true // what a search or a dataset shows depends on the caller
-        case let .object(root, _, _): gateway.roots[root] == nil ? gateway.needsCredentials(nil) : gateway.variesWithCredentials(root)
+        case let .object(root, _, _), let .render(_, root, _):
+            gateway.roots[root] == nil ? gateway.needsCredentials(nil) : gateway.variesWithCredentials(root)
         default: gateway.needsCredentials(nil)
         }
         gateway.addSharedFields(&response.headers, origin: fields.origin, method: request.method, credentials: credentials)
@@ -75,6 +77,9 @@ public struct GatewayResponder: HTTPResponder {
                 return JSONAnswer.error(.badRequest, error.message, parameter: error.parameter, request.method)
             }
             return await APIRoutes(gateway: gateway).answer(path, query: query, method: request.method, identity: identity)
+        case let .render(kind, rootName, image):
+            return await RenderRoute(gateway: gateway).answer(kind, rootName: rootName, image: image, query: request.uri.query,
+                                                              method: request.method, fields: fields, identity: identity)
         case let .object(rootName, key, isFolder):
             let root = gateway.roots[rootName]
             if gateway.policy.isEnabled {

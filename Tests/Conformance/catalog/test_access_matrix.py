@@ -272,6 +272,32 @@ def test_dataset_routes_and_objects(server):
                     same_as_missing(srv, user, path, missing, method, extra)
 
 
+def test_pictures_follow_the_datasets_access(server):
+    """/render, /thumbnail, /quicklook of a catalogued image: the image's objects' decision
+    (issue 20). A hidden or not-catalogued image is the same answer as a missing one, whatever
+    the query (a bad one included); a visible restricted one is private."""
+    srv, _, _ = server
+    for user in USERS:
+        for route in ("render", "thumbnail", "quicklook"):
+            for name in DATASETS:
+                path = f"/{route}/data/{name}.ome.zarr"
+                if allowed(user, name):
+                    status, h, _ = ask(srv, user, path + "?size=16")
+                    assert status == 200, (user, path, status)
+                    assert h["cache-control"] == ("public, max-age=60" if name == "pub" else "private, max-age=60"), (user, path)
+                    assert "Authorization" in h.get("vary", "")
+                else:
+                    for query in ("?size=16", "?level=99"):
+                        same_as_missing(srv, user, path + query, f"/{route}/data/nothing.ome.zarr" + query)
+            secret = f"/{route}/open/{SECRET_OPEN}.ome.zarr?size=16"
+            if user in ("A", "A+B", "global"):
+                assert ask(srv, user, secret)[0] == 200, user
+            else:
+                same_as_missing(srv, user, secret, f"/{route}/open/nothing.ome.zarr?size=16")
+            # Outside every dataset of a `datasets: catalog` root nothing exists.
+            same_as_missing(srv, user, f"/{route}/data?size=16", f"/{route}/data/nothing.ome.zarr?size=16")
+
+
 def test_listings_and_consolidated_metadata_above_datasets(server):
     srv, uids, _ = server
     for user in USERS:

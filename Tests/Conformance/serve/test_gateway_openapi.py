@@ -31,6 +31,9 @@ API_TEMPLATES = [("/api/datasets/", "/metadata", "/api/datasets/{id}/metadata"),
 
 
 def operation_for(path: str) -> str:
+    first = path.split("/")[1]
+    if first in ("render", "thumbnail", "quicklook"):
+        return f"/{first}/{{root}}/{{image}}"
     if path.split("?")[0] in ("/healthz", "/metrics", "/api/datasets", "/api/search/elements"):
         return path.split("?")[0]
     for prefix, suffix, template in API_TEMPLATES:
@@ -56,6 +59,13 @@ def servers(tessera_bin, tmp_path_factory):
     # serve it to anyone, and the gateway refuses that configuration.
     import shutil
     shutil.copytree(base / "d", base / "p")
+    # An NGFF image for the picture routes (a 2-level uint8 pyramid).
+    import numpy as np
+    import subprocess
+    import tifffile
+    tifffile.imwrite(base / "img.tif", (np.arange(96 * 80) % 251).astype(np.uint8).reshape(80, 96))
+    subprocess.run([str(tessera_bin), "convert", base / "img.tif", base / "d" / "img.ome.zarr", "--chunks", "32"],
+                   check=True, capture_output=True, timeout=120)
     config = base / "c.yaml"
     config.write_text(f"""
 roots:
@@ -90,6 +100,16 @@ REQUESTS = [
     # against this spec by catalog/test_access_matrix.py).
     ("GET", "/api/datasets?limit=1", {}), ("GET", "/api/datasets/x", {}), ("GET", "/api/datasets/x/metadata", {}),
     ("GET", "/api/search/elements", {}),
+] + [
+    # Every picture route, GET and HEAD, every status but the 503 of a full render queue.
+    (method, f"/{route}/{path}", headers)
+    for route in ("render", "thumbnail", "quicklook") for method in ("GET", "HEAD")
+    for path, headers in [
+        ("d/img.ome.zarr?size=40", {}), ("d/img.ome.zarr?format=npy", {"Range": "bytes=0-9"}),
+        ("d/img.ome.zarr?size=40", {"If-None-Match": "*"}), ("d/img.ome.zarr?size=40", {"If-Match": '"x"'}),
+        ("d/img.ome.zarr?level=9", {}), ("private/img.ome.zarr", {}), ("d/missing.ome.zarr", {}),
+        ("d", {}), ("d/img.ome.zarr?subtract=5", {}), ("dead/img.ome.zarr", {}),
+    ]
 ]
 
 
@@ -106,7 +126,9 @@ RAW_REQUESTS = [
 PRODUCED_ELSEWHERE = {("/{root}/{key}", "get", "503"), ("/{root}/{key}", "head", "503")} | {
     (template, "get", status) for template in ("/api/datasets", "/api/datasets/{id}", "/api/datasets/{id}/metadata",
                                                "/api/search/elements")
-    for status in ("200", "400", "401", "502", "503")}
+    for status in ("200", "400", "401", "502", "503")} | {
+    # A full render queue: test_gateway_render.py::test_a_full_render_queue_is_a_503_to_retry (and RenderPoolTests).
+    (f"/{route}/{{root}}/{{image}}", method, "503") for route in ("render", "thumbnail", "quicklook") for method in ("get", "head")}
 
 
 def raw_answer(srv, raw: bytes):
