@@ -1,4 +1,5 @@
 @testable import Conversion
+import ImageSources
 import Testing
 import ZarrCore
 
@@ -47,5 +48,24 @@ import ZarrCore
             let expected = reference(block, channelAxis: axis, channels: channels).map { $0.map { 2 * $0 } }
             #expect(histograms.snapshot == expected, "\(type) \(shape)")
         }
+    }
+
+    /// Nothing counts level 0 for windows the source dictates (RGB samples: 0–255) or that
+    /// are given: `omeroChannels` would put the dictated range in their place anyway.
+    @Test func noHistogramsWhereTheSourceDictatesEveryWindow() {
+        func image(_ channels: [ChannelInfo]) -> ImageDescription {
+            ImageDescription(name: "i", axes: ["c", "y", "x"].map { ImageAxis(name: $0) }, shape: [channels.count, 4, 4],
+                             dataType: .uint8, channels: channels, readBlock: [1, 4, 4])
+        }
+        let rgb = image(ChannelInfo.rgb)
+        #expect(ChannelHistograms.forWindows(of: rgb, given: false) == nil)
+        #expect(sourceWindows(rgb) == Array(repeating: ChannelWindow(min: 0, max: 255, start: 0, end: 255), count: 3))
+        let grey = image([ChannelInfo(), ChannelInfo()])
+        #expect(ChannelHistograms.forWindows(of: grey, given: false) != nil)
+        #expect(ChannelHistograms.forWindows(of: grey, given: true) == nil)
+        #expect(sourceWindows(grey) == nil)
+        // One channel left to its pixels is enough to count them all.
+        let mixed = image([ChannelInfo(window: 0...255), ChannelInfo()])
+        #expect(ChannelHistograms.forWindows(of: mixed, given: false) != nil)
     }
 }

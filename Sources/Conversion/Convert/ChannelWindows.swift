@@ -1,3 +1,4 @@
+import ImageSources
 import Synchronization
 import ZarrCore
 
@@ -7,6 +8,13 @@ struct ChannelWindow: Sendable, Equatable {
     var max: Double
     var start: Double
     var end: Double
+}
+
+extension ChannelWindow {
+    /// A range the source dictates, shown whole.
+    init(range: ClosedRange<Double>) {
+        self.init(min: range.lowerBound, max: range.upperBound, start: range.lowerBound, end: range.upperBound)
+    }
 }
 
 /// The percentile position numpy's `method="inverted_cdf"` picks among `n` sorted values,
@@ -153,6 +161,26 @@ final class ChannelHistograms: Sendable {
                                  end: atPosition(invertedCDFPosition(count: n, percentile: windowPercentiles.high)))
         }
     }
+}
+
+extension ChannelHistograms {
+    /// Level-0 histograms for `d`'s omero windows, or nil when nothing would read them:
+    /// the windows are given (`--window-from`), or the source dictates every channel's range
+    /// (the samples of an RGB picture: 0–255), which `omeroChannels` puts in place of the
+    /// histogram's. Counting a slide's level 0 for windows it then discards cost 4 % of its
+    /// conversion (Docs/convert.md, "Slides").
+    static func forWindows(of d: ImageDescription, given: Bool) -> ChannelHistograms? {
+        guard !given, sourceWindows(d) == nil else { return nil }
+        return ChannelHistograms(dataType: d.dataType, channels: d.channels.count, channelAxis: d.axisIndex("c"))
+    }
+}
+
+/// The windows the source dictates for every channel (`ChannelInfo.window`), or nil when
+/// any channel leaves its window to the pixels.
+func sourceWindows(_ d: ImageDescription) -> [ChannelWindow]? {
+    let ranges = d.channels.compactMap(\.window)
+    guard !d.channels.isEmpty, ranges.count == d.channels.count else { return nil }
+    return ranges.map(ChannelWindow.init(range:))
 }
 
 /// Windows by sorting every value of each channel: for the smallest level of types

@@ -89,8 +89,7 @@ struct ImageConversion {
             log(ImagePlan.levelDoneMessage(d.name, w, s))
         }
 
-        let histograms = writeOmero && fixedWindows == nil
-            ? ChannelHistograms(dataType: d.dataType, channels: d.channels.count, channelAxis: d.axisIndex("c")) : nil
+        let histograms = writeOmero ? ChannelHistograms.forWindows(of: d, given: fixedWindows != nil) : nil
         // Blocks of every level that is read from the source (level 0, or all stored levels).
         var blocks = [(level: Int, region: Region)]()
         for (i, levelSource) in levelSources.enumerated() {
@@ -130,7 +129,7 @@ struct ImageConversion {
 
         var windows: [ChannelWindow]?
         if writeOmero {
-            windows = try fixedWindows ?? histograms?.windows()
+            windows = try fixedWindows ?? histograms?.windows() ?? sourceWindows(d)
                 ?? sortedWindows(writers.last!.array.read(Region(shape: plan.arrays.last!.shape)), channelAxis: d.axisIndex("c"))
         }
         let attributes = ImageGroupAttributes.image(d, plan: plan, options: options, windows: windows, extra: extraAttributes)

@@ -36,7 +36,7 @@ enum ImageGroupAttributes {
         return d.channels.enumerated().map { k, info in
             let color = info.color ?? (count == 1 ? "FFFFFF" : palette[k % palette.count])
             // A range the source dictates (RGB samples: 0–255) wins over the histogram's.
-            let w = info.window.map { ChannelWindow(min: $0.lowerBound, max: $0.upperBound, start: $0.lowerBound, end: $0.upperBound) }
+            let w = info.window.map(ChannelWindow.init(range:))
                 ?? (k < windows.count ? windows[k] : ChannelWindow(min: 0, max: 0, start: 0, end: 0))
             return OmeroChannel(label: info.name ?? "Channel \(k)", color: color, window: (w.min, w.max, w.start, w.end),
                                 integral: !d.dataType.isFloatingPoint)

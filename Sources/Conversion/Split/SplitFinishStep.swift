@@ -27,8 +27,7 @@ extension SplitImageConversion {
         let plan = o.plan, d = plan.description, levels = plan.levels.count, top = regionLevels - 1
 
         // The histograms of every region, merged: the same counts one pass over level 0 gives.
-        let histograms = options.windowFrom == nil
-            ? ChannelHistograms(dataType: d.dataType, channels: d.channels.count, channelAxis: d.axisIndex("c")) : nil
+        let histograms = ChannelHistograms.forWindows(of: d, given: options.windowFrom != nil)
         if let histograms {
             for r in regions.indices {
                 let key = store.describe(SplitMarkers.regionKey(r))
@@ -63,7 +62,7 @@ extension SplitImageConversion {
         if let xml = o.file.omeXML { try store.set("OME/METADATA.ome.xml", Array(xml.utf8)) }
         for i in 0..<levels { try Node.writeArrayMetadata(plan.arrays[i], store: store, path: String(i)) }
         let last = ZarrArray(store: store, path: String(levels - 1), metadata: plan.arrays[levels - 1], concurrency: 1)
-        let windows = try options.windowFrom.map(ConvertJob.windows(from:)) ?? histograms?.windows()
+        let windows = try options.windowFrom.map(ConvertJob.windows(from:)) ?? histograms?.windows() ?? sourceWindows(d)
             ?? sortedWindows(last.read(Region(shape: plan.arrays[levels - 1].shape)), channelAxis: d.axisIndex("c"))
         let attributes = ImageGroupAttributes.image(d, plan: plan, options: options, windows: windows,
                                                     extra: ["tessera": ImageGroupAttributes.tessera(file: o.file, image: d, options: options)])
