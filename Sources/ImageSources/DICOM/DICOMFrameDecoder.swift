@@ -1,5 +1,5 @@
 import CGDCMBridge
-import CTurboJPEG
+import ZarrCore
 import Foundation
 
 /// How an instance's pixels are laid out, from its header, with every size checked.
@@ -122,29 +122,16 @@ enum DICOMFrameDecoder {
     /// One 8-bit JPEG frame, decoded to interleaved RGB (colour converted by the
     /// decoder, ISLOW IDCT, fancy upsampling) or grey; its size must match the header's.
     static func decodeJPEG8(_ data: [UInt8], _ f: DICOMPixelFormat, path: String, frame: Int) throws -> [UInt8] {
-        guard let handle = tjInitDecompress() else { throw SourceError(path, "frame \(frame): libjpeg-turbo could not start") }
-        defer { tjDestroy(handle) }
-        let fail = { (what: String) in
-            SourceError(path, "frame \(frame) is not a valid JPEG image (\(what): \(String(cString: tjGetErrorStr2(handle))))")
-        }
-        var width: Int32 = 0, height: Int32 = 0, subsampling: Int32 = 0, colorspace: Int32 = 0
-        let header = data.withUnsafeBufferPointer {
-            tjDecompressHeader3(handle, $0.baseAddress, UInt($0.count), &width, &height, &subsampling, &colorspace)
-        }
-        guard header == 0 else { throw fail("header") }
-        guard Int(width) == f.columns, Int(height) == f.rows else {
-            throw SourceError(path, "frame \(frame) is a \(width) × \(height) JPEG image, the header declares \(f.columns) × \(f.rows)")
-        }
-        let format = f.samples == 3 ? TJPF_RGB : TJPF_GRAY
-        var out = [UInt8](repeating: 0, count: f.frameBytes)
-        // Warnings (a truncated or corrupt scan) count as errors: their pixels are made up.
-        let status = data.withUnsafeBufferPointer { src in
-            out.withUnsafeMutableBufferPointer { dst in
-                tjDecompress2(handle, src.baseAddress, UInt(src.count), dst.baseAddress, width, 0, height, Int32(format.rawValue), 0)
+        do {
+            return try TurboJPEG.decode(data, samples: f.samples == 3 ? 3 : 1) { header in
+                guard header.width == f.columns, header.height == f.rows else {
+                    throw SourceError(path, "frame \(frame) is a \(header.width) × \(header.height) JPEG image, "
+                                      + "the header declares \(f.columns) × \(f.rows)")
+                }
             }
+        } catch let failure as TurboJPEG.Failure {
+            throw SourceError(path, "frame \(frame): \(failure.description)")
         }
-        guard status == 0 else { throw fail("data") }
-        return out
     }
 
     /// Whether a JPEG codestream's frame header (SOFn) names its three components 'R',

@@ -1,5 +1,3 @@
-import CTurboJPEG
-
 /// Lossy 8-bit JPEG as imagecodecs' numcodecs codec writes and reads it (Zarr v2
 /// compressor `{"id": "imagecodecs_jpeg", "level": Q}`), through libjpeg-turbo.
 ///
@@ -74,58 +72,27 @@ public struct JpegCodec: BytesToBytesCodec {
         guard rows * rowLength == bytes.count, rows >= 1, rows <= Self.maxDimension, rowLength <= Self.maxDimension else {
             throw ZarrError.invalidRequest("JPEG: \(bytes.count) bytes are not an image of rows \(rowLength) pixels wide of at most \(Self.maxDimension) rows")
         }
-        return try TurboJPEGHandles.compressors.borrow { handle in
-            let bound = tjBufSize(Int32(rowLength), Int32(rows), Int32(TJSAMP_GRAY.rawValue))
-            guard bound != UInt.max, bound > 0 else { throw ZarrError.invalidRequest("JPEG: no size bound for a \(rowLength)×\(rows) image") }
-            let capacity = Int(bound)
-            var size = bound
-            var status: Int32 = -1
-            let out = [UInt8](unsafeUninitializedCapacity: capacity) { dst, initialized in
-                status = bytes.withUnsafeBufferPointer { src in
-                    var target: UnsafeMutablePointer<UInt8>? = dst.baseAddress
-                    return tjCompress2(handle, src.baseAddress, Int32(rowLength), 0, Int32(rows), Int32(TJPF_GRAY.rawValue),
-                                       &target, &size, Int32(TJSAMP_GRAY.rawValue), Int32(quality), TJFLAG_NOREALLOC)
-                }
-                initialized = status == 0 && size <= bound ? Int(size) : 0
+        do {
+            return try bytes.withUnsafeBufferPointer {
+                try TurboJPEG.encode($0, width: rowLength, height: rows, samples: 1, sampling: .gray, quality: quality)
             }
-            guard status == 0, size <= bound else {
-                throw ZarrError.invalidRequest("JPEG compression failed: \(String(cString: tjGetErrorStr2(handle)))")
-            }
-            return out
+        } catch let failure as TurboJPEG.Failure {
+            throw ZarrError.invalidRequest(failure.description)
         }
     }
 
     /// Decodes to at most `maxDecodedSize` samples: the header's size is checked before
-    /// anything is allocated. Warnings (a truncated or corrupt scan) count as errors:
-    /// their pixels would be made up.
+    /// anything is allocated.
     public func decode(_ bytes: [UInt8], maxDecodedSize: Int) throws -> [UInt8] {
-        try TurboJPEGHandles.decompressors.borrow { handle in
-            var width: Int32 = 0, height: Int32 = 0, subsampling: Int32 = 0, colorspace: Int32 = 0
-            let header = bytes.withUnsafeBufferPointer {
-                tjDecompressHeader3(handle, $0.baseAddress, UInt($0.count), &width, &height, &subsampling, &colorspace)
-            }
-            guard header == 0 else { throw corrupt("not a JPEG image (\(String(cString: tjGetErrorStr2(handle))))") }
-            let samples: Int, format: TJPF
-            switch colorspace {
-            case Int32(TJCS_GRAY.rawValue): (samples, format) = (1, TJPF_GRAY)
-            case Int32(TJCS_YCbCr.rawValue), Int32(TJCS_RGB.rawValue): (samples, format) = (3, TJPF_RGB)
-            default: throw corrupt("JPEG image in CMYK/YCCK: Tessera reads grey and RGB JPEG chunks")
-            }
-            guard width > 0, height > 0, let n = checkedProduct([Int(width), Int(height), samples]) else { throw corrupt("JPEG image has no pixels") }
-            guard n <= maxDecodedSize else {
-                throw corrupt("JPEG image of \(width)×\(height)×\(samples) samples is more than the \(maxDecodedSize) a chunk of this array holds")
-            }
-            var status: Int32 = -1
-            let out = [UInt8](unsafeUninitializedCapacity: n) { dst, initialized in
-                status = bytes.withUnsafeBufferPointer { src in
-                    tjDecompress2(handle, src.baseAddress, UInt(src.count), dst.baseAddress, width, 0, height, Int32(format.rawValue), 0)
+        do {
+            return try TurboJPEG.decode(bytes) { header in
+                guard let n = checkedProduct([header.width, header.height, header.samples]), n <= maxDecodedSize else {
+                    throw corrupt("JPEG image of \(header.width)×\(header.height)×\(header.samples) samples is more than the "
+                                  + "\(maxDecodedSize) a chunk of this array holds")
                 }
-                initialized = status == 0 ? n : 0
             }
-            guard status == 0 else {
-                throw corrupt("JPEG data does not decode (\(String(cString: tjGetErrorStr2(handle))))")
-            }
-            return out
+        } catch let failure as TurboJPEG.Failure {
+            throw corrupt(failure.description)
         }
     }
 

@@ -20,7 +20,7 @@ final class TurboJPEGHandles: Sendable {
 
     func borrow<T>(_ body: (tjhandle) throws -> T) throws -> T {
         guard let handle = idle.withLock({ $0.popLast() }) ?? make().map(Handle.init) else {
-            throw ZarrError.invalidRequest("libjpeg-turbo could not start (out of memory)")
+            throw TurboJPEG.Failure.unavailable
         }
         let result: T
         do {
