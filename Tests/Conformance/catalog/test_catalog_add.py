@@ -3,7 +3,8 @@ others — NGFF 0.4 by ome-zarr-py, a bioformats2raw collection with OME-XML wri
 zarr-python — and Tessera-written NGFF 0.5 are found in a tree, recorded once each (adding
 again updates in place, a changed tree updates the record), harvested from what the NGFF
 holds, and searchable through /api/datasets afterwards. A hostile tree (a symbolic link out of
-it, a corrupt zarr.json) gives one error line per bad path naming it, the rest is still added,
+it, a corrupt zarr.json, a FIFO, an unreadable .zattrs — that one only when not run as root,
+who reads whatever the mode says) gives one error line per bad path naming it, the rest is still added,
 and the exit code is 1. The same walk over s3:// (moto). SQLite and PostgreSQL arms.
 """
 
@@ -195,10 +196,22 @@ def test_hostile_tree_is_refused_path_by_path(tree, catalog, run_tessera, tmp_pa
     broken = root / "broken.ome.zarr"
     shutil.copytree(places["sky"], broken)
     (broken / "zarr.json").write_text("{not json")
+    fifo = root / "lab" / "deep" / "cells.ome.zarr" / "s0" / "fifo"
+    os.mkfifo(fifo)  # would hang a reader that opened it
+    expected_errors = 3
+    unreadable = None
+    if os.geteuid() != 0:  # root reads whatever the mode bits say
+        unreadable = places["collection"] / "0" / ".zattrs"
+        unreadable.chmod(0)
+        expected_errors += 1
     done = run_tessera("catalog", "add", str(root), "--catalog", catalog.url)
     assert done.returncode == 1
     errors = [l for l in done.stderr.splitlines() if l.startswith("tessera: error: ")]
-    assert len(errors) == 2, done.stderr
+    assert len(errors) == expected_errors, done.stderr
+    assert any(str(fifo) in l and "not a regular file" in l for l in errors), errors
+    if unreadable:
+        assert any(str(places["collection"]) in l for l in errors), errors
+        places = {k: v for k, v in places.items() if k != "collection"}
     assert any(str(root / "lab" / "linked.ome.zarr") in l and "symbolic link" in l for l in errors), errors
     assert any(str(broken) in l for l in errors), errors
     assert set(catalog.datasets()) == {str(p) for p in places.values()}
