@@ -96,7 +96,8 @@ def facility(tmp_path, catalog_url, run_tessera, tessera_bin):
     """Converted datasets under two served roots and one outside, a failed watch ingest,
     and what the status must say about them, computed here."""
     roots = {"main": tmp_path / "main", "second": tmp_path / "second"}
-    outside = tmp_path / "outside"
+    # A sibling whose name starts with a root's: its datasets are not under that root.
+    outside = tmp_path / "main-sibling"
     for folder in [*roots.values(), outside]:
         folder.mkdir()
     sources = tmp_path / "sources"
