@@ -233,8 +233,21 @@ def test_without_auth_anyone_may_read_it(facility, run_tessera, tessera_bin):
         status, _, body = srv.get("/metrics")
         assert status == 200
         check_metrics(parse_metrics(body.decode()), json.loads(srv.get("/api/status")[2]))
+
+        # The gauges are kept up to 15 s between catalogue reads; a GET /api/status sets them.
+        source = facility["roots"]["main"].parent / "late.fits"
+        fits_file(source, 99, (64, 64))
+        run_tessera("convert", str(source), str(facility["roots"]["main"] / "late.ome.zarr"), "--catalog", facility["url"],
+                    "--owner-group", "latecomers", check=True)
+        assert ("tessera_group_datasets", "latecomers") not in parse_metrics(srv.get("/metrics")[2].decode())
+        fresh = json.loads(srv.get("/api/status")[2])
+        assert {g.get("group"): g["datasets"] for g in fresh["groups"]}["latecomers"] == 1
+        metrics = parse_metrics(srv.get("/metrics")[2].decode())
+        assert metrics[("tessera_group_datasets", "latecomers")] == 1
+        check_metrics(metrics, fresh)
     # The text form carries the same numbers.
     text = run_tessera("status", "--config", str(facility["open_config"]), check=True).stdout
-    main = facility["expected_roots"]["main"]
+    main = {"datasets": fresh["roots"][0]["datasets"], "storedBytes": fresh["roots"][0]["storedBytes"]}
+    assert fresh["roots"][0]["name"] == "main" and main["datasets"] == facility["expected_roots"]["main"]["datasets"] + 1
     assert f"  main ({facility['roots']['main']}): {main['datasets']} ({main['storedBytes']} bytes); disk " in text, text
     assert "ingest: converting 0, done 0, failed 1" in text and f"  {facility['bad']}: " in text
