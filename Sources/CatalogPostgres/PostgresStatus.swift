@@ -28,4 +28,20 @@ extension PostgresCatalog: CatalogStatusSource {
             return CatalogStatus(datasets: datasets, ingest: ingest, recentFailures: failures)
         }
     }
+
+    public func readyTotals(under location: String) async throws -> CatalogStatus.Totals {
+        let logger = logger
+        let folder = location.hasSuffix("/") ? location : location + "/"
+        let length = Int64(folder.unicodeScalars.count)
+        return try await connection("reading the catalog status") { connection in
+            // substr/length count characters in both dialects: a prefix test without LIKE's wildcards.
+            for try await (n, bytes) in try await connection.query("""
+                SELECT count(*), coalesce(sum(stored_bytes), 0)::bigint FROM dataset
+                WHERE status = 'ready' AND (location = \(location) OR substr(location, 1, \(length)::int) = \(folder))
+                """, logger: logger).decode((Int64, Int64).self) {
+                return CatalogStatus.Totals(datasets: n, storedBytes: bytes)
+            }
+            return CatalogStatus.Totals(datasets: 0, storedBytes: 0)
+        }
+    }
 }

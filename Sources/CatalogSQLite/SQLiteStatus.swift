@@ -24,4 +24,16 @@ extension SQLiteCatalog: CatalogStatusSource {
             return CatalogStatus(datasets: datasets, ingest: ingest, recentFailures: failures)
         }
     }
+
+    public func readyTotals(under location: String) async throws -> CatalogStatus.Totals {
+        let folder = location.hasSuffix("/") ? location : location + "/"
+        return try await read("reading the catalog status") { db in
+            // substr/length count characters in both dialects: a prefix test without LIKE's wildcards.
+            let row = try Row.fetchOne(db, sql: """
+                SELECT count(*) AS n, coalesce(sum(stored_bytes), 0) AS bytes FROM dataset
+                WHERE status = 'ready' AND (location = ? OR substr(location, 1, ?) = ?)
+                """, arguments: [location, folder.unicodeScalars.count, folder])
+            return CatalogStatus.Totals(datasets: row?["n"] ?? 0, storedBytes: row?["bytes"] ?? 0)
+        }
+    }
 }

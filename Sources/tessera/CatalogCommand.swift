@@ -14,7 +14,8 @@ struct CatalogCommand: AsyncParsableCommand {
         postgres://USER@HOST[:PORT]/DATABASE (password in TESSERA_CATALOG_PASSWORD). \
         DATASET is a dataset's id (uid) or its location (the NGFF folder or s3:// URL).
         """,
-        subcommands: [CatalogGrantCommand.self, CatalogRevokeCommand.self, CatalogShowCommand.self, CatalogListCommand.self]
+        subcommands: [CatalogGrantCommand.self, CatalogRevokeCommand.self, CatalogShowCommand.self, CatalogListCommand.self,
+                      CatalogAddCommand.self]
     )
 }
 

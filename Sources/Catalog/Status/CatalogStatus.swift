@@ -23,6 +23,13 @@ public struct CatalogStatus: Sendable, Equatable, Codable {
         }
     }
 
+    /// Ready datasets and their stored bytes under one location (`readyTotals(under:)`).
+    public struct Totals: Sendable, Equatable, Codable {
+        public var datasets: Int64
+        public var storedBytes: Int64
+        public init(datasets: Int64, storedBytes: Int64) { self.datasets = datasets; self.storedBytes = storedBytes }
+    }
+
     public var datasets: [DatasetCount]
     /// `ingest_file` rows per status (`converting`, `done`, `failed`).
     public var ingest: [String: Int64]
@@ -37,4 +44,7 @@ public struct CatalogStatus: Sendable, Equatable, Codable {
 /// A store that can report `CatalogStatus` (both stores do).
 public protocol CatalogStatusSource: Sendable {
     func status(failures limit: Int) async throws -> CatalogStatus
+    /// The `ready` datasets whose location is `location` or lies below it (a served root's
+    /// numbers: the writers rarely know the root's name, so the location decides).
+    func readyTotals(under location: String) async throws -> CatalogStatus.Totals
 }

@@ -1,5 +1,6 @@
 import Foundation
 import ImageSources
+import Storage
 import ZarrCore
 
 /// Told about each input a conversion writes, so something outside the converter (the CLI's
@@ -51,7 +52,27 @@ public struct ObservedImage: Sendable {
 /// What was written.
 public struct ObservedOutput: Sendable {
     public var images: Int
+    /// Everything stored under the output once it is complete — chunks (written now or kept
+    /// from a resumed run), metadata, Tessera's mark — as one listing of it counts them
+    /// (`ConvertJob.storedBytes`): the catalogue's `stored_bytes`, what `du` of the folder sums.
     public var outputBytes: Int
+}
+
+extension ConvertJob {
+    /// The bytes of every object under `store`'s root, from one paged listing; `fallback`
+    /// (the chunk bytes this run wrote) when the listing fails, so a catalogue record is
+    /// never refused over a count.
+    static func storedBytes(_ store: any Store, orElse fallback: Int) -> Int {
+        var total = 0
+        do {
+            try store.listPages(prefix: "") { page in
+                for entry in page { total = total.addingReportingOverflow(max(0, entry.size)).overflow ? Int.max : total + max(0, entry.size) }
+            }
+        } catch {
+            return fallback
+        }
+        return total
+    }
 }
 
 extension ObservedConversion {

@@ -117,7 +117,8 @@ public struct ConvertJob: Sendable {
         do {
             result = try self.convert(source, into: store, options: options, windows: windows)
             if let observer, let observed {
-                try observer.didConvert(observed, output: ObservedOutput(images: result.count, outputBytes: result.reduce(0) { $0 + $1.outputBytes }))
+                let written = result.reduce(0) { $0 + $1.outputBytes }
+                try observer.didConvert(observed, output: ObservedOutput(images: result.count, outputBytes: Self.storedBytes(store, orElse: written)))
             }
         } catch {
             if let observer, let observed { observer.didFail(observed, error: error) }

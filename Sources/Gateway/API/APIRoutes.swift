@@ -10,7 +10,8 @@ import ZarrCore
 /// - `GET /api/datasets/{id}` one dataset's summary;
 /// - `GET /api/datasets/{id}/metadata` its harvested metadata;
 /// - `GET /api/search/elements` the configured search elements, with the values of select
-///   elements among the datasets the caller may see.
+///   elements among the datasets the caller may see;
+/// - `GET /api/status` the facility's numbers (`StatusRoute`; global-access members only).
 /// A dataset the caller may not see is answered exactly like a missing one (404). A store
 /// failure is a 502 (503 when the store is unreachable) naming a request id; the store's
 /// message goes to the server's log only.
@@ -35,6 +36,8 @@ struct APIRoutes {
                 try refuseParameters(query)
                 guard let document = try await catalog.metadataDocument(uid: segments[1], visibleTo: viewer) else { return missing(method) }
                 return JSONAnswer.ok(document, method)
+            case 1 where segments[0] == "status":
+                return try await StatusRoute(gateway: gateway).answer(query: query, method: method, identity: identity)
             case 2 where segments == ["search", "elements"]:
                 try refuseParameters(query)
                 return JSONAnswer.ok(try await elements(catalog, viewer: viewer), method)

@@ -9,7 +9,8 @@ final class DatasetAccessRefresher: Sendable {
     private let current = Mutex(DatasetAccessIndex.empty)
     let store: any CatalogStore
     let interval: Duration
-    private let roots: [(name: String, location: String)]
+    /// The served roots as configured (also what `GET /api/status` reports on).
+    let roots: [(name: String, location: String)]
     private let onError: @Sendable (String) -> Void
 
     init(store: any CatalogStore, roots: [(name: String, location: String)], interval: Duration,

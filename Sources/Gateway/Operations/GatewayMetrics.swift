@@ -1,3 +1,4 @@
+import Catalog
 import Prometheus
 import NIOConcurrencyHelpers
 
@@ -16,6 +17,19 @@ final class GatewayMetrics: Sendable {
     /// A pthread lock, not Synchronization.Mutex: that one asks the kernel for the thread
     /// id (gettid) on every lock, a system call per request.
     private let requests = NIOLockedValueBox<[RequestKey: Counter]>([:])
+
+    /// The catalogue status gauges (`StatusReport.gauges`) and when they were last set.
+    private let status = NIOLockedValueBox<StatusSeries>(StatusSeries())
+
+    private struct StatusSeries {
+        var refreshed: ContinuousClock.Instant?
+        var gauges: [StatusKey: Gauge] = [:]
+    }
+
+    private struct StatusKey: Hashable {
+        let name: String
+        let labels: [String]
+    }
 
     private struct RequestKey: Hashable {
         let method: String
@@ -71,4 +85,27 @@ final class GatewayMetrics: Sendable {
     }
 
     func exposition() -> [UInt8] { registry.emitToBuffer() }
+
+    /// Whether the status gauges were never set or were set longer than `maxAge` ago.
+    func statusIsStale(maxAge: Duration) -> Bool {
+        status.withLockedValue { s in s.refreshed.map { ContinuousClock.now - $0 > maxAge } ?? true }
+    }
+
+    /// Sets the status gauges to a new report's numbers; a series the report no longer has
+    /// (a group whose last dataset went) is removed, not left at its old value.
+    func setStatus(_ gauges: [StatusGauge]) {
+        let registry = self.registry
+        status.withLockedValue { s in
+            var kept = [StatusKey: Gauge]()
+            for g in gauges {
+                let key = StatusKey(name: g.name, labels: g.labels.flatMap { [$0.0, $0.1] })
+                let gauge = s.gauges[key] ?? registry.makeGauge(name: g.name, labels: g.labels, help: g.help)
+                gauge.set(g.value)
+                kept[key] = gauge
+            }
+            for (key, gauge) in s.gauges where kept[key] == nil { registry.unregisterGauge(gauge) }
+            s.gauges = kept
+            s.refreshed = .now
+        }
+    }
 }

@@ -67,6 +67,7 @@ public struct GatewayResponder: HTTPResponder {
         case .metrics:
             // Series carry root names, so with auth on they are for authenticated callers only.
             if gateway.policy.isEnabled && !identity.isMember { return unauthorized() }
+            await StatusRoute(gateway: gateway).refreshMetricsIfStale()
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4", .cacheControl: "no-store"],
                             body: request.method == .head ? .init() : .init(byteBuffer: ByteBuffer(bytes: gateway.metrics.exposition())))
         case .rejected:

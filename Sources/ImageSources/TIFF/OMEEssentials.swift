@@ -11,8 +11,8 @@ import ZarrCore
 ///   (one row per channel that has it); `Plane.DeltaT`, `Plane.ExposureTime` of the first plane;
 /// - `ome/Instrument[j]`: `Objective.NominalMagnification`, `Objective.LensNA`, `Objective.Immersion`;
 /// - `ome/MapAnnotation[k]`: each `<M K="key">value</M>`.
-enum OMEEssentials {
-    static func scopes(_ xml: String) -> [JSONValue] {
+public enum OMEEssentials {
+    public static func scopes(_ xml: String) -> [JSONValue] {
         let collector = Collector()
         let parser = XMLParser(data: Data(xml.utf8))
         parser.shouldProcessNamespaces = true

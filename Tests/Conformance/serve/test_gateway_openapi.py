@@ -34,7 +34,7 @@ def operation_for(path: str) -> str:
     first = path.split("/")[1]
     if first in ("render", "thumbnail", "quicklook"):
         return f"/{first}/{{root}}/{{image}}"
-    if path.split("?")[0] in ("/healthz", "/metrics", "/api/datasets", "/api/search/elements"):
+    if path.split("?")[0] in ("/healthz", "/metrics", "/api/datasets", "/api/search/elements", "/api/status"):
         return path.split("?")[0]
     for prefix, suffix, template in API_TEMPLATES:
         bare = path.split("?")[0]
@@ -100,6 +100,7 @@ REQUESTS = [
     # against this spec by catalog/test_access_matrix.py).
     ("GET", "/api/datasets?limit=1", {}), ("GET", "/api/datasets/x", {}), ("GET", "/api/datasets/x/metadata", {}),
     ("GET", "/api/search/elements", {}),
+    ("GET", "/api/status", {}),
 ] + [
     # Every picture route, GET and HEAD, every status but the 503 of a full render queue.
     (method, f"/{route}/{path}", headers)
@@ -127,6 +128,8 @@ PRODUCED_ELSEWHERE = {("/{root}/{key}", "get", "503"), ("/{root}/{key}", "head",
     (template, "get", status) for template in ("/api/datasets", "/api/datasets/{id}", "/api/datasets/{id}/metadata",
                                                "/api/search/elements")
     for status in ("200", "400", "401", "502", "503")} | {
+    # catalog/test_status.py: 200, 400, 401, 403 (502/503 as for the other /api routes).
+    ("/api/status", "get", status) for status in ("200", "400", "401", "403", "502", "503")} | {
     # A full render queue: test_gateway_render.py::test_a_full_render_queue_is_a_503_to_retry (and RenderPoolTests).
     (f"/{route}/{{root}}/{{image}}", method, "503") for route in ("render", "thumbnail", "quicklook") for method in ("get", "head")}
 
