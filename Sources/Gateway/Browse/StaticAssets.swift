@@ -87,9 +87,10 @@ struct StaticAssets: Sendable {
         }
     }
 
-    /// A middle dot-separated part of 8 or more hex digits (webpack's content hash).
+    /// A dot-separated part before the extension of 8 or more hex digits (webpack's content
+    /// hash: `main.8608d1fc21b22785.js`, `09f21dcf7b4f13e8.wasm`).
     static func isHashed(_ name: String) -> Bool {
         let parts = name.split(separator: ".")
-        return parts.count >= 3 && parts.dropFirst().dropLast().contains { $0.count >= 8 && $0.allSatisfy(\.isHexDigit) }
+        return parts.count >= 2 && parts.dropLast().contains { $0.count >= 8 && $0.allSatisfy(\.isHexDigit) }
     }
 }
