@@ -203,3 +203,51 @@ def test_hidden_roots_never_appear(tessera_bin, root, tmp_path):
         assert status == 200 and "/browse/lab/alpha.ome.zarr" in body.decode()
         assert gw.get("/browse/lab/alpha.ome.zarr", headers=member)[0] == 200
         assert gw.get("/", headers={"Authorization": "Bearer wrong"})[0] == 401
+
+
+def test_catalog_search_and_hidden_datasets(tessera_bin, tmp_path):
+    """With a catalogue (datasets catalogued by `tessera convert --catalog`), the search box is
+    the catalogue's search for the caller, and a dataset the caller may not see appears
+    nowhere: not in the list, not in a search, its page a 404."""
+    import subprocess
+
+    import tifffile
+    from browse_site import beta_image
+
+    root = tmp_path / "root"
+    root.mkdir()
+    catalog = tmp_path / "catalog.sqlite"
+    catalog.touch()
+    for name, flags in [("alpha", ["--public"]), ("beta", ["--public"]), ("gamma", ["--owner-group", "lab"])]:
+        tifffile.imwrite(tmp_path / f"{name}.tif", beta_image(), photometric="minisblack")
+        proc = subprocess.run([str(tessera_bin), "convert", str(tmp_path / f"{name}.tif"), str(root / f"{name}.ome.zarr"),
+                               "--catalog", f"sqlite:{catalog}", *flags],
+                              capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
+        assert proc.returncode == 0, proc.stderr
+    config = tmp_path / "tessera.yaml"
+    config.write_text(f"roots:\n  - {{name: d, location: '{root}'}}\nbrowse: true\n"
+                      f"catalog: {{store: 'sqlite:{catalog}'}}\n"
+                      "auth:\n  tokens:\n    - {token: l4b, groups: [lab]}\n")
+    member = {"Authorization": "Bearer l4b"}
+
+    def cards(gw, path, headers=None):
+        status, _, body = gw.get(path, headers=headers)
+        assert status == 200, (path, status, body[:300])
+        return set(re.findall(r'href="/browse/d/([a-z]+)\.ome\.zarr"', body.decode()))
+
+    with GatewayServer(tessera_bin, "--config", str(config)) as gw:
+        assert cards(gw, "/") == {"alpha", "beta"}
+        assert cards(gw, "/", member) == {"alpha", "beta", "gamma"}
+        assert cards(gw, "/?q=alpha") == {"alpha"}
+        assert cards(gw, "/?q=gamma") == set()
+        assert cards(gw, "/?q=gamma", member) == {"gamma"}
+        # a word only in the harvested metadata (tifffile's Software tag), not in any name or
+        # path: the catalogue's search finds it, a name match would not
+        assert cards(gw, "/?q=tifffile") == {"alpha", "beta"}
+        assert cards(gw, "/?q=tifffile", member) == {"alpha", "beta", "gamma"}
+        assert gw.get("/browse/d/gamma.ome.zarr")[0] == 404
+        assert gw.get("/browse/d/gamma.ome.zarr", headers=member)[0] == 200
+        assert gw.get("/thumbnail/d/gamma.ome.zarr")[0] == 404
+        # a query the catalogue's parser refuses is a 400 page naming the problem
+        status, _, body = gw.get("/?q=" + urllib.parse.quote("-- ..."))
+        assert status == 400 and b"search: " in body, body
