@@ -19,8 +19,8 @@ struct BrowseRoute {
 
     /// No script runs, nothing loads from elsewhere, forms submit only here.
     static let securityPolicy = "default-src 'none'; img-src 'self'; style-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
-    /// Cards shown at most on one page.
-    static let maxCards = 500
+    /// Cards on one page (`?page=N`, from 1).
+    static let perPage = 100
     static let maxQueryBytes = 256
 
     func home(query: String?, host: String?, method: HTTPRequest.Method, identity: AccessPolicy.Identity) async -> Response {
@@ -29,6 +29,11 @@ struct BrowseRoute {
         let q = parameters.last(where: { $0.name == "q" })?.value.trimmingCharacters(in: .whitespaces) ?? ""
         var context: [String: Any] = ["title": "Images", "searchHint": gateway.catalog == nil ? "name, path or channel" : "search the catalogue"]
         if !q.isEmpty { context["q"] = q }
+        let pageText = parameters.last(where: { $0.name == "page" })?.value ?? "1"
+        guard let pageNumber = Int(pageText), pageNumber >= 1, pageNumber <= 1_000_000 else {
+            context["error"] = "page must be a whole number from 1"
+            return page(.badRequest, "index", context, method)
+        }
         guard q.utf8.count <= Self.maxQueryBytes else {
             context["error"] = "the search is longer than \(Self.maxQueryBytes) bytes"
             return page(.badRequest, "index", context, method)
@@ -57,8 +62,16 @@ struct BrowseRoute {
         }
         context["roots"] = roots
         context["imageCount"] = images.count
-        if images.count > Self.maxCards { context["truncated"] = true; context["shown"] = Self.maxCards }
-        context["images"] = images.prefix(Self.maxCards).map(card)
+        let pageCount = max(1, (images.count + Self.perPage - 1) / Self.perPage)
+        let first = (min(pageNumber, pageCount) - 1) * Self.perPage
+        context["images"] = images[first..<min(images.count, first + Self.perPage)].map(card)
+        if pageCount > 1 {
+            func link(_ n: Int) -> String { "/?" + (q.isEmpty ? "" : "q=" + Self.queryValue(q) + "&") + "page=\(n)" }
+            var pages: [String: Any] = ["number": min(pageNumber, pageCount), "count": pageCount]
+            if pageNumber > 1 { pages["previous"] = link(min(pageNumber, pageCount) - 1) }
+            if pageNumber < pageCount { pages["next"] = link(pageNumber + 1) }
+            context["pages"] = pages
+        }
         return page(.ok, "index", context, method)
     }
 

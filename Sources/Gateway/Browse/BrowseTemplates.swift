@@ -50,7 +50,6 @@ enum BrowseTemplates {
     {{#roots}}<li class="root">{{name}} <span class="count">{{count}} image(s)</span>{{#stopped}} <span class="note">listing stopped: {{stopped}}</span>{{/stopped}}</li>
     {{/roots}}</ul></section>
     <section><h2>{{#q}}Images matching “{{q}}”{{/q}}{{^q}}Images{{/q}} <span class="count" id="image-count">{{imageCount}}</span></h2>
-    {{#truncated}}<p class="note">Showing the first {{shown}}.</p>{{/truncated}}
     <ul class="grid">
     {{#images}}<li class="card">
     <a class="open" href="{{page}}"><img src="{{thumbnail}}" alt="thumbnail of {{name}}" width="128" height="128" loading="lazy">
@@ -61,6 +60,7 @@ enum BrowseTemplates {
     </li>
     {{/images}}</ul>
     {{^images}}<p class="empty">No images.</p>{{/images}}
+    {{#pages}}<nav class="pages">{{#previous}}<a id="previous-page" href="{{previous}}">previous</a> {{/previous}}page {{number}} of {{count}}{{#next}} <a id="next-page" href="{{next}}">next</a>{{/next}}</nav>{{/pages}}
     </section>
     {{> foot}}
     """

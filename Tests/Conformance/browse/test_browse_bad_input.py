@@ -251,3 +251,41 @@ def test_catalog_search_and_hidden_datasets(tessera_bin, tmp_path):
         # a query the catalogue's parser refuses is a 400 page naming the problem
         status, _, body = gw.get("/?q=" + urllib.parse.quote("-- ..."))
         assert status == 400 and b"search: " in body, body
+
+
+def test_pages_of_100(tessera_bin, tmp_path):
+    """250 images: three pages of 100, 100 and 50 cards, linked previous/next (the search
+    kept in the links); a page past the end shows the last; a bad page number is a 400."""
+    import shutil
+    import subprocess
+
+    import tifffile
+    from browse_site import beta_image
+
+    tifffile.imwrite(tmp_path / "one.tif", beta_image()[:32, :32], photometric="minisblack")
+    one = tmp_path / "one.ome.zarr"
+    proc = subprocess.run([str(tessera_bin), "convert", str(tmp_path / "one.tif"), str(one)],
+                          capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0, proc.stderr
+    root = tmp_path / "root"
+    for i in range(250):
+        shutil.copytree(one, root / f"img{i:03d}.ome.zarr")
+    with GatewayServer(tessera_bin, "--root", f"d={root}", "--browse") as gw:
+        seen = []
+        path = "/?q=img"
+        for expected in (100, 100, 50):
+            status, _, body = gw.get(path)
+            page = body.decode()
+            assert status == 200, page[:300]
+            names = re.findall(r'href="/browse/d/(img\d+)\.ome\.zarr"', page)
+            assert len(names) == expected, (path, len(names))
+            seen += names
+            nxt = re.search(r'id="next-page" href="([^"]+)"', page)
+            path = html.unescape(nxt.group(1)) if nxt else None
+        assert path is None and sorted(seen) == [f"img{i:03d}" for i in range(250)] and len(set(seen)) == 250
+        status, _, body = gw.get("/?q=img&page=3")
+        assert status == 200 and b'id="previous-page" href="/?q=img&amp;page=2"' in body
+        status, _, body = gw.get("/?page=99")
+        assert status == 200 and len(re.findall(r'class="card"', body.decode())) == 50
+        for bad in ("0", "-1", "x", "1e3", ""):
+            assert gw.get(f"/?page={bad}")[0] == 400, bad
