@@ -15,8 +15,8 @@ public enum RequestTarget: Equatable, Sendable {
     case render(RenderKind, root: String, image: String)
     /// The browse page's list of images (`GET /`).
     case browseIndex
-    /// A browse page route: `/browse/style.css` (`image` nil, root "style.css") or a
-    /// dataset page `/browse/{root}/{image}`.
+    /// A browse page route: a dataset page `/browse/{root}/{image}`, or the stylesheet
+    /// `/browse/style.css` (root "style.css", image "").
     case browse(root: String, image: String)
     /// A static file of the self-hosted sites: `/viewer…` (neuroglancer), `/docs…` (Swagger
     /// UI), `/openapi.yaml`. `file` is the decoded rest of the path ("" for the site's top).
