@@ -39,5 +39,11 @@ Serving demo/neuron.ome.zarr at $base/ (Ctrl-C stops). Open the image with:
   vizarr:       https://hms-dbmi.github.io/vizarr/?source=$image
   zarr-python:  zarr.open_group(zarr.storage.FsspecStore.from_url("$image"), mode="r")
 
+  browse page:  http://127.0.0.1:$port/ (neuroglancer served here at /viewer/, the API at /docs/)
+
 URLS
-exec "$tessera" serve --root "neuron=demo/neuron.ome.zarr" --port "$port"
+# The browse page with the neuroglancer client and Swagger UI from the venv's wheels.
+viewer=$("$py" -c 'import neuroglancer.static, os; print(os.path.join(os.path.dirname(neuroglancer.static.__file__), "client"))')
+docs=$("$py" -c 'import swagger_ui, os; print(os.path.join(os.path.dirname(swagger_ui.__file__), "static"))')
+exec "$tessera" serve --root "neuron=demo/neuron.ome.zarr" --port "$port" \
+  --browse --viewer-assets "$viewer" --docs-assets "$docs" --openapi Specs/openapi.yaml

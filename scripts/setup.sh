@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what building and testing Tessera needs on Debian, then (with --python) the
-# Python venvs of test tooling (.venv, and .venv-zarr2 for zarr-python 2). Idempotent: a second run installs nothing.
+# Python venvs of test tooling (.venv, .venv-zarr2 for zarr-python 2, .venv-napari for napari). Idempotent: a second run installs nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +16,9 @@ packages+=(libhdf4-alt-dev)  # HDF4 SDS; the -alt build, which shares no symbol 
 packages+=(libturbojpeg0-dev libopenjp2-7-dev)  # JPEG and JPEG 2000 frames of DICOM whole-slide images
 packages+=(libdeflate-dev)  # the render's PNG writer (Sources/Render/Encode/PNGEncoder.swift); also pulled in by libtiff-dev
 packages+=(libgdcm-dev)  # DICOM series and multi-frame files (JPEG, JPEG-LS, JPEG 2000, RLE)
+# the browse tests (Tests/Conformance/browse): Selenium drives Debian's chromedriver; napari runs
+# under Xvfb, and PyQt5's xcb platform plugin needs these libxcb utility libraries (GL: mesa's llvmpipe)
+packages+=(chromium-driver xvfb xauth libxcb-icccm4 libxcb-keysyms1 libxcb-xinerama0 libgl1-mesa-dri)
 packages+=(strace)  # strace: Tests/Conformance/convert/test_convert_fsync_order.py checks the fsync-before-publish order from a trace
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -60,5 +63,18 @@ if [[ " $* " == *" --python "* ]]; then
     echo "setup: installing zarr-python 2 into .venv-zarr2"
     .venv-zarr2/bin/python -m pip install -q -r scripts/python-zarr2-requirements.txt
     cp scripts/python-zarr2-requirements.txt "$stamp"
+  fi
+  # napari + napari-ome-zarr + PyQt5 (~1 GB) in a venv of their own: napari pins packages
+  # that could fight the conformance tools (Tests/Conformance/browse/test_napari.py).
+  stamp=.venv-napari/.requirements-installed
+  if [[ ! -x .venv-napari/bin/python ]]; then
+    echo "setup: creating .venv-napari"
+    "$python_bin" -m venv .venv-napari
+  fi
+  if [[ ! -f $stamp ]] || ! cmp -s scripts/python-napari-requirements.txt "$stamp"; then
+    echo "setup: installing napari into .venv-napari"
+    .venv-napari/bin/python -m pip install -q --upgrade pip
+    .venv-napari/bin/python -m pip install -q -r scripts/python-napari-requirements.txt
+    cp scripts/python-napari-requirements.txt "$stamp"
   fi
 fi

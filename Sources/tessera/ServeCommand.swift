@@ -37,6 +37,14 @@ struct ServeCommand: AsyncParsableCommand {
     var catalog: String?
     @Option(help: "A folder where thumbnails and quicklooks are kept between requests and restarts (bounded: renderCacheBytes, default 1 GiB).")
     var renderCache: String?
+    @Flag(help: "Serve the browse page: GET / lists the images as thumbnails, /browse/ROOT/IMAGE shows one (Docs/serve.md).")
+    var browse = false
+    @Option(help: "neuroglancer's built client folder (the neuroglancer wheel's static/client), served at /viewer/.")
+    var viewerAssets: String?
+    @Option(help: "Swagger UI's static folder (the swagger-ui-py wheel's swagger_ui/static), served at /docs/ (needs --openapi).")
+    var docsAssets: String?
+    @Option(help: "The OpenAPI document served at /openapi.yaml (Specs/openapi.yaml).")
+    var openapi: String?
 
     func run() async throws {
         do {
@@ -56,6 +64,10 @@ struct ServeCommand: AsyncParsableCommand {
             if let sendTimeout { configuration.sendTimeoutSeconds = sendTimeout }
             if let maxConnections { configuration.maxConnections = maxConnections }
             if let renderCache { configuration.renderCacheDir = renderCache }
+            if browse { configuration.browse = true }
+            if let viewerAssets { configuration.viewerAssets = viewerAssets }
+            if let docsAssets { configuration.docsAssets = docsAssets }
+            if let openapi { configuration.openapi = openapi }
             if let catalog {
                 var section = configuration.catalog ?? CatalogConfiguration()
                 section.store = catalog

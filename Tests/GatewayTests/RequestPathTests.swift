@@ -37,6 +37,25 @@ import Testing
         }
     }
 
+    @Test func browseAndSiteRoutes() {
+        #expect(RequestPath.parse("/") == .browseIndex)
+        #expect(RequestPath.parse("/browse/lab/a/b.ome.zarr") == .browse(root: "lab", image: "a/b.ome.zarr"))
+        #expect(RequestPath.parse("/browse/lab/x%3Cy%3E") == .browse(root: "lab", image: "x<y>"))
+        #expect(RequestPath.parse("/browse/style.css") == .browse(root: "style.css", image: ""))
+        #expect(RequestPath.parse("/viewer") == .site(.viewer, file: "", isFolder: false))
+        #expect(RequestPath.parse("/viewer/v/tessera/") == .site(.viewer, file: "v/tessera", isFolder: true))
+        #expect(RequestPath.parse("/viewer/v/tessera/main.js") == .site(.viewer, file: "v/tessera/main.js", isFolder: false))
+        #expect(RequestPath.parse("/docs/") == .site(.docs, file: "", isFolder: true))
+        #expect(RequestPath.parse("/openapi.yaml") == .site(.openapi, file: "", isFolder: false))
+        for hostile in ["/browse", "/browse/", "/browse/lab/../x", "/browse/lab/%2e%2e/x", "/viewer/v/tessera/..%2findex.html",
+                        "/viewer/v/tessera/%2e%2e/x", "/docs/a%2fb", "/docs/a%5cb", "/docs/%00"] {
+            #expect(RequestPath.parse(hostile[...]) == .rejected, "\(hostile)")
+        }
+        for name in ["browse", "viewer", "docs", "openapi.yaml"] {
+            #expect(RequestPath.reservedRootNames.contains(name))
+        }
+    }
+
     @Test func reservedRootNamesAreRefusedByTheConfiguration() {
         var configuration = GatewayConfiguration()
         configuration.roots = [RootConfiguration(name: "thumbnail", location: "/tmp")]

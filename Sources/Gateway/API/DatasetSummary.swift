@@ -52,7 +52,7 @@ enum DatasetSummary {
     }
 
     /// A path segment percent-encoded for a URL path (keys are served decoded once).
-    private static func escape(_ path: String) -> String {
+    static func escape(_ path: String) -> String {
         path.split(separator: "/", omittingEmptySubsequences: false).map {
             $0.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/?#%"))) ?? String($0)
         }.joined(separator: "/")

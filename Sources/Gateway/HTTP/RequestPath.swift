@@ -13,8 +13,22 @@ public enum RequestTarget: Equatable, Sendable {
     /// A picture of an NGFF image (`/render|thumbnail|quicklook/{root}/{image}`): the root
     /// and the image group's key in it ("" when the root is the image).
     case render(RenderKind, root: String, image: String)
+    /// The browse page's list of images (`GET /`).
+    case browseIndex
+    /// A browse page route: a dataset page `/browse/{root}/{image}`, or the stylesheet
+    /// `/browse/style.css` (root "style.css", image "").
+    case browse(root: String, image: String)
+    /// A static file of the self-hosted sites: `/viewer…` (neuroglancer), `/docs…` (Swagger
+    /// UI), `/openapi.yaml`. `file` is the decoded rest of the path ("" for the site's top).
+    case site(SiteKind, file: String, isFolder: Bool)
     /// Malformed or hostile: answered 404, exactly like a key that does not exist.
     case rejected
+}
+
+/// The static sites the gateway can serve beside the data (Docs/serve.md, "Browse page").
+public enum SiteKind: String, Sendable, CaseIterable {
+    case viewer, docs
+    case openapi = "openapi.yaml"
 }
 
 /// The picture routes: one renderer; thumbnail and quicklook add their defaults (`RenderPreset`).
@@ -48,10 +62,17 @@ public enum RequestPath {
         guard raw.first == UInt8(ascii: "/"), raw.count <= maxPathBytes else { return .rejected }
         if raw.elementsEqual("/healthz".utf8) { return .health }
         if raw.elementsEqual("/metrics".utf8) { return .metrics }
+        if raw.count == 1 { return .browseIndex }
         let path = UnsafeRawBufferPointer(rebasing: raw.dropFirst())
         let target = path.contains(UInt8(ascii: "%")) ? parseSegments(Substring(decoding: path, as: UTF8.self)) : parseUnescaped(path)
         // `api` is a reserved root name: its paths are the catalogue's routes.
         if case let .object("api", key, _) = target { return .api(key) }
+        if case let .object("browse", key, _) = target {
+            guard !key.isEmpty else { return .rejected }
+            let slash = key.firstIndex(of: "/")
+            return .browse(root: String(key[..<(slash ?? key.endIndex)]), image: slash.map { String(key[key.index(after: $0)...]) } ?? "")
+        }
+        if case let .object(first, key, isFolder) = target, let site = SiteKind(rawValue: first) { return .site(site, file: key, isFolder: isFolder) }
         // So are the picture routes: the rest of the path is `{root}/{image}`, decoded and
         // refused exactly as an object's key.
         if case let .object(first, key, _) = target, let kind = RenderKind(rawValue: first) {
@@ -65,7 +86,8 @@ public enum RequestPath {
 
     /// Root names the gateway's own routes take (`GatewayConfiguration.validated` refuses
     /// them as root names).
-    static let reservedRootNames: Set<String> = Set(["healthz", "metrics", "api"] + RenderKind.allCases.map(\.rawValue))
+    static let reservedRootNames: Set<String> = Set(["healthz", "metrics", "api", "browse"] + RenderKind.allCases.map(\.rawValue)
+                                                                         + SiteKind.allCases.map(\.rawValue))
 
     /// The general case: split, decode each segment, join.
     static func parseSegments(_ path: Substring) -> RequestTarget {

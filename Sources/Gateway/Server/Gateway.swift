@@ -61,6 +61,12 @@ public final class Gateway: Sendable {
     let renderCache: RenderCache?
     /// Identical renders in flight run once.
     let renderFlights = RenderFlights()
+    /// The browse page's image lists (`--browse`); nil when off.
+    let browseIndex: BrowseIndex?
+    /// neuroglancer's client at `/viewer/`, Swagger UI at `/docs/`, the spec at `/openapi.yaml`.
+    let viewerAssets: StaticAssets?
+    let docsAssets: StaticAssets?
+    let openapiDocument: StaticAssets?
     /// One OpenFileCache per event loop, made on first use there.
     private let fileCaches = Mutex<[ObjectIdentifier: NIOLoopBound<OpenFileCache>]>([:])
 
@@ -149,6 +155,19 @@ public final class Gateway: Sendable {
         } else {
             renderCache = nil
         }
+        browseIndex = configuration.browse == true ? BrowseIndex(limits: consolidationLimits) : nil
+        viewerAssets = try configuration.viewerAssets.map { try StaticAssets(folder: $0, what: "viewerAssets") }
+        if let viewer = viewerAssets, viewer.files["index.html"] == nil {
+            throw ConfigurationError("viewerAssets \(viewer.folder): no index.html (give the neuroglancer wheel's static/client folder)")
+        }
+        docsAssets = try configuration.docsAssets.map {
+            try StaticAssets(folder: $0, what: "docsAssets", extra: ["index.html": Array(SiteRoute.docsIndex.utf8),
+                                                                     "init.js": Array(SiteRoute.docsInit.utf8)])
+        }
+        if let docs = docsAssets, docs.files["swagger-ui-bundle.js"] == nil {
+            throw ConfigurationError("docsAssets \(docs.folder): no swagger-ui-bundle.js (give the swagger-ui-py wheel's swagger_ui/static folder)")
+        }
+        openapiDocument = try configuration.openapi.map { try StaticAssets(file: $0, as: "openapi.yaml", what: "openapi") }
     }
 
     /// The file cache of `loop`; call on that loop.

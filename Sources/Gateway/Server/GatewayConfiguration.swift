@@ -60,6 +60,16 @@ public struct GatewayConfiguration: Codable, Sendable {
     /// (default: none kept), and its bound in bytes (default 1 GiB).
     public var renderCacheDir: String?
     public var renderCacheBytes: Int?
+    /// The browse page (`GET /`, `/browse/{root}/{image}`; Docs/serve.md "Browse page"). Default false.
+    public var browse: Bool?
+    /// neuroglancer's built client (the `neuroglancer` wheel's `static/client` folder),
+    /// served read-only at `/viewer/v/tessera/`. Default: no viewer.
+    public var viewerAssets: String?
+    /// Swagger UI's static files (the `swagger-ui-py` wheel's `swagger_ui/static` folder),
+    /// served at `/docs/` with the spec given by `openapi`. Default: no `/docs`.
+    public var docsAssets: String?
+    /// The OpenAPI document served at `/openapi.yaml` (Specs/openapi.yaml).
+    public var openapi: String?
 
     public init() {}
 
@@ -122,6 +132,7 @@ public struct GatewayConfiguration: Codable, Sendable {
                               ("renderCacheBytes", renderCacheBytes)] {
             if let value, value < 1 { throw ConfigurationError("\(name) \(value) must be at least 1") }
         }
+        if docsAssets != nil && openapi == nil { throw ConfigurationError("docsAssets needs openapi (the spec /docs shows): give --openapi FILE") }
         if let renderQueue, renderQueue < 0 { throw ConfigurationError("renderQueue \(renderQueue) must be at least 0") }
         if let privateCacheControl, privateCacheControl.lowercased().contains("public") {
             throw ConfigurationError("privateCacheControl '\(privateCacheControl)' would let shared caches keep private answers")

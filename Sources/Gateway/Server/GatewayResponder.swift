@@ -42,7 +42,7 @@ public struct GatewayResponder: HTTPResponder {
         var response = await answer(request, target, fields)
         let credentials: Bool = switch target {
         case .health: false
-        case .api: true // what a search or a dataset shows depends on the caller
+        case .api, .browseIndex, .browse: true // what a search or a dataset shows depends on the caller
         case let .object(root, _, _), let .render(_, root, _):
             gateway.roots[root] == nil ? gateway.needsCredentials(nil) : gateway.variesWithCredentials(root)
         default: gateway.needsCredentials(nil)
@@ -78,6 +78,22 @@ public struct GatewayResponder: HTTPResponder {
                 return JSONAnswer.error(.badRequest, error.message, parameter: error.parameter, request.method)
             }
             return await APIRoutes(gateway: gateway).answer(path, query: query, method: request.method, identity: identity)
+        case .browseIndex:
+            guard let index = gateway.browseIndex else { return notFound() }
+            if identity == .refused { return unauthorized() }
+            return await BrowseRoute(gateway: gateway, index: index).home(query: request.uri.query, host: request.head.authority,
+                                                                         method: request.method, identity: identity)
+        case let .browse(rootName, image):
+            guard let index = gateway.browseIndex else { return notFound() }
+            if identity == .refused { return unauthorized() }
+            if rootName == "style.css" && image.isEmpty {
+                return SiteRoute(gateway: gateway).stylesheet(method: request.method, fields: fields)
+            }
+            return await BrowseRoute(gateway: gateway, index: index).dataset(rootName: rootName, image: image,
+                                                                            host: request.head.authority,
+                                                                            method: request.method, identity: identity)
+        case let .site(site, file, isFolder):
+            return SiteRoute(gateway: gateway).answer(site, file: file, isFolder: isFolder, method: request.method, fields: fields)
         case let .render(kind, rootName, image):
             return await RenderRoute(gateway: gateway).answer(kind, rootName: rootName, image: image, query: request.uri.query,
                                                               method: request.method, fields: fields, identity: identity)

@@ -124,6 +124,7 @@ roots:
   - {{name: open, location: {open_root}}}
 listing: true
 v2View: true
+browse: true
 catalog:
   store: STORE
   refreshSeconds: {REFRESH}
@@ -350,6 +351,34 @@ def test_refused_credentials_are_401_everywhere(server):
     for path in ["/data/pub.ome.zarr/zarr.json", "/data/ga.ome.zarr/zarr.json", f"/api/datasets/{uids['pub']}", "/data/"]:
         status, h, _ = get(srv, path, bad)
         assert status == 401 and h["www-authenticate"].startswith("Bearer"), (path, status)
+
+
+def test_browse_page_lists_only_visible_datasets(server):
+    """The browse page (issue 20): each user's list holds exactly the catalogued images that
+    user may see, a hidden one's page is a 404 like a missing one's, and the search box (the
+    catalogue's search) finds only visible datasets."""
+    import re
+
+    srv, _, _ = server
+    for user in USERS:
+        status, h, body = ask(srv, user, "/")
+        assert status == 200 and "Authorization" in h.get("vary", ""), (user, status)
+        listed = set(re.findall(r'href="/browse/(data|open)/([^"/]+)\.ome\.zarr"', body.decode()))
+        expected = {("data", n) for n in DATASETS if allowed(user, n)} | {("open", "loose")}
+        if user in ("A", "A+B", "global"):
+            expected.add(("open", SECRET_OPEN))
+        assert listed == expected, (user, listed, expected)
+        for name in DATASETS:
+            status = ask(srv, user, f"/browse/data/{name}.ome.zarr")[0]
+            assert status == (200 if allowed(user, name) else 404), (user, name, status)
+        # the search box is the catalogue's search for this caller: the same datasets as the API's
+        # (the rows here are written without their free-text body, so a word finds none in either)
+        for q in ("gb", "tiff"):
+            status, _, body = ask(srv, user, f"/?q={q}")
+            found = set(re.findall(r'href="/browse/(data|open)/([^"/]+)\.ome\.zarr"', body.decode()))
+            api = json.loads(ask(srv, user, f"/api/datasets?q={q}")[2])["datasets"]
+            assert status == 200 and found == {tuple(d["url"].strip("/").removesuffix(".ome.zarr").split("/", 1)) for d in api} and \
+                found <= expected, (user, q, found, api)
 
 
 def test_search_membership(server):
