@@ -39,6 +39,11 @@ struct StatusCommand: AsyncParsableCommand {
             lines.append("ingest: " + ["converting", "done", "failed"].map { "\($0) \(s.ingest[$0] ?? 0)" }.joined(separator: ", "))
             if !s.recentFailures.isEmpty { lines.append("recent failures:") }
             for f in s.recentFailures { lines.append("  \(f.path): \(f.error)") }
+            if !s.uploads.isEmpty { lines.append("uploads:") }
+            for u in s.uploads {
+                lines.append("  \(u.uploader): \(u.usedBytes) bytes used\(u.quotaBytes.map { " of \($0)" } ?? "")"
+                             + " (\(u.stagedUploads) uploads, \(u.stagedBytes) bytes; \(u.receivingBytes) bytes reserved while receiving)")
+            }
             FileHandle.standardOutput.write(Data((lines.joined(separator: "\n") + "\n").utf8))
         }
     }
