@@ -2,6 +2,7 @@ import ArgumentParser
 import Catalog
 import CatalogStores
 import Foundation
+import Gateway
 import ZarrCore
 
 /// `tessera status`: the catalogue's numbers (Docs/catalog.md, "Status").
@@ -14,17 +15,24 @@ struct StatusCommand: AsyncParsableCommand {
     @Option(help: "The catalog: sqlite:PATH or postgres://USER@HOST[:PORT]/DB (default: $TESSERA_CATALOG).") var catalog: String?
     @Option(help: "How many recent failures to show.") var failures = 50
     @Flag(help: "Print JSON.") var json = false
+    @Option(help: "The gateway's configuration (tessera.yaml): each uploader's quota is shown, and its catalog.store is the default catalog.")
+    var config: String?
 
     func run() async throws {
         try await reportingErrorsAsync {
-            guard let url = catalog ?? ProcessInfo.processInfo.environment["TESSERA_CATALOG"].flatMap({ $0.isEmpty ? nil : $0 }) else {
+            let gateway = try config.map { try GatewayConfiguration.load(yamlFile: $0) }
+            guard let url = catalog ?? gateway?.catalog?.store
+                ?? ProcessInfo.processInfo.environment["TESSERA_CATALOG"].flatMap({ $0.isEmpty ? nil : $0 }) else {
                 throw UsageError("status needs --catalog (or TESSERA_CATALOG)")
             }
             guard failures >= 0 else { throw UsageError("--failures must be 0 or more") }
             let store = try await CatalogLocation(parsing: url).open()
             defer { Task { try? await store.close() } }
             guard let source = store as? any CatalogStatusSource else { throw UsageError("the catalog \(url) cannot report status") }
-            let s = try await source.status(failures: failures)
+            var s = try await source.status(failures: failures)
+            if let uploads = gateway?.uploads {
+                for i in s.uploads.indices { s.uploads[i].quotaBytes = uploads.quota(of: s.uploads[i].uploader) }
+            }
             if json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]

@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 
 import numpy as np
 import pytest
+import yaml
 from astropy.io import fits
 
 from gateway_server import GatewayServer
@@ -71,8 +72,8 @@ class Store:
 
 
 class Setup:
-    def __init__(self, base: Path, store: Store, server: GatewayServer):
-        self.base, self.store, self.server = base, store, server
+    def __init__(self, base: Path, store: Store, server: GatewayServer, config: Path):
+        self.base, self.store, self.server, self.config = base, store, server, config
         self.staging = base / "staging"
         self.incoming = self.staging / ".tessera-staging" / ".incoming"
 
@@ -128,18 +129,43 @@ def store_url(request, base: Path, kind: str) -> str:
 @pytest.fixture(params=["sqlite", "postgres"])
 def setup(request, tmp_path, tessera_bin):
     url = store_url(request, tmp_path, request.param)
-    server = GatewayServer(tessera_bin, "--config", write_config(tmp_path, url, MAX_FILE, QUOTA))
+    config = write_config(tmp_path, url, MAX_FILE, QUOTA)
+    server = GatewayServer(tessera_bin, "--config", config)
     try:
-        yield Setup(tmp_path, Store(url), server)
+        yield Setup(tmp_path, Store(url), server, config)
     finally:
         server.stop()
 
 
 # --- a small HTTP/1.1 client that can lie, stream, stop half-way and watch the connection ---
 
+SPEC = yaml.safe_load((Path(__file__).resolve().parents[3] / "Specs" / "openapi.yaml").read_text())
+
+
+def resolve(node):
+    while isinstance(node, dict) and "$ref" in node:
+        target = SPEC
+        for part in node["$ref"].lstrip("#/").split("/"):
+            target = target[part]
+        node = target
+    return node
+
+
 class Answer:
     def __init__(self, status: int, headers: dict, body: bytes, sent: int, closed: bool, seconds: float):
         self.status, self.headers, self.body, self.sent, self.closed, self.seconds = status, headers, body, sent, closed, seconds
+        if status:  # 0: the connection was reset before an answer could be read
+            self.documented()
+
+    def documented(self):
+        """The answer is one Specs/openapi.yaml documents for the upload route, with its headers, as JSON."""
+        responses = SPEC["paths"]["/api/uploads/{name}"]["put"]["responses"]
+        assert str(self.status) in responses, (self.status, self.body)
+        response = resolve(responses[str(self.status)])
+        for name, header in (response.get("headers") or {}).items():
+            if resolve(header).get("required"):
+                assert name.lower() in self.headers, (self.status, name)
+        assert self.headers.get("content-type") in response["content"], (self.status, self.headers)
 
     def json(self) -> dict:
         assert self.headers.get("content-type") == "application/json", (self.status, self.headers, self.body)
@@ -387,9 +413,14 @@ def test_an_upload_is_catalogued_with_its_uploader(setup, tessera_bin, tmp_path)
     assert done.returncode == 0, done.stderr
     usage = json.loads(done.stdout)["uploads"]
     assert usage == [{"uploader": "carol", "receivingBytes": 0, "stagedBytes": len(image), "stagedUploads": 1}]
-    plain = subprocess.run([str(tessera_bin), "status", "--catalog", setup.store.url], capture_output=True, text=True,
+    # With the gateway's configuration (its catalog.store the catalogue), the quota too.
+    plain = subprocess.run([str(tessera_bin), "status", "--config", str(setup.config)], capture_output=True, text=True,
                            timeout=60)
-    assert f"carol: {len(image)} bytes used" in plain.stdout, plain.stdout
+    assert plain.returncode == 0, plain.stderr
+    assert f"carol: {len(image)} bytes used of {QUOTA} (1 uploads" in plain.stdout, plain.stdout
+    done = subprocess.run([str(tessera_bin), "status", "--config", str(setup.config), "--json"], capture_output=True,
+                          text=True, timeout=60)
+    assert json.loads(done.stdout)["uploads"][0]["quotaBytes"] == QUOTA
 
 
 def rss_kib(pid: int, field: str) -> int:
