@@ -477,3 +477,33 @@ def test_memory_stays_flat_while_a_2_GiB_file_streams_in(tmp_path, tessera_bin):
         staged.unlink()
     finally:
         srv.stop()
+
+
+def test_a_gateway_killed_mid_upload_is_swept_by_the_next_one(setup, tessera_bin):
+    srv = setup.server
+    release = threading.Event()
+
+    def stalled():
+        body = padded(MAX_FILE)
+        yield body[: MAX_FILE // 2]
+        release.wait(60)
+
+    client = threading.Thread(target=lambda: put(srv, "cut.fits", stalled(), declared=MAX_FILE, timeout=60))
+    client.start()
+    try:
+        wait_until(lambda: list(setup.incoming.glob("*.part")) and setup.store.uploads() == [("cut.fits", MAX_FILE, "receiving")],
+                   30, "the upload to be receiving")
+        srv.proc.kill()
+        srv.proc.wait(timeout=30)
+    finally:
+        release.set()
+        client.join(timeout=60)
+    assert list(setup.incoming.glob("*.part")) and setup.store.uploads() == [("cut.fits", MAX_FILE, "receiving")]
+    again = GatewayServer(tessera_bin, "--config", setup.config)
+    try:
+        assert not list(setup.incoming.glob("*.part"))
+        assert setup.store.uploads() == []
+        assert "left by a gateway that stopped" in again.log_text()
+        assert put(again, "after.fits", padded(MAX_FILE)).status == 201
+    finally:
+        again.stop()
