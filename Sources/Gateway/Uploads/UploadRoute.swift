@@ -96,7 +96,15 @@ struct UploadRoute {
             await part.discard()
             return failure(error, method)
         }
-        // From here every way out but success deletes the part file and the reservation.
+        // From here every way out but success deletes the part file (closed once), the file
+        // placed under its staged name if it got that far, and the reservation.
+        var closed = false
+        var placed: String?
+        func undo() async {
+            await part.discard(closing: !closed)
+            if let placed { await uploads.staging.remove(placed) }
+            try? await ledger.cancelUpload(id: id)
+        }
         do {
             // A client that waits for leave to send (curl above 1 KiB) is told to go on only
             // now; a refusal above reaches it before any of its body is sent.
@@ -105,16 +113,16 @@ struct UploadRoute {
             }
             let bytes = try await receive(request.body, into: part, id: id, user: user, name: name, declared: declared,
                                           reserved: firstReservation, quota: quota)
+            closed = true  // `finish` closes the file, also when it fails
             try await part.finish()
             let staged = uploads.staging.stagedPath(user: user, name: name)
             guard try await uploads.staging.place(part, at: staged) else {
-                await part.discard(closing: false)
-                try? await ledger.cancelUpload(id: id)
+                await undo()
                 return UploadRefusal.exists("an upload named \(name) is already staged for \(user)").response(closing: false, method)
             }
+            placed = staged
             guard try await ledger.stageUpload(id: id, stagedPath: staged, bytes: bytes, now: Date().timeIntervalSince1970) else {
-                await uploads.staging.remove(staged)
-                try? await ledger.cancelUpload(id: id)
+                await undo()
                 return UploadRefusal.exists("an upload named \(name) is already staged for \(user)").response(closing: false, method)
             }
             gateway.uploadLog("upload: \(user) staged \(name) (\(bytes) bytes) as upload \(id)")
@@ -124,13 +132,11 @@ struct UploadRoute {
             response.headers[.location] = "/api/uploads/\(name)"
             return response
         } catch let refusal as Interrupted {
-            await part.discard()
-            try? await ledger.cancelUpload(id: id)
+            await undo()
             return refusal.refusal.response(closing: refusal.closing, method)
         } catch {
-            // The client went away (the body's stream failed) or a write failed.
-            await part.discard()
-            try? await ledger.cancelUpload(id: id)
+            // The client went away (the body's stream failed), or a write or the catalogue failed.
+            await undo()
             return failure(error, method)
         }
     }

@@ -219,11 +219,12 @@ def put(srv: GatewayServer, name: str, body, user: str | None = "alice", *, decl
         sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode())
         buffered = b""
         if expect:
-            ready, _, _ = select.select([sock], [], [], 5)
-            if ready:
-                status, headers, answer, buffered = read_answer(sock)
-                if status != 100:
-                    return Answer(status, headers, answer, 0, connection_closed(sock), time.monotonic() - start)
+            # The gateway answers at once: a refusal, or 100 Continue once its checks passed.
+            ready, _, _ = select.select([sock], [], [], 15)
+            assert ready, "neither 100 Continue nor a refusal within 15 s"
+            status, headers, answer, buffered = read_answer(sock)
+            if status != 100:
+                return Answer(status, headers, answer, 0, connection_closed(sock), time.monotonic() - start)
         sent = 0
         try:
             for chunk in chunks:
