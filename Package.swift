@@ -94,6 +94,7 @@ let package = Package(
             name: "Gateway",
             dependencies: [
                 "ZarrCore", "Storage", "CPlatform", "Catalog", "Render",
+                "ImageSources", // an upload's format check (SourceOpener.recognises)
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "JWTKit", package: "jwt-kit"),

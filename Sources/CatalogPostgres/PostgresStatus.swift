@@ -5,7 +5,7 @@ extension PostgresCatalog: CatalogStatusSource {
     public func status(failures limit: Int) async throws -> CatalogStatus {
         let logger = logger
         let limit = Int64(max(0, limit))
-        return try await connection("reading the catalog status") { connection in
+        var summary = try await connection("reading the catalog status") { connection in
             var datasets = [CatalogStatus.DatasetCount]()
             for try await (root, owner, status, n, bytes) in try await connection.query("""
                 SELECT root, owner_group, status, count(*), coalesce(sum(stored_bytes), 0)::bigint FROM dataset
@@ -27,6 +27,8 @@ extension PostgresCatalog: CatalogStatusSource {
             }
             return CatalogStatus(datasets: datasets, ingest: ingest, recentFailures: failures)
         }
+        summary.uploads = try await uploadUsages()
+        return summary
     }
 
     public func readyTotals(under location: String) async throws -> CatalogStatus.Totals {

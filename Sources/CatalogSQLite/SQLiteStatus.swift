@@ -3,7 +3,7 @@ import GRDB
 
 extension SQLiteCatalog: CatalogStatusSource {
     public func status(failures limit: Int) async throws -> CatalogStatus {
-        try await read("reading the catalog status") { db in
+        var summary = try await read("reading the catalog status") { db in
             let datasets = try Row.fetchAll(db, sql: """
                 SELECT root, owner_group, status, count(*) AS n, coalesce(sum(stored_bytes), 0) AS bytes FROM dataset
                 GROUP BY root, owner_group, status ORDER BY root, owner_group, status
@@ -23,6 +23,8 @@ extension SQLiteCatalog: CatalogStatusSource {
             }
             return CatalogStatus(datasets: datasets, ingest: ingest, recentFailures: failures)
         }
+        summary.uploads = try await uploadUsages()
+        return summary
     }
 
     public func readyTotals(under location: String) async throws -> CatalogStatus.Totals {

@@ -143,6 +143,19 @@ public enum SourceOpener {
         return stat(path, &st) == 0 ? Int(st.st_size) : 0
     }
 
+    /// Whether an upload named `name` whose first bytes are `head` (at least 132 when the body
+    /// has them) is an input Tessera reads, by extension and magic number alone: no file is
+    /// opened and no C parser runs (the gateway checks untrusted uploads with it; the
+    /// watcher's conversion then reads them in full).
+    public static func recognises(head: [UInt8], name: String) -> Bool {
+        guard looksLikeInput(name) else { return false }
+        if head.count >= 4, (head[0] == 0x49 && head[1] == 0x49 && (head[2] == 42 || head[2] == 43) && head[3] == 0)
+            || (head[0] == 0x4D && head[1] == 0x4D && head[2] == 0 && (head[3] == 42 || head[3] == 43)) {
+            return true  // TIFF or a TIFF-based slide
+        }
+        return kind(of: head, path: name) != nil
+    }
+
     /// Whether a directory entry looks like an input (for `tessera convert DIR OUT`).
     public static func looksLikeInput(_ name: String) -> Bool {
         let lower = name.lowercased()

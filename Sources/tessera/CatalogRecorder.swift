@@ -62,7 +62,17 @@ final class CatalogRecorder: ConversionObserver {
         return ConvertedDataset(name: c.name, location: Self.absoluteLocation(c.destination), sourcePath: c.sourcePath,
                                 sourcePart: c.part.isEmpty ? nil : c.part, format: c.format, sourceBytes: Int64(c.fileBytes),
                                 storedBytes: output.map { Int64($0.outputBytes) }, checksum: c.checksum,
-                                fileModified: c.fileModified, dimensions: dimensions, access: access)
+                                fileModified: c.fileModified, dimensions: dimensions, access: access, uploader: uploader(c))
+    }
+
+    /// Who uploaded the source, when it is an upload staged by the gateway
+    /// (`PUT /api/uploads/{name}`, Docs/catalog.md "Uploads"): the dataset's provenance.
+    func uploader(_ c: ObservedConversion) -> String? {
+        guard let ledger = store as? any UploadLedger else { return nil }
+        for path in Set([c.input, c.sourcePath]) {
+            if let user = try? waitFor({ try await ledger.uploader(stagedPath: path) }) { return user }
+        }
+        return nil
     }
 
     /// A local output as an absolute, normalised path (the catalogue's `location` is unique);

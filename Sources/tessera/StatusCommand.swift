@@ -15,7 +15,7 @@ struct StatusCommand: AsyncParsableCommand {
     @Option(help: "The catalog: sqlite:PATH or postgres://USER@HOST[:PORT]/DB (default: $TESSERA_CATALOG).") var catalog: String?
     @Option(help: "How many recent failures to show.") var failures = 50
     @Flag(help: "Print JSON.") var json = false
-    @Option(help: "A gateway configuration (tessera serve --config): its roots are reported, and its catalog.store used when --catalog is not given.")
+    @Option(help: "A gateway configuration (tessera serve --config): its roots are reported, its uploaders' quotas shown, and its catalog.store used when --catalog is not given.")
     var config: String?
     @Option(name: .customLong("root"), help: "NAME=PATH_OR_S3_URL, repeatable: a root to report (as for tessera serve).") var roots: [String] = []
 
@@ -31,7 +31,8 @@ struct StatusCommand: AsyncParsableCommand {
             let store = try await CatalogLocation(parsing: url).open()
             defer { Task { try? await store.close() } }
             guard let source = store as? any CatalogStatusSource else { throw UsageError("the catalog \(url) cannot report status") }
-            let s = try await StatusReport.gather(source, roots: served.map { ($0.name, $0.location) }, failures: failures)
+            let s = try await StatusReport.gather(source, roots: served.map { ($0.name, $0.location) }, failures: failures,
+                                                 quota: configuration.uploads.map { uploads in { uploads.quota(of: $0) } })
             if json {
                 FileHandle.standardOutput.write(try s.json(pretty: true) + Data("\n".utf8))
                 return
@@ -54,6 +55,11 @@ struct StatusCommand: AsyncParsableCommand {
             lines.append("ingest: " + StatusReport.ingestStates.map { "\($0) \(s.ingest[$0] ?? 0)" }.joined(separator: ", "))
             if !s.recentFailures.isEmpty { lines.append("recent failures:") }
             for f in s.recentFailures { lines.append("  \(f.path): \(f.error)") }
+            if !s.uploads.isEmpty { lines.append("uploads:") }
+            for u in s.uploads {
+                lines.append("  \(u.uploader): \(u.usedBytes) bytes used\(u.quotaBytes.map { " of \($0)" } ?? "")"
+                             + " (\(u.stagedUploads) uploads, \(u.stagedBytes) bytes; \(u.receivingBytes) bytes reserved while receiving)")
+            }
             FileHandle.standardOutput.write(Data((lines.joined(separator: "\n") + "\n").utf8))
         }
     }

@@ -35,9 +35,11 @@ public struct CatalogStatus: Sendable, Equatable, Codable {
     public var ingest: [String: Int64]
     /// Newest first.
     public var recentFailures: [IngestFailure]
+    /// Per-user upload usage (Docs/catalog.md, "Uploads"), sorted by user.
+    public var uploads: [UploadUsage]
 
-    public init(datasets: [DatasetCount], ingest: [String: Int64], recentFailures: [IngestFailure]) {
-        self.datasets = datasets; self.ingest = ingest; self.recentFailures = recentFailures
+    public init(datasets: [DatasetCount], ingest: [String: Int64], recentFailures: [IngestFailure], uploads: [UploadUsage] = []) {
+        self.datasets = datasets; self.ingest = ingest; self.recentFailures = recentFailures; self.uploads = uploads
     }
 }
 

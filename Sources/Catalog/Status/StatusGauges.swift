@@ -39,6 +39,11 @@ extension StatusReport {
             let n = ingest[state] ?? 0
             add("tessera_ingest_files", "Watch-ingest ledger files per state", [("state", state)], n)
         }
+        for u in uploads {
+            let label = [("user", u.uploader)]
+            add("tessera_upload_used_bytes", "Bytes an uploader's complete and receiving uploads hold against the quota", label, u.usedBytes)
+            if let quota = u.quotaBytes { add("tessera_upload_quota_bytes", "The uploader's quota", label, quota) }
+        }
         return out
     }
 }

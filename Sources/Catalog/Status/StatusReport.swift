@@ -30,14 +30,20 @@ public struct StatusReport: Sendable, Equatable, Codable {
     public var ingest: [String: Int64]
     /// Newest first.
     public var recentFailures: [CatalogStatus.IngestFailure]
+    /// Per-user upload usage, sorted by user; each row's quota when the gateway's upload
+    /// configuration is known.
+    public var uploads: [UploadUsage]
 
     /// The ledger's states (the text form and the gauges show each, zero when absent).
     public static let ingestStates = ["converting", "done", "failed"]
 
     /// Reads the catalogue once, then each root's totals; `disk` is asked for local roots.
     public static func gather(_ source: any CatalogStatusSource, roots: [(name: String, location: String)], failures: Int,
+                              quota: ((String) -> Int64)? = nil,
                               disk: (String) -> DiskUsage? = DiskUsage.of(path:)) async throws -> StatusReport {
         let status = try await source.status(failures: failures)
+        var uploads = status.uploads
+        if let quota { for i in uploads.indices { uploads[i].quotaBytes = quota(uploads[i].uploader) } }
         var rootRows = [Root]()
         for root in roots.sorted(by: { $0.name < $1.name }) {
             let location = normalisedLocation(root.location)
@@ -56,7 +62,7 @@ public struct StatusReport: Sendable, Equatable, Codable {
         let groups = byGroup.map { Group(group: $0.key, datasets: $0.value.datasets, storedBytes: $0.value.storedBytes) }
             .sorted { ($0.group ?? "") < ($1.group ?? "") }
         return StatusReport(roots: rootRows, groups: groups, datasets: status.datasets, ingest: status.ingest,
-                            recentFailures: status.recentFailures)
+                            recentFailures: status.recentFailures, uploads: uploads)
     }
 
     /// A root's location the way the writers record dataset locations (absolute, normalised,

@@ -33,6 +33,8 @@ enum DatasetSummary {
             o["ownerGroup"] = record.access.ownerGroup.map(JSONValue.string) ?? .null
             o["accessGroups"] = .array(record.access.accessGroups.sorted().map { .string($0) })
             o["public"] = .bool(record.access.isPublic)
+            // Provenance of an uploaded dataset: who uploaded it (Docs/catalog.md, "Uploads").
+            if let uploader = record.uploader { o["uploader"] = .string(uploader) }
         }
         return .object(o)
     }

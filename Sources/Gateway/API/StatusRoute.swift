@@ -38,7 +38,8 @@ struct StatusRoute {
     /// A fresh report; the gauges are set from it too. nil when the store cannot report.
     func report() async throws -> StatusReport? {
         guard let source = gateway.catalog as? any CatalogStatusSource else { return nil }
-        let report = try await StatusReport.gather(source, roots: gateway.datasetAccess?.roots ?? [], failures: Self.failures)
+        let report = try await StatusReport.gather(source, roots: gateway.datasetAccess?.roots ?? [], failures: Self.failures,
+                                                  quota: gateway.uploads.map { uploads in { uploads.configuration.quota(of: $0) } })
         gateway.metrics.setStatus(report.gauges)
         return report
     }

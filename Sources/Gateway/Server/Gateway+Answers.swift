@@ -67,9 +67,11 @@ extension Gateway {
     /// browser sends no credentials with it, so it must not depend on them, and it
     /// reveals nothing about what is served.
     func preflightHeaders(_ request: HTTPFields) -> HTTPFields {
-        var headers: HTTPFields = [.allow: "GET, HEAD, OPTIONS", .contentLength: "0"]
+        // With uploads on, a browser may also PUT (`/api/uploads/{name}`); still one answer for every path.
+        let methods = uploads == nil ? "GET, HEAD, OPTIONS" : "GET, HEAD, OPTIONS, PUT"
+        var headers: HTTPFields = [.allow: methods, .contentLength: "0"]
         guard allowedOrigin(request[.origin]) != nil else { return headers }
-        headers[.accessControlAllowMethods] = "GET, HEAD, OPTIONS"
+        headers[.accessControlAllowMethods] = methods
         // Echo what the browser asks for (Range, Authorization, If-None-Match, …), limited
         // to header-name characters; `*` would not cover Authorization.
         let asked = request[.accessControlRequestHeaders] ?? ""

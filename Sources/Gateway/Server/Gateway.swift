@@ -51,6 +51,8 @@ public final class Gateway: Sendable {
     /// The current per-dataset access, kept fresh by its own task (nil without a catalogue).
     let datasetAccess: DatasetAccessRefresher?
     let catalogConfiguration: CatalogConfiguration
+    /// `PUT /api/uploads/{name}` (`UploadRoute`); nil unless `uploads:` is configured.
+    let uploads: Uploads?
     /// `/api/datasets` parameters → a search (`SearchParameters`).
     let searchParser: SearchParameters
     /// The bounds on one render (`/render`, `/thumbnail`, `/quicklook`).
@@ -122,6 +124,7 @@ public final class Gateway: Sendable {
         }
         let policy = try await AccessPolicy(configuration: configuration.auth ?? AuthConfiguration())
         self.policy = policy
+        uploads = try await Self.openUploads(configuration.uploads, catalog: catalog, policy: policy)
         fastRoots = fileRoots.filter { name, _ in !policy.isEnabled || roots[name]?.rule == .everyone }
         listing = configuration.listing ?? false
         consolidate = configuration.consolidate ?? true
@@ -219,6 +222,28 @@ public final class Gateway: Sendable {
         case let .member(user, groups): Viewer.caller(user: user, groups: groups, globalAccessGroup: catalogConfiguration.resolvedGlobalAccessGroup)
         }
     }
+
+    /// The uploads' state, after sweeping what gateways on this host that stopped left behind.
+    private static func openUploads(_ configuration: UploadConfiguration?, catalog: (any CatalogStore)?,
+                                    policy: AccessPolicy) async throws -> Uploads? {
+        guard let configuration else { return nil }
+        guard policy.isEnabled else {
+            throw ConfigurationError("uploads: need auth (tokens or jwt): uploads are for authenticated users only")
+        }
+        guard let ledger = catalog as? any UploadLedger else {
+            throw ConfigurationError("uploads: the catalogue store cannot keep upload quotas")
+        }
+        let staging = try StagingArea(root: configuration.staging)
+        for name in await staging.sweep(ledger) { uploadLog("upload: removed \(name), left by a gateway that stopped") }
+        return Uploads(configuration: configuration, staging: staging, ledger: ledger)
+    }
+
+    /// One line on stderr (the server's log) about an upload.
+    static func uploadLog(_ line: String) {
+        FileHandle.standardError.write(Data(("tessera serve: " + line + "\n").utf8))
+    }
+
+    func uploadLog(_ line: String) { Self.uploadLog(line) }
 
     /// The roots by name, with where each lives (for the startup banner).
     public var rootLocations: [(name: String, location: String)] {

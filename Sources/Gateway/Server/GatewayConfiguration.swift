@@ -48,6 +48,8 @@ public struct GatewayConfiguration: Codable, Sendable {
     public var auth: AuthConfiguration?
     /// The facility catalogue: `/api` routes and per-dataset access (Docs/catalog.md).
     public var catalog: CatalogConfiguration?
+    /// `PUT /api/uploads/{name}`: off unless given (Docs/catalog.md, "Uploads").
+    public var uploads: UploadConfiguration?
     /// Pictures (`/render`, `/thumbnail`, `/quicklook`; Docs/serve.md "Pictures"): renders
     /// at once (default: the cores) and waiting beyond those (default 64; more is a 503).
     public var renderConcurrency: Int?
@@ -117,6 +119,10 @@ public struct GatewayConfiguration: Codable, Sendable {
             }
         }
         try catalog?.validate()
+        try uploads?.validate()
+        if uploads != nil && catalog == nil {
+            throw ConfigurationError("uploads: needs a catalog (catalog.store in the config, or --catalog) to keep the quotas")
+        }
         try NestedRoots.check(roots)
         if let port, !(0...65535).contains(port) { throw ConfigurationError("port \(port) is out of range") }
         if let fileCacheSeconds, !(0...3600).contains(fileCacheSeconds) {

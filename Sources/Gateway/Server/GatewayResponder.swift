@@ -39,7 +39,7 @@ public struct GatewayResponder: HTTPResponder {
         if case let .object(root, _, _) = target, gateway.roots[root] != nil { rootLabel = root }
         if case let .render(_, root, _) = target, gateway.roots[root] != nil { rootLabel = root }
         let fields = RequestFields(request.headers)
-        var response = await answer(request, target, fields)
+        var response = await answer(request, target, fields, channel: context.channel)
         let credentials: Bool = switch target {
         case .health: false
         case .api, .browseIndex, .browse: true // what a search or a dataset shows depends on the caller
@@ -54,10 +54,16 @@ public struct GatewayResponder: HTTPResponder {
         return response
     }
 
-    private func answer(_ request: Request, _ target: RequestTarget, _ fields: RequestFields) async -> Response {
+    private func answer(_ request: Request, _ target: RequestTarget, _ fields: RequestFields, channel: any Channel) async -> Response {
         switch request.method {
         case .get, .head: break
         case .options: return Response(status: .noContent, headers: gateway.preflightHeaders(request.headers))
+        case .put:
+            if let uploads = gateway.uploads, let name = UploadRoute.name(in: request.uri.path) {
+                let identity = await gateway.policy.identify(fields.authorization?[...])
+                return await UploadRoute(gateway: gateway, uploads: uploads, channel: channel).answer(request, name: name, identity: identity)
+            }
+            return Response(status: .methodNotAllowed, headers: [.allow: "GET, HEAD, OPTIONS"])
         default: return Response(status: .methodNotAllowed, headers: [.allow: "GET, HEAD, OPTIONS"])
         }
         let identity = gateway.policy.isEnabled ? await gateway.policy.identify(fields.authorization?[...]) : .anonymous
