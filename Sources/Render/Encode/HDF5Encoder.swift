@@ -36,7 +36,12 @@ public enum HDF5Encoder {
         let space = try check(H5Screate_simple(Int32(dims.count), &dims, nil), "H5Screate_simple")
         closers.append { H5Sclose(space) }
         let type = try nativeType(dataType)
-        let dataset = try check(H5Dcreate2(file, "image", type, space, tessera_h5p_default(), tessera_h5p_default(), tessera_h5p_default()),
+        // No modification times in the object header: the same render gives the same bytes
+        // (the route's bytes equal the CLI's, and a tag names one body).
+        let dcpl = try check(H5Pcreate(tessera_h5p_dataset_create()), "H5Pcreate")
+        closers.append { H5Pclose(dcpl) }
+        guard H5Pset_obj_track_times(dcpl, false) >= 0 else { throw RenderError.encoder("HDF5: cannot turn off time tracking") }
+        let dataset = try check(H5Dcreate2(file, "image", type, space, tessera_h5p_default(), dcpl, tessera_h5p_default()),
                                 "creating the dataset")
         closers.append { H5Dclose(dataset) }
         let status = data.withUnsafeBytes { H5Dwrite(dataset, type, tessera_h5s_all(), tessera_h5s_all(), tessera_h5p_default(), $0.baseAddress) }

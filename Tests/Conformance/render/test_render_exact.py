@@ -17,6 +17,7 @@ import json
 import os
 import re
 import subprocess
+import time
 
 import numpy as np
 import pytest
@@ -208,7 +209,8 @@ def test_tiff_and_hdf5_equal_the_reference(images, run_tessera, tmp_path, name, 
 
 
 def test_tiff_and_hdf5_are_made_in_memory(images, run_tessera, tmp_path):
-    """Nothing but OUT is written: no temporary file is left in the folder or the cwd."""
+    """Nothing but OUT is written: no temporary file is left in the folder or the cwd;
+    and the bytes are reproducible."""
     out = tmp_path / "only"
     out.mkdir()
     for ext in ("tif", "h5"):
@@ -216,6 +218,11 @@ def test_tiff_and_hdf5_are_made_in_memory(images, run_tessera, tmp_path):
                               capture_output=True, text=True, cwd=out, timeout=60)
         assert proc.returncode == 0, proc.stderr
     assert sorted(p.name for p in out.iterdir()) == ["x.h5", "x.tif"]
+    # The same render is the same bytes a second later (no HDF5 modification times).
+    first = (out / "x.h5").read_bytes()
+    time.sleep(1.1)
+    assert run_tessera("render", images["c3"], out / "x.h5", "--level", "2", "--overwrite").returncode == 0
+    assert (out / "x.h5").read_bytes() == first
 
 
 @pytest.mark.parametrize("name", ["u16", "f32"])

@@ -1,0 +1,55 @@
+@testable import Render
+import Testing
+
+/// The background kernels on small planes whose answers are known by hand; the
+/// conformance test (test_render_subtract.py) holds them to scipy and skimage.
+@Suite struct BackgroundFilterTests {
+    func region(_ values: [Double], width: Int, height: Int) -> BackgroundRegion {
+        BackgroundRegion(values: values, width: width, height: height, originX: 0, originY: 0, levelWidth: width, levelHeight: height,
+                         needX: 0, needY: 0, needWidth: width, needHeight: height)
+    }
+
+    @Test func reflectIsScipysHalfSampleSymmetry() {
+        // d c b a | a b c d | d c b a, and again beyond.
+        #expect((-4...7).map { BackgroundRegion.reflect($0, 4) } == [3, 2, 1, 0, 0, 1, 2, 3, 3, 2, 1, 0])
+        #expect(BackgroundRegion.reflect(-9, 4) == 0 && BackgroundRegion.reflect(5, 1) == 0)
+    }
+
+    @Test func medianTakesTheMiddleOfTheWindow() {
+        // One bright pixel disappears under a 3×3 median; the edges reflect.
+        var v = [Double](repeating: 10, count: 25)
+        v[12] = 1000
+        #expect(BackgroundFilters.median(region(v, width: 5, height: 5), size: 3) == [Double](repeating: 10, count: 25))
+        let ramp = (0..<5).map(Double.init)
+        #expect(BackgroundFilters.median(region(ramp, width: 5, height: 1), size: 3) == [0, 1, 2, 3, 4])
+    }
+
+    @Test func gaussianKeepsAFlatPlaneAndItsWeightsSumToOne() {
+        let w = BackgroundFilters.gaussianWeights(sigma: 2.5)
+        #expect(w.count == 2 * Int(4 * 2.5 + 0.5) + 1)
+        #expect(abs(w.reduce(0, +) - 1) < 1e-15)
+        let out = BackgroundFilters.gaussian(region([Double](repeating: 7, count: 30), width: 6, height: 5), sigma: 3)
+        #expect(out.allSatisfy { abs($0 - 7) < 1e-12 })
+    }
+
+    @Test func rollingBallUnderAFlatPlaneIsThePlaneAndCutsPeaks() {
+        var v = [Double](repeating: 100, count: 49)
+        #expect(BackgroundFilters.rollingBall(region(v, width: 7, height: 7), radius: 2) == v)
+        v[24] = 5000
+        let out = BackgroundFilters.rollingBall(region(v, width: 7, height: 7), radius: 2)
+        #expect(out[24] == 100 && out.max() == 100)
+    }
+
+    @Test func upsamplingIsTheIdentityOnTheSameLevelAndInterpolatesAcross() {
+        let b: [Double] = [0, 10, 20, 30]
+        #expect(Upsample.apply(b, width: 4, originX: 0, originY: 0, levelWidth: 4, levelHeight: 1, ratioX: 1, ratioY: 1,
+                               renderX: 0, renderY: 0, outWidth: 4, outHeight: 1) == b)
+        // Twice as fine: s = (u + ½)/2 − ½ → −¼ (clamped 0), ¼, ¾, 1¼, …, clamped at 3.
+        let fine = Upsample.apply(b, width: 4, originX: 0, originY: 0, levelWidth: 4, levelHeight: 1, ratioX: 0.5, ratioY: 1,
+                                  renderX: 0, renderY: 0, outWidth: 8, outHeight: 1)
+        #expect(fine == [0, 2.5, 7.5, 12.5, 17.5, 22.5, 27.5, 30])
+        // Render indices 2…4 reach B from s = 0.75 to 1.75: B pixels 0…2.
+        let needed = Upsample.needed(start: 2, count: 3, ratio: 0.5, size: 4)
+        #expect(needed.start == 0 && needed.count == 3)
+    }
+}
