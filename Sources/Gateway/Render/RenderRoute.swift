@@ -107,6 +107,9 @@ struct RenderRoute {
             if let cache, let hit = try await NIOThreadPool.singleton.runIfActive({ cache.get(material) }) {
                 gateway.metrics.renderCache("hit")
                 picture = (hit.bytes, hit.contentType, "hit")
+                // The cache keeps bytes only: the plan's account of the subtraction (a
+                // percentile's values are known only to the render that made them).
+                subtractionHeaders = (plan.subtraction?.summary, nil)
             } else {
                 let metrics = gateway.metrics, pool = gateway.renderPool
                 let (rendered, _) = try await gateway.renderFlights.picture(material) {

@@ -319,6 +319,23 @@ def test_features_keep_their_contrast(data, run_tessera, tmp_path):
             assert abs(contrast - 2000) < 0.05 * 2000, (spec, cy, cx, contrast)
 
 
+def test_cli_background_needs_its_root_and_the_same_shape(data, run_tessera, tmp_path):
+    """The CLI finds image:ROOT/PATH through --root; another shape is one line naming both."""
+    out = tmp_path / "x.npy"
+    proc = run_tessera("render", data / "img.ome.zarr", out, "--subtract", "image:data/dark.ome.zarr")
+    assert proc.returncode != 0 and "--root data=" in proc.stderr and not out.exists()
+    proc = run_tessera("render", data / "img.ome.zarr", out, "--subtract", "image:data/missing.ome.zarr", "--root", f"data={data}")
+    assert proc.returncode != 0 and "no NGFF image" in proc.stderr and not out.exists()
+    small = tmp_path / "small"
+    small.mkdir()
+    tifffile.imwrite(tmp_path / "small.tif", dark(None)[:500])
+    run_tessera("convert", tmp_path / "small.tif", small / "dark.ome.zarr", "--chunks", "128")
+    proc = run_tessera("render", data / "img.ome.zarr", out, "--subtract", "image:lab/dark.ome.zarr", "--root", f"lab={small}")
+    assert proc.returncode != 0 and not out.exists()
+    assert ("subtract: background image lab/dark.ome.zarr has shape [500,1024] at level 0, the image has [3,768,1024]"
+            in proc.stderr.splitlines()[0]), proc.stderr
+
+
 # ---- the gateway ----------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
