@@ -1,5 +1,7 @@
 @testable import Render
+import Storage
 import Testing
+import ZarrCore
 
 /// The background kernels on small planes whose answers are known by hand; the
 /// conformance test (test_render_subtract.py) holds them to scipy and skimage.
@@ -53,5 +55,52 @@ import Testing
         // Render indices 2…4 reach B from s = 0.75 to 1.75: B pixels 0…2.
         let needed = Upsample.needed(start: 2, count: 3, ratio: 0.5, size: 4)
         #expect(needed.start == 0 && needed.count == 3)
+    }
+}
+
+/// `subtract=image:` checks made by the plan, from metadata.
+@Suite struct NamedBackgroundPlanTests {
+    func images(background axes: [String], _ shapes: [[Int]], dataType: DataType = .uint16) throws -> (RenderImage, RenderImage) {
+        let store = MemoryStore()
+        let l0 = [UInt16](repeating: 7, count: 3 * 30 * 40), l1 = [UInt16](repeating: 7, count: 3 * 15 * 20)
+        _ = try TestImages.write(store: store, axes: ["c", "y", "x"], dataType: .uint16,
+                                 levels: [([3, 30, 40], TestImages.bytes(l0)), ([3, 15, 20], TestImages.bytes(l1))])
+        let levels = shapes.map { shape in (shape, [UInt8](repeating: 0, count: shape.reduce(1, *) * dataType.size)) }
+        _ = try TestImages.write(store: store, path: "dark", axes: axes, dataType: dataType, levels: levels)
+        return (try RenderImage.open(store: store, path: "img"), try RenderImage.open(store: store, path: "dark"))
+    }
+
+    func plan(_ query: String, _ pair: (RenderImage, RenderImage), limits: RenderLimits = RenderLimits()) throws -> RenderPlan {
+        try RenderPlan(image: pair.0, request: RenderRequest(parameters: RenderQuery.pairs(fromQuery: query)), limits: limits, background: pair.1)
+    }
+
+    @Test func aTwoDimensionalDarkFrameIsBroadcastOverChannels() throws {
+        let p = try plan("subtract=image:lab/dark&format=npy", images(background: ["y", "x"], [[30, 40], [15, 20]]))
+        guard case let .image(named)? = p.subtraction?.source else { Issue.record("not a named background"); return }
+        #expect(!named.followsChannel && named.t == 0 && named.z == 0)
+    }
+
+    @Test func anotherShapeNamesBoth() throws {
+        #expect(throws: RenderError.badParameter("subtract", "background image lab/dark has shape [30,41] at level 0, the image has [3,30,40]")) {
+            try plan("subtract=image:lab/dark", images(background: ["y", "x"], [[30, 41], [15, 21]]))
+        }
+        #expect(throws: RenderError.badParameter("subtract", "background image lab/dark has no level 1, the image has [3,15,20]")) {
+            try plan("subtract=image:lab/dark", images(background: ["y", "x"], [[30, 40]]))
+        }
+        #expect(throws: RenderError.badParameter("subtract", "background image lab/dark has shape [2,30,40] at level 0, the image has [3,30,40]")) {
+            try plan("subtract=image:lab/dark", images(background: ["c", "y", "x"], [[2, 30, 40], [2, 15, 20]]))
+        }
+    }
+
+    @Test func aWiderBackgroundCountsAgainstTheReadCap() throws {
+        // The image's channel 0 reads 2,400 bytes; a float64 background of it 9,600.
+        let pair = try images(background: ["y", "x"], [[30, 40], [15, 20]], dataType: .float64)
+        #expect(throws: Never.self) { try plan("c=0&subtract=image:lab/dark", pair, limits: RenderLimits(maxReadBytes: 10_000)) }
+        #expect((try? plan("c=0&subtract=image:lab/dark", pair, limits: RenderLimits(maxReadBytes: 5_000))) == nil)
+        do {
+            _ = try plan("c=0&subtract=image:lab/dark", pair, limits: RenderLimits(maxReadBytes: 5_000))
+        } catch let e as RenderError {
+            #expect(e.parameter == "subtract")
+        }
     }
 }

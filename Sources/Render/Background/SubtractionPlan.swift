@@ -33,7 +33,7 @@ public struct SubtractionPlan: Sendable {
 
     /// `z` is the plane's z at the render level, `z0` in level-0 units.
     init(spec: SubtractSpec, negative: NegativePolicy, image: RenderImage, background: RenderImage?, level: Int,
-         t: Int, z: Int, z0: Int, read: (x: Int, y: Int, width: Int, height: Int), limits: RenderLimits) throws {
+         t: Int, z: Int, z0: Int, channels: Int, read: (x: Int, y: Int, width: Int, height: Int), limits: RenderLimits) throws {
         self.negative = negative
         switch spec {
         case let .constant(v):
@@ -45,6 +45,10 @@ public struct SubtractionPlan: Sendable {
         case let .image(reference):
             guard let background else { throw RenderError.imageNotFound(reference) }
             source = .image(try NamedBackground(reference: reference, image: image, background: background, level: level, t: t, z: z))
+            // The background's values may be wider than the image's.
+            guard let bytes = checkedProduct([read.width, read.height, channels, background.dataType.size]), bytes <= limits.maxReadBytes else {
+                throw RenderError.badParameter("subtract", "reading the background \(reference) (\(background.dataType.rawValue)) is over the cap of \(limits.maxReadBytes) bytes; ask for a smaller region= or a coarser level=")
+            }
             summary = "image \(reference) level \(level)"
         case .rollingBall, .median, .gaussian:
             let smooth = try SmoothBackground(spec: spec, image: image, renderLevel: level, z0: z0, read: read, limits: limits)

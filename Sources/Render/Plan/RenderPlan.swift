@@ -139,7 +139,7 @@ public struct RenderPlan: Sendable {
 
         if let spec = request.subtract {
             subtraction = try SubtractionPlan(spec: spec, negative: request.negative, image: image, background: background, level: level,
-                                              t: t0, z: z, z0: z0, read: (readX, readY, readWidth, readHeight), limits: limits)
+                                              t: t0, z: z, z0: z0, channels: channels.count, read: (readX, readY, readWidth, readHeight), limits: limits)
         } else {
             subtraction = nil
         }
