@@ -73,7 +73,7 @@ let package = Package(
         .target(name: "Pyramid", dependencies: ["ZarrCore"]),
         .target(name: "Conversion", dependencies: ["ZarrCore", "NGFF", "ImageSources", "Pyramid", "Storage"]),
         // Pictures from NGFF images: region -> window -> composite -> PNG/JPEG/npy (Docs/render.md).
-        .target(name: "Render", dependencies: ["ZarrCore", "Storage", "NGFF", "CDeflate"]),
+        .target(name: "Render", dependencies: ["ZarrCore", "Storage", "NGFF", "CDeflate", "CTIFF", "CHDF5", "CPlatform"]),
         // Bulk jobs: plan a collection into a manifest, run one task's share, merge reports.
         .target(name: "Batch", dependencies: ["Conversion", "ImageSources", "ZarrCore", "Storage"]),
         // The facility catalog: datasets, harvested metadata, search, access rules. The model,

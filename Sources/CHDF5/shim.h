@@ -20,6 +20,8 @@ static inline unsigned tessera_h5f_acc_trunc(void) { return H5F_ACC_TRUNC; }
 static inline hid_t tessera_h5e_default(void) { return H5E_DEFAULT; }
 static inline hid_t tessera_h5p_dataset_access(void) { return H5P_DATASET_ACCESS; }
 static inline hid_t tessera_h5t_c_s1(void) { return H5T_C_S1; }
+static inline hid_t tessera_h5p_file_access(void) { return H5P_FILE_ACCESS; }
+static inline hid_t tessera_h5p_dataset_create(void) { return H5P_DATASET_CREATE; }
 /* Silences HDF5's automatic error-stack printing; Tessera reports errors itself. */
 static inline void tessera_h5_silence_errors(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
 #endif

@@ -11,6 +11,11 @@ public struct RenderedImage: Sendable {
     /// The window each drawn channel used (empty for data formats), for
     /// `X-Tessera-Window` and the CLI's summary line.
     public var windows: [DisplayWindow]
+    /// What `subtract=` did (`X-Tessera-Subtract`), nil without it.
+    public var subtraction: String?
+    /// The data type of the values drawn or written (`X-Tessera-Dtype`): the image's, or
+    /// int32/float32/float64 after `subtract=…&negative=keep`.
+    public var dataType: DataType
 }
 
 /// Runs a plan: read the region of each channel at the chosen level → window statistics
@@ -31,7 +36,15 @@ public enum Renderer {
             planes.append(PlaneBuffer(dataType: buffer.dataType, width: plan.readWidth, height: plan.readHeight, bytes: buffer.bytes))
         }
 
-        // Windows come from the pixels read, before resampling (`stats=region`).
+        // Background subtraction on the grid read, before windows and resampling.
+        var subtraction: String?
+        if let s = plan.subtraction {
+            let result = try Subtraction.apply(s, plan: plan, planes: planes, concurrency: concurrency)
+            planes = result.planes
+            subtraction = result.summary
+        }
+
+        // Windows come from the pixels read (after subtraction), before resampling (`stats=region`).
         let windows: [DisplayWindow] = zip(plan.windows, planes).map { source, plane in
             switch source {
             case let .fixed(w): return w
@@ -51,7 +64,7 @@ public enum Renderer {
             var data = [UInt8]()
             data.reserveCapacity(resampled.reduce(0) { $0 + $1.bytes.count })
             for p in resampled { data += p.bytes }
-            bytes = NPYEncoder.encode(dataType: image.dataType, shape: shape, data: data)
+            bytes = try DataEncoder.encode(plan, dataType: resampled[0].dataType, shape: shape, data: data)
         case let .gray(bits):
             bytes = try encode(Display.gray(resampled[0], window: windows[0], bits: bits), plan)
         case let .colormap(map):
@@ -61,7 +74,8 @@ public enum Renderer {
             bytes = try encode(Display.composite(resampled, windows: windows, colors: plan.colors), plan)
         }
         return RenderedImage(bytes: bytes, contentType: plan.request.format.contentType, level: plan.level,
-                             width: plan.outputWidth, height: plan.outputHeight, windows: windows)
+                             width: plan.outputWidth, height: plan.outputHeight, windows: windows,
+                             subtraction: subtraction, dataType: resampled[0].dataType)
     }
 
     /// One channel's plane at the plan's t and z, in the level's array coordinates;

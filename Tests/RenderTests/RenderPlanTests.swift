@@ -71,8 +71,14 @@ import ZarrCore
         #expect(try refusal("size=30", limits: RenderLimits(maxOutputPixels: 100))?.parameter == "size")
         #expect(try refusal("", limits: RenderLimits(maxOutputPixels: 100))?.parameter == "region")
         #expect(try refusal("c=0", limits: RenderLimits(maxReadBytes: 1000))?.parameter == "region")
-        #expect(try refusal("format=npy&subtract=5") == .notImplemented("subtract="))
-        #expect(try refusal("format=tiff") == .notImplemented("format=tiff"))
+        #expect(try refusal("format=npy&subtract=5") == nil)
+        #expect(try refusal("format=tiff") == nil)
+        #expect(try refusal("format=h5&subtract=median:9") == nil)
+        // No background given (the caller found none): the 404 of a missing image.
+        #expect(try refusal("subtract=image:lab/dark") == .imageNotFound("lab/dark"))
+        // 500 pixels of ball at a 40-pixel image's only level: over the radius cap.
+        #expect(try refusal("subtract=ball:500")?.parameter == "subtract")
+        #expect(try refusal("subtract=median:501")?.parameter == "subtract")
         #expect(try refusal("c=0&window=p1,p99") == nil)
     }
 

@@ -8,6 +8,9 @@ final class RenderFlights: Sendable {
     struct Picture: Sendable {
         var bytes: [UInt8]
         var contentType: String
+        /// `subtract=`'s summary and the values' type, for the answer's headers.
+        var subtraction: String? = nil
+        var dataType: String? = nil
     }
 
     private let flights = Mutex<[String: Task<Picture, any Error>]>([:])

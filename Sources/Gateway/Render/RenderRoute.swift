@@ -53,11 +53,22 @@ struct RenderRoute {
             return refusal(.badParameter("query", "\(error)"), method)
         }
 
-        let store = root.store, limits = gateway.renderLimits
+        // `subtract=image:ROOT/PATH`: the background is read under the same rules as the
+        // image; hidden, forbidden or missing, it answers exactly as a missing image.
+        var background: (name: String, store: any Store, image: String)?
+        if case let .image(reference) = request.subtract {
+            guard !reference.contains("%"), case let .object(backgroundRoot, key, _) = RequestPath.parse(Substring("/" + reference)),
+                  let served = gateway.roots[backgroundRoot] else { return notFound() }
+            if gateway.policy.isEnabled, gateway.policy.decide(served.rule, for: identity) != .allow { return notFound() }
+            if let refusal = datasetRefusal(backgroundRoot, root: served, keys: [key], identity) { return refusal }
+            background = (backgroundRoot, served.store, key)
+        }
+
+        let store = root.store, limits = gateway.renderLimits, backgroundSource = background
         let prepared: Prepared
         do {
             prepared = try await NIOThreadPool.singleton.runIfActive {
-                try Self.prepare(store: store, image: image, request: request, limits: limits)
+                try Self.prepare(store: store, image: image, request: request, limits: limits, background: backgroundSource)
             }
         } catch let error as RenderError {
             if case .imageNotFound = error { return notFound() }
@@ -68,7 +79,10 @@ struct RenderRoute {
         // The levels read are the image's objects too (a bioformats2raw root's series lies
         // below the path asked for).
         if let refusal = datasetRefusal(rootName, root: root, keys: prepared.levelKeys, identity) { return refusal }
+        if let background, let served = gateway.roots[background.name],
+           datasetRefusal(background.name, root: served, keys: prepared.backgroundKeys, identity) != nil { return notFound() }
         let isPrivate = ([image] + prepared.levelKeys).contains { gateway.isPrivate(rootName, key: $0) }
+            || (background.map { b in ([b.image] + prepared.backgroundKeys).contains { gateway.isPrivate(b.name, key: $0) } } ?? false)
         let cacheControl = isPrivate ? gateway.privateCacheControl : gateway.cacheControl
         let validators = Validators(etag: Self.etag(prepared.material), lastModified: prepared.lastModified)
 
@@ -87,11 +101,15 @@ struct RenderRoute {
 
         let cache = kind == .render ? nil : gateway.renderCache
         let picture: (bytes: [UInt8], contentType: String, cache: String)
+        var subtractionHeaders: (summary: String?, dataType: String?) = (nil, nil)
         do {
             let plan = prepared.plan, material = prepared.material
             if let cache, let hit = try await NIOThreadPool.singleton.runIfActive({ cache.get(material) }) {
                 gateway.metrics.renderCache("hit")
                 picture = (hit.bytes, hit.contentType, "hit")
+                // The cache keeps bytes only: the plan's account of the subtraction (a
+                // percentile's values are known only to the render that made them).
+                subtractionHeaders = (plan.subtraction?.summary, nil)
             } else {
                 let metrics = gateway.metrics, pool = gateway.renderPool
                 let (rendered, _) = try await gateway.renderFlights.picture(material) {
@@ -101,10 +119,12 @@ struct RenderRoute {
                             metrics.renderCache("miss")
                             if cache.put(material, contentType: rendered.contentType, bytes: rendered.bytes) { metrics.renderCache("stored") }
                         }
-                        return RenderFlights.Picture(bytes: rendered.bytes, contentType: rendered.contentType)
+                        return RenderFlights.Picture(bytes: rendered.bytes, contentType: rendered.contentType,
+                                                     subtraction: rendered.subtraction, dataType: rendered.dataType.rawValue)
                     }
                 }
                 picture = (rendered.bytes, rendered.contentType, cache == nil ? "off" : "miss")
+                subtractionHeaders = (rendered.subtraction, rendered.dataType)
             }
         } catch let error as RenderError {
             return refusal(error, method)
@@ -123,6 +143,8 @@ struct RenderRoute {
         headers[.xTesseraLevel] = String(prepared.plan.level)
         headers[.xTesseraCache] = picture.cache
         headers[.contentDisposition] = "inline; filename=\"\(Self.fileName(image, request.format))\""
+        if let summary = subtractionHeaders.summary { headers[.xTesseraSubtract] = summary }
+        if request.subtract != nil, let dataType = subtractionHeaders.dataType { headers[.xTesseraDtype] = dataType }
         guard let span = plan.body else { return Response(status: plan.status, headers: headers) }
         let body = ByteBuffer(bytes: picture.bytes[span])
         return Response(status: plan.status, headers: headers, body: .init(byteBuffer: body))
@@ -133,14 +155,20 @@ struct RenderRoute {
     struct Prepared: Sendable {
         let plan: RenderPlan
         let levelKeys: [String]
+        /// The background image's level keys (`subtract=image:`), in its root.
+        let backgroundKeys: [String]
         let material: String
         let lastModified: Int?
     }
 
-    static func prepare(store: any Store, image: String, request: RenderRequest, limits: RenderLimits) throws -> Prepared {
+    static func prepare(store: any Store, image: String, request: RenderRequest, limits: RenderLimits,
+                        background: (name: String, store: any Store, image: String)? = nil) throws -> Prepared {
         let opened = try RenderImage.open(store: store, path: image)
-        let plan = try RenderPlan(image: opened, request: request, limits: limits)
+        // A missing background is the 404 of a missing image (imageNotFound).
+        let backgroundImage = try background.map { try RenderImage.open(store: $0.store, path: $0.image) }
+        let plan = try RenderPlan(image: opened, request: request, limits: limits, background: backgroundImage)
         let levelKeys = opened.levels.compactMap { ($0.reader as? ZarrLevelReader)?.key }
+        let backgroundKeys = backgroundImage?.levels.compactMap { ($0.reader as? ZarrLevelReader)?.key } ?? []
         // Every metadata document between the image's path and its levels, and the levels'
         // own: the versions of these name the pixels (Tessera's writers rewrite metadata
         // last, so a re-conversion changes them; a chunk rewritten in place alone does not).
@@ -166,7 +194,21 @@ struct RenderRoute {
             }
             material += "\n"
         }
-        return Prepared(plan: plan, levelKeys: levelKeys, material: material, lastModified: newest)
+        // The background's documents name its pixels too.
+        if let background {
+            var backgroundDocuments = ["zarr.json", ".zgroup", ".zattrs"].map { joinKey(background.image, $0) }
+            for key in backgroundKeys { backgroundDocuments += ["zarr.json", ".zarray", ".zattrs"].map { joinKey(key, $0) } }
+            for document in backgroundDocuments {
+                guard let info = try background.store.head(document) else { continue }
+                material += "background \(background.name)/\(document) \(info.size) \(info.etag ?? "-")"
+                if let f = info.file {
+                    material += " \(f.device):\(f.inode):\(f.modifiedSeconds).\(f.modifiedNanoseconds)"
+                    newest = max(newest ?? f.modifiedSeconds, f.modifiedSeconds)
+                }
+                material += "\n"
+            }
+        }
+        return Prepared(plan: plan, levelKeys: levelKeys, backgroundKeys: backgroundKeys, material: material, lastModified: newest)
     }
 
     /// A strong tag of the material, keyed with this run's random seed as file tags are
@@ -225,4 +267,8 @@ extension HTTPField.Name {
     static let xTesseraLevel = Self("X-Tessera-Level")!
     /// `hit`, `miss` or `off`: whether the disk cache answered.
     static let xTesseraCache = Self("X-Tessera-Cache")!
+    /// What `subtract=` did: mode, background level and kernel, percentile values.
+    static let xTesseraSubtract = Self("X-Tessera-Subtract")!
+    /// The values' data type after `subtract=` (int32/float32 with `negative=keep`).
+    static let xTesseraDtype = Self("X-Tessera-Dtype")!
 }

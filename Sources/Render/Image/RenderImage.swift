@@ -56,6 +56,9 @@ public struct RenderImage: Sendable {
     public let levels: [RenderLevel]
     public let omero: OmeroReadModel?
     public let dataType: DataType
+    /// The image's NGFF metadata as stored (`multiscales`, `omero` when present), for the
+    /// HDF5 output's attributes; empty for source files.
+    public var ngffMetadata: [String: JSONValue] = [:]
 
     /// An image from elsewhere than an NGFF group (the CLI's source files): levels
     /// ordered finest first, all of `dataType`, level 0 at factor 1.
@@ -156,7 +159,9 @@ public struct RenderImage: Sendable {
                                       factorZ: try factor(axes.z), factorY: try factor(y), factorX: try factor(x)))
         }
         let omero = try OmeroReadModel(ngff["omero"], image: name)
-        return RenderImage(name: name, axes: axes, levels: levels, omero: omero, dataType: base.metadata.dataType)
+        var image = RenderImage(name: name, axes: axes, levels: levels, omero: omero, dataType: base.metadata.dataType)
+        image.ngffMetadata = ngff.filter { $0.key == "multiscales" || $0.key == "omero" }
+        return image
     }
 
     /// A dataset's `scale` transform, if it has one of numbers.

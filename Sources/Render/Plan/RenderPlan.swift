@@ -51,8 +51,13 @@ public struct RenderPlan: Sendable {
     /// Per selected channel (empty for data output).
     public let windows: [WindowSource]
     public let colors: [(red: Double, green: Double, blue: Double)]
+    /// `subtract=`, decided (nil without it).
+    public let subtraction: SubtractionPlan?
 
-    public init(image: RenderImage, request: RenderRequest, limits: RenderLimits = RenderLimits()) throws {
+    /// `background` is the image `subtract=image:ROOT/PATH` names, opened by the caller
+    /// (who checked the caller may read it); nil for other modes.
+    public init(image: RenderImage, request: RenderRequest, limits: RenderLimits = RenderLimits(),
+                background: RenderImage? = nil) throws {
         self.image = image
         self.request = request
         let axes = image.axes
@@ -132,9 +137,17 @@ public struct RenderPlan: Sendable {
         }
         windows = mode == .data ? [] : try Self.windows(image: image, request: request, channels: channels)
 
+        if let spec = request.subtract {
+            subtraction = try SubtractionPlan(spec: spec, negative: request.negative, image: image, background: background, level: level,
+                                              t: t0, z: z, z0: z0, channels: channels.count, read: (readX, readY, readWidth, readHeight), limits: limits)
+        } else {
+            subtraction = nil
+        }
+        if request.format == .h5 && image.dataType == .float16 {
+            throw RenderError.badParameter("format", "float16 values cannot be written as HDF5; use format=npy or tiff")
+        }
+
         // Valid grammar the renderer does not do yet: answered after every 400 check.
-        if request.subtract != nil { throw RenderError.notImplemented("subtract=") }
-        if request.format == .tiff || request.format == .h5 { throw RenderError.notImplemented("format=\(request.format.rawValue)") }
         if request.stats == .image { throw RenderError.notImplemented("stats=image") }
     }
 

@@ -109,7 +109,7 @@ REQUESTS = [
         ("d/img.ome.zarr?size=40", {}), ("d/img.ome.zarr?format=npy", {"Range": "bytes=0-9"}),
         ("d/img.ome.zarr?size=40", {"If-None-Match": "*"}), ("d/img.ome.zarr?size=40", {"If-Match": '"x"'}),
         ("d/img.ome.zarr?level=9", {}), ("private/img.ome.zarr", {}), ("d/missing.ome.zarr", {}),
-        ("d", {}), ("d/img.ome.zarr?subtract=5", {}), ("dead/img.ome.zarr", {}),
+        ("d", {}), ("d/img.ome.zarr?stats=image", {}), ("dead/img.ome.zarr", {}),
     ]
 ]
 

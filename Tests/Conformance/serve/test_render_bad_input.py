@@ -3,10 +3,9 @@
 is read or any large buffer allocated (the trace shows no read, the server's memory stays
 flat), and the server keeps answering. Out-of-range level/region/channel/t/z, an unknown
 format, a size over the configured pixel cap, a read over the byte cap, malformed windows,
-unknown or repeated parameters, an over-long query.
-
-`subtract=image:…` of another shape is not testable yet: background subtraction is not
-implemented (a 501 naming it, also checked here) — it belongs to the subtraction work."""
+unknown or repeated parameters, an over-long query; for `subtract=`: a background image
+of another shape (400 naming both shapes), a hidden or missing background (the empty 404
+of a missing image), kernels over their caps, a bad `negative=`."""
 
 from __future__ import annotations
 
@@ -31,11 +30,23 @@ def server(tessera_bin, tmp_path_factory, run_convert):
     rng = np.random.default_rng(7)
     tifffile.imwrite(base / "img.tif", rng.integers(0, 4000, (2, 300, 437), dtype=np.uint16), photometric="minisblack")
     run_convert("convert", base / "img.tif", data / "img.ome.zarr", "--chunks", "64", "--pages-as", "c", check=True)
+    # Backgrounds: one of another shape beside it, one in a root only group lab may read.
+    tifffile.imwrite(base / "other.tif", rng.integers(0, 100, (300, 400), dtype=np.uint16))
+    run_convert("convert", base / "other.tif", data / "other.ome.zarr", "--chunks", "64", check=True)
+    lab = base / "lab"
+    lab.mkdir()
+    tifffile.imwrite(base / "dark.tif", rng.integers(0, 100, (300, 437), dtype=np.uint16))
+    run_convert("convert", base / "dark.tif", lab / "dark.ome.zarr", "--chunks", "64", check=True)
     config = base / "serve.yaml"
     # 20,000 output pixels and 256 KiB read per render at most.
     config.write_text(f"""
 roots:
-  - {{name: data, location: {data}}}
+  - {{name: data, location: {data}, access: public}}
+  - {{name: lab, location: {lab}, access: [lab]}}
+auth:
+  tokens:
+    - {{token: lab-token, groups: [lab]}}
+    - {{token: guest-token, groups: [guests]}}
 renderMaxOutputPixels: 20000
 renderMaxReadBytes: 262144
 """)
@@ -74,6 +85,15 @@ BAD = [
     ("size=", "size", "no value"),
     ("negative=clip", "negative", "subtract"),
     ("subtract=image:data/other.ome.zarr&negative=wrong", "negative", "clip, keep or shift"),
+    ("subtract=5&negative=shift:x", "negative", "finite number"),
+    ("subtract=5&negative=shift:", "negative", "finite number"),
+    ("subtract=image:data/other.ome.zarr&level=2", "subtract",
+     "background image data/other.ome.zarr has shape [300,400] at level 0, the image has [2,300,437]"),
+    ("subtract=ball:100000&level=2", "subtract", "radius too large"),
+    ("subtract=median:100001&level=2", "subtract", "kernel too large"),
+    ("subtract=gaussian:1e9&level=2", "subtract", "sigma too large"),
+    ("subtract=ball:0", "subtract", "above 0"),
+    ("subtract=tophat:3", "subtract", "not a mode"),
     ("size=%ff", "size", "percent-encoding"),
     ("q=" + "x" * 3000, "query", "longer than 2048"),
 ]
@@ -100,18 +120,32 @@ def test_head_answers_the_same_400_without_a_body(server):
     assert headers["content-type"] == "application/json" and int(headers["content-length"]) > 0
 
 
-def test_valid_grammar_not_implemented_yet_is_a_501_naming_it(server):
-    status, _, body = get(server, IMAGE + "?subtract=image:data/other.ome.zarr&size=64")
-    assert status == 501
-    assert json.loads(body)["error"] == "subtract= is not implemented yet"
+@pytest.mark.parametrize("who", [None, "guest-token"])
+def test_a_hidden_background_answers_as_a_missing_image(server, who):
+    """Hidden, forbidden or missing, a background answers exactly like a missing image:
+    the same empty 404, nothing read; the lab group gets the picture."""
+    headers = {"Authorization": f"Bearer {who}"} if who else {}
+    mark = len(server.log_text())
+    answers = [get(server, IMAGE + "?level=2&subtract=image:" + ref, headers=headers)
+               for ref in ["lab/dark.ome.zarr", "lab/nothing.ome.zarr", "nowhere/dark.ome.zarr"]]
+    missing = get(server, "/render/data/nothing.ome.zarr?level=2", headers=headers)
+    for status, answer_headers, body in answers:
+        assert (status, body) == (404, b"") == (missing[0], missing[2])
+        assert answer_headers.get("content-length") == missing[1].get("content-length") == "0"
+    assert "render read level" not in server.log_text()[mark:]
+    # And the lab group may use it.
+    status, headers, body = get(server, IMAGE + "?level=2&format=npy&subtract=image:lab/dark.ome.zarr",
+                                headers={"Authorization": "Bearer lab-token"})
+    assert status == 200 and headers["x-tessera-subtract"].startswith("image lab/dark.ome.zarr")
 
 
 def test_huge_requests_allocate_nothing(server):
     """Sizes and regions near the grammar's limits are refused from arithmetic alone."""
     before = server.rss_kib()
+    mark = len(server.log_text())
     for query in ["size=1099511627776", "size=1099511627776,1099511627776&level=0", "region=0,0,1099511627776,1099511627776",
                   "level=0&size=1000000", "c=" + ",".join(map(str, range(1024)))]:
         status, _, body = get(server, IMAGE + "?" + query)
         assert status == 400, (query, body)
     assert server.rss_kib() - before < 50 * 1024
-    assert re.search(r"tessera-trace: render read", server.log_text()) is None
+    assert re.search(r"tessera-trace: render read", server.log_text()[mark:]) is None
