@@ -76,7 +76,7 @@ struct RenderCommand: ParsableCommand {
             let rendered = try Renderer.render(plan)
             try write(rendered.bytes)
             let windows = rendered.windows.map(\.description).joined(separator: "; ")
-            logLine("render: level \(rendered.level), \(rendered.width)×\(rendered.height)\(windows.isEmpty ? "" : ", window \(windows)"), \(rendered.bytes.count) bytes → \(output)")
+            logLine("render: level \(rendered.level), \(rendered.width)×\(rendered.height)\(windows.isEmpty ? "" : ", window \(windows)"), \(rendered.bytes.count) bytes → \(output)\(rendered.stats.map { " (stats=image: \($0))" } ?? "")")
         }
     }
 

@@ -65,6 +65,9 @@ extension SplitImageConversion {
         let last = ZarrArray(store: store, path: String(levels - 1), metadata: plan.arrays[levels - 1], concurrency: 1)
         let windows = try options.windowFrom.map(ConvertJob.windows(from:)) ?? histograms?.windows()
             ?? sortedWindows(last.read(Region(shape: plan.arrays[levels - 1].shape)), channelAxis: d.axisIndex("c"))
+        // The stored statistics, before the group metadata (8/16-bit only: the regions keep
+        // exact histograms; other types' renders use stats=region).
+        try histograms?.statistics(dataType: d.dataType, shape: plan.arrays[0].shape)?.write(store: store, imagePath: "")
         let attributes = ImageGroupAttributes.image(d, plan: plan, options: options, windows: windows,
                                                     extra: ["tessera": ImageGroupAttributes.tessera(file: o.file, image: d, options: options)])
         try Node.writeGroupMetadata(format: options.ngff.zarrFormat, attributes: attributes, store: store, path: "")

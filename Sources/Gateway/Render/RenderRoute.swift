@@ -155,6 +155,8 @@ struct RenderRoute {
         }
         for group in groups { documents += ["zarr.json", ".zgroup", ".zattrs"].map { joinKey(group, $0) } }
         for key in levelKeys { documents += ["zarr.json", ".zarray", ".zattrs"].map { joinKey(key, $0) } }
+        // stats=image windows depend on the stored statistics too.
+        if request.stats == .image, let statistics = opened.statistics { documents.append(statistics.key) }
         var material = "tessera-render \(renderVersion)\nimage \(image)\nrequest \(request)\n"
         var newest: Int?
         for document in documents {

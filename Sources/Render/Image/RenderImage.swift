@@ -56,15 +56,20 @@ public struct RenderImage: Sendable {
     public let levels: [RenderLevel]
     public let omero: OmeroReadModel?
     public let dataType: DataType
+    /// Where the image's stored statistics would be (`stats=image`); nil for images that
+    /// are not NGFF groups in a store.
+    public let statistics: StoredStatisticsLocation?
 
     /// An image from elsewhere than an NGFF group (the CLI's source files): levels
     /// ordered finest first, all of `dataType`, level 0 at factor 1.
-    public init(name: String, axes: RenderAxes, levels: [RenderLevel], omero: OmeroReadModel?, dataType: DataType) {
+    public init(name: String, axes: RenderAxes, levels: [RenderLevel], omero: OmeroReadModel?, dataType: DataType,
+                statistics: StoredStatisticsLocation? = nil) {
         self.name = name
         self.axes = axes
         self.levels = levels
         self.omero = omero
         self.dataType = dataType
+        self.statistics = statistics
     }
 
     public var channelCount: Int { axes.c.map { levels[0].shape[$0] } ?? 1 }
@@ -156,7 +161,8 @@ public struct RenderImage: Sendable {
                                       factorZ: try factor(axes.z), factorY: try factor(y), factorX: try factor(x)))
         }
         let omero = try OmeroReadModel(ngff["omero"], image: name)
-        return RenderImage(name: name, axes: axes, levels: levels, omero: omero, dataType: base.metadata.dataType)
+        return RenderImage(name: name, axes: axes, levels: levels, omero: omero, dataType: base.metadata.dataType,
+                           statistics: StoredStatisticsLocation(store: store, imagePath: path))
     }
 
     /// A dataset's `scale` transform, if it has one of numbers.

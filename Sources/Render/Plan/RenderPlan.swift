@@ -135,7 +135,6 @@ public struct RenderPlan: Sendable {
         // Valid grammar the renderer does not do yet: answered after every 400 check.
         if request.subtract != nil { throw RenderError.notImplemented("subtract=") }
         if request.format == .tiff || request.format == .h5 { throw RenderError.notImplemented("format=\(request.format.rawValue)") }
-        if request.stats == .image { throw RenderError.notImplemented("stats=image") }
     }
 
     /// t or z in level-0 units: the request's (checked), else omero's default (clamped),
