@@ -162,3 +162,82 @@ def test_resume_and_overwrite_know_the_file(images, run_tessera, tmp_path):
     proc = run_tessera("convert", tif, image, "--chunks", "64", "--pages-as", "c", "--overwrite")
     assert proc.returncode == 0, proc.stderr
     assert (image / STATS).read_bytes() == before
+
+
+def test_float_statistics_survive_killed_runs(run_convert, tessera_bin, tmp_path):
+    """A float32 conversion SIGKILLed once some blocks' counts are stored, then resumed,
+    writes the same statistics file as an uninterrupted run: skipped blocks' keyed
+    counts, extremes and NaN counts come back from their per-block records."""
+    import signal
+    import subprocess
+    import time
+
+    rng = np.random.default_rng(7)
+    data = (rng.normal(10, 30, (16, 512, 512))).astype(np.float32)
+    data[2, 100:110, 5:300] = np.nan
+    data[5, 7, 9] = -1e30
+    data[11, 300, 301] = 3e33
+    tif = tmp_path / "f.tif"
+    tifffile.imwrite(tif, data, photometric="minisblack", tile=(64, 64))
+    args = ["--chunks", "64", "--jobs", "1"]
+    ref = tmp_path / "ref.ome.zarr"
+    run_convert("convert", tif, ref, *args, check=True)
+    for wanted in (1, 3):
+        out = tmp_path / f"out{wanted}.ome.zarr"
+        proc = subprocess.Popen([str(tessera_bin), "convert", str(tif), str(out), *args],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 120
+        try:
+            while proc.poll() is None and time.monotonic() < deadline:
+                if out.exists() and sum(p.name.startswith(".tessera-histogram-") for p in out.iterdir()) >= wanted:
+                    proc.send_signal(signal.SIGKILL)
+                    break
+                time.sleep(0.002)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait(timeout=60)
+        if proc.returncode != -signal.SIGKILL:
+            pytest.skip(f"the conversion finished before {wanted} blocks' counts were stored")
+        assert not (out / "zarr.json").exists() and not (out / STATS).exists()
+        resumed = run_tessera_ok(run_convert, "convert", tif, out, *args, "--resume")
+        assert (out / STATS).read_bytes() == (ref / STATS).read_bytes(), f"killed after {wanted} blocks: {resumed}"
+        assert not any(p.name.startswith(".tessera-histogram-") for p in out.iterdir())
+
+
+def run_tessera_ok(runner, *args):
+    proc = runner(*args)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stderr[-300:]
+
+
+def test_gateway_answers_stats_image_and_409_without_the_file(images, tessera_bin, run_tessera, tmp_path):
+    """The render route: stats=image gives the CLI's picture; without the file, a 409
+    JSON naming the image; the file itself is never served."""
+    import json
+
+    from gateway_server import GatewayServer
+    from http_exchange import get
+
+    root = tmp_path / "root"
+    root.mkdir()
+    shutil.copytree(images["u16c"][0], root / "with.ome.zarr")
+    shutil.copytree(images["u16c"][0], root / "without.ome.zarr")
+    (root / "without.ome.zarr" / STATS).unlink()
+    srv = GatewayServer(tessera_bin, "--root", f"data={root}")
+    try:
+        query = "window=p1,p99&stats=image&c=1&size=64"
+        status, headers, body = get(srv, f"/render/data/with.ome.zarr?{query}")
+        assert status == 200, body
+        out = tmp_path / "cli.png"
+        proc = run_tessera("render", root / "with.ome.zarr", out, "--window", "p1,p99", "--stats", "image",
+                           "--channel", "1", "--size", "64")
+        assert proc.returncode == 0, proc.stderr
+        assert body == out.read_bytes()
+        status, headers, body = get(srv, f"/render/data/without.ome.zarr?{query}")
+        assert status == 409 and headers["content-type"].startswith("application/json")
+        assert "has no stored statistics" in json.loads(body)["error"]
+        status, _, _ = get(srv, f"/data/with.ome.zarr/{STATS}")
+        assert status == 404
+    finally:
+        assert srv.stop() == 0
