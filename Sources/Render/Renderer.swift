@@ -20,6 +20,11 @@ public struct RenderedImage: Sendable {
 /// Runs a plan: read the region of each channel at the chosen level → window statistics
 /// over what was read → resample → window and colour (or keep values) → encode.
 public enum Renderer {
+    /// Bumped whenever the bytes a request renders to may change (an encoder, a default):
+    /// part of the gateway's tags and cache keys and of the stored pictures' record, so
+    /// old ones stop matching.
+    public static let version = 1
+
     public static func render(_ plan: RenderPlan, concurrency: Int = defaultConcurrency) throws -> RenderedImage {
         let image = plan.image
         let level = image.levels[plan.level]

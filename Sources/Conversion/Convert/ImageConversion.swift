@@ -141,6 +141,7 @@ struct ImageConversion {
         try Node.writeGroupMetadata(format: format, attributes: attributes, store: store, path: path)
         try blockHistograms?.removeAll(blocks: blocks.count)
         for levelPath in levelPaths { try ObjectManifest.remove(store: store, levelPath: levelPath) }
+        if writeOmero, let afterImage = options.afterImage { try afterImage(store, path) }
         return summary.withLock { $0 }
     }
 
