@@ -112,3 +112,19 @@ def test_stale_stored_picture_is_not_served(server, data):
     assert TRACE.search(server.log_text()[since:]), "the new image was not rendered"
     kind, want, info = ref.render(image, size=(128, 128), window=(1, 99, "p"))
     assert np.array_equal(np.array(Image.open(BytesIO(body))), want)
+
+
+def test_overwrite_and_resume_know_the_stored_pictures(data, run_convert, tmp_path):
+    tif = tmp_path / "c.tif"
+    tifffile.imwrite(tif, picture(5))
+    out = tmp_path / "c.ome.zarr"
+    run_convert("convert", tif, out, "--chunks", "64", "--thumbnails", check=True)
+    names = {".tessera-thumbnail.png", ".tessera-quicklook.jpg", ".tessera-pictures.json"}
+    assert names <= {p.name for p in out.iterdir()}
+    before = (out / ".tessera-thumbnail.png").read_bytes()
+    proc = run_convert("convert", tif, out, "--chunks", "64", "--resume")
+    assert proc.returncode == 0, proc.stderr
+    assert (out / ".tessera-thumbnail.png").read_bytes() == before
+    proc = run_convert("convert", tif, out, "--chunks", "64", "--overwrite")
+    assert proc.returncode == 0, proc.stderr
+    assert not names & {p.name for p in out.iterdir()}
