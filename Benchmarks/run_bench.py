@@ -63,6 +63,12 @@ These sections, all by default:
            per gigapixel, peak RSS, output/input bytes, objects, outputs compared, ratios and
            goals, and the 17,000-slide extrapolation. --small: 8192x6144. Results go to
            Benchmarks/.cache/last-slide-bench.json.
+  render   Benchmarks/render_bench.py: 1,000 thumbnails of different 512² uint16 images
+           through `tessera serve --render-cache` (cold, then cached; concurrency 4), and
+           1024² region renders (PNG, JPEG q90) of an 8192² uint16 image at concurrency 2 vs
+           the Python peer (Benchmarks/render_peer.py: zarr-python + numpy + Pillow, 2
+           processes): per second, p50/p99, ratios (goal >= 5x). --small: 100 images, 4096².
+           Results go to Benchmarks/.cache/last-render-bench.json.
 The exit status is 1 if any section failed. Every section stands on Benchmarks/harness/
 (process measurement, the section skeleton, results and tables, the server launchers
 shared with Tests/Conformance/support/).
@@ -80,7 +86,8 @@ from harness.report import csv_choice  # noqa: E402
 from harness.section import check_counts, run_section  # noqa: E402
 from io_bench import ALL_LAYOUTS, ALL_TOOLS, SMALL_SHAPE, IoBench  # noqa: E402
 
-ALL_SECTIONS = ("io", "convert", "s3", "gateway", "soak", "jobs", "listing", "durability", "memory", "resume", "slide")
+ALL_SECTIONS = ("io", "convert", "s3", "gateway", "soak", "jobs", "listing", "durability", "memory", "resume", "slide",
+                "render")
 
 
 def common_argv(args):
@@ -198,6 +205,7 @@ def main(argv=None):
     import resume_bench
     import s3_bench
     import slide_bench
+    import render_bench
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sections", type=csv_choice(ALL_SECTIONS), default=ALL_SECTIONS,
                     help="comma-separated, default: io,convert,s3,gateway. io = Benchmarks/io_bench.py (write and read back one array); "
@@ -210,7 +218,8 @@ def main(argv=None):
                          "durability = Benchmarks/durability_bench.py (convert with fsync on and off; decodes of a sharded copy); "
                          "memory = Benchmarks/memory_bench.py (peak RSS of tessera convert at 1, 4, 16 GiB, and to S3); "
                          "resume = Benchmarks/resume_bench.py (a finished 4 GiB conversion resumed, and a resume after kill -9); "
-                         "slide = Benchmarks/slide_bench.py (a 2.4 GB-of-pixels SVS: tessera convert vs openslide-python + tensorstore)")
+                         "slide = Benchmarks/slide_bench.py (a 2.4 GB-of-pixels SVS: tessera convert vs openslide-python + tensorstore); "
+                         "render = Benchmarks/render_bench.py (thumbnails cold/cached; 1024² region renders vs zarr-python + Pillow)")
     size = ap.add_mutually_exclusive_group()
     size.add_argument("--small", action="store_true",
                       help="quick smoke run on %s instead of the 1 GiB input" % "x".join(map(str, SMALL_SHAPE)))
@@ -262,7 +271,8 @@ def main(argv=None):
             "memory": lambda: memory_bench.main(memory_argv(args)),
             "resume": lambda: resume_bench.main((["--small"] if args.small else [])
                                                 + ["--tessera", str(args.tessera), "--jobs", str(args.jobs)]),
-            "slide": lambda: slide_bench.main(slide_argv(args))}
+            "slide": lambda: slide_bench.main(slide_argv(args)),
+            "render": lambda: render_bench.main((["--small"] if args.small else []) + ["--tessera", str(args.tessera)])}
     rc = 0
     for i, name in enumerate(s for s in ALL_SECTIONS if s in args.sections):
         if i > 0:

@@ -1,4 +1,5 @@
 import Foundation
+import NGFF
 import ZarrCore
 
 /// A finished render: the encoded bytes and what the answer tells about them.
@@ -16,11 +17,19 @@ public struct RenderedImage: Sendable {
     /// The data type of the values drawn or written (`X-Tessera-Dtype`): the image's, or
     /// int32/float32/float64 after `subtract=…&negative=keep`.
     public var dataType: DataType
+    /// For `stats=image` percentile windows: `exact`, `approximate`, or why the pixels
+    /// read were used instead (`region: …`); nil otherwise.
+    public var stats: String?
 }
 
 /// Runs a plan: read the region of each channel at the chosen level → window statistics
 /// over what was read → resample → window and colour (or keep values) → encode.
 public enum Renderer {
+    /// Bumped whenever the bytes a request renders to may change (an encoder, a default):
+    /// part of the gateway's tags and cache keys and of the stored pictures' record, so
+    /// old ones stop matching.
+    public static let version = 1
+
     public static func render(_ plan: RenderPlan, concurrency: Int = defaultConcurrency) throws -> RenderedImage {
         let image = plan.image
         let level = image.levels[plan.level]
@@ -44,12 +53,16 @@ public enum Renderer {
             subtraction = result.summary
         }
 
-        // Windows come from the pixels read (after subtraction), before resampling (`stats=region`).
-        let windows: [DisplayWindow] = zip(plan.windows, planes).map { source, plane in
+        // Windows come from the pixels read (after subtraction), before resampling
+        // (`stats=region`), or from the image's stored statistics (`stats=image`, which
+        // RenderPlan refuses beside `subtract=`: they describe the stored pixels).
+        let (stored, statsNote) = try storedStatistics(plan)
+        let windows: [DisplayWindow] = zip(plan.windows, zip(plan.channels, planes)).map { source, channelPlane in
+            let (channel, plane) = channelPlane
             switch source {
             case let .fixed(w): return w
             case let .percentiles(low, high, inverted):
-                let v = Percentile.linear(plane, [low, high])
+                let v = stored.map { Percentile.linear($0, channel: channel, [low, high]) } ?? Percentile.linear(plane, [low, high])
                 return DisplayWindow(start: v[0], end: v[1], inverted: inverted)
             }
         }
@@ -75,7 +88,24 @@ public enum Renderer {
         }
         return RenderedImage(bytes: bytes, contentType: plan.request.format.contentType, level: plan.level,
                              width: plan.outputWidth, height: plan.outputHeight, windows: windows,
-                             subtraction: subtraction, dataType: resampled[0].dataType)
+                             subtraction: subtraction, dataType: resampled[0].dataType, stats: statsNote)
+    }
+
+    /// For `stats=image` with a percentile window: the stored statistics and how exact
+    /// they are. No file: `noStoredStatistics` (409). A damaged or stale file is refused
+    /// with its reason, and the window falls back to the pixels read (`region: …`).
+    static func storedStatistics(_ plan: RenderPlan) throws -> (ImageStatistics?, String?) {
+        guard plan.request.stats == .image, plan.windows.contains(where: { if case .percentiles = $0 { true } else { false } }) else {
+            return (nil, nil)
+        }
+        guard let location = plan.image.statistics else { throw RenderError.noStoredStatistics(plan.image.name) }
+        do {
+            guard let stats = try location.load(for: plan.image) else { throw RenderError.noStoredStatistics(plan.image.name) }
+            return (stats, stats.kind == .exact ? StatsAccuracy.exact.rawValue : StatsAccuracy.approximate.rawValue)
+        } catch let error as ImageStatisticsError {
+            FileHandle.standardError.write(Data("tessera: \(error); using stats=region\n".utf8))
+            return (nil, "region: \(error)")
+        }
     }
 
     /// One channel's plane at the plan's t and z, in the level's array coordinates;

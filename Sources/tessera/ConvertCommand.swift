@@ -4,6 +4,7 @@ import Foundation
 import ImageSources
 import NGFF
 import Pyramid
+import Render
 import ZarrCore
 
 struct ConvertCommand: AsyncParsableCommand {
@@ -28,6 +29,7 @@ struct ConvertCommand: AsyncParsableCommand {
     @Flag(name: .customLong("fail-fast"), help: "Stop a batch at its first bad input (default: convert every other input, then fail).") var failFast = false
     @Flag(help: "Replace an existing output: only a Zarr hierarchy or Tessera's own output, never one holding an input.") var overwrite = false
     @Flag(help: "Finish an interrupted conversion, keeping what is stored.") var resume = false
+    @Flag(help: "Also store each image's thumbnail and quicklook (.tessera-thumbnail.png, .tessera-quicklook.jpg), served by the gateway.") var thumbnails = false
     @OptionGroup var catalog: CatalogFlags
 
     func run() async throws {
@@ -41,6 +43,9 @@ struct ConvertCommand: AsyncParsableCommand {
             options.overwrite = overwrite
             options.resume = resume
             options.failFast = failFast
+            if thumbnails {
+                options.afterImage = { store, path in try StoredPictures.write(store: store, path: path, rendererVersion: Renderer.version) }
+            }
 
             var job = ConvertJob(inputs: Array(paths.dropLast()), output: paths.last!, options: options, log: logLine)
             let recorder = try await catalog.recorder()

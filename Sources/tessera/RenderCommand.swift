@@ -80,7 +80,7 @@ struct RenderCommand: ParsableCommand {
             try write(rendered.bytes)
             let windows = rendered.windows.map(\.description).joined(separator: "; ")
             let subtracted = rendered.subtraction.map { ", subtract \($0)" } ?? ""
-            logLine("render: level \(rendered.level), \(rendered.width)×\(rendered.height)\(subtracted)\(windows.isEmpty ? "" : ", window \(windows)"), \(rendered.bytes.count) bytes → \(output)")
+            logLine("render: level \(rendered.level), \(rendered.width)×\(rendered.height)\(subtracted)\(windows.isEmpty ? "" : ", window \(windows)"), \(rendered.bytes.count) bytes → \(output)\(rendered.stats.map { " (stats=image: \($0))" } ?? "")")
         }
     }
 

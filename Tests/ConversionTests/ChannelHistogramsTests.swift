@@ -50,22 +50,23 @@ import ZarrCore
         }
     }
 
-    /// Nothing counts level 0 for windows the source dictates (RGB samples: 0–255) or that
-    /// are given: `omeroChannels` would put the dictated range in their place anyway.
+    /// Nothing counts level 0 where the source dictates every window (RGB samples: 0–255):
+    /// `omeroChannels` would put the dictated range in place of the histogram's anyway.
     @Test func noHistogramsWhereTheSourceDictatesEveryWindow() {
         func image(_ channels: [ChannelInfo]) -> ImageDescription {
             ImageDescription(name: "i", axes: ["c", "y", "x"].map { ImageAxis(name: $0) }, shape: [channels.count, 4, 4],
                              dataType: .uint8, channels: channels, readBlock: [1, 4, 4])
         }
         let rgb = image(ChannelInfo.rgb)
-        #expect(ChannelHistograms.forWindows(of: rgb, given: false) == nil)
+        #expect(ChannelHistograms.forImage(rgb) == nil)
+        #expect(ChannelHistograms.forImage(rgb, exactOnly: true) == nil)
         #expect(sourceWindows(rgb) == Array(repeating: ChannelWindow(min: 0, max: 255, start: 0, end: 255), count: 3))
         let grey = image([ChannelInfo(), ChannelInfo()])
-        #expect(ChannelHistograms.forWindows(of: grey, given: false) != nil)
-        #expect(ChannelHistograms.forWindows(of: grey, given: true) == nil)
+        #expect(ChannelHistograms.forImage(grey) != nil)
+        #expect(ChannelHistograms.forImage(grey, exactOnly: true) != nil)
         #expect(sourceWindows(grey) == nil)
         // One channel left to its pixels is enough to count them all.
         let mixed = image([ChannelInfo(window: 0...255), ChannelInfo()])
-        #expect(ChannelHistograms.forWindows(of: mixed, given: false) != nil)
+        #expect(ChannelHistograms.forImage(mixed) != nil)
     }
 }

@@ -1,4 +1,5 @@
 import ImageSources
+import NGFF
 import Synchronization
 import ZarrCore
 
@@ -30,11 +31,17 @@ let windowPercentiles = (low: 0.1, high: 99.9)
 
 /// Exact per-channel histograms of 8- and 16-bit level-0 pixels, filled block by block
 /// while converting; everything else gets its windows from the smallest level afterwards.
+/// Made with `statisticsOf:`, other types (float32/64, 32/64-bit integers) get the stored
+/// statistics' keyed histogram instead, with exact extremes and NaN counts
+/// (`ImageStatistics`); those are never used for windows (`isExact` is false).
 final class ChannelHistograms: Sendable {
     private let bins: Int
     private let signed: Bool
     private let channelAxis: Int?
     private let counts: Mutex<[[Int]]>
+    /// The type of a keyed histogram; nil for an exact one.
+    private let keyedType: DataType?
+    private let extremes: Mutex<[ChannelExtremes]>
 
     /// Nil when the type is not a small integer type.
     init?(dataType: DataType, channels: Int, channelAxis: Int?) {
@@ -47,10 +54,28 @@ final class ChannelHistograms: Sendable {
         }
         self.channelAxis = channelAxis
         counts = Mutex(Array(repeating: Array(repeating: 0, count: bins), count: channels))
+        keyedType = nil
+        extremes = Mutex(Array(repeating: ChannelExtremes(), count: channels))
     }
+
+    /// The counts for the image's stored statistics: exact for 8/16-bit types, keyed for
+    /// the others; nil for float16 (no statistics are stored for it).
+    init?(statisticsOf dataType: DataType, channels: Int, channelAxis: Int?) {
+        guard let layout = ImageStatistics.layout(dataType) else { return nil }
+        bins = layout.bins
+        signed = layout.offset != 0
+        keyedType = layout.kind == .keyed ? dataType : nil
+        self.channelAxis = channelAxis
+        counts = Mutex(Array(repeating: Array(repeating: 0, count: bins), count: channels))
+        extremes = Mutex(Array(repeating: ChannelExtremes(), count: channels))
+    }
+
+    /// Whether the counts are exact values (windows and exact percentiles come from them).
+    var isExact: Bool { keyedType == nil }
 
     /// Counts `block`, which sits at `region` of level 0.
     func add(_ block: NDBuffer, at region: Region) {
+        if let keyedType { return addKeyed(block, at: region, type: keyedType) }
         let shape = block.shape
         let (outer, channels, inner): (Int, Int, Int)
         if let c = channelAxis {
@@ -132,13 +157,106 @@ final class ChannelHistograms: Sendable {
     /// The counts so far, per channel (kept in a split image's region markers).
     var snapshot: [[Int]] { counts.withLock { $0 } }
 
-    /// Adds the counts of another part of the image (the regions of a split image).
-    func merge(_ other: [[Int]]) {
+    /// Adds the counts of another part of the image (the regions of a split image, a
+    /// block's stored counts on resume), with its extremes for a keyed histogram.
+    func merge(_ other: [[Int]], extremes more: [ChannelExtremes]? = nil) {
         counts.withLock { all in
             for (k, h) in other.enumerated() where k < all.count && h.count == bins {
                 for i in 0..<bins { all[k][i] += h[i] }
             }
         }
+        if let more { mergeExtremes(more) }
+    }
+
+    /// The extremes and NaN counts so far, per channel (kept only for keyed histograms;
+    /// an exact histogram's come from its bins).
+    var extremesSnapshot: [ChannelExtremes]? { keyedType == nil ? nil : extremes.withLock { $0 } }
+
+    func mergeExtremes(_ more: [ChannelExtremes]) {
+        extremes.withLock { all in
+            for (k, e) in more.enumerated() where k < all.count { all[k].merge(e) }
+        }
+    }
+
+    /// Counts a keyed block: one pass per channel, each value's key, NaNs apart.
+    private func addKeyed(_ block: NDBuffer, at region: Region, type: DataType) {
+        let shape = block.shape
+        let (outer, channels, inner): (Int, Int, Int)
+        if let c = channelAxis {
+            outer = shape[..<c].reduce(1, *)
+            channels = shape[c]
+            inner = shape[(c + 1)...].reduce(1, *)
+        } else {
+            (outer, channels, inner) = (1, 1, block.elementCount)
+        }
+        let firstChannel = channelAxis.map { region.origin[$0] } ?? 0
+        var local = Array(repeating: [UInt32](repeating: 0, count: bins), count: channels)
+        var found = Array(repeating: ChannelExtremes(), count: channels)
+        block.bytes.withUnsafeBytes { raw in
+            for o in 0..<outer {
+                for k in 0..<channels {
+                    let start = (o * channels + k) * inner
+                    local[k].withUnsafeMutableBufferPointer { h in
+                        switch type {
+                        case .float32: Self.countKeys(raw, start, inner, Float.self, { Double($0) }, into: h, &found[k])
+                        case .float64: Self.countKeys(raw, start, inner, Double.self, { $0 }, into: h, &found[k])
+                        case .int32: Self.countKeys(raw, start, inner, Int32.self, { Double($0) }, into: h, &found[k])
+                        case .uint32: Self.countKeys(raw, start, inner, UInt32.self, { Double($0) }, into: h, &found[k])
+                        case .int64: Self.countKeys(raw, start, inner, Int64.self, { Double($0) }, into: h, &found[k])
+                        case .uint64: Self.countKeys(raw, start, inner, UInt64.self, { Double($0) }, into: h, &found[k])
+                        default: break
+                        }
+                    }
+                }
+            }
+        }
+        counts.withLock { all in
+            for k in 0..<channels {
+                all[firstChannel + k].withUnsafeMutableBufferPointer { dst in
+                    local[k].withUnsafeBufferPointer { h in
+                        for i in 0..<bins where h[i] != 0 { dst[i] += Int(h[i]) }
+                    }
+                }
+            }
+        }
+        extremes.withLock { all in
+            for k in 0..<channels { all[firstChannel + k].merge(found[k]) }
+        }
+    }
+
+    /// Counts `n` values of type `T` starting at element `start`: float32 key per value
+    /// (float64 and integers through Double, then rounded to float32), exact extremes.
+    @inline(__always)
+    private static func countKeys<T>(_ raw: UnsafeRawBufferPointer, _ start: Int, _ n: Int, _: T.Type, _ double: (T) -> Double,
+                                     into h: UnsafeMutableBufferPointer<UInt32>, _ e: inout ChannelExtremes) {
+        let p = raw.baseAddress!.assumingMemoryBound(to: T.self) + start
+        var lo = Double.infinity, hi = -Double.infinity, nans = 0
+        for i in 0..<n {
+            let v = double(p[i])
+            if v.isNaN { nans += 1; continue }
+            if v < lo { lo = v }
+            if v > hi { hi = v }
+            h[ImageStatistics.key(Float(v))] &+= 1
+        }
+        e.merge(ChannelExtremes(nanCount: nans, min: lo, max: hi))
+    }
+
+    /// The image's stored statistics from these counts, for a level 0 of `shape`.
+    func statistics(dataType: DataType, shape: [Int]) -> ImageStatistics? {
+        guard let layout = ImageStatistics.layout(dataType), layout.bins == bins, (keyedType == nil) == (layout.kind == .exact) else { return nil }
+        let all = counts.withLock { $0 }
+        let found = extremes.withLock { $0 }
+        let channels = all.enumerated().map { k, h -> ImageStatistics.Channel in
+            let n = h.reduce(0, +)
+            if keyedType != nil {
+                let e = found[k]
+                return ImageStatistics.Channel(count: n, nanCount: e.nanCount, min: n > 0 ? e.min : 0, max: n > 0 ? e.max : 0, bins: h)
+            }
+            let lo = h.firstIndex { $0 > 0 }, hi = h.lastIndex { $0 > 0 }
+            return ImageStatistics.Channel(count: n, nanCount: 0, min: Double((lo ?? layout.offset) - layout.offset),
+                                           max: Double((hi ?? layout.offset) - layout.offset), bins: h)
+        }
+        return ImageStatistics(kind: layout.kind, dataType: dataType, channelAxis: channelAxis, shape: shape, channels: channels)
     }
 
     func windows() -> [ChannelWindow] {
@@ -164,14 +282,17 @@ final class ChannelHistograms: Sendable {
 }
 
 extension ChannelHistograms {
-    /// Level-0 histograms for `d`'s omero windows, or nil when nothing would read them:
-    /// the windows are given (`--window-from`), or the source dictates every channel's range
-    /// (the samples of an RGB picture: 0–255), which `omeroChannels` puts in place of the
-    /// histogram's. Counting a slide's level 0 for windows it then discards cost 4 % of its
-    /// conversion (Docs/convert.md, "Slides").
-    static func forWindows(of d: ImageDescription, given: Bool) -> ChannelHistograms? {
-        guard !given, sourceWindows(d) == nil else { return nil }
-        return ChannelHistograms(dataType: d.dataType, channels: d.channels.count, channelAxis: d.axisIndex("c"))
+    /// Level-0 counts for `d`'s stored statistics and omero windows (`exactOnly`: 8/16-bit
+    /// types only, as split images keep them), or nil where the source dictates every
+    /// channel's window (the samples of an RGB picture: 0–255): `omeroChannels` puts that
+    /// range in place of the histogram's, and renders of such pictures window their region
+    /// (`stats=region`). Counting a slide's level 0 for windows it then discarded cost 4 %
+    /// of its conversion (Docs/convert.md, "Slides").
+    static func forImage(_ d: ImageDescription, exactOnly: Bool = false) -> ChannelHistograms? {
+        guard sourceWindows(d) == nil else { return nil }
+        let (type, channels, axis) = (d.dataType, d.channels.count, d.axisIndex("c"))
+        return exactOnly ? ChannelHistograms(dataType: type, channels: channels, channelAxis: axis)
+            : ChannelHistograms(statisticsOf: type, channels: channels, channelAxis: axis)
     }
 }
 
@@ -181,6 +302,19 @@ func sourceWindows(_ d: ImageDescription) -> [ChannelWindow]? {
     let ranges = d.channels.compactMap(\.window)
     guard !d.channels.isEmpty, ranges.count == d.channels.count else { return nil }
     return ranges.map(ChannelWindow.init(range:))
+}
+
+/// A keyed histogram's exact extremes and NaN count for one channel.
+struct ChannelExtremes: Sendable, Equatable {
+    var nanCount = 0
+    var min = Double.infinity
+    var max = -Double.infinity
+
+    mutating func merge(_ o: ChannelExtremes) {
+        nanCount += o.nanCount
+        min = Swift.min(min, o.min)
+        max = Swift.max(max, o.max)
+    }
 }
 
 /// Windows by sorting every value of each channel: for the smallest level of types

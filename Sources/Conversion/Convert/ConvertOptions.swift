@@ -1,6 +1,7 @@
 import ImageSources
 import NGFF
 import Pyramid
+import Storage
 import ZarrCore
 
 /// What `tessera convert` was asked to do. Nil chunk/shard shapes mean Tessera's defaults
@@ -27,6 +28,10 @@ public struct ConvertOptions: Sendable {
     public var labelsPath: String?
     /// Take omero windows from this image instead of each input.
     public var windowFrom: String?
+    /// Run after each image's metadata is written (not for labels), given the output store
+    /// and the image's path: `--thumbnails` renders the stored pictures there (the CLI
+    /// sets it; Conversion knows nothing of rendering). Its failure fails the image.
+    public var afterImage: (@Sendable (_ store: any Store, _ path: String) throws -> Void)?
     /// Copy a TIFF's own SubIFD pyramid instead of computing levels.
     public var useExistingLevels = false
     /// Stop a batch at its first bad input instead of converting every other one.

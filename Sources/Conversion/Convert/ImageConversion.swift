@@ -89,7 +89,9 @@ struct ImageConversion {
             log(ImagePlan.levelDoneMessage(d.name, w, s))
         }
 
-        let histograms = writeOmero ? ChannelHistograms.forWindows(of: d, given: fixedWindows != nil) : nil
+        // Level-0 counts for the stored statistics (`.tessera-stats.bin`) and, when exact
+        // (8/16-bit), the omero windows.
+        let histograms = ChannelHistograms.forImage(d)
         // Blocks of every level that is read from the source (level 0, or all stored levels).
         var blocks = [(level: Int, region: Region)]()
         for (i, levelSource) in levelSources.enumerated() {
@@ -99,7 +101,7 @@ struct ImageConversion {
         // blocks computes the same windows (BlockHistograms).
         let blockHistograms = histograms.map { total in
             BlockHistograms(store: store, path: path, total: total) {
-                ChannelHistograms(dataType: d.dataType, channels: d.channels.count, channelAxis: d.axisIndex("c"))
+                ChannelHistograms(statisticsOf: d.dataType, channels: d.channels.count, channelAxis: d.axisIndex("c"))
             }
         }
         var needed: [Bool]?
@@ -129,13 +131,17 @@ struct ImageConversion {
 
         var windows: [ChannelWindow]?
         if writeOmero {
-            windows = try fixedWindows ?? histograms?.windows() ?? sourceWindows(d)
+            windows = try fixedWindows ?? sourceWindows(d) ?? (histograms?.isExact == true ? histograms?.windows() : nil)
                 ?? sortedWindows(writers.last!.array.read(Region(shape: plan.arrays.last!.shape)), channelAxis: d.axisIndex("c"))
         }
+        // Published before the group metadata: an image with metadata has its statistics
+        // (or was written by an older Tessera, or is float16, which has none).
+        try histograms?.statistics(dataType: d.dataType, shape: plan.arrays[0].shape)?.write(store: store, imagePath: path)
         let attributes = ImageGroupAttributes.image(d, plan: plan, options: options, windows: windows, extra: extraAttributes)
         try Node.writeGroupMetadata(format: format, attributes: attributes, store: store, path: path)
         try blockHistograms?.removeAll(blocks: blocks.count)
         for levelPath in levelPaths { try ObjectManifest.remove(store: store, levelPath: levelPath) }
+        if writeOmero, let afterImage = options.afterImage { try afterImage(store, path) }
         return summary.withLock { $0 }
     }
 

@@ -70,9 +70,9 @@ final class BlockHistograms: Sendable {
     func count(_ block: Int, _ pixels: NDBuffer, at region: Region) throws {
         guard let one = make() else { return total.add(pixels, at: region) }
         one.add(pixels, at: region)
-        let counts = one.snapshot
-        try store.set(key(block), HistogramRecord(block: block, region: region, counts: counts).bytes)
-        total.merge(counts)
+        let counts = one.snapshot, extremes = one.extremesSnapshot
+        try store.set(key(block), HistogramRecord(block: block, region: region, counts: counts, extremes: extremes).bytes)
+        total.merge(counts, extremes: extremes)
     }
 
     /// Adds the stored counts of a block that is not read; false if they are not there
@@ -81,8 +81,9 @@ final class BlockHistograms: Sendable {
         let key = key(block)
         guard let bytes = try store.get(key, limit: SplitMarkers.maxBytes),
               let record = HistogramRecord(bytes, bins: total.binCount),
-              record.block == block, record.region == region else { return false }
-        total.merge(record.counts)
+              record.block == block, record.region == region,
+              (record.extremes == nil) == total.isExact else { return false }
+        total.merge(record.counts, extremes: record.extremes)
         return true
     }
 
@@ -102,13 +103,20 @@ final class BlockHistograms: Sendable {
 
 /// One block's counts as stored: "TSH1", then little-endian UInt64s — block, rank, origin,
 /// shape, channels, and per channel the number of non-zero bins followed by (bin, count)
-/// pairs. Anything that does not parse whole is treated as absent (the block is re-read).
+/// pairs; for a keyed histogram (`ChannelHistograms(statisticsOf:)`) then "EXTR" and per
+/// channel its NaN count, minimum and maximum (Double bits). Anything that does not parse
+/// whole is treated as absent (the block is re-read).
 struct HistogramRecord {
     var block: Int
     var region: Region
     var counts: [[Int]]
+    var extremes: [ChannelExtremes]?
 
-    init(block: Int, region: Region, counts: [[Int]]) { (self.block, self.region, self.counts) = (block, region, counts) }
+    static let extremesMark = UInt64(0x5254_5845)  // "EXTR"
+
+    init(block: Int, region: Region, counts: [[Int]], extremes: [ChannelExtremes]? = nil) {
+        (self.block, self.region, self.counts, self.extremes) = (block, region, counts, extremes)
+    }
 
     var bytes: [UInt8] {
         var words: [UInt64] = [UInt64(block), UInt64(region.origin.count)]
@@ -118,6 +126,10 @@ struct HistogramRecord {
             words.append(UInt64(pairs.count))
             for (bin, n) in pairs { words += [UInt64(bin), UInt64(n)] }
         }
+        if let extremes {
+            words.append(Self.extremesMark)
+            for e in extremes { words += [UInt64(e.nanCount), e.min.bitPattern, e.max.bitPattern] }
+        }
         var out = Array("TSH1".utf8)
         out.reserveCapacity(4 + 8 * words.count)
         for w in words { withUnsafeBytes(of: w.littleEndian) { out += $0 } }
@@ -126,9 +138,10 @@ struct HistogramRecord {
 
     init?(_ bytes: [UInt8], bins: Int) {
         guard bytes.count >= 4, bytes.count % 8 == 4, Array(bytes[0..<4]) == Array("TSH1".utf8) else { return nil }
-        let words: [Int] = bytes.withUnsafeBytes { raw in
-            (0..<(bytes.count - 4) / 8).map { Int(truncatingIfNeeded: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 4 + 8 * $0, as: UInt64.self))) }
+        let raw: [UInt64] = bytes.withUnsafeBytes { raw in
+            (0..<(bytes.count - 4) / 8).map { UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 4 + 8 * $0, as: UInt64.self)) }
         }
+        let words = raw.map { Int(truncatingIfNeeded: $0) }
         var at = 0
         func next() -> Int? {
             guard at < words.count, words[at] >= 0 else { return nil }
@@ -151,7 +164,18 @@ struct HistogramRecord {
             at += 2 * pairs
             counts.append(h)
         }
+        var extremes: [ChannelExtremes]?
+        if at < words.count {
+            guard raw[at] == Self.extremesMark, at + 1 + 3 * channels == words.count else { return nil }
+            let found = (0..<channels).map { k in
+                let base = at + 1 + 3 * k
+                return ChannelExtremes(nanCount: words[base], min: Double(bitPattern: raw[base + 1]), max: Double(bitPattern: raw[base + 2]))
+            }
+            guard found.allSatisfy({ $0.nanCount >= 0 }) else { return nil }
+            extremes = found
+            at = words.count
+        }
         guard at == words.count else { return nil }
-        self.init(block: block, region: Region(origin: origin, shape: shape), counts: counts)
+        self.init(block: block, region: Region(origin: origin, shape: shape), counts: counts, extremes: extremes)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import ImageSources
+import NGFF
 import Storage
 import ZarrCore
 
@@ -96,13 +97,14 @@ public enum OverwriteGuard {
 
     /// Zarr metadata, a chunk or shard key (v3 `c/1/2`, `c`; v2 `1.2` or `1/2`), the mark,
     /// a killed run's per-block counts and chunk manifests (`BlockHistograms`,
-    /// `ObjectManifest`), or `OME/METADATA.ome.xml` — by
+    /// `ObjectManifest`), the stored statistics (`ImageStatistics`) and pictures (`StoredPictureNames`), or `OME/METADATA.ome.xml` — by
     /// name alone: in an output Tessera marked, chunks of a killed run may precede their
     /// array's metadata.
     static func isZarrOrTessera(_ key: String) -> Bool {
         let parts = key.split(separator: "/")
         guard let last = parts.last.map(String.init) else { return false }
         if metadataNames.contains(last) || last == OutputMark.key || BlockHistograms.isKeyName(last) || last == ObjectManifest.name
+            || last == ImageStatistics.fileName || StoredPictureNames.all.contains(last)
             || ObjectManifest.isBatchKey(key) { return true }
         if last == "METADATA.ome.xml", parts.count >= 2, parts[parts.count - 2] == "OME" { return true }
         if last == "c" { return true }

@@ -27,7 +27,7 @@ extension SplitImageConversion {
         let plan = o.plan, d = plan.description, levels = plan.levels.count, top = regionLevels - 1
 
         // The histograms of every region, merged: the same counts one pass over level 0 gives.
-        let histograms = ChannelHistograms.forWindows(of: d, given: options.windowFrom != nil)
+        let histograms = options.windowFrom == nil ? ChannelHistograms.forImage(d, exactOnly: true) : nil
         if let histograms {
             for r in regions.indices {
                 let key = store.describe(SplitMarkers.regionKey(r))
@@ -64,6 +64,9 @@ extension SplitImageConversion {
         let last = ZarrArray(store: store, path: String(levels - 1), metadata: plan.arrays[levels - 1], concurrency: 1)
         let windows = try options.windowFrom.map(ConvertJob.windows(from:)) ?? histograms?.windows() ?? sourceWindows(d)
             ?? sortedWindows(last.read(Region(shape: plan.arrays[levels - 1].shape)), channelAxis: d.axisIndex("c"))
+        // The stored statistics, before the group metadata (8/16-bit only: the regions keep
+        // exact histograms; other types' renders use stats=region).
+        try histograms?.statistics(dataType: d.dataType, shape: plan.arrays[0].shape)?.write(store: store, imagePath: "")
         let attributes = ImageGroupAttributes.image(d, plan: plan, options: options, windows: windows,
                                                     extra: ["tessera": ImageGroupAttributes.tessera(file: o.file, image: d, options: options)])
         try Node.writeGroupMetadata(format: options.ngff.zarrFormat, attributes: attributes, store: store, path: "")

@@ -47,7 +47,7 @@ extension SplitImageConversion {
             log(ImagePlan.levelDoneMessage(name, w, s))
         }
         // Windows come from level 0's histogram where there is one; --window-from needs none.
-        let histograms = ChannelHistograms.forWindows(of: d, given: options.windowFrom != nil)
+        let histograms = options.windowFrom == nil ? ChannelHistograms.forImage(d, exactOnly: true) : nil
         let blocks = plan.blocks(level: 0, source: d.readBlock).compactMap { $0.intersection(box) }.map { (level: 0, region: $0) }
         let image = o.image
         try plan.feed(blocks, read: { try image.read($1) }, writers: writers, histograms: histograms, options: options, label: name)

@@ -20,12 +20,23 @@ import ZarrCore
 ///    costs no pixel;
 /// 5. the disk cache (thumbnails and quicklooks), else the render on `RenderPool`
 ///    (busy: 503 with `Retry-After`), once for identical requests in flight (`RenderFlights`).
+extension RenderKind {
+    /// The preset a thumbnail or quicklook request starts from.
+    var preset: RenderPreset? {
+        switch self {
+        case .render: return nil
+        case .thumbnail: return .thumbnail
+        case .quicklook: return .quicklook
+        }
+    }
+}
+
 struct RenderRoute {
     let gateway: Gateway
 
     /// Bumped whenever the bytes a request renders to may change (an encoder, a default):
     /// part of every tag and cache key, so old tags and cached pictures stop matching.
-    static let renderVersion = 1
+    static let renderVersion = Renderer.version
 
     func answer(_ kind: RenderKind, rootName: String, image: String, query: String?, method: HTTPRequest.Method,
                 fields: RequestFields, identity: AccessPolicy.Identity) async -> Response {
@@ -104,7 +115,14 @@ struct RenderRoute {
         var subtractionHeaders: (summary: String?, dataType: String?) = (nil, nil)
         do {
             let plan = prepared.plan, material = prepared.material
-            if let cache, let hit = try await NIOThreadPool.singleton.runIfActive({ cache.get(material) }) {
+            if let preset = kind.preset, query.map({ $0.isEmpty }) ?? true, let imagePath = prepared.imagePath,
+               let stored = try await NIOThreadPool.singleton.runIfActive({
+                   try StoredPictures.read(store: store, path: imagePath, preset: preset,
+                                           versions: SourceVersions.of(plan.image, store: store, path: imagePath),
+                                           rendererVersion: Renderer.version)
+               }) {
+                picture = (stored, plan.request.format.contentType, "stored")
+            } else if let cache, let hit = try await NIOThreadPool.singleton.runIfActive({ cache.get(material) }) {
                 gateway.metrics.renderCache("hit")
                 picture = (hit.bytes, hit.contentType, "hit")
                 // The cache keeps bytes only: the plan's account of the subtraction (a
@@ -159,6 +177,8 @@ struct RenderRoute {
         let backgroundKeys: [String]
         let material: String
         let lastModified: Int?
+        /// The image group's path (stored pictures).
+        var imagePath: String?
     }
 
     static func prepare(store: any Store, image: String, request: RenderRequest, limits: RenderLimits,
@@ -170,45 +190,23 @@ struct RenderRoute {
         let levelKeys = opened.levels.compactMap { ($0.reader as? ZarrLevelReader)?.key }
         let backgroundKeys = backgroundImage?.levels.compactMap { ($0.reader as? ZarrLevelReader)?.key } ?? []
         // Every metadata document between the image's path and its levels, and the levels'
-        // own: the versions of these name the pixels (Tessera's writers rewrite metadata
-        // last, so a re-conversion changes them; a chunk rewritten in place alone does not).
-        var documents = [String]()
-        var groups = [image]
-        for key in levelKeys {
-            var parent = key
-            while let slash = parent.lastIndex(of: "/"), parent.count > image.count {
-                parent = String(parent[..<slash])
-                if parent.count >= image.count, !groups.contains(parent) { groups.append(parent) }
-            }
-        }
-        for group in groups { documents += ["zarr.json", ".zgroup", ".zattrs"].map { joinKey(group, $0) } }
-        for key in levelKeys { documents += ["zarr.json", ".zarray", ".zattrs"].map { joinKey(key, $0) } }
-        var material = "tessera-render \(renderVersion)\nimage \(image)\nrequest \(request)\n"
-        var newest: Int?
-        for document in documents {
-            guard let info = try store.head(document) else { continue }
-            material += "\(document) \(info.size) \(info.etag ?? "-")"
-            if let f = info.file {
-                material += " \(f.device):\(f.inode):\(f.modifiedSeconds).\(f.modifiedNanoseconds)"
-                newest = max(newest ?? f.modifiedSeconds, f.modifiedSeconds)
-            }
-            material += "\n"
+        // own (`SourceVersions`).
+        let versions = try SourceVersions.lines(store: store, documents: SourceVersions.documents(image: image, levelKeys: levelKeys))
+        var material = "tessera-render \(renderVersion)\nimage \(image)\nrequest \(request)\n" + versions.text
+        // stats=image windows depend on the stored statistics too.
+        if request.stats == .image, let statistics = opened.statistics {
+            material += try SourceVersions.lines(store: store, documents: [statistics.key]).text
         }
         // The background's documents name its pixels too.
+        var newest = versions.newest
         if let background {
-            var backgroundDocuments = ["zarr.json", ".zgroup", ".zattrs"].map { joinKey(background.image, $0) }
-            for key in backgroundKeys { backgroundDocuments += ["zarr.json", ".zarray", ".zattrs"].map { joinKey(key, $0) } }
-            for document in backgroundDocuments {
-                guard let info = try background.store.head(document) else { continue }
-                material += "background \(background.name)/\(document) \(info.size) \(info.etag ?? "-")"
-                if let f = info.file {
-                    material += " \(f.device):\(f.inode):\(f.modifiedSeconds).\(f.modifiedNanoseconds)"
-                    newest = max(newest ?? f.modifiedSeconds, f.modifiedSeconds)
-                }
-                material += "\n"
-            }
+            let b = try SourceVersions.lines(store: background.store,
+                                             documents: SourceVersions.documents(image: background.image, levelKeys: backgroundKeys))
+            material += b.text.split(separator: "\n").map { "background \(background.name)/\($0)\n" }.joined()
+            newest = [newest, b.newest].compactMap { $0 }.max()
         }
-        return Prepared(plan: plan, levelKeys: levelKeys, backgroundKeys: backgroundKeys, material: material, lastModified: newest)
+        return Prepared(plan: plan, levelKeys: levelKeys, backgroundKeys: backgroundKeys, material: material, lastModified: newest,
+                        imagePath: opened.statistics?.imagePath)
     }
 
     /// A strong tag of the material, keyed with this run's random seed as file tags are

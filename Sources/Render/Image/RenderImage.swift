@@ -59,15 +59,20 @@ public struct RenderImage: Sendable {
     /// The image's NGFF metadata as stored (`multiscales`, `omero` when present), for the
     /// HDF5 output's attributes; empty for source files.
     public var ngffMetadata: [String: JSONValue] = [:]
+    /// Where the image's stored statistics would be (`stats=image`); nil for images that
+    /// are not NGFF groups in a store.
+    public let statistics: StoredStatisticsLocation?
 
     /// An image from elsewhere than an NGFF group (the CLI's source files): levels
     /// ordered finest first, all of `dataType`, level 0 at factor 1.
-    public init(name: String, axes: RenderAxes, levels: [RenderLevel], omero: OmeroReadModel?, dataType: DataType) {
+    public init(name: String, axes: RenderAxes, levels: [RenderLevel], omero: OmeroReadModel?, dataType: DataType,
+                statistics: StoredStatisticsLocation? = nil) {
         self.name = name
         self.axes = axes
         self.levels = levels
         self.omero = omero
         self.dataType = dataType
+        self.statistics = statistics
     }
 
     public var channelCount: Int { axes.c.map { levels[0].shape[$0] } ?? 1 }
@@ -159,7 +164,8 @@ public struct RenderImage: Sendable {
                                       factorZ: try factor(axes.z), factorY: try factor(y), factorX: try factor(x)))
         }
         let omero = try OmeroReadModel(ngff["omero"], image: name)
-        var image = RenderImage(name: name, axes: axes, levels: levels, omero: omero, dataType: base.metadata.dataType)
+        var image = RenderImage(name: name, axes: axes, levels: levels, omero: omero, dataType: base.metadata.dataType,
+                                statistics: StoredStatisticsLocation(store: store, imagePath: path))
         image.ngffMetadata = ngff.filter { $0.key == "multiscales" || $0.key == "omero" }
         return image
     }

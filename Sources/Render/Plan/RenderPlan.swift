@@ -138,6 +138,10 @@ public struct RenderPlan: Sendable {
         windows = mode == .data ? [] : try Self.windows(image: image, request: request, channels: channels)
 
         if let spec = request.subtract {
+            // Stored statistics describe the stored pixels, not what is left after subtracting.
+            if request.stats == .image, windows.contains(where: { if case .percentiles = $0 { true } else { false } }) {
+                throw RenderError.badParameter("stats", "stats=image describes the stored pixels, not the subtracted ones; use stats=region with subtract=")
+            }
             subtraction = try SubtractionPlan(spec: spec, negative: request.negative, image: image, background: background, level: level,
                                               t: t0, z: z, z0: z0, channels: channels.count, read: (readX, readY, readWidth, readHeight), limits: limits)
         } else {
@@ -147,8 +151,6 @@ public struct RenderPlan: Sendable {
             throw RenderError.badParameter("format", "float16 values cannot be written as HDF5; use format=npy or tiff")
         }
 
-        // Valid grammar the renderer does not do yet: answered after every 400 check.
-        if request.stats == .image { throw RenderError.notImplemented("stats=image") }
     }
 
     /// t or z in level-0 units: the request's (checked), else omero's default (clamped),

@@ -12,11 +12,13 @@ public enum RenderError: Error, CustomStringConvertible, Equatable, Sendable {
     /// An image this renderer cannot draw (no y/x axes, an unsupported data type,
     /// inconsistent multiscales): 422, naming the image.
     case unsupportedImage(String, String)
-    /// Valid grammar the renderer does not do yet (`subtract=`, `format=tiff|h5`,
-    /// `stats=image`): 501.
+    /// Valid grammar the renderer does not do yet (`subtract=`, `format=tiff|h5`): 501.
     case notImplemented(String)
     /// An encoder failed on valid input (out of memory in a C library): 500.
     case encoder(String)
+    /// `stats=image` for an image without stored statistics (converted by an older
+    /// Tessera or another tool, or float16): 409, naming the image.
+    case noStoredStatistics(String)
 
     /// The HTTP status the gateway answers with.
     public var status: Int {
@@ -26,6 +28,7 @@ public enum RenderError: Error, CustomStringConvertible, Equatable, Sendable {
         case .unsupportedImage: return 422
         case .notImplemented: return 501
         case .encoder: return 500
+        case .noStoredStatistics: return 409
         }
     }
 
@@ -50,6 +53,8 @@ public enum RenderError: Error, CustomStringConvertible, Equatable, Sendable {
         case let .unsupportedImage(path, reason): return "cannot render '\(path)': \(reason)"
         case let .notImplemented(what): return "\(what) is not implemented yet"
         case let .encoder(reason): return "encoding failed: \(reason)"
+        case let .noStoredStatistics(image):
+            return "stats: '\(image)' has no stored statistics (.tessera-stats.bin; images converted before Tessera wrote them, or by other tools, or float16); use stats=region or convert it again"
         }
     }
 }

@@ -55,6 +55,11 @@ public enum Percentile {
             self.offset = offset
         }
 
+        /// Counts already made (a stored exact histogram).
+        init(counts: [Int], offset: Int, total: Int) {
+            (self.counts, self.offset, self.total) = (counts, offset, total)
+        }
+
         /// The k-th smallest value (0-based).
         func orderStatistic(_ k: Int) -> Int {
             var seen = 0
