@@ -282,17 +282,14 @@ final class ChannelHistograms: Sendable {
 }
 
 extension ChannelHistograms {
-    /// Level-0 counts for `d`'s stored statistics and omero windows (`exactOnly`: 8/16-bit
-    /// types only, as split images keep them), or nil where the source dictates every
-    /// channel's window (the samples of an RGB picture: 0–255): `omeroChannels` puts that
-    /// range in place of the histogram's, and renders of such pictures window their region
-    /// (`stats=region`). Counting a slide's level 0 for windows it then discarded cost 4 %
-    /// of its conversion (Docs/convert.md, "Slides").
-    static func forImage(_ d: ImageDescription, exactOnly: Bool = false) -> ChannelHistograms? {
+    /// Level-0 counts for `d`'s stored statistics and omero windows, or nil where the source
+    /// dictates every channel's window (the samples of an RGB picture: 0–255):
+    /// `omeroChannels` puts that range in place of the histogram's, and renders of such
+    /// pictures window their region (`stats=region`). Counting a slide's level 0 for windows
+    /// it then discarded cost 4 % of its conversion (Docs/convert.md, "Slides").
+    static func forImage(_ d: ImageDescription) -> ChannelHistograms? {
         guard sourceWindows(d) == nil else { return nil }
-        let (type, channels, axis) = (d.dataType, d.channels.count, d.axisIndex("c"))
-        return exactOnly ? ChannelHistograms(dataType: type, channels: channels, channelAxis: axis)
-            : ChannelHistograms(statisticsOf: type, channels: channels, channelAxis: axis)
+        return ChannelHistograms(statisticsOf: d.dataType, channels: d.channels.count, channelAxis: d.axisIndex("c"))
     }
 }
 

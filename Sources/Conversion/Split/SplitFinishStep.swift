@@ -27,17 +27,18 @@ extension SplitImageConversion {
         let plan = o.plan, d = plan.description, levels = plan.levels.count, top = regionLevels - 1
 
         // The histograms of every region, merged: the same counts one pass over level 0 gives.
-        let histograms = options.windowFrom == nil ? ChannelHistograms.forImage(d, exactOnly: true) : nil
+        let histograms = ChannelHistograms.forImage(d)
         if let histograms {
             for r in regions.indices {
                 let key = store.describe(SplitMarkers.regionKey(r))
                 guard let marker = try SplitMarkers.read(r, from: store, bins: histograms.binCount) else {
                     throw UsageError("\(key) vanished while the image was being finished")
                 }
-                guard marker.box == regions[r], let h = marker.histogram, h.count == d.channels.count else {
+                guard marker.box == regions[r], let h = marker.histogram, h.count == d.channels.count,
+                      histograms.isExact || marker.extremes?.count == d.channels.count else {
                     throw UsageError("\(key) does not match the job's region \(r) (box or histogram); delete it to convert the region again")
                 }
-                histograms.merge(h)
+                histograms.merge(h, extremes: histograms.isExact ? nil : marker.extremes)
             }
         }
 
@@ -62,10 +63,10 @@ extension SplitImageConversion {
         if let xml = o.file.omeXML { try store.set("OME/METADATA.ome.xml", Array(xml.utf8)) }
         for i in 0..<levels { try Node.writeArrayMetadata(plan.arrays[i], store: store, path: String(i)) }
         let last = ZarrArray(store: store, path: String(levels - 1), metadata: plan.arrays[levels - 1], concurrency: 1)
-        let windows = try options.windowFrom.map(ConvertJob.windows(from:)) ?? histograms?.windows() ?? sourceWindows(d)
+        let windows = try options.windowFrom.map(ConvertJob.windows(from:)) ?? sourceWindows(d)
+            ?? (histograms?.isExact == true ? histograms?.windows() : nil)
             ?? sortedWindows(last.read(Region(shape: plan.arrays[levels - 1].shape)), channelAxis: d.axisIndex("c"))
-        // The stored statistics, before the group metadata (8/16-bit only: the regions keep
-        // exact histograms; other types' renders use stats=region).
+        // The stored statistics, before the group metadata, as a whole conversion writes them.
         try histograms?.statistics(dataType: d.dataType, shape: plan.arrays[0].shape)?.write(store: store, imagePath: "")
         let attributes = ImageGroupAttributes.image(d, plan: plan, options: options, windows: windows,
                                                     extra: ["tessera": ImageGroupAttributes.tessera(file: o.file, image: d, options: options)])

@@ -19,8 +19,11 @@ enum SplitMarkers {
         var task: Int
         var written: Int
         var bytes: Int
-        /// Level-0 counts per channel and value (8/16-bit pixels), nil otherwise.
+        /// Level-0 counts per channel and value (8/16-bit pixels) or value key (the others),
+        /// nil when none are kept (RGB pictures).
         var histogram: [[Int]]?
+        /// A keyed histogram's extremes and NaN counts per channel, nil for exact ones.
+        var extremes: [ChannelExtremes]?
 
         var json: JSONValue {
             var o: [String: JSONValue] = [
@@ -34,11 +37,17 @@ enum SplitMarkers {
                     .string(h.enumerated().filter { $0.element > 0 }.map { "\($0.offset):\($0.element)" }.joined(separator: " "))
                 })
             } ?? .null
+            // One string per channel, "nanCount min max" (min and max may be inf/-inf: a
+            // channel of NaNs only), which Double(_:) reads back exactly.
+            if let extremes {
+                o["extremes"] = .array(extremes.map { .string("\($0.nanCount) \($0.min) \($0.max)") })
+            }
             return .object(o)
         }
 
-        init(index: Int, box: ZarrCore.Region, task: Int, written: Int, bytes: Int, histogram: [[Int]]?) {
+        init(index: Int, box: ZarrCore.Region, task: Int, written: Int, bytes: Int, histogram: [[Int]]?, extremes: [ChannelExtremes]? = nil) {
             (self.index, self.box, self.task, self.written, self.bytes, self.histogram) = (index, box, task, written, bytes, histogram)
+            self.extremes = extremes
         }
 
         init(json: JSONValue, key: String, bins: Int) throws {
@@ -63,6 +72,14 @@ enum SplitMarkers {
                         h[v] += n
                     }
                     return h
+                }
+            }
+            if let channels = json["extremes"]?.arrayValue {
+                extremes = try channels.map { c in
+                    let parts = c.stringValue?.split(separator: " ") ?? []
+                    guard parts.count == 3, let nans = Int(parts[0]), nans >= 0, let lo = Double(parts[1]), let hi = Double(parts[2]),
+                          !lo.isNaN, !hi.isNaN else { throw UsageError("\(key) holds damaged extremes") }
+                    return ChannelExtremes(nanCount: nans, min: lo, max: hi)
                 }
             }
         }

@@ -46,15 +46,16 @@ extension SplitImageConversion {
             totals.withLock { $0.written += s.written; $0.bytes += s.bytes }
             log(ImagePlan.levelDoneMessage(name, w, s))
         }
-        // Windows come from level 0's histogram where there is one; --window-from needs none.
-        let histograms = options.windowFrom == nil ? ChannelHistograms.forImage(d, exactOnly: true) : nil
+        // Level 0's counts, for the windows and the stored statistics (as a whole conversion).
+        let histograms = ChannelHistograms.forImage(d)
         let blocks = plan.blocks(level: 0, source: d.readBlock).compactMap { $0.intersection(box) }.map { (level: 0, region: $0) }
         let image = o.image
         try plan.feed(blocks, read: { try image.read($1) }, writers: writers, histograms: histograms, options: options, label: name)
         let (written, bytes) = totals.withLock { ($0.written, $0.bytes) }
         // The marker last: its presence says every object of the region is stored (and,
         // published, that they reach the disk before it does).
-        let marker = SplitMarkers.Region(index: r, box: box, task: task, written: written, bytes: bytes, histogram: histograms?.snapshot)
+        let marker = SplitMarkers.Region(index: r, box: box, task: task, written: written, bytes: bytes, histogram: histograms?.snapshot,
+                                              extremes: histograms?.extremesSnapshot)
         try store.publish(SplitMarkers.regionKey(r), marker.json.serialized())
         return SplitStepSummary(status: .done, written: written, outputBytes: bytes, pixelBytes: box.elementCount * d.dataType.size)
     }
