@@ -13,9 +13,11 @@ public enum CatalogMigrations {
     public static func all(_ dialect: SQLDialect) -> [CatalogMigration] {
         switch dialect {
         case .sqlite: [CatalogMigration(id: "1-initial", statements: sqliteInitial),
-                       CatalogMigration(id: "2-ingest", statements: ingest(.sqlite))]
+                       CatalogMigration(id: "2-ingest", statements: ingest(.sqlite)),
+                       CatalogMigration(id: "3-folded-text", statements: foldedText(.sqlite))]
         case .postgres: [CatalogMigration(id: "1-initial", statements: postgresInitial),
-                         CatalogMigration(id: "2-ingest", statements: ingest(.postgres))]
+                         CatalogMigration(id: "2-ingest", statements: ingest(.postgres)),
+                         CatalogMigration(id: "3-folded-text", statements: foldedText(.postgres))]
         }
     }
 
