@@ -69,6 +69,11 @@ These sections, all by default:
            the Python peer (Benchmarks/render_peer.py: zarr-python + numpy + Pillow, 2
            processes): per second, p50/p99, ratios (goal >= 5x). --small: 100 images, 4096².
            Results go to Benchmarks/.cache/last-render-bench.json.
+  catalog  Benchmarks/catalog_bench.py: 100,000 synthetic datasets (~60 harvested rows each)
+           in SQLite and PostgreSQL (a throwaway server from scripts/pg-test.sh), each behind
+           `tessera serve`: p50/p99 latency of GET /api/datasets per search element type (text
+           contains/prefix/exact, range, date range, select, cone, free text); goal p99 < 50 ms
+           on SQLite. --small: 5,000 datasets. Results go to Benchmarks/.cache/last-catalog-bench.json.
 The exit status is 1 if any section failed. Every section stands on Benchmarks/harness/
 (process measurement, the section skeleton, results and tables, the server launchers
 shared with Tests/Conformance/support/).
@@ -87,7 +92,7 @@ from harness.section import check_counts, run_section  # noqa: E402
 from io_bench import ALL_LAYOUTS, ALL_TOOLS, SMALL_SHAPE, IoBench  # noqa: E402
 
 ALL_SECTIONS = ("io", "convert", "s3", "gateway", "soak", "jobs", "listing", "durability", "memory", "resume", "slide",
-                "render")
+                "render", "catalog")
 
 
 def common_argv(args):
@@ -194,7 +199,17 @@ def slide_argv(args):
     return argv
 
 
+def catalog_argv(args):
+    """The arguments of Benchmarks/catalog_bench.py for the `catalog` section, from ours."""
+    argv = ["--tessera", str(args.tessera)]
+    for flag, on in (("--small", args.small), ("--keep", args.keep)):
+        if on:
+            argv.append(flag)
+    return argv
+
+
 def main(argv=None):
+    import catalog_bench
     import convert_bench
     import durability_bench
     import gateway_bench
@@ -272,7 +287,8 @@ def main(argv=None):
             "resume": lambda: resume_bench.main((["--small"] if args.small else [])
                                                 + ["--tessera", str(args.tessera), "--jobs", str(args.jobs)]),
             "slide": lambda: slide_bench.main(slide_argv(args)),
-            "render": lambda: render_bench.main((["--small"] if args.small else []) + ["--tessera", str(args.tessera)])}
+            "render": lambda: render_bench.main((["--small"] if args.small else []) + ["--tessera", str(args.tessera)]),
+            "catalog": lambda: catalog_bench.main(catalog_argv(args))}
     rc = 0
     for i, name in enumerate(s for s in ALL_SECTIONS if s in args.sections):
         if i > 0:

@@ -64,7 +64,7 @@ import Testing
             // The lease of h:2:2 runs out at 1160: a third watcher takes it after.
             #expect(try await l.claimIngest(path: "/in/b.fits", identity: Self.id1, output: "b.ome.zarr", holder: "h:3:3",
                                             leaseUntil: 1300, deadHolders: [], now: 1161)?.attempts == 3)
-            #expect(try c.sql("SELECT holder, attempts FROM ingest_file") == "h:3:3|3")
+            #expect(try await c.sql("SELECT holder, attempts FROM ingest_file") == "h:3:3|3")
         }
     }
 
@@ -89,7 +89,7 @@ import Testing
                 return try await group.reduce(0, +)
             }
             #expect(winners == 20)
-            #expect(try c.sql("SELECT count(*), sum(attempts) FROM ingest_file") == "20|20")
+            #expect(try await c.sql("SELECT count(*), sum(attempts) FROM ingest_file") == "20|20")
             for store in others { try? await store.close() }
         }
     }

@@ -29,11 +29,11 @@ import Testing
 
     @Test func migrationsAreRecordedOnce() async throws {
         try await CatalogBackend.postgres.withCatalog { catalog in
-            #expect(try catalog.sql("SELECT id FROM tessera_migrations ORDER BY id") ==
+            #expect(try await catalog.sql("SELECT id FROM tessera_migrations ORDER BY id") ==
                     CatalogMigrations.all(.postgres).map(\.id).joined(separator: "\n"))
             let again = try await catalog.openAgain()
             try await again.close()
-            #expect(try catalog.sql("SELECT count(*) FROM tessera_migrations") == String(CatalogMigrations.all(.postgres).count))
+            #expect(try await catalog.sql("SELECT count(*) FROM tessera_migrations") == String(CatalogMigrations.all(.postgres).count))
         }
     }
 }

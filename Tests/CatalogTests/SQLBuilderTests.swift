@@ -20,7 +20,7 @@ import Testing
     func noUserStringReachesSQLText(dialect: SQLDialect) throws {
         for viewer in [Viewer.anonymous, .everyone, .member(user: "u", groups: ["g' OR 1=1 --", "h"])] {
             let harmless = try statement("harmless", dialect: dialect, viewer: viewer)
-            for value in hostileValues where !value.isEmpty && value.utf8.count <= 1024 && !FreeText.tokens("m31 " + value + " x").isEmpty {
+            for value in hostileValues where !value.isEmpty && value.utf8.count <= 1024 && !value.utf8.contains(0) && !FreeText.tokens("m31 " + value + " x").isEmpty {
                 let hostile = try statement(value, dialect: dialect, viewer: viewer)
                 #expect(hostile.sql == harmless.sql, "\(value)")
                 #expect(hostile.binds.count == harmless.binds.count)
@@ -47,6 +47,51 @@ import Testing
         #expect(SQLBuilder.asciiLowercased("NGC Ångström") == "ngc Ångström")
         #expect(SQLBuilder.convert(unix: 0, to: .mjd) == 40587)
         #expect(SQLBuilder.convert(unix: 86400, to: .jd) == 2_440_588.5)
+    }
+
+    /// The prefix range of migration 3's index: [prefix, successor) holds exactly the strings
+    /// that start with the prefix, in code-point (= UTF-8 byte) order.
+    @Test func prefixUpperBoundIsTheSuccessor() {
+        #expect(SQLBuilder.prefixUpperBound("ngc") == "ngd")
+        #expect(SQLBuilder.prefixUpperBound("a\u{D7FF}") == "a\u{E000}")
+        #expect(SQLBuilder.prefixUpperBound("b\u{10FFFF}") == "c")
+        #expect(SQLBuilder.prefixUpperBound("\u{10FFFF}\u{10FFFF}") == nil)
+        #expect(SQLBuilder.prefixUpperBound("") == nil)
+        for prefix in ["ngc", "å", "z", "100%_", "a\u{7F}"] {
+            let upper = SQLBuilder.prefixUpperBound(prefix)!
+            for s in [prefix, prefix + "\u{0}", prefix + "zzz", prefix + "\u{10FFFF}x", prefix + "é"] {
+                #expect(Array(s.utf8).lexicographicallyPrecedes(Array(upper.utf8)), "\(s) < \(upper)")
+                #expect(!Array(s.utf8).lexicographicallyPrecedes(Array(prefix.utf8)))
+            }
+            #expect(!Array(upper.utf8).lexicographicallyPrecedes(Array(upper.utf8)))
+        }
+    }
+
+    /// Migration 3's indexes serve the text elements: the SQLite plan of a prefix search is a
+    /// range on `meta_key_fold` (before it, every string of the key was folded and compared).
+    @Test func prefixSearchUsesTheFoldedIndex() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fold-plan-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("c.sqlite").path
+        let store = try SQLiteCatalog(path: path)
+        try await store.migrate()
+        try await store.close()
+        let element = SearchElement(name: "object", kind: .text, keys: ["OBJECT", "TARGNAME"], match: .prefix)
+        let q = try SearchQueryParser(configuration: SearchConfiguration(elements: [element])).parse([(name: "object", value: "NGC 1")])
+        let statement = SQLBuilder.search(q, visibleTo: .everyone, dialect: .sqlite)
+        // The literal values in place of the placeholders (the CLI's EXPLAIN has no bindings).
+        var sql = statement.sql
+        for (i, value) in statement.binds.enumerated().reversed() {
+            let literal: String = switch value {
+            case let .text(t): "'" + t.replacingOccurrences(of: "'", with: "''") + "'"
+            case let .double(d): "\(d)"
+            case let .int(n): "\(n)"
+            }
+            sql = sql.replacingOccurrences(of: "?\(i + 1)", with: literal)
+        }
+        let plan = try await runTool("sqlite3", ["-batch", path, "EXPLAIN QUERY PLAN " + sql])
+        #expect(plan.contains("USING INDEX meta_key_fold (key=? AND str_fold>? AND str_fold<?)"), "\(plan)")
     }
 
     @Test func coneBoxWrapsAndOpensAtThePoles() {

@@ -51,9 +51,9 @@ import Testing
 
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    static func loadCorpus(into dir: URL) throws -> Corpus {
+    static func loadCorpus(into dir: URL) async throws -> Corpus {
         let out = dir.appendingPathComponent("corpus.json")
-        _ = try runTool("python3", [repository.appendingPathComponent("Tests/Conformance/catalog/corpus.py").path, out.path])
+        _ = try await runTool("python3", [repository.appendingPathComponent("Tests/Conformance/catalog/corpus.py").path, out.path])
         return try JSONDecoder().decode(Corpus.self, from: Data(contentsOf: out))
     }
 
@@ -111,7 +111,7 @@ import Testing
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("search-parity-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
-        let corpus = try Self.loadCorpus(into: dir)
+        let corpus = try await Self.loadCorpus(into: dir)
         try corpus.configuration.validate()
         #expect(corpus.datasets.count >= 500)
         let parser = SearchQueryParser(configuration: corpus.configuration)
@@ -122,21 +122,21 @@ import Testing
         try await sqlite.migrate()
         let sqliteScript = dir.appendingPathComponent("sqlite.sql")
         try Self.script(corpus, dialect: .sqlite).write(to: sqliteScript, atomically: true, encoding: .utf8)
-        _ = try runTool("sqlite3", ["-batch", path, ".read \(sqliteScript.path)"])
+        _ = try await runTool("sqlite3", ["-batch", path, ".read \(sqliteScript.path)"])
         try await sqlite.optimize()
         var stores: [(String, any CatalogStore)] = [("sqlite", sqlite)]
 
         // PostgreSQL: a fresh database, migration 1 and the corpus through psql.
-        var pgCleanup: (() -> Void)?
+        var pgCleanup: (() async -> Void)?
         if ProcessInfo.processInfo.environment["TESSERA_TEST_POSTGRES"] != nil || ProcessInfo.processInfo.environment["CI"] == "true" {
             let server = try PostgresTestServer.fromEnvironment()
             let database = "t_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
-            _ = try server.psql(database: "postgres", "CREATE DATABASE \(database)")
-            pgCleanup = { _ = try? server.psql(database: "postgres", "DROP DATABASE IF EXISTS \(database) WITH (FORCE)") }
+            _ = try await server.psql(database: "postgres", "CREATE DATABASE \(database)")
+            pgCleanup = { _ = try? await server.psql(database: "postgres", "DROP DATABASE IF EXISTS \(database) WITH (FORCE)") }
             let schema = CatalogMigrations.all(.postgres).flatMap(\.statements).map { $0 + ";" }.joined(separator: "\n")
             let pgScript = dir.appendingPathComponent("pg.sql")
             try (schema + "\n" + Self.script(corpus, dialect: .postgres)).write(to: pgScript, atomically: true, encoding: .utf8)
-            _ = try runTool("psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", server.host, "-p", String(server.port),
+            _ = try await runTool("psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", server.host, "-p", String(server.port),
                                      "-U", server.user, "-d", database, "-f", pgScript.path])
             let pg = PostgresCatalog(server.settings(database: database))
             try await pg.optimize()
@@ -144,7 +144,19 @@ import Testing
         } else {
             print("note: TESSERA_TEST_POSTGRES is not set; the search corpus runs on SQLite only")
         }
-        defer { pgCleanup?() }
+        // The PostgreSQL database is dropped also when a check throws (no `defer`: dropping awaits).
+        do {
+            try await Self.checkAnswers(corpus, parser: parser, stores: stores, sqlite: sqlite)
+        } catch {
+            await pgCleanup?()
+            throw error
+        }
+        for (_, store) in stores { try await store.close() }
+        await pgCleanup?()
+    }
+
+    static func checkAnswers(_ corpus: Corpus, parser: SearchQueryParser, stores: [(String, any CatalogStore)],
+                             sqlite: any CatalogStore) async throws {
 
         var checked = 0
         for q in corpus.queries {
@@ -178,6 +190,5 @@ import Testing
             let formats = try await store.distinctValues(keys: [], column: .format, visibleTo: .everyone, limit: 100)
             #expect(formats == ["fits", "hdf5", "tiff"])
         }
-        for (_, store) in stores { try await store.close() }
     }
 }

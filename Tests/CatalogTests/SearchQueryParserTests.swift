@@ -150,6 +150,24 @@ let hostileValues = [
         }
     }
 
+    /// Regression (test_search_bad_input.py): `q=a%00b` was searched as `a b`, and `object=%00`
+    /// or a cursor forged with a NUL in its name reached PostgreSQL, which failed (502).
+    @Test func nulIsRefusedInEveryValueAndInCursors() throws {
+        for name in ["q", "object", "filter", "format", "exptime.min", "sort", "limit", "after"] {
+            refused([(name, "a\u{0}b")], parameter: name)
+            refused([(name, "\u{0}")], parameter: name)
+        }
+        let base = [("object", "ngc"), ("sort", "name")]
+        let hash = QueryHash.of(try parse(base))
+        let good = SearchCursor(sortValue: .text("obs_1"), id: 3, queryHash: hash)
+        #expect(try parse(base + [("after", good.encoded)]).after == good)
+        for name in ["\u{0}", "obs\u{0}1"] {
+            let forged = SearchCursor(sortValue: .text(name), id: 3, queryHash: hash)
+            #expect(SearchCursor(encoded: forged.encoded) == nil)
+            refused(base + [("after", forged.encoded)], parameter: "after")
+        }
+    }
+
     @Test func queryHashIsStableAndSeesEveryPart() throws {
         // A constant: Swift's Hasher would differ between runs; this must not.
         let q = SearchQuery(conditions: [.range(keys: ["EXPTIME"], min: 1, max: nil)], textTokens: ["m31"], sort: .id)

@@ -37,8 +37,8 @@ import ZarrCore
     }
 
     /// The meta rows as stored, in seq order, through the command-line client.
-    static func storedRows(_ catalog: TestCatalog, _ id: Int64) throws -> [String] {
-        let out = try catalog.sql(
+    static func storedRows(_ catalog: TestCatalog, _ id: Int64) async throws -> [String] {
+        let out = try await catalog.sql(
             "SELECT seq, scope, key, idx, vtype, coalesce(CAST(num AS TEXT), 'null'), str FROM meta WHERE dataset_id = \(id) ORDER BY seq")
         return out.isEmpty ? [] : out.components(separatedBy: "\n")
     }
@@ -60,7 +60,7 @@ import ZarrCore
             #expect(try await store.dataset(uid: stored.uid, visibleTo: .everyone) == expected)
             #expect(try await store.dataset(location: given.location) == expected)
             #expect(try await store.metadataDocument(uid: stored.uid, visibleTo: .everyone) == Self.document)
-            let rows = try Self.storedRows(catalog, try #require(stored.id))
+            let rows = try await Self.storedRows(catalog, try #require(stored.id))
             #expect(rows.count == Self.rows.count)
             #expect(rows.first?.hasPrefix("0|hdu0|SIMPLE|0|3|1") == true)
             #expect(rows.last?.hasSuffix("|hdu1|BIGINT|0|1|null|18446744073709551615") == true)
@@ -100,10 +100,10 @@ import ZarrCore
             #expect(updated == expected)
             #expect(try await store.dataset(uid: first.uid, visibleTo: .everyone) == expected)
             #expect(try await store.dataset(uid: "another-uid", visibleTo: .everyone) == nil)
-            #expect(try catalog.sql("SELECT count(*) FROM dataset") == "1")
+            #expect(try await catalog.sql("SELECT count(*) FROM dataset") == "1")
             // Without a harvest the old one stays.
             #expect(try await store.metadataDocument(uid: first.uid, visibleTo: .everyone) == Self.document)
-            #expect(try Self.storedRows(catalog, try #require(first.id)).count == Self.rows.count)
+            #expect(try await Self.storedRows(catalog, try #require(first.id)).count == Self.rows.count)
         }
     }
 
@@ -120,17 +120,17 @@ import ZarrCore
             var record = Self.fullRecord()
             record.name = "zebra"
             _ = try await store.record(record, harvest: Self.harvest(newRows, document: newDocument, name: "zebra"))
-            let rows = try Self.storedRows(catalog, id)
+            let rows = try await Self.storedRows(catalog, id)
             #expect(rows == ["0|/|instrument|0|0|null|zebrafish scope", "1|/entry|gain|0|1|\(catalog.isSQLite ? "2.0" : "2")|2"])
             #expect(try await store.metadataDocument(uid: first.uid, visibleTo: .everyone) == newDocument)
-            #expect(try catalog.sql("SELECT body FROM dataset_text WHERE dataset_id = \(id)") == "zebra zebrafish scope")
+            #expect(try await catalog.sql("SELECT body FROM dataset_text WHERE dataset_id = \(id)") == "zebra zebrafish scope")
             // The other dataset's harvest is untouched.
-            #expect(try Self.storedRows(catalog, try #require(other.id)).count == Self.rows.count)
-            #expect(try catalog.sql("SELECT count(*) FROM meta") == String(Self.rows.count + 2))
-            try catalog.checkTextIndex()
+            #expect(try await Self.storedRows(catalog, try #require(other.id)).count == Self.rows.count)
+            #expect(try await catalog.sql("SELECT count(*) FROM meta") == String(Self.rows.count + 2))
+            try await catalog.checkTextIndex()
             // The index finds the new words and no longer the old ones.
-            #expect(try catalog.textMatches("zebrafish") == [id])
-            #expect(try catalog.textMatches("field") == [try #require(other.id)])
+            #expect(try await catalog.textMatches("zebrafish") == [id])
+            #expect(try await catalog.textMatches("field") == [try #require(other.id)])
         }
     }
 
@@ -144,18 +144,18 @@ import ZarrCore
                 let stored = try await store.record(Self.fullRecord(location: "/d\(i)"), harvest: Self.harvest(rows, name: "n\(i)"))
                 ids.append(try #require(stored.id))
             }
-            try catalog.checkTextIndex()
+            try await catalog.checkTextIndex()
             for i in 0..<5 where i % 2 == 0 {
                 let rows = [MetaRow(scope: "hdu0", key: "OBJECT", type: .string, text: "changed\(i)")]
                 _ = try await store.record(Self.fullRecord(location: "/d\(i)"), harvest: Self.harvest(rows, name: "n\(i)"))
             }
-            try catalog.checkTextIndex()
-            #expect(try catalog.textMatches("common") == [ids[1], ids[3]])
-            _ = try catalog.sql("DELETE FROM dataset WHERE id = \(ids[1])")
-            try catalog.checkTextIndex()
-            #expect(try catalog.textMatches("common") == [ids[3]])
-            #expect(try catalog.textMatches("changed4") == [ids[4]])
-            #expect(try catalog.sql("SELECT count(*) FROM meta WHERE dataset_id = \(ids[1])") == "0")
+            try await catalog.checkTextIndex()
+            #expect(try await catalog.textMatches("common") == [ids[1], ids[3]])
+            _ = try await catalog.sql("DELETE FROM dataset WHERE id = \(ids[1])")
+            try await catalog.checkTextIndex()
+            #expect(try await catalog.textMatches("common") == [ids[3]])
+            #expect(try await catalog.textMatches("changed4") == [ids[4]])
+            #expect(try await catalog.sql("SELECT count(*) FROM meta WHERE dataset_id = \(ids[1])") == "0")
         }
     }
 
@@ -213,7 +213,7 @@ import ZarrCore
             #expect(try await store.changeAccess(.uid("missing"), AccessChange(addGroups: ["x"])) == 0)
             #expect(try await store.changeAccess(.location("/missing"), AccessChange(isPublic: true)) == 0)
             #expect(try await store.accessVersion() == 5)
-            #expect(try catalog.sql("SELECT grp FROM dataset_group ORDER BY grp") == "guests\nnew")
+            #expect(try await catalog.sql("SELECT grp FROM dataset_group ORDER BY grp") == "guests\nnew")
 
             let b = try await store.record(Self.fullRecord(location: "s3://bucket/b"), harvest: nil)
             let snapshot = try await store.accessSnapshot()
@@ -245,17 +245,17 @@ import ZarrCore
             record.access.accessGroups = ["g\0"]
             let stored = try await store.record(record, harvest: Self.harvest(rows, document: ["nan": .double(.nan)], name: record.name))
             let id = try #require(stored.id)
-            #expect(try catalog.sql("SELECT count(*) FROM meta WHERE dataset_id = \(id)") == String(MetaRow.maxRowsPerDataset))
-            #expect(try catalog.sql("SELECT key FROM meta WHERE dataset_id = \(id) AND seq = 0") == String(repeating: "K", count: 255))
-            #expect(try catalog.sql("SELECT str FROM meta WHERE dataset_id = \(id) AND seq = 0") == String(repeating: "ß", count: 512))
-            #expect(try catalog.sql("SELECT scope || '/' || key || '/' || str FROM meta WHERE dataset_id = \(id) AND seq = 1")
+            #expect(try await catalog.sql("SELECT count(*) FROM meta WHERE dataset_id = \(id)") == String(MetaRow.maxRowsPerDataset))
+            #expect(try await catalog.sql("SELECT key FROM meta WHERE dataset_id = \(id) AND seq = 0") == String(repeating: "K", count: 255))
+            #expect(try await catalog.sql("SELECT str FROM meta WHERE dataset_id = \(id) AND seq = 0") == String(repeating: "ß", count: 512))
+            #expect(try await catalog.sql("SELECT scope || '/' || key || '/' || str FROM meta WHERE dataset_id = \(id) AND seq = 1")
                     == "hdu\u{FFFD}/NUL\u{FFFD}KEY/a\u{FFFD}b")
-            #expect(try catalog.sql("SELECT count(*) FROM meta WHERE dataset_id = \(id) AND seq IN (2, 3) AND num IS NULL") == "2")
+            #expect(try await catalog.sql("SELECT count(*) FROM meta WHERE dataset_id = \(id) AND seq IN (2, 3) AND num IS NULL") == "2")
             let back = try #require(try await store.dataset(uid: stored.uid, visibleTo: .everyone))
             #expect(back.name == "with\u{FFFD}nul" && back.observed == nil && back.access.accessGroups == ["g\u{FFFD}"])
             #expect(back == stored)
             #expect(try await store.metadataDocument(uid: stored.uid, visibleTo: .everyone) == ["nan": "NaN"])
-            try catalog.checkTextIndex()
+            try await catalog.checkTextIndex()
         }
     }
 
@@ -280,14 +280,14 @@ import ZarrCore
                 try await group.waitForAll()
             }
             try await other.close()
-            #expect(try catalog.sql("SELECT count(*) FROM dataset") == String(2 * perStore + 1))
-            #expect(try catalog.sql("SELECT count(*) FROM meta") == String(2 * perStore))
-            #expect(try catalog.sql("SELECT count(DISTINCT uid) FROM dataset") == String(2 * perStore + 1))
+            #expect(try await catalog.sql("SELECT count(*) FROM dataset") == String(2 * perStore + 1))
+            #expect(try await catalog.sql("SELECT count(*) FROM meta") == String(2 * perStore))
+            #expect(try await catalog.sql("SELECT count(DISTINCT uid) FROM dataset") == String(2 * perStore + 1))
             let shared = try #require(try await catalog.store.dataset(location: "/shared"))
             #expect(shared.access.accessGroups.count == 2 * perStore + 2)
             // One bump per new dataset and per access change that changed something.
             #expect(try await catalog.store.accessVersion() == Int64(2 * perStore + 1 + 2 * perStore))
-            try catalog.checkTextIndex()
+            try await catalog.checkTextIndex()
         }
     }
 
@@ -303,7 +303,7 @@ import ZarrCore
             #expect(try await b.dataset(location: Self.fullRecord().location) != nil)
             try await a.close()
             try await b.close()
-            catalog.dropSibling()
+            await catalog.dropSibling()
         }
     }
 }
@@ -314,26 +314,26 @@ extension TestCatalog {
     /// SQLite: FTS5's own integrity check of the external-content index against
     /// `dataset_text`. PostgreSQL's tsvector is a generated column, so it is compared with
     /// the body it is generated from.
-    func checkTextIndex() throws {
+    func checkTextIndex() async throws {
         if isSQLite {
-            _ = try sql("INSERT INTO dataset_fts(dataset_fts) VALUES('integrity-check')")
+            _ = try await sql("INSERT INTO dataset_fts(dataset_fts) VALUES('integrity-check')")
         } else {
-            #expect(try sql("SELECT count(*) FROM dataset_text WHERE tsv IS DISTINCT FROM to_tsvector('simple', body)") == "0")
+            #expect(try await sql("SELECT count(*) FROM dataset_text WHERE tsv IS DISTINCT FROM to_tsvector('simple', body)") == "0")
         }
     }
 
     /// The datasets whose text index holds `word`, by id.
-    func textMatches(_ word: String) throws -> [Int64] {
+    func textMatches(_ word: String) async throws -> [Int64] {
         let query = isSQLite
             ? "SELECT rowid FROM dataset_fts WHERE dataset_fts MATCH '\"\(word)\"' ORDER BY rowid"
             : "SELECT dataset_id FROM dataset_text WHERE tsv @@ to_tsquery('simple', '\(word)') ORDER BY dataset_id"
-        let out = try sql(query)
+        let out = try await sql(query)
         return out.isEmpty ? [] : out.components(separatedBy: "\n").compactMap { Int64($0) }
     }
 
-    func dropSibling() {
+    func dropSibling() async {
         if case let .database(server, database) = cleanup {
-            _ = try? server.psql(database: "postgres", "DROP DATABASE IF EXISTS \(database)_s WITH (FORCE)")
+            _ = try? await server.psql(database: "postgres", "DROP DATABASE IF EXISTS \(database)_s WITH (FORCE)")
         }
     }
 
@@ -343,7 +343,7 @@ extension TestCatalog {
         case let .folder(dir): return .sqlite(path: "\(dir)/sibling.sqlite")
         case let .database(server, database):
             let name = database + "_s"
-            _ = try server.psql(database: "postgres", "CREATE DATABASE \(name)")
+            _ = try await server.psql(database: "postgres", "CREATE DATABASE \(name)")
             return .postgres(server.settings(database: name))
         }
     }

@@ -14,10 +14,12 @@ public enum CatalogMigrations {
         switch dialect {
         case .sqlite: [CatalogMigration(id: "1-initial", statements: sqliteInitial),
                        CatalogMigration(id: "2-ingest", statements: ingest(.sqlite)),
-                       CatalogMigration(id: "3-uploads", statements: uploads(.sqlite))]
+                       CatalogMigration(id: "3-uploads", statements: uploads(.sqlite)),
+                       CatalogMigration(id: "4-folded-text", statements: foldedText(.sqlite))]
         case .postgres: [CatalogMigration(id: "1-initial", statements: postgresInitial),
                          CatalogMigration(id: "2-ingest", statements: ingest(.postgres)),
-                         CatalogMigration(id: "3-uploads", statements: uploads(.postgres))]
+                         CatalogMigration(id: "3-uploads", statements: uploads(.postgres)),
+                         CatalogMigration(id: "4-folded-text", statements: foldedText(.postgres))]
         }
     }
 

@@ -59,7 +59,11 @@ extension SearchCursor {
         let value: SortValue
         switch wire.k {
         case .none: value = .none
-        case let .text(s): value = .text(s)
+        case let .text(s):
+            // A hand-made cursor's name with a NUL would reach PostgreSQL as a bound value and
+            // fail there (a 502); no dataset name holds one.
+            guard !s.utf8.contains(0) else { return nil }
+            value = .text(s)
         case let .number(n):
             guard n.isFinite else { return nil }
             value = .number(n)

@@ -165,10 +165,21 @@ public struct SQLBuilder {
             case .exact:
                 return "SELECT dataset_id FROM meta WHERE key IN (\(keyList)) AND vtype = 0 AND \(strC) = \(bind(.text(value)))"
             case .contains, .prefix:
-                let escaped = Self.likeEscaped(Self.asciiLowercased(value))
+                // The folded string (migration 3 indexes it): SQLite's generated `str_fold`,
+                // PostgreSQL's `translate` expression (its trigram index serves `contains`).
+                let lowered = Self.asciiLowercased(value)
+                let escaped = Self.likeEscaped(lowered)
                 let pattern = match == .contains ? "%\(escaped)%" : "\(escaped)%"
-                let folded = dialect == .sqlite ? "str" : "translate(str, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')"
-                return "SELECT dataset_id FROM meta WHERE key IN (\(keyList)) AND vtype = 0 AND \(folded) LIKE \(bind(.text(pattern))) ESCAPE '\\'"
+                let folded = dialect == .sqlite ? "str_fold" : Self.postgresFold("str")
+                var sql = "SELECT dataset_id FROM meta WHERE key IN (\(keyList)) AND vtype = 0"
+                if match == .prefix {
+                    // The prefix as a byte-order range on the index [prefix, successor), which
+                    // holds exactly the strings that start with it; LIKE stays as the exact test.
+                    let ordered = dialect == .sqlite ? folded : #"(\#(folded)) COLLATE "C""#
+                    sql += " AND \(ordered) >= \(bind(.text(lowered)))"
+                    if let upper = Self.prefixUpperBound(lowered) { sql += " AND \(ordered) < \(bind(.text(upper)))" }
+                }
+                return sql + " AND \(folded) LIKE \(bind(.text(pattern))) ESCAPE '\\'"
             }
         case let .range(keys, min, max):
             let keyList = list(keys)
@@ -224,6 +235,30 @@ public struct SQLBuilder {
         case .mjd: unix / 86400 + 40587
         case .jd: unix / 86400 + 40587 + 2_400_000.5
         }
+    }
+
+    /// PostgreSQL's ASCII case folding of a text expression (its `lower` folds all of Unicode
+    /// under most collations; SQLite's `lower` and `LIKE` fold ASCII only, and so must this).
+    static func postgresFold(_ expression: String) -> String {
+        "translate(\(expression), 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')"
+    }
+
+    /// The least string greater than every string starting with `prefix`, in code-point order
+    /// (= UTF-8 byte order, SQLite's BINARY and PostgreSQL's "C"): the last scalar incremented
+    /// (skipping the surrogate gap), a trailing U+10FFFF dropped first. `nil` when there is
+    /// none (empty, or all U+10FFFF): then only the lower bound applies.
+    static func prefixUpperBound(_ prefix: String) -> String? {
+        var scalars = Array(prefix.unicodeScalars)
+        while let last = scalars.popLast() {
+            let next = last.value == 0xD7FF ? 0xE000 : last.value + 1
+            if let scalar = Unicode.Scalar(next) {
+                scalars.append(scalar)
+                var view = String.UnicodeScalarView()
+                view.append(contentsOf: scalars)
+                return String(view)
+            }
+        }
+        return nil
     }
 
     static func asciiLowercased(_ s: String) -> String {

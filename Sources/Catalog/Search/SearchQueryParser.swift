@@ -41,6 +41,11 @@ public struct SearchQueryParser: Sendable {
             guard isKnown(name) else {
                 throw SearchParameterError(parameter: name, message: "unknown search parameter")
             }
+            // No stored value can hold a NUL (PostgreSQL text refuses it; the harvest never
+            // writes one), and bound to PostgreSQL it is a store error (a 502), not an answer.
+            guard !value.utf8.contains(0) else {
+                throw SearchParameterError(parameter: name, message: "contains a NUL character")
+            }
             values[name, default: []].append(value)
         }
         func single(_ name: String) throws(SearchParameterError) -> String? {

@@ -24,7 +24,7 @@ enum CatalogBackend: String, CaseIterable, Sendable, CustomTestStringConvertible
         case .postgres:
             let server = try PostgresTestServer.fromEnvironment()
             let database = "t_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
-            _ = try server.psql(database: "postgres", "CREATE DATABASE \(database)")
+            _ = try await server.psql(database: "postgres", "CREATE DATABASE \(database)")
             return try await TestCatalog(location: .postgres(server.settings(database: database)),
                                          cleanup: .database(server, database))
         }
@@ -50,12 +50,12 @@ struct TestCatalog {
     func openAgain() async throws -> any CatalogStore { try await location.open() }
 
     /// Runs SQL with the store's command-line client; rows one a line, columns split by `|`.
-    func sql(_ query: String) throws -> String {
+    func sql(_ query: String) async throws -> String {
         switch cleanup {
         case let .folder(dir):
-            return try runTool("sqlite3", ["-batch", "-cmd", "PRAGMA foreign_keys=ON", "\(dir)/catalog.sqlite", query])
+            return try await runTool("sqlite3", ["-batch", "-cmd", "PRAGMA foreign_keys=ON", "\(dir)/catalog.sqlite", query])
         case let .database(server, database):
-            return try server.psql(database: database, query)
+            return try await server.psql(database: database, query)
         }
     }
 
@@ -63,7 +63,7 @@ struct TestCatalog {
         try? await store.close()
         switch cleanup {
         case let .folder(dir): try? FileManager.default.removeItem(atPath: dir)
-        case let .database(server, database): _ = try? server.psql(database: "postgres", "DROP DATABASE IF EXISTS \(database) WITH (FORCE)")
+        case let .database(server, database): _ = try? await server.psql(database: "postgres", "DROP DATABASE IF EXISTS \(database) WITH (FORCE)")
         }
     }
 }
@@ -94,8 +94,8 @@ struct PostgresTestServer: Sendable {
         PostgresCatalog.Settings(host: host, port: port, user: user, password: nil, database: database)
     }
 
-    func psql(database: String, _ query: String) throws -> String {
-        try runTool("psql", ["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", host, "-p", String(port),
+    func psql(database: String, _ query: String) async throws -> String {
+        try await runTool("psql", ["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", host, "-p", String(port),
                              "-U", user, "-d", database, "-c", query])
     }
 }
@@ -106,7 +106,24 @@ struct TestSetupError: Error, CustomStringConvertible {
 }
 
 /// Runs a command-line tool found on PATH; its standard output, or an error with its stderr.
-func runTool(_ tool: String, _ arguments: [String]) throws -> String {
+///
+/// The child is waited for on a thread of its own, never on the Swift concurrency pool: a
+/// blocking `waitUntilExit` (or pipe read) there holds one of the pool's few threads (two on a
+/// 2-core CI machine) for as long as `psql` runs, and the suites that run meanwhile starve.
+func runTool(_ tool: String, _ arguments: [String]) async throws -> String {
+    try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<String, any Error>) in
+        let thread = Thread {
+            continuation.resume(with: Result { try runToolBlocking(tool, arguments) })
+        }
+        thread.name = "runTool \(tool)"
+        thread.start()
+    }
+}
+
+/// The blocking half of `runTool`, for its dedicated thread only. Standard error is read on a
+/// second thread while standard output is read here, so a child filling one pipe while the
+/// other is being drained cannot deadlock.
+private func runToolBlocking(_ tool: String, _ arguments: [String]) throws -> String {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     process.arguments = [tool] + arguments
@@ -114,13 +131,33 @@ func runTool(_ tool: String, _ arguments: [String]) throws -> String {
     process.standardOutput = out
     process.standardError = err
     try process.run()
+    let errors = ErrorsReader(err.fileHandleForReading)
     let output = out.fileHandleForReading.readDataToEndOfFile()
-    let errors = err.fileHandleForReading.readDataToEndOfFile()
+    let errorText = errors.wait()
     process.waitUntilExit()
     guard process.terminationStatus == 0 else {
-        throw TestSetupError("\(tool) failed (\(process.terminationStatus)): \(String(decoding: errors, as: UTF8.self))")
+        throw TestSetupError("\(tool) failed (\(process.terminationStatus)): \(String(decoding: errorText, as: UTF8.self))")
     }
     return String(decoding: output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+}
+
+/// Reads a pipe to its end on a thread of its own.
+private final class ErrorsReader: @unchecked Sendable {
+    private let done = DispatchSemaphore(value: 0)
+    private var data = Data()  // written by the thread before `done` is signalled, read after
+
+    init(_ handle: FileHandle) {
+        let thread = Thread { [self] in
+            data = handle.readDataToEndOfFile()
+            done.signal()
+        }
+        thread.start()
+    }
+
+    func wait() -> Data {
+        done.wait()
+        return data
+    }
 }
 
 extension CatalogBackend {
