@@ -76,15 +76,7 @@ final class ChannelHistograms: Sendable {
     /// Counts `block`, which sits at `region` of level 0.
     func add(_ block: NDBuffer, at region: Region) {
         if let keyedType { return addKeyed(block, at: region, type: keyedType) }
-        let shape = block.shape
-        let (outer, channels, inner): (Int, Int, Int)
-        if let c = channelAxis {
-            outer = shape[..<c].reduce(1, *)
-            channels = shape[c]
-            inner = shape[(c + 1)...].reduce(1, *)
-        } else {
-            (outer, channels, inner) = (1, 1, block.elementCount)
-        }
+        let (outer, channels, inner) = channelLayout(block)
         let firstChannel = channelAxis.map { region.origin[$0] } ?? 0
         // Several tables per channel, summed at the end, let consecutive equal values
         // (common in images) not wait on each other's increment: four for 8-bit values,
@@ -178,17 +170,16 @@ final class ChannelHistograms: Sendable {
         }
     }
 
+    /// A block as `outer` runs of `channels` planes of `inner` values (C order).
+    private func channelLayout(_ block: NDBuffer) -> (outer: Int, channels: Int, inner: Int) {
+        let shape = block.shape
+        guard let c = channelAxis else { return (1, 1, block.elementCount) }
+        return (shape[..<c].reduce(1, *), shape[c], shape[(c + 1)...].reduce(1, *))
+    }
+
     /// Counts a keyed block: one pass per channel, each value's key, NaNs apart.
     private func addKeyed(_ block: NDBuffer, at region: Region, type: DataType) {
-        let shape = block.shape
-        let (outer, channels, inner): (Int, Int, Int)
-        if let c = channelAxis {
-            outer = shape[..<c].reduce(1, *)
-            channels = shape[c]
-            inner = shape[(c + 1)...].reduce(1, *)
-        } else {
-            (outer, channels, inner) = (1, 1, block.elementCount)
-        }
+        let (outer, channels, inner) = channelLayout(block)
         let firstChannel = channelAxis.map { region.origin[$0] } ?? 0
         var local = Array(repeating: [UInt32](repeating: 0, count: bins), count: channels)
         var found = Array(repeating: ChannelExtremes(), count: channels)
