@@ -1,3 +1,5 @@
+import Storage
+
 /// A request's query string as `[(name, value)]` in order (repeated names kept), each part
 /// `+`→space and percent-decoded once into valid UTF-8. A part that does not decode is
 /// refused (400 naming it) rather than passed on as sent.
@@ -21,6 +23,6 @@ enum QueryString {
     }
 
     static func decode(_ text: Substring) -> String? {
-        PercentDecoding.bytes(text, plusIsSpace: true).flatMap { String(validating: $0, as: UTF8.self) }
+        PercentDecoding.queryText(text)
     }
 }

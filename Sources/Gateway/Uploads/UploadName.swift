@@ -1,3 +1,5 @@
+import Storage
+
 /// The `{name}` of `PUT /api/uploads/{name}`: one file name the watcher will take, decoded
 /// once. Letters, digits, `.`, `_` and `-` only, 1…200 bytes, not starting with a dot (no
 /// hidden files, no `.` or `..`), no `..` anywhere, so it can never name another folder.

@@ -1,4 +1,5 @@
 import Foundation
+import Storage
 
 /// The render grammar's values, one parser per parameter, each failing with
 /// `RenderError.badParameter(name, message)`; and the query-string splitting the route
@@ -26,16 +27,14 @@ public enum RenderQuery {
         var out = [(name: String, value: String)]()
         for part in query.split(separator: "&", omittingEmptySubsequences: true) {
             let halves = part.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            let rawName = String(halves[0]), rawValue = halves.count > 1 ? String(halves[1]) : ""
-            guard let name = decode(rawName) else { throw RenderError.badParameter(rawName, "bad percent-encoding in the name") }
-            guard let value = decode(rawValue) else { throw RenderError.badParameter(name, "bad percent-encoding in the value") }
+            let rawName = halves[0], rawValue = halves.count > 1 ? halves[1] : ""
+            guard let name = PercentDecoding.queryText(rawName) else {
+                throw RenderError.badParameter(String(rawName.prefix(64)), "bad percent-encoding in the name")
+            }
+            guard let value = PercentDecoding.queryText(rawValue) else { throw RenderError.badParameter(name, "bad percent-encoding in the value") }
             out.append((name, value))
         }
         return out
-    }
-
-    static func decode(_ s: String) -> String? {
-        s.replacingOccurrences(of: "+", with: " ").removingPercentEncoding
     }
 
     /// Sets one parameter of `request` from its text.

@@ -1,9 +1,9 @@
-/// Percent-decoding of request text, once, as bytes: the one decoder of path segments
-/// (`RequestPath`) and query strings (`QueryString`, where `+` also means a space).
-/// A `%` not followed by two hex digits makes the whole text undecodable (`nil`): it is
-/// refused, never passed on as sent.
-enum PercentDecoding {
-    static func bytes(_ text: Substring, plusIsSpace: Bool) -> [UInt8]? {
+/// Percent-decoding of request text, once, as bytes: the one decoder of the gateway's path
+/// segments (`RequestPath`) and query strings (`QueryString`, where `+` also means a space)
+/// and of render queries (`RenderQuery`). A `%` not followed by two hex digits makes the
+/// whole text undecodable (`nil`): it is refused, never passed on as sent.
+public enum PercentDecoding {
+    public static func bytes(_ text: Substring, plusIsSpace: Bool) -> [UInt8]? {
         var bytes = [UInt8]()
         bytes.reserveCapacity(text.utf8.count)
         var it = text.utf8.makeIterator()
@@ -28,5 +28,12 @@ enum PercentDecoding {
         case UInt8(ascii: "A")...UInt8(ascii: "F"): c - UInt8(ascii: "A") + 10
         default: nil
         }
+    }
+}
+
+extension PercentDecoding {
+    /// A query-string part (`+` is a space) as valid UTF-8 text, or nil.
+    public static func queryText(_ text: Substring) -> String? {
+        bytes(text, plusIsSpace: true).flatMap { String(validating: $0, as: UTF8.self) }
     }
 }
