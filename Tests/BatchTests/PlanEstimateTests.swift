@@ -20,11 +20,13 @@ import Testing
         let m = JobManifest(plannedBy: "t", created: "c", id: "i", output: "/o", reports: "/o/r", convert: [:], tasks: 2,
                             inputs: [input("a", "tiff", 1000, task: 1), input("b", "tiff", 4000, task: nil, split: split),
                                      input("c", "fits", 1000, task: 1), input("d", "unknown", 99, task: 0)])
-        let sample = EstimateSample(input: "/in/a", format: "tiff", pixelBytes: 1000, whole: true, outputBytes: 500, dataObjects: 3,
-                                    plannedObjects: 4, metadataObjects: 5, cpuSeconds: 3.6, wallSeconds: 1)
+        let sample = EstimateSample(input: "/in/a", format: "tiff", pixelBytes: 1000, whole: true, outputBytes: 560, metadataBytes: 60,
+                                    dataObjects: 3, plannedObjects: 4, metadataObjects: 5, cpuSeconds: 3.6, wallSeconds: 1)
         let e = JobEstimator.predict(m, plannedObjects: [4, 16, 0, 0], samples: [sample], failed: [], cores: 2)
-        // fits has no sample: all samples' rates. unknown adds nothing.
-        #expect(e.outputBytes == 0.5 * 6000)
+        // fits has no sample: all samples' rates. unknown adds nothing. Data bytes scale with
+        // pixels (500 per 1000), metadata bytes come once per input (60: a stored statistics
+        // file is as large for a sampled box as for the whole image).
+        #expect(e.outputBytes == 0.5 * 6000 + 3 * 60)
         // metadata 5 per input; planned objects × 3/4 written, or 3 per 1000 bytes without a plan.
         #expect(e.objects == 3 * 5 + 3 + 12 + 3)
         // CPU 3.6 ms per byte: task 0 has 3/4 of b, task 1 a, c and 1/4 of b.

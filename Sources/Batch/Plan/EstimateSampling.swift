@@ -12,6 +12,9 @@ public struct EstimateSample: Codable, Sendable, Equatable {
     public var pixelBytes: Int
     public var whole: Bool
     public var outputBytes: Int
+    /// Of `outputBytes`, the metadata objects' (documents, stored statistics, marks): about
+    /// one set per image whatever its size, so they are not scaled by pixels.
+    public var metadataBytes: Int
     /// Chunk or shard objects, and the metadata objects beside them.
     public var dataObjects: Int
     /// The chunk or shard objects convert planned for what was converted (written ones
@@ -22,7 +25,8 @@ public struct EstimateSample: Codable, Sendable, Equatable {
     public var wallSeconds: Double
 
     enum CodingKeys: String, CodingKey {
-        case input, format, whole, pixelBytes = "pixel_bytes", outputBytes = "output_bytes", dataObjects = "data_objects",
+        case input, format, whole, pixelBytes = "pixel_bytes", outputBytes = "output_bytes", metadataBytes = "metadata_bytes",
+             dataObjects = "data_objects",
              metadataObjects = "metadata_objects", plannedObjects = "planned_objects", cpuSeconds = "cpu_s", wallSeconds = "wall_s"
     }
 }
@@ -73,15 +77,21 @@ enum EstimateSampling {
             planned = try SampleConversion.plannedObjects(cropped, options: options)
         }
         let cpu = processCPUSeconds() - cpu0, wall = Date().timeIntervalSince(wall0)
-        var bytes = 0, data = 0, metadata = 0
+        var bytes = 0, metadataBytes = 0, data = 0, metadata = 0
         try FileStore(path: output).listPages(prefix: "") { page in
             for e in page {
                 bytes += e.size
                 let last = e.key.split(separator: "/").last.map(String.init) ?? e.key
-                if last.allSatisfy({ $0.isNumber || $0 == "." }) { data += 1 } else { metadata += 1 }
+                if last.allSatisfy({ $0.isNumber || $0 == "." }) {
+                    data += 1
+                } else {
+                    metadata += 1
+                    metadataBytes += e.size
+                }
             }
         }
         return EstimateSample(input: input.input, format: input.format, pixelBytes: pixels, whole: whole, outputBytes: bytes,
+                              metadataBytes: metadataBytes,
                               dataObjects: data, plannedObjects: planned, metadataObjects: metadata, cpuSeconds: cpu, wallSeconds: wall)
     }
 

@@ -61,16 +61,18 @@ public enum JobEstimator {
     }
 
     struct Rates {
-        var bytes = 0.0, data = 0.0, cpu = 0.0, metadataPerInput = 0.0, written = 1.0
+        /// Data bytes per pixel byte; metadata bytes and objects per input.
+        var bytes = 0.0, data = 0.0, cpu = 0.0, metadataPerInput = 0.0, metadataBytesPerInput = 0.0, written = 1.0
     }
 
     static func rates(_ samples: [EstimateSample]) -> Rates? {
         let pixels = Double(samples.reduce(0) { $0 + $1.pixelBytes })
         guard pixels > 0 else { return nil }
-        return Rates(bytes: Double(samples.reduce(0) { $0 + $1.outputBytes }) / pixels,
+        return Rates(bytes: Double(samples.reduce(0) { $0 + $1.outputBytes - $1.metadataBytes }) / pixels,
                      data: Double(samples.reduce(0) { $0 + $1.dataObjects }) / pixels,
                      cpu: samples.reduce(0) { $0 + $1.cpuSeconds } / pixels,
                      metadataPerInput: Double(samples.reduce(0) { $0 + $1.metadataObjects }) / Double(samples.count),
+                     metadataBytesPerInput: Double(samples.reduce(0) { $0 + $1.metadataBytes }) / Double(samples.count),
                      written: Double(samples.reduce(0) { $0 + $1.dataObjects }) / Double(max(1, samples.reduce(0) { $0 + $1.plannedObjects })))
     }
 
@@ -86,7 +88,7 @@ public enum JobEstimator {
             e.pixelBytes += input.pixelBytes
             guard input.format != "unknown", let r = byFormat[input.format] ?? all else { continue }
             let px = Double(input.pixelBytes)
-            e.outputBytes += r.bytes * px
+            e.outputBytes += r.bytes * px + r.metadataBytesPerInput
             let planned = k < plannedObjects.count ? plannedObjects[k] : 0
             e.metadataObjects += r.metadataPerInput
             e.dataObjects += planned > 0 ? r.written * Double(planned) : r.data * px
