@@ -35,7 +35,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import unicodedata
 import urllib.parse
 import uuid
 from pathlib import Path
@@ -43,6 +42,11 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from harness.section import Section, run_section  # noqa: E402
+
+# The free-text tokens the conformance corpus computes its expected answers with
+# (FreeText.tokens), one copy for the tests and the bench.
+sys.path.insert(0, str(HERE.parent / "Tests" / "Conformance" / "catalog"))
+from corpus import tokens  # noqa: E402
 from harness import servers  # noqa: E402,F401  (puts Tests/Conformance/support on sys.path)
 from gateway_server import GatewayServer  # noqa: E402
 
@@ -66,22 +70,6 @@ SEARCH = {
         {"name": "position", "type": "cone", "ra": ["RA", "RA_OBJ"], "dec": ["DEC", "DEC_OBJ"], "maxRadius": 10},
     ],
 }
-
-
-def tokens(text):
-    """FreeText.tokens: NFKD, diacritics dropped, lower-cased runs of letters and digits."""
-    folded = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
-    out, cur = [], ""
-    for c in folded:
-        if c.isalnum() and c != "_":
-            cur += c
-        else:
-            if cur:
-                out.append(cur.lower()[:64])
-            cur = ""
-    if cur:
-        out.append(cur.lower()[:64])
-    return out
 
 
 def dataset_rows(i, rng):

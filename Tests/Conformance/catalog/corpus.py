@@ -134,6 +134,7 @@ def ascii_lower(s):
 
 
 def tokens(text):
+    """FreeText.tokens: NFKD, diacritics dropped, lower-cased runs of letters and digits."""
     folded = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
     out, cur = [], ""
     for c in folded:
