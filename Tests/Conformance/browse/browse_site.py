@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from neuroglancer_view import neuroglancer_client
+
 # No '/' (a file name cannot hold one): an unclosed <script> and an event handler will do.
 EVIL = 'x"><script>alert(1)<img src=x onerror=alert(2)>'
 SIZE = 512
@@ -69,17 +71,6 @@ def make_data(tessera_bin: Path, base: Path) -> Path:
     tifffile.imwrite(src / (EVIL + ".tif"), beta_image(), photometric="minisblack")
     convert(tessera_bin, src / (EVIL + ".tif"), root / (EVIL + ".ome.zarr"), "--ngff", "0.4")
     return root
-
-
-def neuroglancer_client() -> Path:
-    try:
-        import neuroglancer.static
-    except ImportError as exc:
-        pytest.fail(f"{exc}: install the PyPI `neuroglancer` package into the venv", pytrace=False)
-    client = Path(neuroglancer.static.__file__).parent / "client"
-    if not (client / "index.html").is_file():
-        pytest.fail(f"the neuroglancer package has no built client at {client}", pytrace=False)
-    return client
 
 
 def swagger_assets() -> Path:

@@ -32,6 +32,7 @@ import pytest
 
 from browse_site import SIZE, alpha_image, make_data, neuroglancer_state, site_flags
 from gateway_server import GatewayServer
+from neuroglancer_view import correlation, volume_box
 
 VIEWPORT = (800, 600)
 PAGE_WAIT = 60          # a page and its thumbnails
@@ -109,23 +110,6 @@ class Browser:
             self.driver.quit()
         finally:
             self.service.stop()
-
-
-def volume_box(rgb: np.ndarray):
-    """(top, bottom, left, right) of neuroglancer's yellow bounding box, or None."""
-    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
-    yellow = (r > 200) & (g > 200) & (b < 90)
-    rows = np.flatnonzero(yellow.sum(axis=1) > 100)
-    cols = np.flatnonzero(yellow.sum(axis=0) > 100)
-    if len(rows) < 2 or len(cols) < 2:
-        return None
-    return rows[0], rows[-1], cols[0], cols[-1]
-
-
-def correlation(a: np.ndarray, b: np.ndarray) -> float:
-    a = a - a.mean()
-    b = b - b.mean()
-    return float((a * b).sum() / np.sqrt((a * a).sum() * (b * b).sum()))
 
 
 @pytest.fixture(scope="module")

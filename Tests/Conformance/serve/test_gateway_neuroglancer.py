@@ -44,6 +44,7 @@ import numpy as np
 import pytest
 
 from gateway_server import GatewayServer
+from neuroglancer_view import correlation, neuroglancer_client, volume_box
 
 SIZE = 512            # YX of the source image
 CHUNKS, SHARDS = 64, 256
@@ -68,15 +69,11 @@ def _chromium() -> str:
 
 def _neuroglancer_client() -> Path:
     try:
-        import neuroglancer.static
         import tornado.websocket  # noqa: F401  (a neuroglancer dependency; the DevTools client)
         from PIL import Image  # noqa: F401  (a neuroglancer dependency; decodes the screenshot)
     except ImportError as exc:
         pytest.fail(f"{exc}: install the PyPI `neuroglancer` package into the venv", pytrace=False)
-    client = Path(neuroglancer.static.__file__).parent / "client"
-    if not (client / "index.html").is_file():
-        pytest.fail(f"the neuroglancer package has no built client at {client}", pytrace=False)
-    return client
+    return neuroglancer_client()
 
 
 # ---------------------------------------------------------------------------
@@ -296,28 +293,6 @@ def load_rgb(path: Path) -> np.ndarray:
     with Image.open(path) as im:
         return np.asarray(im.convert("RGB")).astype(np.int16)
 
-
-def volume_box(rgb: np.ndarray):
-    """(top, bottom, left, right) of the yellow bounding box neuroglancer draws
-    around the volume, or None."""
-    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
-    yellow = (r > 200) & (g > 200) & (b < 90)
-    rows = np.flatnonzero(yellow.sum(axis=1) > 100)
-    cols = np.flatnonzero(yellow.sum(axis=0) > 100)
-    if len(rows) < 2 or len(cols) < 2:
-        return None
-    return rows[0], rows[-1], cols[0], cols[-1]
-
-
-def correlation(a: np.ndarray, b: np.ndarray) -> float:
-    a = a - a.mean()
-    b = b - b.mean()
-    return float((a * b).sum() / np.sqrt((a * a).sum() * (b * b).sum()))
-
-
-# ---------------------------------------------------------------------------
-# The test
-# ---------------------------------------------------------------------------
 
 def test_neuroglancer_displays_served_image(tessera_bin, tmp_path):
     t0 = time.time()
