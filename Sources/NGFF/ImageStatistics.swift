@@ -10,17 +10,13 @@ import ZarrCore
 /// 16-bit key (`key(_:)`, the top 16 bits of a float32's ordered bits: sign, exponent and
 /// 7 mantissa bits), with the exact minimum and maximum and NaNs counted apart.
 ///
-/// The file: "TSS1", then little-endian UInt64 words — version, kind (0 exact, 1 keyed),
-/// data type name (up to 8 ASCII bytes), channel axis (UInt64.max: none), rank, level-0
-/// shape, channels, and per channel: count of non-NaN values, NaN count, min and max (as
-/// Double bit patterns), the number of non-empty bins, and (bin, count) pairs in rising
-/// bin order — then an FNV-1a 64 checksum of every byte before it. Anything that does not
-/// parse whole, or whose checksum, counts or bins do not add up, is refused.
+/// The file is written as version 2 ("TSS2", `ImageStatistics+V2.swift`: varints, a few
+/// bytes a bin); version 1 ("TSS1", `ImageStatistics+V1.swift`: 16 bytes a bin), written by
+/// earlier releases, is still read. Anything that does not parse whole, or whose checksum,
+/// counts or bins do not add up, is refused naming the file.
 public struct ImageStatistics: Sendable, Equatable {
     public static let fileName = StoreKey.bookkeepingPrefix + "-stats.bin"
-    static let magic = Array("TSS1".utf8)
-    static let version: UInt64 = 1
-    /// Far above any real file (≤ 65,536 pairs per channel), so a damaged length cannot make
+    /// Far above any real file (≤ 65,536 bins per channel), so a damaged length cannot make
     /// the reader allocate without bound.
     public static let maxBytes = 256 << 20
 
@@ -80,84 +76,44 @@ public struct ImageStatistics: Sendable, Equatable {
 
     // MARK: - The file
 
-    public var bytes: [UInt8] {
-        var words: [UInt64] = [Self.version, kind.rawValue, Self.packName(dataType.rawValue),
-                               channelAxis.map { UInt64($0) } ?? .max, UInt64(shape.count)]
-        words += shape.map { UInt64($0) }
-        words.append(UInt64(channels.count))
-        for c in channels {
-            words += [UInt64(c.count), UInt64(c.nanCount), c.min.bitPattern, c.max.bitPattern]
-            let pairs = c.bins.enumerated().filter { $0.element > 0 }
-            words.append(UInt64(pairs.count))
-            for (bin, n) in pairs { words += [UInt64(bin), UInt64(n)] }
-        }
-        var out = Self.magic
-        out.reserveCapacity(4 + 8 * (words.count + 1))
-        for w in words { withUnsafeBytes(of: w.littleEndian) { out += $0 } }
-        withUnsafeBytes(of: Self.fnv1a(out).littleEndian) { out += $0 }
-        return out
-    }
+    /// The file's bytes: always version 2 (`ImageStatistics+V2.swift`).
+    public var bytes: [UInt8] { encodedV2() }
 
-    /// Parses a stats file; `name` is what errors call it.
+    /// Parses a stats file of either version; `name` is what errors call it.
     public init(parsing bytes: [UInt8], name: String) throws {
         func bad(_ why: String) -> ImageStatisticsError { .damaged(name, why) }
-        guard bytes.count >= 12, Array(bytes[0..<4]) == Self.magic else { throw bad("it does not start with TSS1") }
-        guard bytes.count % 8 == 4 else { throw bad("it is truncated (\(bytes.count) bytes)") }
-        let words: [UInt64] = bytes.withUnsafeBytes { raw in
-            (0..<(bytes.count - 4) / 8).map { UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 4 + 8 * $0, as: UInt64.self)) }
+        guard bytes.count >= 4, bytes[0..<3].elementsEqual("TSS".utf8) else { throw bad("it does not start with TSS1 or TSS2") }
+        switch bytes[3] {
+        case UInt8(ascii: "1"): self = try Self.parsedV1(bytes, name: name)
+        case UInt8(ascii: "2"): self = try Self.parsedV2(bytes, name: name)
+        default: throw bad("its version '\(String(decoding: bytes[0..<4], as: UTF8.self))' is not known (this Tessera reads TSS1 and TSS2)")
         }
-        guard words.last == Self.fnv1a(Array(bytes[..<(bytes.count - 8)])) else {
-            throw bad("its checksum does not match (truncated or damaged)")
-        }
-        let body = words.dropLast()
-        var at = body.startIndex
-        func next(_ what: String, max limit: UInt64 = UInt64(Int.max)) throws -> Int {
-            guard at < body.endIndex else { throw bad("it ends before its \(what)") }
-            let w = body[at]
-            guard w <= limit else { throw bad("its \(what) (\(w)) is out of range") }
-            at += 1
-            return Int(w)
-        }
-        func nextBits(_ what: String) throws -> UInt64 {
-            guard at < body.endIndex else { throw bad("it ends before its \(what)") }
-            at += 1
-            return body[at - 1]
-        }
-        let version = try next("version")
-        guard version == Self.version else { throw bad("version \(version) is not known (this Tessera reads \(Self.version))") }
-        guard let kind = Kind(rawValue: UInt64(try next("kind", max: 1))) else { throw bad("unknown kind") }
-        let typeName = Self.unpackName(try nextBits("data type"))
-        guard let dataType = DataType(rawValue: typeName), let layout = Self.layout(dataType), layout.kind == kind else {
-            throw bad("data type '\(typeName)' does not go with its kind")
-        }
-        let axisWord = try nextBits("channel axis")
-        let rank = try next("rank", max: 32)
-        let channelAxis: Int? = axisWord == .max ? nil : Int(axisWord)
-        if let channelAxis, channelAxis >= rank { throw bad("its channel axis \(channelAxis) is outside rank \(rank)") }
-        var shape = [Int]()
-        for _ in 0..<rank { shape.append(try next("shape")) }
-        let channelCount = try next("channel count", max: 1 << 16)
-        if let channelAxis, shape[channelAxis] != channelCount { throw bad("it has \(channelCount) channels for a channel axis of \(shape[channelAxis])") }
-        var channels = [Channel]()
-        for k in 0..<channelCount {
-            let count = try next("channel \(k) count"), nans = try next("channel \(k) NaN count")
-            let lo = Double(bitPattern: try nextBits("channel \(k) minimum")), hi = Double(bitPattern: try nextBits("channel \(k) maximum"))
-            let pairs = try next("channel \(k) bin count", max: UInt64(layout.bins))
-            var bins = [Int](repeating: 0, count: layout.bins)
-            var sum = 0, previous = -1
-            for _ in 0..<pairs {
-                let bin = try next("channel \(k) bin", max: UInt64(layout.bins - 1)), n = try next("channel \(k) bin count")
-                guard bin > previous, n > 0 else { throw bad("channel \(k)'s bins are not rising and non-empty") }
-                let (s, overflow) = sum.addingReportingOverflow(n)
-                guard !overflow else { throw bad("channel \(k)'s counts overflow") }
-                (bins[bin], sum, previous) = (n, s, bin)
+    }
+
+    /// Checks what both versions must agree on, and builds the value: the channel axis
+    /// inside the shape and as long as the channel list, each channel's bins adding up to
+    /// its count, and its extremes in order.
+    static func validated(kind: Kind, dataType: DataType, channelAxis: Int?, shape: [Int], channels: [Channel],
+                          bad: (String) -> ImageStatisticsError) throws -> ImageStatistics {
+        if let channelAxis {
+            guard channelAxis < shape.count else { throw bad("its channel axis \(channelAxis) is outside rank \(shape.count)") }
+            guard shape[channelAxis] == channels.count else {
+                throw bad("it has \(channels.count) channels for a channel axis of \(shape[channelAxis])")
             }
-            guard sum == count else { throw bad("channel \(k)'s bins add up to \(sum), not its count \(count)") }
-            guard count == 0 || (!lo.isNaN && !hi.isNaN && lo <= hi) else { throw bad("channel \(k)'s minimum and maximum are not in order") }
-            channels.append(Channel(count: count, nanCount: nans, min: lo, max: hi, bins: bins))
         }
-        guard at == body.endIndex else { throw bad("it has \(body.endIndex - at) words after its last channel") }
-        self.init(kind: kind, dataType: dataType, channelAxis: channelAxis, shape: shape, channels: channels)
+        for (k, c) in channels.enumerated() {
+            var sum = 0
+            for n in c.bins where n != 0 {
+                let (s, overflow) = sum.addingReportingOverflow(n)
+                guard !overflow, n > 0 else { throw bad("channel \(k)'s counts overflow") }
+                sum = s
+            }
+            guard sum == c.count else { throw bad("channel \(k)'s bins add up to \(sum), not its count \(c.count)") }
+            guard c.count == 0 || (!c.min.isNaN && !c.max.isNaN && c.min <= c.max) else {
+                throw bad("channel \(k)'s minimum and maximum are not in order")
+            }
+        }
+        return ImageStatistics(kind: kind, dataType: dataType, channelAxis: channelAxis, shape: shape, channels: channels)
     }
 
     /// The image's stats file at `imagePath`, or nil when it has none; a damaged file throws
@@ -173,23 +129,6 @@ public struct ImageStatistics: Sendable, Equatable {
     public func write(store: any Store, imagePath: String) throws {
         try store.set(joinKey(imagePath, Self.fileName), bytes)
     }
-
-    static func packName(_ name: String) -> UInt64 {
-        var w: UInt64 = 0
-        for (i, b) in name.utf8.prefix(8).enumerated() { w |= UInt64(b) << (8 * UInt64(i)) }
-        return w
-    }
-
-    static func unpackName(_ w: UInt64) -> String {
-        let bytes = (0..<8).map { UInt8(truncatingIfNeeded: w >> (8 * UInt64($0))) }.prefix { $0 != 0 }
-        return String(decoding: bytes.filter { $0 < 0x80 }, as: UTF8.self)
-    }
-
-    static func fnv1a(_ bytes: [UInt8]) -> UInt64 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
-        return h
-    }
 }
 
 public enum ImageStatisticsError: Error, CustomStringConvertible, Equatable, Sendable {
@@ -198,6 +137,13 @@ public enum ImageStatisticsError: Error, CustomStringConvertible, Equatable, Sen
     public var description: String {
         switch self {
         case let .damaged(name, why): return "\(name) is not a usable statistics file: \(why)"
+        }
+    }
+
+    /// What is wrong, without the file's name.
+    public var reason: String {
+        switch self {
+        case let .damaged(_, why): return why
         }
     }
 }

@@ -92,8 +92,9 @@ public enum Renderer {
     }
 
     /// For `stats=image` with a percentile window: the stored statistics and how exact
-    /// they are. No file: `noStoredStatistics` (409). A damaged or stale file is refused
-    /// with its reason, and the window falls back to the pixels read (`region: …`).
+    /// they are. No file: `noStoredStatistics`; a damaged or stale one:
+    /// `damagedStoredStatistics` (both 409), never a fallback to the pixels read, so a
+    /// window that claims to cover the whole image always does.
     static func storedStatistics(_ plan: RenderPlan) throws -> (ImageStatistics?, String?) {
         guard plan.request.stats == .image, plan.windows.contains(where: { if case .percentiles = $0 { true } else { false } }) else {
             return (nil, nil)
@@ -103,8 +104,8 @@ public enum Renderer {
             guard let stats = try location.load(for: plan.image) else { throw RenderError.noStoredStatistics(plan.image.name) }
             return (stats, stats.kind == .exact ? StatsAccuracy.exact.rawValue : StatsAccuracy.approximate.rawValue)
         } catch let error as ImageStatisticsError {
-            FileHandle.standardError.write(Data("tessera: \(error); using stats=region\n".utf8))
-            return (nil, "region: \(error)")
+            // The reason only: the store's name for the file may be a server path.
+            throw RenderError.damagedStoredStatistics(plan.image.name, error.reason)
         }
     }
 

@@ -50,23 +50,41 @@ import ZarrCore
 
     @Test func damagedFilesAreRefusedNamingTheFile() throws {
         let good = sample().bytes
-        var flipped = good
-        flipped[60] ^= 0x10
-        var reordered = sample()
-        reordered.channels[0].count = 9  // bins no longer add up; checksum is recomputed
+        var wrongCount = sample()
+        wrongCount.channels[0].count = 9  // bins no longer add up; checksum is recomputed
         let cases: [(String, [UInt8])] = [
-            ("empty", []), ("magic", Array("XXXX".utf8) + good.dropFirst(4)), ("truncated", Array(good.prefix(good.count - 8))),
-            ("odd length", Array(good.prefix(good.count - 3))), ("bit flip", flipped), ("counts", reordered.bytes),
-            ("extra word", Array(good.dropLast(8)) + [UInt8](repeating: 0, count: 16)),
+            ("empty", []), ("magic", Array("XXXX".utf8) + good.dropFirst(4)), ("unknown version", Array("TSS3".utf8) + good.dropFirst(4)),
+            ("counts", wrongCount.bytes), ("trailing bytes", good + [0]),
         ]
-        for (what, bytes) in cases {
-            #expect(throws: ImageStatisticsError.self, "\(what)") { try ImageStatistics(parsing: bytes, name: "img/.tessera-stats.bin") }
-            do { _ = try ImageStatistics(parsing: bytes, name: "img/.tessera-stats.bin") } catch {
-                #expect("\(error)".contains("img/.tessera-stats.bin"))
-            }
-        }
+        for (what, bytes) in cases { expectRefused(bytes, what) }
         let store = MemoryStore()
         try store.set("img/.tessera-stats.bin", Array(good.prefix(good.count / 2)))
         #expect(throws: ImageStatisticsError.self) { try ImageStatistics.read(store: store, imagePath: "img") }
+    }
+
+    /// Every truncation and every single flipped bit of a version 2 file is refused (the
+    /// payload length and CRC-32C in its header), naming the file.
+    @Test func everyTruncationAndBitFlipIsRefused() {
+        let good = sample().bytes
+        #expect(good.starts(with: Array("TSS2".utf8)))
+        for n in 0..<good.count { expectRefused(Array(good.prefix(n)), "first \(n) bytes") }
+        for i in 0..<good.count {
+            for bit in 0..<8 {
+                var flipped = good
+                flipped[i] ^= 1 << UInt8(bit)
+                expectRefused(flipped, "byte \(i) bit \(bit)")
+            }
+        }
+    }
+
+    func expectRefused(_ bytes: [UInt8], _ what: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        do {
+            let parsed = try ImageStatistics(parsing: bytes, name: "img/.tessera-stats.bin")
+            Issue.record("\(what): read as \(parsed.channels.map(\.count))", sourceLocation: sourceLocation)
+        } catch let error as ImageStatisticsError {
+            #expect("\(error)".contains("img/.tessera-stats.bin"), "\(what): \(error)", sourceLocation: sourceLocation)
+        } catch {
+            Issue.record("\(what): \(error)", sourceLocation: sourceLocation)
+        }
     }
 }

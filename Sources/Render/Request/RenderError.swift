@@ -19,6 +19,10 @@ public enum RenderError: Error, CustomStringConvertible, Equatable, Sendable {
     /// `stats=image` for an image without stored statistics (converted by an older
     /// Tessera or another tool, or float16): 409, naming the image.
     case noStoredStatistics(String)
+    /// `stats=image` for an image whose stored statistics are damaged (truncated, a bad
+    /// checksum) or describe another image (rewritten by another tool since): 409, naming
+    /// the image and the reason. No fallback, so a whole-image window is never a region's.
+    case damagedStoredStatistics(String, String)
 
     /// The HTTP status the gateway answers with.
     public var status: Int {
@@ -28,7 +32,7 @@ public enum RenderError: Error, CustomStringConvertible, Equatable, Sendable {
         case .unsupportedImage: return 422
         case .notImplemented: return 501
         case .encoder: return 500
-        case .noStoredStatistics: return 409
+        case .noStoredStatistics, .damagedStoredStatistics: return 409
         }
     }
 
@@ -55,6 +59,8 @@ public enum RenderError: Error, CustomStringConvertible, Equatable, Sendable {
         case let .encoder(reason): return "encoding failed: \(reason)"
         case let .noStoredStatistics(image):
             return "stats: '\(image)' has no stored statistics (.tessera-stats.bin; images converted before Tessera wrote them, or by other tools, or float16); use stats=region or convert it again"
+        case let .damagedStoredStatistics(image, reason):
+            return "stats: '\(image)' has unusable stored statistics (.tessera-stats.bin: \(reason)); use stats=region or convert it again"
         }
     }
 }

@@ -6,14 +6,17 @@ block by block (many blocks per channel). `tessera render --stats image --window
 prints the window it used; it must equal `np.percentile` (numpy's default `linear`
 method) over every level-0 pixel of the channel, all z, exactly for uint8/uint16, and lie
 within one key bin (2**-7 of the larger neighbouring order statistic's magnitude) for
-float32 (`np.nanpercentile`: NaNs are counted apart). A damaged file is refused with its
-reason and the render falls back to the pixels read; a missing one is a clear error.
+float32 (`np.nanpercentile`: NaNs are counted apart). A damaged file and a missing one
+are each a clear error (409 JSON from the gateway), never a window of the pixels read.
+Version 1 files, written by earlier releases (`fixtures/stats_v1/`), still give the same
+windows.
 """
 
 from __future__ import annotations
 
 import re
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -118,26 +121,58 @@ def test_float_windows_within_one_bin(images, run_tessera, tmp_path, low, high):
 def test_file_is_written_before_the_group_metadata_and_not_served_by_name(images):
     image, data, _ = images["u8"]
     stats = (image / STATS).read_bytes()
-    assert stats[:4] == b"TSS1"
+    assert stats[:4] == b"TSS2"
     assert not any(p.name.startswith(".tessera-histogram-") for p in image.iterdir())
 
 
-@pytest.mark.parametrize("damage", ["truncate", "flip", "garbage", "empty"])
-def test_damaged_file_is_refused_and_the_render_falls_back(images, run_tessera, tmp_path, damage):
+DAMAGE = {
+    "truncate": lambda raw: raw[: len(raw) // 2],
+    "flip": lambda raw: raw[:40] + bytes([raw[40] ^ 1]) + raw[41:],
+    "garbage": lambda raw: b"not a stats file at all",
+    "empty": lambda raw: b"",
+}
+
+
+@pytest.mark.parametrize("damage", sorted(DAMAGE))
+def test_damaged_file_is_a_clear_error(images, run_tessera, tmp_path, damage):
+    """No window from the pixels read in its place: that would claim to cover the whole
+    image and not do so."""
     image, data, _ = images["u8"]
     copy = tmp_path / "copy.ome.zarr"
     shutil.copytree(image, copy)
-    raw = (copy / STATS).read_bytes()
-    broken = {"truncate": raw[: len(raw) // 2], "flip": raw[:40] + bytes([raw[40] ^ 1]) + raw[41:],
-              "garbage": b"not a stats file at all", "empty": b""}[damage]
-    (copy / STATS).write_bytes(broken)
-    proc, lo, hi = stats_window(run_tessera, copy, tmp_path / "d.png", 1, 99)
-    assert "is not a usable statistics file" in proc.stderr and STATS in proc.stderr, proc.stderr
-    assert "(stats=image: region:" in proc.stderr
-    region = run_tessera("render", copy, tmp_path / "r.png", "--window", "p1,p99", "--size", "64")
-    assert region.returncode == 0, region.stderr
-    printed = re.search(r"window (\S+),(\S+?), \d+ bytes", region.stderr)
-    assert printed and [lo, hi] == [float(printed.group(1)), float(printed.group(2))]
+    (copy / STATS).write_bytes(DAMAGE[damage]((copy / STATS).read_bytes()))
+    proc = stats_window(run_tessera, copy, tmp_path / "d.png", 1, 99, expect_ok=False)
+    assert proc.returncode != 0
+    assert "has unusable stored statistics" in proc.stderr and STATS in proc.stderr, proc.stderr
+    assert "stats=region" in proc.stderr
+    assert not (tmp_path / "d.png").exists()
+
+
+FIXTURES = Path(__file__).parent / "fixtures" / "stats_v1"
+
+
+@pytest.mark.parametrize("low,high", PERCENTILES)
+def test_version_1_files_still_read(run_tessera, tmp_path, low, high):
+    """Images converted by an earlier release (the fixture's `.tessera-stats.bin` is
+    version 1, "TSS1", written by that release's writer) keep their windows: exact for
+    uint16, within one key bin for float32."""
+    u16 = tifffile.imread(FIXTURES / "v1_u16c.tif")
+    image = FIXTURES / "v1_u16c.ome.zarr"
+    assert (image / STATS).read_bytes()[:4] == b"TSS1"
+    for channel in range(u16.shape[0]):
+        proc, lo, hi = stats_window(run_tessera, image, tmp_path / f"u{channel}.png", low, high, channel)
+        assert "(stats=image: exact)" in proc.stderr
+        assert [lo, hi] == [float(v) for v in np.percentile(u16[channel], [low, high])]
+    f32 = tifffile.imread(FIXTURES / "v1_f32.tif")
+    image = FIXTURES / "v1_f32.ome.zarr"
+    assert (image / STATS).read_bytes()[:4] == b"TSS1"
+    proc, lo, hi = stats_window(run_tessera, image, tmp_path / "f.png", low, high)
+    assert "(stats=image: approximate)" in proc.stderr
+    for got, p in ((lo, low), (hi, high)):
+        want, bound = within_one_bin(got, f32, p)
+        assert abs(got - want) <= bound, f"p{p}: {got} vs numpy {want} (bound {bound})"
+    if (low, high) == (0, 100):
+        assert [lo, hi] == [float(np.nanmin(f32)), float(np.nanmax(f32))]
 
 
 def test_missing_file_is_a_clear_error(images, run_tessera, tmp_path):
@@ -212,8 +247,8 @@ def run_tessera_ok(runner, *args):
 
 
 def test_gateway_answers_stats_image_and_409_without_the_file(images, tessera_bin, run_tessera, tmp_path):
-    """The render route: stats=image gives the CLI's picture; without the file, a 409
-    JSON naming the image; the file itself is never served."""
+    """The render route: stats=image gives the CLI's picture; without the file, or with a
+    damaged one, a 409 JSON naming the image; the file itself is never served."""
     import json
 
     from gateway_server import GatewayServer
@@ -224,6 +259,9 @@ def test_gateway_answers_stats_image_and_409_without_the_file(images, tessera_bi
     shutil.copytree(images["u16c"][0], root / "with.ome.zarr")
     shutil.copytree(images["u16c"][0], root / "without.ome.zarr")
     (root / "without.ome.zarr" / STATS).unlink()
+    shutil.copytree(images["u16c"][0], root / "damaged.ome.zarr")
+    raw = (root / "damaged.ome.zarr" / STATS).read_bytes()
+    (root / "damaged.ome.zarr" / STATS).write_bytes(DAMAGE["flip"](raw))
     srv = GatewayServer(tessera_bin, "--root", f"data={root}")
     try:
         query = "window=p1,p99&stats=image&c=1&size=64"
@@ -237,6 +275,10 @@ def test_gateway_answers_stats_image_and_409_without_the_file(images, tessera_bi
         status, headers, body = get(srv, f"/render/data/without.ome.zarr?{query}")
         assert status == 409 and headers["content-type"].startswith("application/json")
         assert "has no stored statistics" in json.loads(body)["error"]
+        status, headers, body = get(srv, f"/render/data/damaged.ome.zarr?{query}")
+        assert status == 409 and headers["content-type"].startswith("application/json"), body
+        error = json.loads(body)["error"]
+        assert "damaged.ome.zarr" in error and f"{STATS}: its checksum does not match" in error, error
         status, _, _ = get(srv, f"/data/with.ome.zarr/{STATS}")
         assert status == 404
     finally:
