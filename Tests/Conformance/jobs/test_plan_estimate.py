@@ -47,9 +47,9 @@ def test_estimate_of_sampled_inputs_is_their_conversion(run_tessera, tmp_path):
 def test_a_large_image_is_sampled_by_a_region(run_tessera, tmp_path):
     src = tmp_path / "in"
     src.mkdir()
-    # Large enough that the stored statistics (one sparse histogram per image, up to ~1 MB
-    # for 16-bit values whatever the image's size, counted once per input) are a small share
-    # of the output, as they are for the images a job samples.
+    # Large enough that the stored statistics (one compact histogram per image, up to
+    # ~75-135 KB for 16-bit values whatever the image's size, counted once per input) are a
+    # small share of the output, as they are for the images a job samples.
     data = ci.pixels("uint16", (1600, 1200), seed=4)
     ci.write_tiff(src / "big.tif", data, "yx", tile=(64, 64))
     job = tmp_path / "job.json"
