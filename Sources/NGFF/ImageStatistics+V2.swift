@@ -23,7 +23,8 @@ extension ImageStatistics {
 
     func encodedV2() -> [UInt8] {
         var p = [UInt8]()
-        func put(_ v: Int) { LEB128.append(UInt64(v), to: &p) }
+        // Clamped, not trapping: every value is a count or a size, never negative here.
+        func put(_ v: Int) { LEB128.append(UInt64(clamping: v), to: &p) }
         func putBits(_ d: Double) { withUnsafeBytes(of: d.bitPattern.littleEndian) { p += $0 } }
         put(Int(kind.rawValue))
         let name = Array(dataType.rawValue.utf8)
