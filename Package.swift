@@ -127,6 +127,8 @@ let package = Package(
                            "Catalog", "CatalogSQLite", "CatalogPostgres", "CatalogStores"],  // catalog search latency
             path: "Benchmarks/TesseraBench"
         ),
+        // What several test targets share: the seeded generator (SplitMix64) of random cases.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         // Links every C module once so a broken install of any of them fails the
         // test build, not the first feature that happens to use it.
         .testTarget(
@@ -139,10 +141,10 @@ let package = Package(
         .testTarget(name: "NGFFTests", dependencies: ["NGFF", "ZarrCore"]),
         .testTarget(name: "ImageSourcesTests", dependencies: ["ImageSources", "ZarrCore", "CTIFF"]),
         .testTarget(name: "PyramidTests", dependencies: ["Pyramid", "ZarrCore"]),
-        .testTarget(name: "ConversionTests", dependencies: ["Conversion", "ZarrCore", "Storage", "ImageSources", "NGFF"]),
-        .testTarget(name: "RenderTests", dependencies: ["Render", "ZarrCore", "Storage", "NGFF"]),
-        .testTarget(name: "BatchTests", dependencies: ["Batch", "Conversion", "ZarrCore", "Storage", "ImageSources"]),
-        .testTarget(name: "CatalogTests", dependencies: ["Catalog", "CatalogStores", "CatalogSQLite", "CatalogPostgres"]),
+        .testTarget(name: "ConversionTests", dependencies: ["Conversion", "ZarrCore", "Storage", "ImageSources", "NGFF", "TestSupport"]),
+        .testTarget(name: "RenderTests", dependencies: ["Render", "ZarrCore", "Storage", "NGFF", "TestSupport"]),
+        .testTarget(name: "BatchTests", dependencies: ["Batch", "Conversion", "ZarrCore", "Storage", "ImageSources", "TestSupport"]),
+        .testTarget(name: "CatalogTests", dependencies: ["Catalog", "CatalogStores", "CatalogSQLite", "CatalogPostgres", "TestSupport"]),
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "Catalog"]),
         .testTarget(
             name: "GatewayTests",

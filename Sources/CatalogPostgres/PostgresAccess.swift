@@ -18,21 +18,16 @@ extension PostgresCatalog {
         let logger = logger
         return try await transaction("changing access of \(name)") { connection in
             let found = try await Self.fetchRecords(connection, query, logger: logger)
-            var changed = false
-            for record in found {
-                guard let id = record.id else { continue }
-                let rule = record.access.applying(change)
-                guard rule != record.access else { continue }
-                changed = true
-                try await connection.query("""
-                    UPDATE dataset SET owner_group = \(rule.ownerGroup), is_public = \(rule.isPublic),
-                      updated = \(Date().timeIntervalSince1970) WHERE id = \(id)
-                    """, logger: logger)
-                if rule.accessGroups != record.access.accessGroups {
-                    try await Self.replaceGroups(connection, id: id, groups: rule.accessGroups, logger: logger)
+            for write in change.writes(for: found, updated: Date().timeIntervalSince1970) {
+                switch write {
+                case let .rule(id, ownerGroup, isPublic, updated):
+                    try await connection.query("""
+                        UPDATE dataset SET owner_group = \(ownerGroup), is_public = \(isPublic), updated = \(updated) WHERE id = \(id)
+                        """, logger: logger)
+                case let .groups(id, groups): try await Self.replaceGroups(connection, id: id, groups: groups, logger: logger)
+                case .bumpAccessVersion: try await Self.bumpAccessVersion(connection, logger: logger)
                 }
             }
-            if changed { try await Self.bumpAccessVersion(connection, logger: logger) }
             return found.count
         }
     }

@@ -8,19 +8,15 @@ extension SQLiteCatalog {
         let (column, value) = Self.column(selector)
         return try await write("changing access of \(value)") { db in
             let found = try Self.fetchRecords(db, sql: "SELECT * FROM dataset WHERE \(column) = ?", arguments: [value])
-            var changed = false
-            for record in found {
-                guard let id = record.id else { continue }
-                let rule = record.access.applying(change)
-                guard rule != record.access else { continue }
-                changed = true
-                try db.execute(sql: "UPDATE dataset SET owner_group = ?, is_public = ?, updated = ? WHERE id = ?",
-                               arguments: [rule.ownerGroup, rule.isPublic, Date().timeIntervalSince1970, id])
-                if rule.accessGroups != record.access.accessGroups {
-                    try Self.replaceGroups(db, id: id, groups: rule.accessGroups)
+            for write in change.writes(for: found, updated: Date().timeIntervalSince1970) {
+                switch write {
+                case let .rule(id, ownerGroup, isPublic, updated):
+                    try db.execute(sql: "UPDATE dataset SET owner_group = ?, is_public = ?, updated = ? WHERE id = ?",
+                                   arguments: [ownerGroup, isPublic, updated, id])
+                case let .groups(id, groups): try Self.replaceGroups(db, id: id, groups: groups)
+                case .bumpAccessVersion: try Self.bumpAccessVersion(db)
                 }
             }
-            if changed { try Self.bumpAccessVersion(db) }
             return found.count
         }
     }

@@ -58,7 +58,7 @@ struct CatalogAddCommand: AsyncParsableCommand {
 /// Finds the NGFF datasets under one location and reads what each holds.
 enum NGFFDiscovery {
     struct Found {
-        var converted: ConvertedDataset
+        var converted: DatasetRecord
         var metadata: JSONValue
     }
 
@@ -145,8 +145,8 @@ enum NGFFDiscovery {
         let location = place(base, path)
         let named = NGFFHarvest.imageAttributes(imageAttributes)["multiscales"]?.arrayValue?.first?["name"]?.stringValue
         let name = named.flatMap { $0.isEmpty ? nil : $0 } ?? (location as NSString).lastPathComponent
-        let converted = ConvertedDataset(name: name, location: location, format: "ngff", storedBytes: Int64(stored),
-                                         dimensions: NGFFHarvest.dimensions(imageAttributes, levels: levels))
+        let converted = DatasetRecord(name: name, location: location, format: "ngff", storedBytes: Int64(stored),
+                                      dimensions: NGFFHarvest.dimensions(imageAttributes, levels: levels))
         // A collection's NGFF description is its series 0's; Tessera's attribute may sit on either.
         var harvested = imageAttributes
         if harvested["tessera"] == nil, let tessera = attributes["tessera"] { harvested["tessera"] = tessera }

@@ -54,15 +54,15 @@ final class CatalogRecorder: ConversionObserver {
         }
     }
 
-    func dataset(_ c: ObservedConversion, output: ObservedOutput?) -> ConvertedDataset {
+    func dataset(_ c: ObservedConversion, output: ObservedOutput?) -> DatasetRecord {
         let dimensions = c.level0.map { l in
             Dimensions(shape: l.shape.map(Int64.init), axes: l.axes, dataType: l.dataType,
                        physical: zip(l.spacing, l.units).map { size, unit in size.map { PhysicalSize(size: $0, unit: unit) } })
         }
-        return ConvertedDataset(name: c.name, location: Self.absoluteLocation(c.destination), sourcePath: c.sourcePath,
-                                sourcePart: c.part.isEmpty ? nil : c.part, format: c.format, sourceBytes: Int64(c.fileBytes),
-                                storedBytes: output.map { Int64($0.outputBytes) }, checksum: c.checksum,
-                                fileModified: c.fileModified, dimensions: dimensions, access: access, uploader: uploader(c))
+        return DatasetRecord(name: c.name, location: Self.absoluteLocation(c.destination), sourcePath: c.sourcePath,
+                             sourcePart: c.part.isEmpty ? nil : c.part, format: c.format, sourceBytes: Int64(c.fileBytes),
+                             storedBytes: output.map { Int64($0.outputBytes) }, checksum: c.checksum,
+                             fileModified: c.fileModified, dimensions: dimensions, access: access, uploader: uploader(c))
     }
 
     /// Who uploaded the source, when it is an upload staged by the gateway

@@ -1,18 +1,7 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import Batch
-
-/// A seeded generator, so a failing case can be run again.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 func sized(_ name: String, _ bytes: Int, images: Int = 1) -> SizedInput {
     SizedInput(input: PlanInput(input: "/in/\(name)", origin: name), format: "tiff", fileBytes: bytes, pixelBytes: bytes, images: images, error: nil)
@@ -20,7 +9,7 @@ func sized(_ name: String, _ bytes: Int, images: Int = 1) -> SizedInput {
 
 @Suite struct PlanBalancingTests {
     @Test func hundredThousandRandomSizesLandWithinTenPercentOfTheMean() {
-        var rng = SplitMix64(state: 16)
+        var rng = SplitMix64(seed: 16)
         let weights = (0..<100_000).map { _ in Int.random(in: 1_000...5_000_000, using: &rng) }
         let tasks = WorkBalancer.assign(weights, tasks: 64)
         let loads = WorkBalancer.loads(weights, tasks: tasks, count: 64)
@@ -31,7 +20,7 @@ func sized(_ name: String, _ bytes: Int, images: Int = 1) -> SizedInput {
     }
 
     @Test func sameWeightsGiveTheSameTasksAndTiesGoToTheLowerTask() {
-        var rng = SplitMix64(state: 7)
+        var rng = SplitMix64(seed: 7)
         let weights = (0..<5_000).map { _ in Int.random(in: 1...1_000, using: &rng) }
         #expect(WorkBalancer.assign(weights, tasks: 13) == WorkBalancer.assign(weights, tasks: 13))
         #expect(WorkBalancer.assign([5, 5, 5, 5], tasks: 2) == [0, 1, 0, 1])

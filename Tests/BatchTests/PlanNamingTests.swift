@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import Batch
 
 @Suite struct PlanNamingTests {
@@ -21,7 +22,7 @@ import Testing
     @Test func namesDoNotDependOnTheOrderInputsAreGiven() throws {
         let paths = ["/d/a/x.tif", "/d/b/x.tif", "/d/b/x.tiff", "/d/c/deep/y.h5", "/d/z.fits"]
         let reference = try names(paths)
-        var rng = SplitMix64(state: 3)
+        var rng = SplitMix64(seed: 3)
         for _ in 0..<10 { #expect(try names(paths.shuffled(using: &rng)) == reference) }
     }
 

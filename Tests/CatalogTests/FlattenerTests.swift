@@ -87,7 +87,7 @@ import ZarrCore
     }
 
     @Test func harvesterRecords() {
-        let d = ConvertedDataset(name: "m31", location: "/data/m31.ome.zarr", format: "fits")
+        let d = DatasetRecord(name: "m31", location: "/data/m31.ome.zarr", format: "fits")
         let start = Harvester.starting(d, now: 10)
         #expect(start.status == .converting && start.created == 10 && !start.uid.isEmpty)
         let (ready, harvest) = Harvester.finished(d, metadata: ["format": "fits", "scopes": [scope("hdu0", [("DATE-OBS", "1970-01-02")])]], now: 11)

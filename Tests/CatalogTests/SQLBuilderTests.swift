@@ -2,6 +2,7 @@
 import CatalogSQLite
 import Foundation
 import Testing
+import TestSupport
 
 @Suite struct SQLBuilderTests {
     let parser = SearchQueryParser(configuration: observatoryElements)
@@ -118,7 +119,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: dir) }
         let store = try SQLiteCatalog(path: dir.appendingPathComponent("c.sqlite").path)
         try await store.migrate()
-        var rng = SeededGenerator(seed: 26)
+        var rng = SplitMix64(seed: 26)
         let groups = ["a", "b", "c", "d", "globalaccess", "A", "a b", "'", ""]
         func someGroups() -> Set<String> { Set((0..<Int.random(in: 0...3, using: &rng)).map { _ in groups.randomElement(using: &rng) ?? "a" }) }
         var rules = [String: DatasetRule]()
@@ -140,18 +141,5 @@ import Testing
             #expect(Set(page.datasets.map(\.uid)) == expected, "\(viewer)")
         }
         try await store.close()
-    }
-}
-
-/// A small deterministic generator (SplitMix64) so a failing case can be replayed.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

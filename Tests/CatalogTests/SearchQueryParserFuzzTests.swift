@@ -1,6 +1,7 @@
 @testable import Catalog
 import Foundation
 import Testing
+import TestSupport
 
 /// Seeded fuzzing of the search parser and the SQL builders behind it: random bytes as
 /// parameter names and values, random mutations of well-formed queries, and random
@@ -11,18 +12,6 @@ import Testing
 /// pages it.
 @Suite struct SearchQueryParserFuzzTests {
     let parser = SearchQueryParser(configuration: observatoryElements)
-
-    /// SplitMix64: a fixed sequence on every platform (the system generator is not seedable).
-    struct Seeded: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
 
     static let names = ["q", "limit", "after", "sort", "object", "exptime.min", "exptime.max", "observed.from", "observed.to",
                         "filter", "format", "position.ra", "position.dec", "position.radius"]
@@ -48,7 +37,7 @@ import Testing
     }
 
     @Test func randomBytesAreQueriesOrTypedRefusals() {
-        var rng = Seeded(state: 27)
+        var rng = SplitMix64(seed: 27)
         for _ in 0..<3000 {
             var pairs = [(name: String, value: String)]()
             for _ in 0..<Int.random(in: 0...6, using: &rng) {
@@ -63,7 +52,7 @@ import Testing
     }
 
     @Test func mutatedQueriesAreQueriesOrTypedRefusals() {
-        var rng = Seeded(state: 6)
+        var rng = SplitMix64(seed: 6)
         for _ in 0..<5000 {
             var pairs = [(name: String, value: String)]()
             for _ in 0..<Int.random(in: 1...8, using: &rng) {
@@ -75,7 +64,7 @@ import Testing
     }
 
     @Test func wellFormedQueriesAreAcceptedAndTheirCursorsPageThem() throws {
-        var rng = Seeded(state: 19)
+        var rng = SplitMix64(seed: 19)
         for _ in 0..<2000 {
             var pairs = [(name: String, value: String)]()
             if Bool.random(using: &rng) { pairs.append(("object", ["ngc", "M31", "100%_", "Å b"].randomElement(using: &rng)!)) }

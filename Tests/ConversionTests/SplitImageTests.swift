@@ -5,6 +5,7 @@ import NGFF
 import Storage
 import Synchronization
 import Testing
+import TestSupport
 import ZarrCore
 
 /// An image of any pixel type held in memory, read block by block like a tiled file.
@@ -163,7 +164,7 @@ func sameOutput(_ a: any Store, _ b: any Store) throws -> Bool {
             #expect(regions.count > 2, "\(name): \(regions.count) regions")
             let store = RecordingStore()
             let split = c.split(into: store, regions: regions, regionLevels: regionLevels)
-            var rng = SeededRandom(seed: UInt64(parts))
+            var rng = SplitMix64(seed: UInt64(parts))
             var finishedBy = [Int]()
             var written = [Int: Set<String>]()
             for (i, r) in regions.indices.shuffled(using: &rng).enumerated() {
@@ -273,15 +274,5 @@ func sameOutput(_ a: any Store, _ b: any Store) throws -> Bool {
         return array.storedChunks(in: try store.list(prefix: "\(level)/")).filter { e in
             e.coords.indices.allSatisfy { e.coords[$0] >= box.origin[$0] && e.coords[$0] < box.origin[$0] + box.counts[$0] }
         }.map(\.entry.key).sorted()
-    }
-}
-
-/// A small deterministic generator, so a shuffled order can be repeated.
-struct SeededRandom: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed &+ 0x9E3779B97F4A7C15 }
-    mutating func next() -> UInt64 {
-        state = state &* 6364136223846793005 &+ 1442695040888963407
-        return state ^ (state >> 29)
     }
 }

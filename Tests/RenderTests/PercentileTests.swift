@@ -1,5 +1,6 @@
 @testable import Render
 import Testing
+import TestSupport
 import ZarrCore
 
 /// Percentiles against numpy 2.4's `np.percentile` (values printed by numpy on this
@@ -34,7 +35,7 @@ import ZarrCore
 
     @Test(arguments: [1, 2, 3, 17, 1000, 4097])
     func histogramAndSelectionAgreeWithSorting(count: Int) {
-        var rng = SplitMix(seed: UInt64(count))
+        var rng = SplitMix64(seed: UInt64(count))
         let small = (0..<count).map { _ in UInt16(rng.next() % 300) }  // many ties
         let wide = (0..<count).map { _ in Double(Int(rng.next() % 2000)) - 1000.5 }
         let ps = [0, 0.1, 1, 25, 50, 62.5, 99, 99.9, 100]
@@ -42,18 +43,5 @@ import ZarrCore
         #expect(Percentile.linear(plane(.float64, wide), ps) == ps.map { reference(wide.sorted(), $0) })
         let asInt32 = wide.map { Int32($0 + 0.5) }
         #expect(Percentile.linear(plane(.int32, asInt32), ps) == ps.map { reference(asInt32.map(Double.init).sorted(), $0) })
-    }
-}
-
-/// A small deterministic generator for test data.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

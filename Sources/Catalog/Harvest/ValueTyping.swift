@@ -8,7 +8,8 @@ public enum ValueTyping {
     // MARK: dates
 
     /// Seconds since 1970 (UTC) of a string in one of the accepted date forms, or `nil`:
-    /// - ISO 8601 `YYYY-MM-DD[Thh:mm[:ss[.f…]]][Z|±hh:mm]` (no zone = UTC, as FITS defines);
+    /// - ISO 8601 `YYYY-MM-DD[Thh:mm[:ss[.f…]]][Z|±hh:mm]` (no zone = UTC, as FITS defines),
+    ///   the grammar search parameters are read with too (`ISODate`);
     /// - FITS's old `DD/MM/YY` (years 1900–1999, as the FITS standard defines it);
     /// - TIFF's `YYYY:MM:DD hh:mm:ss`.
     /// Strict: every field has its exact width and range; nothing else is read as a date
@@ -17,87 +18,15 @@ public enum ValueTyping {
         let b = Array(text.utf8)
         if b.count == 19, b[4] == UInt8(ascii: ":"), b[7] == UInt8(ascii: ":"), b[10] == UInt8(ascii: " "),
            b[13] == UInt8(ascii: ":"), b[16] == UInt8(ascii: ":") {
-            guard let y = digits(b, 0, 4), let mo = digits(b, 5, 2), let d = digits(b, 8, 2),
-                  let h = digits(b, 11, 2), let mi = digits(b, 14, 2), let s = digits(b, 17, 2) else { return nil }
-            return civil(y, mo, d, h, mi, Double(s))
+            guard let y = ISODate.digits(b, 0, 4), let mo = ISODate.digits(b, 5, 2), let d = ISODate.digits(b, 8, 2),
+                  let h = ISODate.digits(b, 11, 2), let mi = ISODate.digits(b, 14, 2), let s = ISODate.digits(b, 17, 2) else { return nil }
+            return ISODate.civil(y, mo, d, h, mi, Double(s))
         }
         if b.count == 8, b[2] == UInt8(ascii: "/"), b[5] == UInt8(ascii: "/") {
-            guard let d = digits(b, 0, 2), let mo = digits(b, 3, 2), let y = digits(b, 6, 2) else { return nil }
-            return civil(1900 + y, mo, d, 0, 0, 0)
+            guard let d = ISODate.digits(b, 0, 2), let mo = ISODate.digits(b, 3, 2), let y = ISODate.digits(b, 6, 2) else { return nil }
+            return ISODate.civil(1900 + y, mo, d, 0, 0, 0)
         }
-        return isoDate(b)
-    }
-
-    private static func isoDate(_ b: [UInt8]) -> Double? {
-        guard b.count >= 10, b[4] == UInt8(ascii: "-"), b[7] == UInt8(ascii: "-"),
-              let y = digits(b, 0, 4), let mo = digits(b, 5, 2), let d = digits(b, 8, 2) else { return nil }
-        if b.count == 10 { return civil(y, mo, d, 0, 0, 0) }
-        guard b[10] == UInt8(ascii: "T"), b.count >= 16, b[13] == UInt8(ascii: ":"),
-              let h = digits(b, 11, 2), let mi = digits(b, 14, 2) else { return nil }
-        var i = 16
-        var seconds = 0.0
-        if i < b.count, b[i] == UInt8(ascii: ":") {
-            guard let s = digits(b, i + 1, 2) else { return nil }
-            seconds = Double(s)
-            i += 3
-            if i < b.count, b[i] == UInt8(ascii: ".") {
-                var j = i + 1
-                var fraction = 0.0, scale = 0.1
-                while j < b.count, let digit = digitValue(b[j]) {
-                    fraction += Double(digit) * scale
-                    scale /= 10
-                    j += 1
-                }
-                guard j > i + 1 else { return nil }
-                seconds += fraction
-                i = j
-            }
-        }
-        var offset = 0
-        if i < b.count {
-            if b[i] == UInt8(ascii: "Z"), i + 1 == b.count {
-                i += 1
-            } else if b[i] == UInt8(ascii: "+") || b[i] == UInt8(ascii: "-"), i + 6 == b.count, b[i + 3] == UInt8(ascii: ":"),
-                      let oh = digits(b, i + 1, 2), let om = digits(b, i + 4, 2), oh <= 23, om <= 59 {
-                offset = (oh * 60 + om) * 60 * (b[i] == UInt8(ascii: "-") ? -1 : 1)
-                i += 6
-            } else {
-                return nil
-            }
-        }
-        guard i == b.count, let local = civil(y, mo, d, h, mi, seconds) else { return nil }
-        return local - Double(offset)
-    }
-
-    /// Unix seconds of a proleptic Gregorian date and time (UTC), or `nil` when a field is out
-    /// of range (month 1–12, the month's days, hour 0–23, minute 0–59, second < 60).
-    static func civil(_ y: Int, _ m: Int, _ d: Int, _ h: Int, _ mi: Int, _ s: Double) -> Double? {
-        guard (1...12).contains(m), d >= 1, h <= 23, mi <= 59, s < 60 else { return nil }
-        let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
-        let days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
-        guard d <= days[m - 1] else { return nil }
-        // Days from 1970-01-01 (Howard Hinnant's days_from_civil).
-        let yy = m <= 2 ? y - 1 : y
-        let era = (yy >= 0 ? yy : yy - 399) / 400
-        let yoe = yy - era * 400
-        let doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        let dayNumber = era * 146_097 + doe - 719_468
-        return Double(dayNumber) * 86400 + Double(h * 3600 + mi * 60) + s
-    }
-
-    private static func digitValue(_ c: UInt8) -> Int? {
-        c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9") ? Int(c - UInt8(ascii: "0")) : nil
-    }
-
-    private static func digits(_ b: [UInt8], _ start: Int, _ count: Int) -> Int? {
-        guard start >= 0, start + count <= b.count else { return nil }
-        var value = 0
-        for c in b[start..<(start + count)] {
-            guard let d = digitValue(c) else { return nil }
-            value = value * 10 + d
-        }
-        return value
+        return ISODate.seconds(b, .harvest)
     }
 
     // MARK: sexagesimal angles
@@ -157,24 +86,24 @@ public enum ValueTyping {
         let b = Array(text.utf8)
         var i = 0
         if i < b.count, b[i] == UInt8(ascii: "-") { i += 1 }
-        guard i < b.count, let first = digitValue(b[i]) else { return nil }
+        guard i < b.count, let first = ISODate.digitValue(b[i]) else { return nil }
         i += 1
         if first == 0 {
-            guard i == b.count || digitValue(b[i]) == nil else { return nil }
+            guard i == b.count || ISODate.digitValue(b[i]) == nil else { return nil }
         } else {
-            while i < b.count, digitValue(b[i]) != nil { i += 1 }
+            while i < b.count, ISODate.digitValue(b[i]) != nil { i += 1 }
         }
         if i < b.count, b[i] == UInt8(ascii: ".") {
             i += 1
             let start = i
-            while i < b.count, digitValue(b[i]) != nil { i += 1 }
+            while i < b.count, ISODate.digitValue(b[i]) != nil { i += 1 }
             guard i > start else { return nil }
         }
         if i < b.count, b[i] == UInt8(ascii: "e") || b[i] == UInt8(ascii: "E") {
             i += 1
             if i < b.count, b[i] == UInt8(ascii: "+") || b[i] == UInt8(ascii: "-") { i += 1 }
             let start = i
-            while i < b.count, digitValue(b[i]) != nil { i += 1 }
+            while i < b.count, ISODate.digitValue(b[i]) != nil { i += 1 }
             guard i > start else { return nil }
         }
         guard i == b.count, let value = Double(text), value.isFinite else { return nil }

@@ -1,3 +1,4 @@
+import Foundation
 import ZarrCore
 
 /// Where a dataset stands in its life: a row is written as `converting` before the first
@@ -12,6 +13,8 @@ public enum DatasetStatus: String, Sendable, Codable, CaseIterable {
 ///
 /// `uid` is the stable public name (the API's `{id}`); `id` is the store's own key, never
 /// shown outside. `location` is unique: recording the same location again updates the row.
+/// A writer describes an output with the plain values it knows (`DatasetRecord(name:location:…)`)
+/// and `Harvester` sets the status and times; an empty `uid` is given a fresh one.
 public struct DatasetRecord: Sendable, Equatable {
     /// The store's key, `nil` until the record has been stored.
     public var id: Int64?
@@ -42,18 +45,19 @@ public struct DatasetRecord: Sendable, Equatable {
     public var created: Double
     public var updated: Double
 
-    public init(id: Int64? = nil, uid: String, name: String, root: String? = nil, location: String,
+    public init(id: Int64? = nil, uid: String = "", name: String, root: String? = nil, location: String,
                 sourcePath: String? = nil, sourcePart: String? = nil, format: String? = nil,
                 sourceBytes: Int64? = nil, storedBytes: Int64? = nil, checksum: String? = nil,
                 fileModified: Double? = nil, observed: Double? = nil, dimensions: Dimensions? = nil,
                 access: DatasetRule = DatasetRule(), uploader: String? = nil,
-                status: DatasetStatus, error: String? = nil, created: Double, updated: Double) {
+                status: DatasetStatus = .converting, error: String? = nil,
+                created: Double = Date().timeIntervalSince1970, updated: Double? = nil) {
         self.id = id; self.uid = uid; self.name = name; self.root = root; self.location = location
         self.sourcePath = sourcePath; self.sourcePart = sourcePart; self.format = format
         self.sourceBytes = sourceBytes; self.storedBytes = storedBytes; self.checksum = checksum
         self.fileModified = fileModified; self.observed = observed; self.dimensions = dimensions
         self.access = access; self.uploader = uploader; self.status = status; self.error = error
-        self.created = created; self.updated = updated
+        self.created = created; self.updated = updated ?? created
     }
 }
 
