@@ -130,14 +130,14 @@ struct RenderRoute {
                 subtractionHeaders = (plan.subtraction?.summary, nil)
             } else {
                 let metrics = gateway.metrics, pool = gateway.renderPool
-                let (rendered, _) = try await gateway.renderFlights.picture(material) {
+                let (rendered, _) = try await gateway.renderFlights.run(material) {
                     try await pool.run {
                         let rendered = try Renderer.render(plan, concurrency: 1)
                         if let cache {
                             metrics.renderCache("miss")
                             if cache.put(material, contentType: rendered.contentType, bytes: rendered.bytes) { metrics.renderCache("stored") }
                         }
-                        return RenderFlights.Picture(bytes: rendered.bytes, contentType: rendered.contentType,
+                        return RenderedPicture(bytes: rendered.bytes, contentType: rendered.contentType,
                                                      subtraction: rendered.subtraction, dataType: rendered.dataType.rawValue)
                     }
                 }
