@@ -30,7 +30,10 @@ public enum Renderer {
     /// old ones stop matching.
     public static let version = 1
 
-    public static func render(_ plan: RenderPlan, concurrency: Int = defaultConcurrency) throws -> RenderedImage {
+    /// `backgrounds`: where `subtract=` keeps computed backgrounds (the gateway's), nil to
+    /// compute them for this render only.
+    public static func render(_ plan: RenderPlan, concurrency: Int = defaultConcurrency,
+                              backgrounds: BackgroundReuse? = nil) throws -> RenderedImage {
         let image = plan.image
         let level = image.levels[plan.level]
         let trace = ProcessInfo.processInfo.environment["TESSERA_TRACE_READS"] == "1"
@@ -48,7 +51,7 @@ public enum Renderer {
         // Background subtraction on the grid read, before windows and resampling.
         var subtraction: String?
         if let s = plan.subtraction {
-            let result = try Subtraction.apply(s, plan: plan, planes: planes, concurrency: concurrency)
+            let result = try Subtraction.apply(s, plan: plan, planes: planes, concurrency: concurrency, reuse: backgrounds)
             planes = result.planes
             subtraction = result.summary
         }

@@ -1,4 +1,8 @@
+import Foundation
+import Storage
+import Synchronization
 import Testing
+import ZarrCore
 @testable import Gateway
 
 @Suite struct BrowseTests {
@@ -37,4 +41,47 @@ import Testing
     @Test func shellQuotingSurvivesQuotes() {
         #expect(BrowseRoute.shellQuoted("http://h/a'b/") == "'http://h/a'\\''b/'")
     }
+}
+
+/// A burst of first requests for `/` (or a search) walks each root once: the others wait
+/// for that walk (single flight) instead of each walking the whole hierarchy.
+@Suite struct BrowseIndexFlightTests {
+    @Test func concurrentFirstRequestsWalkARootOnce() async throws {
+        let walks = Walks()
+        let index = BrowseIndex(limits: WalkLimits(documents: 100, bytes: 1 << 20, time: .seconds(5)), lifetime: .seconds(60)) { root, _, _ in
+            walks.add(root)
+            usleep(200_000) // long enough for every request to arrive while it runs
+            return .init(images: [BrowseImage(root: root, path: "a", name: "a", version: "0.5")], stopped: nil, made: .now)
+        }
+        let store = MemoryStore()
+        let found = try await withThrowingTaskGroup(of: Int.self) { group in
+            for n in 0..<24 {
+                group.addTask { try await index.images(root: n % 3 == 0 ? "other" : "lab", store: store).images.count }
+            }
+            return try await group.reduce(0, +)
+        }
+        #expect(found == 24)
+        #expect(walks.count("lab") == 1)
+        #expect(walks.count("other") == 1)
+        // Fresh: served from the cache, no walk.
+        _ = try await index.images(root: "lab", store: store)
+        #expect(walks.count("lab") == 1)
+    }
+
+    @Test func aStaleIndexIsWalkedAgain() async throws {
+        let walks = Walks()
+        let index = BrowseIndex(limits: WalkLimits(documents: 100, bytes: 1 << 20, time: .seconds(5)), lifetime: .zero) { root, _, _ in
+            walks.add(root)
+            return .init(images: [], stopped: nil, made: .now)
+        }
+        _ = try await index.images(root: "lab", store: MemoryStore())
+        _ = try await index.images(root: "lab", store: MemoryStore())
+        #expect(walks.count("lab") == 2)
+    }
+}
+
+private final class Walks: Sendable {
+    private let counts = Mutex<[String: Int]>([:])
+    func add(_ root: String) { counts.withLock { $0[root, default: 0] += 1 } }
+    func count(_ root: String) -> Int { counts.withLock { $0[root] ?? 0 } }
 }

@@ -51,23 +51,23 @@ private final class Gate: Sendable {
         let flights = RenderFlights()
         let gate = Gate()
         let runs = Runs()
-        let work: @Sendable () async throws -> RenderFlights.Picture = {
+        let work: @Sendable () async throws -> RenderedPicture = {
             runs.add()
             await gate.waitSuspending()
-            return RenderFlights.Picture(bytes: [1, 2], contentType: "image/png")
+            return RenderedPicture(bytes: [1, 2], contentType: "image/png")
         }
-        let first = Task { try await flights.picture("m", work) }
+        let first = Task { try await flights.run("m", work) }
         for _ in 0..<2000 where flights.count == 0 { try await Task.sleep(for: .milliseconds(1)) }
-        let second = Task { try await flights.picture("m", work) }
-        let other = Task { try await flights.picture("n", work) }
+        let second = Task { try await flights.run("m", work) }
+        let other = Task { try await flights.run("n", work) }
         try await Task.sleep(for: .milliseconds(50))
         gate.release()
         let (a, b, c) = (try await first.value, try await second.value, try await other.value)
-        #expect(a.picture.bytes == [1, 2] && b.picture.bytes == [1, 2] && c.picture.bytes == [1, 2])
+        #expect(a.value.bytes == [1, 2] && b.value.bytes == [1, 2] && c.value.bytes == [1, 2])
         #expect(!a.shared && b.shared && !c.shared)
         #expect(runs.count == 2)
         #expect(flights.count == 0)
-        _ = try await flights.picture("m", work)
+        _ = try await flights.run("m", work)
         #expect(runs.count == 3)
     }
 }

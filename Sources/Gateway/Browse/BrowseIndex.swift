@@ -39,25 +39,42 @@ final class BrowseIndex: Sendable {
         let made: ContinuousClock.Instant
     }
 
+    typealias Walker = @Sendable (_ root: String, _ store: any Store, _ limits: WalkLimits) -> RootImages
+
     let lifetime: Duration
     let limits: WalkLimits
     /// Most images listed per root; the walk stops there.
     static let maxImages = 2000
     private let cache = Mutex<[String: RootImages]>([:])
+    /// How a root is walked: `walk` (tests count and slow it down).
+    private let walker: Walker
 
-    init(limits: WalkLimits, lifetime: Duration = .seconds(30)) {
+    init(limits: WalkLimits, lifetime: Duration = .seconds(30), walker: @escaping Walker = BrowseIndex.walk) {
         self.limits = limits
         self.lifetime = lifetime
+        self.walker = walker
     }
 
-    /// The root's images, from the cache when fresh; the walk runs on NIO's blocking pool.
+    /// Walks in flight, one per root.
+    private let flights = SingleFlight<RootImages>()
+
+    /// The root's images, from the cache when fresh; else from the walk in flight for the
+    /// root, or a new one (on NIO's blocking pool): a burst of first requests walks once.
     func images(root: String, store: any Store) async throws -> RootImages {
-        let now = ContinuousClock.now
-        if let kept = cache.withLock({ $0[root] }), now - kept.made < lifetime { return kept }
-        let limits = self.limits
-        let found = try await NIOThreadPool.singleton.runIfActive { Self.walk(root: root, store: store, limits: limits) }
-        cache.withLock { $0[root] = found }
-        return found
+        if let kept = fresh(root) { return kept }
+        let limits = self.limits, walker = self.walker
+        return try await flights.run(root) { [self] in
+            // A walk that finished between the look above and this flight filled the cache.
+            if let kept = fresh(root) { return kept }
+            let found = try await NIOThreadPool.singleton.runIfActive { walker(root, store, limits) }
+            cache.withLock { $0[root] = found }
+            return found
+        }.value
+    }
+
+    private func fresh(_ root: String) -> RootImages? {
+        guard let kept = cache.withLock({ $0[root] }), ContinuousClock.now - kept.made < lifetime else { return nil }
+        return kept
     }
 
     static func walk(root: String, store: any Store, limits: WalkLimits) -> RootImages {

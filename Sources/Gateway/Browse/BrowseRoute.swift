@@ -17,8 +17,6 @@ struct BrowseRoute {
     let gateway: Gateway
     let index: BrowseIndex
 
-    /// No script runs, nothing loads from elsewhere, forms submit only here.
-    static let securityPolicy = "default-src 'none'; img-src 'self'; style-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
     /// Cards on one page (`?page=N`, from 1).
     static let perPage = 100
     static let maxQueryBytes = 256
@@ -166,9 +164,10 @@ struct BrowseRoute {
         if context["searchHint"] == nil { context["searchHint"] = "search" }
         let html = BrowseTemplates.library.render(context, withTemplate: template) ?? ""
         let bytes = ByteBuffer(string: html)
-        let headers: HTTPFields = [.contentType: "text/html; charset=utf-8", .contentSecurityPolicy: Self.securityPolicy,
+        var headers: HTTPFields = [.contentType: "text/html; charset=utf-8",
                                    .cacheControl: gateway.policy.isEnabled ? "private, no-cache" : "no-cache",
-                                   .referrerPolicy: "same-origin", .contentLength: String(bytes.readableBytes)]
+                                   .contentLength: String(bytes.readableBytes)]
+        PageSecurity.browse.add(to: &headers)
         return Response(status: status, headers: headers, body: method == .head ? .init() : .init(byteBuffer: bytes))
     }
 
@@ -246,9 +245,4 @@ struct BrowseRoute {
     static func shellQuoted(_ text: String) -> String {
         "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
-}
-
-extension HTTPField.Name {
-    static let contentSecurityPolicy = Self("Content-Security-Policy")!
-    static let referrerPolicy = Self("Referrer-Policy")!
 }

@@ -3,7 +3,7 @@ import Mustache
 /// The browse page's templates and stylesheet, kept in the binary (`tessera` is copied
 /// around; a resource bundle would have to travel with it). `{{x}}` escapes HTML
 /// (`<>&"'`); every value, URLs included, goes through it. No script, no inline style:
-/// the page's CSP allows neither (`BrowseRoute.securityPolicy`).
+/// the page's CSP allows neither (`PageSecurity.browse`).
 enum BrowseTemplates {
     static let library: MustacheLibrary = {
         var library = MustacheLibrary()

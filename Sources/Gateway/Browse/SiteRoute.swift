@@ -16,6 +16,22 @@ struct SiteRoute {
     static let viewerBase = "/viewer/v/tessera/"
 
     func answer(_ site: SiteKind, file: String, isFolder: Bool, method: HTTPRequest.Method, fields: RequestFields) -> Response {
+        var response = files(site, file: file, isFolder: isFolder, method: method, fields: fields)
+        let isPage = response.headers[.contentType]?.hasPrefix("text/html") ?? false
+        Self.security(site, page: isPage).add(to: &response.headers)
+        return response
+    }
+
+    /// Each site's policy (`PageSecurity`); the spec document is a page of no site.
+    static func security(_ site: SiteKind, page: Bool) -> PageSecurity {
+        switch site {
+        case .viewer: page ? .viewer : .viewerWorker
+        case .docs: .docs
+        case .openapi: .browse
+        }
+    }
+
+    private func files(_ site: SiteKind, file: String, isFolder: Bool, method: HTTPRequest.Method, fields: RequestFields) -> Response {
         switch site {
         case .viewer:
             guard let assets = gateway.viewerAssets else { return notFound() }
@@ -36,7 +52,9 @@ struct SiteRoute {
 
     /// The browse page's stylesheet (`/browse/style.css`).
     func stylesheet(method: HTTPRequest.Method, fields: RequestFields) -> Response {
-        serve(Self.styleAsset, "style.css", method, fields)
+        var response = serve(Self.styleAsset, "style.css", method, fields)
+        PageSecurity.browse.add(to: &response.headers)
+        return response
     }
 
     static let styleAsset = StaticAssets(files: ["style.css": Array(BrowseTemplates.style.utf8)])

@@ -12,6 +12,8 @@ final class GatewayMetrics: Sendable {
     private let generations: Counter
     /// `tessera_render_cache_total{result}`: hit, miss, stored.
     private let renderCacheResults: [String: Counter]
+    /// `tessera_background_cache_total{result}`: hit, miss (`subtract=`'s computed backgrounds).
+    private let backgroundCacheResults: [Bool: Counter]
     /// Counters already registered, by method, status and root (the registry's own
     /// lookup builds a label array per call; this keeps the hot path to one probe).
     /// A pthread lock, not Synchronization.Mutex: that one asks the kernel for the thread
@@ -55,6 +57,11 @@ final class GatewayMetrics: Sendable {
                                                             helpText: "Thumbnail and quicklook disk-cache lookups and stores"),
                                           labels: [("result", result)]))
         })
+        backgroundCacheResults = Dictionary(uniqueKeysWithValues: [true, false].map { hit in
+            (hit, registry.makeCounter(descriptor: .init(namespace: "tessera", metricName: "background_cache", unitName: "total",
+                                                         helpText: "Computed backgrounds (subtract=) found in memory or computed"),
+                                       labels: [("result", hit ? "hit" : "miss")]))
+        })
         inFlight = registry.makeGauge(descriptor: .init(namespace: "tessera", metricName: "http_requests_in_flight", unitName: "count",
                                                         helpText: "Requests being answered"))
     }
@@ -64,6 +71,8 @@ final class GatewayMetrics: Sendable {
     func generatedDocument() { generations.increment() }
 
     func renderCache(_ result: String) { renderCacheResults[result]?.increment() }
+
+    func backgroundCache(hit: Bool) { backgroundCacheResults[hit]?.increment() }
 
     func started() { inFlight.increment() }
     func ended() { inFlight.decrement() }

@@ -130,14 +130,16 @@ struct RenderRoute {
                 subtractionHeaders = (plan.subtraction?.summary, nil)
             } else {
                 let metrics = gateway.metrics, pool = gateway.renderPool
-                let (rendered, _) = try await gateway.renderFlights.picture(material) {
+                // The root too: two roots may hold equal documents over different pixels.
+                let backgrounds = BackgroundReuse(cache: gateway.backgroundCache, source: "root \(rootName)\n" + prepared.backgroundSource)
+                let (rendered, _) = try await gateway.renderFlights.run(material) {
                     try await pool.run {
-                        let rendered = try Renderer.render(plan, concurrency: 1)
+                        let rendered = try Renderer.render(plan, concurrency: 1, backgrounds: backgrounds)
                         if let cache {
                             metrics.renderCache("miss")
                             if cache.put(material, contentType: rendered.contentType, bytes: rendered.bytes) { metrics.renderCache("stored") }
                         }
-                        return RenderFlights.Picture(bytes: rendered.bytes, contentType: rendered.contentType,
+                        return RenderedPicture(bytes: rendered.bytes, contentType: rendered.contentType,
                                                      subtraction: rendered.subtraction, dataType: rendered.dataType.rawValue)
                     }
                 }
@@ -176,6 +178,9 @@ struct RenderRoute {
         /// The background image's level keys (`subtract=image:`), in its root.
         let backgroundKeys: [String]
         let material: String
+        /// The versions of the image's and the background's documents: the prefix of the
+        /// keys of its computed backgrounds (`BackgroundCache`).
+        let backgroundSource: String
         let lastModified: Int?
         /// The image group's path (stored pictures).
         var imagePath: String?
@@ -193,6 +198,7 @@ struct RenderRoute {
         // own (`SourceVersions`).
         let versions = try SourceVersions.lines(store: store, documents: SourceVersions.documents(image: image, levelKeys: levelKeys))
         var material = "tessera-render \(renderVersion)\nimage \(image)\nrequest \(request)\n" + versions.text
+        var backgroundSource = "image \(image)\n" + versions.text
         // stats=image windows depend on the stored statistics too.
         if request.stats == .image, let statistics = opened.statistics {
             material += try SourceVersions.lines(store: store, documents: [statistics.key]).text
@@ -202,10 +208,13 @@ struct RenderRoute {
         if let background {
             let b = try SourceVersions.lines(store: background.store,
                                              documents: SourceVersions.documents(image: background.image, levelKeys: backgroundKeys))
-            material += b.text.split(separator: "\n").map { "background \(background.name)/\($0)\n" }.joined()
+            let lines = b.text.split(separator: "\n").map { "background \(background.name)/\($0)\n" }.joined()
+            material += lines
+            backgroundSource += "background \(background.name)/\(background.image)\n" + lines
             newest = [newest, b.newest].compactMap { $0 }.max()
         }
-        return Prepared(plan: plan, levelKeys: levelKeys, backgroundKeys: backgroundKeys, material: material, lastModified: newest,
+        return Prepared(plan: plan, levelKeys: levelKeys, backgroundKeys: backgroundKeys, material: material,
+                        backgroundSource: backgroundSource, lastModified: newest,
                         imagePath: opened.statistics?.imagePath)
     }
 

@@ -63,6 +63,9 @@ public final class Gateway: Sendable {
     let renderCache: RenderCache?
     /// Identical renders in flight run once.
     let renderFlights = RenderFlights()
+    /// `subtract=`'s computed backgrounds, in memory (`BackgroundCache`).
+    let backgroundCache: BackgroundCache
+    static let backgroundCacheBytes = 256 << 20
     /// The browse page's image lists (`--browse`); nil when off.
     let browseIndex: BrowseIndex?
     /// neuroglancer's client at `/viewer/`, Swagger UI at `/docs/`, the spec at `/openapi.yaml`.
@@ -158,6 +161,7 @@ public final class Gateway: Sendable {
         } else {
             renderCache = nil
         }
+        backgroundCache = BackgroundCache(maxBytes: Self.backgroundCacheBytes, observe: { metrics.backgroundCache(hit: $0) })
         browseIndex = configuration.browse == true ? BrowseIndex(limits: consolidationLimits) : nil
         viewerAssets = try configuration.viewerAssets.map { try StaticAssets(folder: $0, what: "viewerAssets") }
         if let viewer = viewerAssets, viewer.files["index.html"] == nil {

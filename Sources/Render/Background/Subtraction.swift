@@ -10,7 +10,16 @@ enum Subtraction {
         var summary: String
     }
 
-    static func apply(_ s: SubtractionPlan, plan: RenderPlan, planes: [PlaneBuffer], concurrency: Int) throws -> Result {
+    /// `reuse`: where computed backgrounds are kept (`BackgroundCache`), nil to compute each.
+    static func apply(_ s: SubtractionPlan, plan: RenderPlan, planes: [PlaneBuffer], concurrency: Int,
+                      reuse: BackgroundReuse? = nil) throws -> Result {
+        /// A background plane from the cache, or computed. Its key: the source's versions,
+        /// then everything the plane depends on besides them.
+        func background(_ what: String, _ compute: () throws -> [Double]) rethrows -> [Double] {
+            guard let reuse else { return try compute() }
+            return try reuse.cache.plane(reuse.source + "\n" + what, compute: compute)
+        }
+        let grid = "t\(plan.t) render level \(plan.level) x\(plan.readX) y\(plan.readY) w\(plan.readWidth) h\(plan.readHeight)"
         let image = plan.image
         var backgrounds = [[Double]?]()   // nil: a constant per channel
         var constants = [Double]()
@@ -27,31 +36,34 @@ enum Subtraction {
         case let .image(named):
             for c in plan.channels {
                 let region = named.region(channel: c, readX: plan.readX, readY: plan.readY, width: plan.readWidth, height: plan.readHeight)
-                let buffer = try named.image.levels[plan.level].reader.read(region, concurrency: concurrency)
-                let bg = PlaneBuffer(dataType: buffer.dataType, width: plan.readWidth, height: plan.readHeight, bytes: buffer.bytes)
-                backgrounds.append(doubles(bg))
+                backgrounds.append(try background("image \(named.reference) origin \(region.origin) shape \(region.shape) \(grid)") {
+                    let buffer = try named.image.levels[plan.level].reader.read(region, concurrency: concurrency)
+                    return doubles(PlaneBuffer(dataType: buffer.dataType, width: plan.readWidth, height: plan.readHeight, bytes: buffer.bytes))
+                })
             }
             integral = [.bool, .uint8, .int8, .uint16, .int16].contains(named.image.dataType)
         case let .smooth(smooth):
             let level = image.levels[smooth.level]
             for c in plan.channels {
-                let buffer = try level.reader.read(smooth.region(axes: image.axes, t: plan.t, channel: c), concurrency: concurrency)
-                let read = PlaneBuffer(dataType: buffer.dataType, width: smooth.readWidth, height: smooth.readHeight, bytes: buffer.bytes)
-                let region = BackgroundRegion(values: doubles(read), width: smooth.readWidth, height: smooth.readHeight,
-                                              originX: smooth.readX, originY: smooth.readY,
-                                              levelWidth: smooth.levelWidth, levelHeight: smooth.levelHeight,
-                                              needX: smooth.needX, needY: smooth.needY, needWidth: smooth.needWidth, needHeight: smooth.needHeight)
-                let estimate: [Double]
-                switch smooth.kernel {
-                case let .ball(r): estimate = BackgroundFilters.rollingBall(region, radius: r)
-                case let .median(k): estimate = BackgroundFilters.median(region, size: k)
-                case let .gaussian(sigma): estimate = BackgroundFilters.gaussian(region, sigma: sigma)
-                }
-                backgrounds.append(Upsample.apply(estimate, width: smooth.needWidth, originX: smooth.needX, originY: smooth.needY,
+                backgrounds.append(try background("smooth \(smooth) c\(c) \(grid)") {
+                    let buffer = try level.reader.read(smooth.region(axes: image.axes, t: plan.t, channel: c), concurrency: concurrency)
+                    let read = PlaneBuffer(dataType: buffer.dataType, width: smooth.readWidth, height: smooth.readHeight, bytes: buffer.bytes)
+                    let region = BackgroundRegion(values: doubles(read), width: smooth.readWidth, height: smooth.readHeight,
+                                                  originX: smooth.readX, originY: smooth.readY,
                                                   levelWidth: smooth.levelWidth, levelHeight: smooth.levelHeight,
-                                                  ratioX: smooth.ratioX, ratioY: smooth.ratioY,
-                                                  renderX: plan.readX, renderY: plan.readY,
-                                                  outWidth: plan.readWidth, outHeight: plan.readHeight))
+                                                  needX: smooth.needX, needY: smooth.needY, needWidth: smooth.needWidth, needHeight: smooth.needHeight)
+                    let estimate: [Double]
+                    switch smooth.kernel {
+                    case let .ball(r): estimate = BackgroundFilters.rollingBall(region, radius: r)
+                    case let .median(k): estimate = BackgroundFilters.median(region, size: k)
+                    case let .gaussian(sigma): estimate = BackgroundFilters.gaussian(region, sigma: sigma)
+                    }
+                    return Upsample.apply(estimate, width: smooth.needWidth, originX: smooth.needX, originY: smooth.needY,
+                                          levelWidth: smooth.levelWidth, levelHeight: smooth.levelHeight,
+                                          ratioX: smooth.ratioX, ratioY: smooth.ratioY,
+                                          renderX: plan.readX, renderY: plan.readY,
+                                          outWidth: plan.readWidth, outHeight: plan.readHeight)
+                })
             }
             integral = false
         }

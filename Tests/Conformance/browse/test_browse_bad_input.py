@@ -146,7 +146,8 @@ def test_hostile_paths_are_404(tessera_bin, root):
 
 def test_sites_off_by_default(tessera_bin, root):
     with GatewayServer(tessera_bin, "--root", f"d={root}") as gw:
-        for path in ["/", "/browse/d/alpha.ome.zarr", "/browse/style.css", "/viewer/v/tessera/index.html", "/docs/", "/openapi.yaml"]:
+        for path in ["/", "/browse/d/alpha.ome.zarr", "/browse/style.css", "/viewer/v/tessera/index.html", "/viewer", "/docs",
+                     "/docs/", "/openapi.yaml"]:
             assert raw_get(gw.url, path)[0] == 404, path
         assert raw_get(gw.url, "/d/alpha.ome.zarr/zarr.json")[0] == 200
 

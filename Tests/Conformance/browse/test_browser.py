@@ -13,8 +13,9 @@ downloaded driver), against `tessera serve --browse --viewer-assets … --docs-a
    error < 8 levels with > 95% of pixels within 12 (neuroglancer resamples at edges);
    the area outside the box is background (its std < 5) and differs from the image;
 5. `/docs/` shows Swagger UI with the spec's title.
-Every resource every page loaded came from the gateway (no CDN), and the gateway
-answered no 5xx. Nothing is skipped: a missing chromium, chromedriver or Selenium fails.
+Every resource every page loaded came from the gateway (no CDN), the gateway
+answered no 5xx, and the browser's console reports no Content-Security-Policy violation on
+any page (each page is served under its site's policy, `PageSecurity`). Nothing is skipped: a missing chromium, chromedriver or Selenium fails.
 Waits poll for readiness with generous bounds (2 loaded cores); Chromium and the driver
 are stopped whatever happens.
 """
@@ -79,6 +80,8 @@ class Browser:
                     "--disable-dev-shm-usage", f"--user-data-dir={profile}", "--no-first-run",
                     "--disable-background-networking", "--disable-component-update"]:
             options.add_argument(arg)
+        # the console (CSP violations are reported there), read with get_log("browser")
+        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
         self.service = Service(driver, log_output=str(profile.parent / "chromedriver.log"))
         self.driver = webdriver.Chrome(service=self.service, options=options)
         self.driver.set_page_load_timeout(PAGE_WAIT)
@@ -86,6 +89,7 @@ class Browser:
         self.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
                                     {"width": VIEWPORT[0], "height": VIEWPORT[1], "deviceScaleFactor": 1, "mobile": False})
         self.resources: list[str] = []
+        self.console: list[dict] = []
 
     def wait(self, condition, timeout: float, what: str):
         from selenium.webdriver.support.ui import WebDriverWait
@@ -93,10 +97,13 @@ class Browser:
         try:
             return WebDriverWait(self.driver, timeout, poll_frequency=0.25).until(lambda d: condition(d))
         except Exception as exc:
-            pytest.fail(f"timed out after {timeout}s waiting for {what} ({type(exc).__name__}) at {self.driver.current_url}")
+            console = [e.get("message", "") for e in self.driver.get_log("browser")][-10:]
+            pytest.fail(f"timed out after {timeout}s waiting for {what} ({type(exc).__name__}) at {self.driver.current_url}; "
+                        f"console: {console}")
 
     def note_resources(self):
         self.resources += self.driver.execute_script(RESOURCES_JS)
+        self.console += self.driver.get_log("browser")
 
     def screenshot(self, path: Path) -> np.ndarray:
         from PIL import Image
@@ -189,6 +196,8 @@ def test_browse_search_open_neuroglancer(served, tmp_path):
         browser.quit()
 
     # ---- nothing came from elsewhere ---------------------------------------------
+    violations = [e["message"] for e in browser.console if "Content Security Policy" in e.get("message", "")]
+    assert not violations, f"CSP violations in the console: {violations}"
     foreign = [u for u in browser.resources if not (u.startswith(gw.url + "/") or u.startswith("blob:") or u.startswith("data:"))]
     assert not foreign, f"resources from outside the gateway: {foreign}"
     log = gw.access_log()

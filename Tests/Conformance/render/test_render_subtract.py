@@ -374,8 +374,21 @@ def test_gateway_answers_the_cli_bytes_and_says_what_it_did(server, data, run_te
     assert again[0] == 304
 
 
-def test_a_changed_background_changes_the_etag(tessera_bin, data, run_convert, tmp_path):
-    """The tag covers the background image's metadata too."""
+def background_cache(srv) -> dict[str, float]:
+    """tessera_background_cache_total by result, from /metrics."""
+    status, _, body = get(srv, "/metrics")
+    assert status == 200
+    out = {}
+    for line in body.decode().splitlines():
+        if line.startswith("tessera_background_cache_total{"):
+            out[line.split('result="')[1].split('"')[0]] = float(line.split()[-1])
+    return out
+
+
+def test_a_changed_background_changes_the_etag(tessera_bin, data, run_convert, run_tessera, tmp_path):
+    """The tag covers the background image's metadata too; the gateway keeps the
+    background it read in memory (another format of the same plane reuses it), and a
+    replaced background image is read again, never served stale."""
     root = tmp_path / "root"
     root.mkdir()
     import shutil
@@ -385,8 +398,18 @@ def test_a_changed_background_changes_the_etag(tessera_bin, data, run_convert, t
         query = "/render/data/img.ome.zarr?subtract=image:data/dark.ome.zarr&level=3&format=npy"
         first = get(srv, query)
         assert first[0] == 200
+        # The 2-D dark frame is broadcast over the 3 channels: read once, reused twice.
+        assert background_cache(srv) == {"hit": 2, "miss": 1}
+        tiff = get(srv, query.replace("format=npy", "format=tiff"))
+        assert tiff[0] == 200 and background_cache(srv) == {"hit": 5, "miss": 1}, "the second render reuses it"
         tif = tmp_path / "d.tif"
         tifffile.imwrite(tif, (dark(None) // 2).astype(np.uint16))
         run_convert("convert", tif, root / "dark.ome.zarr", "--chunks", "128", "--overwrite", check=True)
         second = get(srv, query)
         assert second[0] == 200 and second[1]["etag"] != first[1]["etag"] and second[2] != first[2]
+        assert background_cache(srv) == {"hit": 7, "miss": 2}, "the replaced background is read again"
+        out = tmp_path / "cli.npy"
+        proc = run_tessera("render", root / "img.ome.zarr", out, "--subtract", "image:data/dark.ome.zarr", "--level", "3",
+                           "--root", f"data={root}")
+        assert proc.returncode == 0, proc.stderr
+        assert second[2] == out.read_bytes(), "the gateway's answer is the new background's"

@@ -30,7 +30,18 @@ def resolve(spec, node):
 API_TEMPLATES = [("/api/datasets/", "/metadata", "/api/datasets/{id}/metadata"), ("/api/datasets/", "", "/api/datasets/{id}")]
 
 
+SITE_TEMPLATES = [("/viewer/v/tessera/", "/viewer/v/tessera/{file}"), ("/docs/", "/docs/{file}"), ("/browse/", "/browse/{root}/{image}")]
+
+
 def operation_for(path: str) -> str:
+    bare = path.split("?")[0]
+    if bare in ("/", "/browse/style.css", "/openapi.yaml", "/docs"):
+        return bare
+    if bare in ("/viewer", "/viewer/", "/viewer/v/tessera"):
+        return "/viewer"
+    for prefix, template in SITE_TEMPLATES:
+        if bare.startswith(prefix):
+            return template
     first = path.split("/")[1]
     if first in ("render", "thumbnail", "quicklook"):
         return f"/{first}/{{root}}/{{image}}"
@@ -70,8 +81,18 @@ def servers(tessera_bin, tmp_path_factory):
     # (stats=image with a percentile window answers 409).
     shutil.copytree(base / "d" / "img.ome.zarr", base / "d" / "nostats.ome.zarr")
     (base / "d" / "nostats.ome.zarr" / ".tessera-stats.bin").unlink()
+    # The browse site, neuroglancer's client and Swagger UI (the HTML and static routes).
+    from neuroglancer_view import neuroglancer_client
+    try:
+        import swagger_ui
+    except ImportError as exc:
+        pytest.fail(f"{exc}: install the PyPI `swagger-ui-py` package (scripts/python-requirements.txt)", pytrace=False)
     config = base / "c.yaml"
     config.write_text(f"""
+browse: true
+viewerAssets: {neuroglancer_client()}
+docsAssets: {Path(swagger_ui.__file__).parent / "static"}
+openapi: {SPEC_PATH}
 roots:
   - {{name: d, location: {base / 'd'}}}
   - {{name: private, location: {base / 'p'}, access: [lab]}}
@@ -106,6 +127,18 @@ REQUESTS = [
     ("GET", "/api/search/elements", {}),
     ("GET", "/api/status", {}),
 ] + [
+    # The browse site and the static sites, GET and HEAD.
+    (method, path, headers) for method in ("GET", "HEAD") for path, headers in [
+        ("/", {}), ("/?q=img", {}), ("/?page=0", {}), ("/", {"Authorization": "Bearer wrong"}),
+        ("/browse/d/img.ome.zarr", {}), ("/browse/d/missing.ome.zarr", {}), ("/browse/private/img.ome.zarr", {}),
+        ("/browse/d/img.ome.zarr", {"Authorization": "Bearer wrong"}),
+        ("/browse/style.css", {}), ("/browse/style.css", {"If-None-Match": "*"}),
+        ("/viewer", {}), ("/viewer/", {}), ("/viewer/v/tessera/", {}), ("/viewer/v/tessera/index.html", {"If-None-Match": "*"}),
+        ("/viewer/v/tessera/missing.js", {}),
+        ("/docs", {}), ("/docs/", {}), ("/docs/init.js", {}), ("/docs/init.js", {"If-None-Match": "*"}), ("/docs/missing.js", {}),
+        ("/openapi.yaml", {}), ("/openapi.yaml", {"If-None-Match": "*"}),
+    ]
+] + [
     # Every picture route, GET and HEAD, every status but the 503 of a full render queue.
     (method, f"/{route}/{path}", headers)
     for route in ("render", "thumbnail", "quicklook") for method in ("GET", "HEAD")
@@ -135,7 +168,12 @@ PRODUCED_ELSEWHERE = {("/{root}/{key}", "get", "503"), ("/{root}/{key}", "head",
     # catalog/test_status.py: 200, 400, 401, 403 (502/503 as for the other /api routes).
     ("/api/status", "get", status) for status in ("200", "400", "401", "403", "502", "503")} | {
     # A full render queue: test_gateway_render.py::test_a_full_render_queue_is_a_503_to_retry (and RenderPoolTests).
-    (f"/{route}/{{root}}/{{image}}", method, "503") for route in ("render", "thumbnail", "quicklook") for method in ("get", "head")}
+    (f"/{route}/{{root}}/{{image}}", method, "503") for route in ("render", "thumbnail", "quicklook") for method in ("get", "head")} | {
+    # The sites switched off: browse/test_browse_bad_input.py::test_sites_off_by_default.
+    (template, method, "404") for template in ("/", "/viewer", "/docs", "/openapi.yaml") for method in ("get", "head")} | {
+    # A listing that fails outright (the walk records a storage error as "listing stopped" on
+    # the page; only a failing thread pool or catalogue store gives the 502 page): no test.
+    (template, method, "502") for template in ("/", "/browse/{root}/{image}") for method in ("get", "head")}
 
 
 def raw_answer(srv, raw: bytes):
