@@ -26,3 +26,17 @@ extension DatasetRecord {
         return same == self && (document == nil || document == storedDocument)
     }
 }
+
+extension CatalogStore {
+    /// For a store without a transaction of its own for a batch (a test's fake): one
+    /// `record` each, never `unchanged`. SQLite and PostgreSQL implement the real one.
+    public func recordBatch(_ items: [RecordItem]) async throws -> [RecordOutcome] {
+        var outcomes = [RecordOutcome]()
+        for item in items {
+            let known = try await dataset(location: item.record.storedForm.location) != nil
+            _ = try await record(item.record, harvest: item.harvest)
+            outcomes.append(known ? .updated : .added)
+        }
+        return outcomes
+    }
+}
