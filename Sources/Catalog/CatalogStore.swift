@@ -14,6 +14,11 @@ public protocol CatalogStore: Sendable {
     @discardableResult
     func record(_ dataset: DatasetRecord, harvest: Harvest?) async throws -> DatasetRecord
 
+    /// Records the items in one transaction (a failure leaves none of them written), each as
+    /// `record(_:harvest:)` would, except that a location already recorded exactly so is left
+    /// as it is (`RecordOutcome.unchanged`). Returns each item's outcome, in order.
+    func recordBatch(_ items: [RecordItem]) async throws -> [RecordOutcome]
+
     /// The dataset with this public id, if the viewer may see it (a hidden one is `nil`,
     /// exactly like a missing one).
     func dataset(uid: String, visibleTo viewer: Viewer) async throws -> DatasetRecord?

@@ -7,6 +7,10 @@ public struct StatusGauge: Sendable, Equatable {
     public var labels: [(String, String)]
     public var value: Int64
 
+    /// Whether the series names an owner group or an uploader (`group`, `user` labels): who
+    /// may see those is decided with `/api/status` (Docs/catalog.md, "Status").
+    public var namesGroupsOrUsers: Bool { labels.contains { $0.0 == "group" || $0.0 == "user" } }
+
     public static func == (a: StatusGauge, b: StatusGauge) -> Bool {
         a.name == b.name && a.value == b.value && a.labels.elementsEqual(b.labels, by: { $0 == $1 })
     }

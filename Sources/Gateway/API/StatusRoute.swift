@@ -6,11 +6,30 @@ import Hummingbird
 /// `GET /api/status` and the status gauges of `/metrics` (Docs/catalog.md, "Status"): the
 /// same `StatusReport` `tessera status` prints, over the gateway's configured roots.
 ///
-/// Who may see it: with auth configured, authenticated members of the global-access group
-/// only (the report names every group, root and failed file); without auth, anyone (the
-/// gateway then serves everything to everyone anyway).
+/// Who may see it (`audience`, the one rule for both routes): with auth configured,
+/// authenticated members of the global-access group only (the report names every group,
+/// uploader, root and failed file); without auth, anyone (the gateway then serves everything
+/// to everyone anyway). Other authenticated callers get `/metrics` without the series that
+/// name groups or uploaders.
 struct StatusRoute {
     let gateway: Gateway
+
+    /// What of the status a caller may see.
+    enum Audience: Equatable {
+        /// Everything: the report, and every status series on `/metrics`.
+        case everything
+        /// An authenticated caller outside the global-access group: on `/metrics`, the
+        /// series of roots and ingest states, not those naming groups or uploaders; no report.
+        case totals
+        /// Auth is on and the caller is not authenticated.
+        case nobody
+    }
+
+    func audience(_ identity: AccessPolicy.Identity) -> Audience {
+        guard gateway.policy.isEnabled else { return .everything }
+        guard case let .member(_, groups) = identity else { return .nobody }
+        return groups.contains(gateway.catalogConfiguration.resolvedGlobalAccessGroup) ? .everything : .totals
+    }
 
     /// How old the `/metrics` status gauges may be before a scrape reads the catalogue again
     /// (a scrape every few seconds must not become a catalogue query each time).
@@ -20,15 +39,14 @@ struct StatusRoute {
 
     func answer(query: [(name: String, value: String)], method: HTTPRequest.Method,
                 identity: AccessPolicy.Identity) async throws -> Response {
-        if gateway.policy.isEnabled {
-            guard case let .member(_, groups) = identity else {
-                var response = JSONAnswer.error(.unauthorized, "credentials required", method)
-                response.headers[.wwwAuthenticate] = "Bearer realm=\"tessera\""
-                return response
-            }
-            guard groups.contains(gateway.catalogConfiguration.resolvedGlobalAccessGroup) else {
-                return JSONAnswer.error(.forbidden, "the status is for members of the global-access group", method)
-            }
+        switch audience(identity) {
+        case .everything: break
+        case .nobody:
+            var response = JSONAnswer.error(.unauthorized, "credentials required", method)
+            response.headers[.wwwAuthenticate] = "Bearer realm=\"tessera\""
+            return response
+        case .totals:
+            return JSONAnswer.error(.forbidden, "the status is for members of the global-access group", method)
         }
         if let first = query.first { throw APIParameterError(parameter: first.name, message: "this route takes no parameters") }
         guard let report = try await report() else { return JSONAnswer.error(.notFound, "this catalog cannot report status", method) }

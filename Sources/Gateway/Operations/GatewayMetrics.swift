@@ -6,6 +6,9 @@ import NIOConcurrencyHelpers
 /// request latency as a histogram. Exposed at `/metrics`.
 final class GatewayMetrics: Sendable {
     let registry = PrometheusCollectorRegistry()
+    /// The status series that name owner groups or uploaders, exposed only to the callers
+    /// who may read `/api/status` (`StatusRoute.audience`).
+    private let namedRegistry = PrometheusCollectorRegistry()
     private let latency: DurationHistogram
     private let bytesSent: Counter
     private let inFlight: Gauge
@@ -25,7 +28,7 @@ final class GatewayMetrics: Sendable {
 
     private struct StatusSeries {
         var refreshed: ContinuousClock.Instant?
-        var gauges: [StatusKey: Gauge] = [:]
+        var gauges: [StatusKey: (gauge: Gauge, named: Bool)] = [:]
     }
 
     private struct StatusKey: Hashable {
@@ -93,7 +96,12 @@ final class GatewayMetrics: Sendable {
         latency.record(duration)
     }
 
-    func exposition() -> [UInt8] { registry.emitToBuffer() }
+    /// The series as Prometheus text; those naming groups and uploaders only `withNames`.
+    func exposition(withNames: Bool) -> [UInt8] {
+        var out = registry.emitToBuffer()
+        if withNames { out += namedRegistry.emitToBuffer() }
+        return out
+    }
 
     /// Whether the status gauges were never set or were set longer than `maxAge` ago.
     func statusIsStale(maxAge: Duration) -> Bool {
@@ -103,16 +111,20 @@ final class GatewayMetrics: Sendable {
     /// Sets the status gauges to a new report's numbers; a series the report no longer has
     /// (a group whose last dataset went) is removed, not left at its old value.
     func setStatus(_ gauges: [StatusGauge]) {
-        let registry = self.registry
+        let registry = self.registry, namedRegistry = self.namedRegistry
         status.withLockedValue { s in
-            var kept = [StatusKey: Gauge]()
+            var kept = [StatusKey: (gauge: Gauge, named: Bool)]()
             for g in gauges {
                 let key = StatusKey(name: g.name, labels: g.labels.flatMap { [$0.0, $0.1] })
-                let gauge = s.gauges[key] ?? registry.makeGauge(name: g.name, labels: g.labels, help: g.help)
-                gauge.set(g.value)
-                kept[key] = gauge
+                let named = g.namesGroupsOrUsers
+                let series = s.gauges[key]
+                    ?? ((named ? namedRegistry : registry).makeGauge(name: g.name, labels: g.labels, help: g.help), named)
+                series.gauge.set(g.value)
+                kept[key] = series
             }
-            for (key, gauge) in s.gauges where kept[key] == nil { registry.unregisterGauge(gauge) }
+            for (key, series) in s.gauges where kept[key] == nil {
+                (series.named ? namedRegistry : registry).unregisterGauge(series.gauge)
+            }
             s.gauges = kept
             s.refreshed = .now
         }

@@ -71,11 +71,15 @@ public struct GatewayResponder: HTTPResponder {
         case .health:
             return text(.ok, "ok\n", request)
         case .metrics:
-            // Series carry root names, so with auth on they are for authenticated callers only.
-            if gateway.policy.isEnabled && !identity.isMember { return unauthorized() }
-            await StatusRoute(gateway: gateway).refreshMetricsIfStale()
+            // Series carry root names, so with auth on they are for authenticated callers only;
+            // those naming groups and uploaders follow /api/status's rule (StatusRoute.audience).
+            let status = StatusRoute(gateway: gateway)
+            let audience = status.audience(identity)
+            if audience == .nobody { return unauthorized() }
+            await status.refreshMetricsIfStale()
+            let exposition = gateway.metrics.exposition(withNames: audience == .everything)
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4", .cacheControl: "no-store"],
-                            body: request.method == .head ? .init() : .init(byteBuffer: ByteBuffer(bytes: gateway.metrics.exposition())))
+                            body: request.method == .head ? .init() : .init(byteBuffer: ByteBuffer(bytes: exposition)))
         case .rejected:
             return notFound()
         case let .api(path):

@@ -232,3 +232,52 @@ def test_add_from_s3(tree, catalog, run_tessera, s3_env):
     assert set(rows) == set(expected)
     for location, place in expected.items():
         assert rows[location][4] == tree_bytes(place)
+
+
+def summary_line(stderr: str) -> str:
+    lines = [l for l in stderr.splitlines() if l.startswith("catalog add: ") and "added" in l]
+    assert lines, stderr
+    return lines[-1]
+
+
+def test_add_in_parallel_batches_reports_and_is_idempotent(catalog, run_tessera, tmp_path):
+    """60 images walked by 3 workers, written 7 per transaction (several batches and a partial
+    one); one corrupt image among them is named in the summary, the other 59 are recorded, exit
+    code 1. Adding again records nothing (59 unchanged, `updated` times untouched); a changed
+    image is the one update; --jobs 1 finds the same."""
+    from small_ngff import write_small_tree
+
+    root = tmp_path / "archive"
+    places = write_small_tree(root, 60, folders=6)
+    corrupt = places[17]
+    (corrupt / "0" / ".zarray").write_text("{not json")
+    good = {str(p) for p in places if p != corrupt}
+
+    first = run_tessera("catalog", "add", str(root), "--catalog", catalog.url, "--jobs", "3", "--batch", "7")
+    assert first.returncode == 1, first.stderr
+    errors = [l for l in first.stderr.splitlines() if l.startswith("tessera: error: ")]
+    assert len(errors) == 1 and str(corrupt) in errors[0], first.stderr
+    assert summary_line(first.stderr) == "catalog add: 59 added, 0 updated, 0 unchanged, 1 failed (listed above)"
+    rows = catalog.datasets()
+    assert set(rows) == good
+    assert {rows[str(p)][1] for p in places if p != corrupt} == {f"image-{i}" for i in range(60) if i != 17}
+    updated = catalog.sql("SELECT location, updated FROM dataset ORDER BY location")
+
+    again = run_tessera("catalog", "add", str(root), "--catalog", catalog.url, "--jobs", "3", "--batch", "7")
+    assert again.returncode == 1, again.stderr
+    assert summary_line(again.stderr) == "catalog add: 0 added, 0 updated, 59 unchanged, 1 failed (listed above)"
+    assert catalog.datasets() == rows
+    assert catalog.sql("SELECT location, updated FROM dataset ORDER BY location") == updated
+
+    (corrupt / "0" / ".zarray").write_text((places[16] / "0" / ".zarray").read_text())
+    attrs = json.loads((places[3] / ".zattrs").read_text())
+    attrs["omero"]["channels"][0]["label"] = "changed"
+    (places[3] / ".zattrs").write_text(json.dumps(attrs))
+    third = run_tessera("catalog", "add", str(root), "--catalog", catalog.url, "--jobs", "1")
+    assert third.returncode == 0, third.stderr
+    assert summary_line(third.stderr) == "catalog add: 1 added, 1 updated, 58 unchanged, 0 failed"
+    after = catalog.datasets()
+    assert set(after) == {str(p) for p in places}
+    # The changed image keeps its uid (its stored bytes grew with its .zattrs); the rest are as they were.
+    assert after[str(places[3])][0] == rows[str(places[3])][0]
+    assert all(after[location] == row for location, row in rows.items() if location != str(places[3]))

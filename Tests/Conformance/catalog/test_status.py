@@ -5,7 +5,9 @@ stored bytes (the output trees' file sizes summed here), each local root's file 
 `os.statvfs`, the watch-ingest ledger's files per state and the failed file with its error.
 
 Who may read `/api/status`: with auth configured, members of the global-access group only
-(401 without credentials, 403 for any other member); without auth, anyone.
+(401 without credentials, 403 for any other member); without auth, anyone. `/metrics` follows
+the same rule for the series that name owner groups and uploaders: any other authenticated
+caller gets the root and ingest series, no group or user name.
 SQLite and PostgreSQL arms.
 """
 
@@ -17,6 +19,7 @@ import re
 import signal
 import subprocess
 import time
+import urllib.request
 from io import BytesIO
 from pathlib import Path
 
@@ -208,7 +211,7 @@ def test_api_metrics_and_cli_agree_with_the_files(facility, run_tessera, tessera
         api_doc = json.loads(body)
         check_against_expected(api_doc, facility)
         assert without_free_space(api_doc) == without_free_space(cli_doc)
-        status, _, body = srv.get("/metrics", {"Authorization": token(["lab"])})
+        status, _, body = srv.get("/metrics", {"Authorization": token(["globalaccess"])})
         assert status == 200
         check_metrics(parse_metrics(body.decode()), api_doc)
 
@@ -251,3 +254,67 @@ def test_without_auth_anyone_may_read_it(facility, run_tessera, tessera_bin):
     assert fresh["roots"][0]["name"] == "main" and main["datasets"] == facility["expected_roots"]["main"]["datasets"] + 1
     assert f"  main ({facility['roots']['main']}): {main['datasets']} ({main['storedBytes']} bytes); disk " in text, text
     assert "ingest: converting 0, done 0, failed 1" in text and f"  {facility['bad']}: " in text
+
+
+
+def test_metrics_name_groups_and_uploaders_only_to_global_access(catalog_url, run_tessera, tessera_bin, tmp_path):
+    """Three small images under a served root with two owner groups (recorded by `catalog
+    add`, seconds) and one upload by `alice` (so an uploader series exists): a member of `lab`
+    scraping /metrics sees the root and ingest series and no group or user label at all; a
+    global-access member sees the group and uploader series too; no token is a 401."""
+    from small_ngff import write_small_ngff
+
+    root = tmp_path / "data"
+    for i, group in enumerate(["lab", "lab", "astro"]):
+        write_small_ngff(root / group / f"image{i}.ome.zarr", i)
+    if catalog_url.startswith("sqlite:"):
+        Path(catalog_url[len("sqlite:"):]).touch()
+    for group in ("lab", "astro"):
+        run_tessera("catalog", "add", str(root / group), "--catalog", catalog_url, "--owner-group", group, check=True)
+    staging = tmp_path / "staging"
+    staging.mkdir()
+    config = tmp_path / "tessera.yaml"
+    config.write_text(f"""
+roots:
+  - {{name: data, location: {root}}}
+catalog:
+  store: {catalog_url}
+auth:
+  tokens:
+    - {{token: tok-alice, groups: [lab], user: alice}}
+    - {{token: tok-boss, groups: [globalaccess], user: boss}}
+uploads:
+  staging: {staging}
+  maxFileBytes: 1048576
+  quotaBytes: 4194304
+  groups: [lab]
+  minFreeBytes: 0
+""")
+    buffer = BytesIO()
+    fits.PrimaryHDU(np.zeros((8, 8), dtype=np.int16)).writeto(buffer)
+    with GatewayServer(tessera_bin, "--config", config) as srv:
+        request = urllib.request.Request(srv.url + "/api/uploads/small.fits", data=buffer.getvalue(), method="PUT",
+                                         headers={"Authorization": "Bearer tok-alice", "Content-Type": "application/fits"})
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            assert answer.status == 201
+
+        status, _, body = srv.get("/metrics", {"Authorization": "Bearer tok-alice"})
+        assert status == 200, body
+        member = body.decode()
+        assert 'group="' not in member and 'user="' not in member, member
+        assert "tessera_group_" not in member and "tessera_upload_" not in member, member
+        assert 'tessera_root_datasets{root="data"} 3' in member and 'tessera_ingest_files{state="failed"} 0' in member, member
+
+        status, _, body = srv.get("/metrics", {"Authorization": "Bearer tok-boss"})
+        assert status == 200, body
+        everything = body.decode()
+        assert 'tessera_group_datasets{group="lab"} 2' in everything, everything
+        assert 'tessera_group_datasets{group="astro"} 1' in everything, everything
+        assert f'tessera_upload_used_bytes{{user="alice"}} {len(buffer.getvalue())}' in everything, everything
+        assert 'tessera_root_datasets{root="data"} 3' in everything
+        # /api/status, by the same rule: the lab member may not read it, the global-access member may.
+        assert srv.get("/api/status", {"Authorization": "Bearer tok-alice"})[0] == 403
+        assert srv.get("/api/status", {"Authorization": "Bearer tok-boss"})[0] == 200
+
+        assert srv.get("/metrics")[0] == 401
+        assert srv.get("/metrics", {"Authorization": "Bearer nonsense"})[0] == 401
