@@ -63,6 +63,8 @@ public final class Gateway: Sendable {
     let renderCache: RenderCache?
     /// Identical renders in flight run once.
     let renderFlights = RenderFlights()
+    /// Images' parsed metadata kept between picture requests (`OpenedImages`).
+    let openedImages = OpenedImages(maximumEntries: 1024)
     /// The browse page's image lists (`--browse`); nil when off.
     let browseIndex: BrowseIndex?
     /// neuroglancer's client at `/viewer/`, Swagger UI at `/docs/`, the spec at `/openapi.yaml`.
