@@ -75,11 +75,12 @@ struct RenderRoute {
             background = (backgroundRoot, served.store, key)
         }
 
-        let store = root.store, limits = gateway.renderLimits, backgroundSource = background
+        let store = root.store, limits = gateway.renderLimits, backgroundSource = background, images = gateway.openedImages
         let prepared: Prepared
         do {
             prepared = try await NIOThreadPool.singleton.runIfActive {
-                try Self.prepare(store: store, image: image, request: request, limits: limits, background: backgroundSource)
+                try Self.prepare(store: store, image: image, request: request, limits: limits, background: backgroundSource,
+                                 images: images, rootName: rootName)
             }
         } catch let error as RenderError {
             if case .imageNotFound = error { return notFound() }
@@ -186,17 +187,29 @@ struct RenderRoute {
         var imagePath: String?
     }
 
+    /// `images` keeps opened images between requests (`OpenedImages`); `rootName` names
+    /// the root `store` serves, for its keys.
     static func prepare(store: any Store, image: String, request: RenderRequest, limits: RenderLimits,
-                        background: (name: String, store: any Store, image: String)? = nil) throws -> Prepared {
-        let opened = try RenderImage.open(store: store, path: image)
+                        background: (name: String, store: any Store, image: String)? = nil,
+                        images: OpenedImages? = nil, rootName: String = "") throws -> Prepared {
+        func open(_ rootName: String, _ store: any Store, _ path: String) throws -> OpenedImages.Opened {
+            if let images { return try images.open(rootName: rootName, store: store, path: path) }
+            let image = try RenderImage.open(store: store, path: path)
+            let levelKeys = OpenedImages.levelKeys(image)
+            return OpenedImages.Opened(image: image, levelKeys: levelKeys, versions: try SourceVersions.lines(
+                store: store, documents: SourceVersions.documents(image: path, levelKeys: levelKeys)))
+        }
+        let main = try open(rootName, store, image)
+        let opened = main.image
         // A missing background is the 404 of a missing image (imageNotFound).
-        let backgroundImage = try background.map { try RenderImage.open(store: $0.store, path: $0.image) }
+        let backgroundOpened = try background.map { try open($0.name, $0.store, $0.image) }
+        let backgroundImage = backgroundOpened?.image
         let plan = try RenderPlan(image: opened, request: request, limits: limits, background: backgroundImage)
-        let levelKeys = opened.levels.compactMap { ($0.reader as? ZarrLevelReader)?.key }
-        let backgroundKeys = backgroundImage?.levels.compactMap { ($0.reader as? ZarrLevelReader)?.key } ?? []
+        let levelKeys = main.levelKeys
+        let backgroundKeys = backgroundOpened?.levelKeys ?? []
         // Every metadata document between the image's path and its levels, and the levels'
         // own (`SourceVersions`).
-        let versions = try SourceVersions.lines(store: store, documents: SourceVersions.documents(image: image, levelKeys: levelKeys))
+        let versions = main.versions
         var material = "tessera-render \(renderVersion)\nimage \(image)\nrequest \(request)\n" + versions.text
         var backgroundSource = "image \(image)\n" + versions.text
         // stats=image windows depend on the stored statistics too.
@@ -205,9 +218,7 @@ struct RenderRoute {
         }
         // The background's documents name its pixels too.
         var newest = versions.newest
-        if let background {
-            let b = try SourceVersions.lines(store: background.store,
-                                             documents: SourceVersions.documents(image: background.image, levelKeys: backgroundKeys))
+        if let background, let b = backgroundOpened?.versions {
             let lines = b.text.split(separator: "\n").map { "background \(background.name)/\($0)\n" }.joined()
             material += lines
             backgroundSource += "background \(background.name)/\(background.image)\n" + lines

@@ -66,6 +66,8 @@ public final class Gateway: Sendable {
     /// `subtract=`'s computed backgrounds, in memory (`BackgroundCache`).
     let backgroundCache: BackgroundCache
     static let backgroundCacheBytes = 256 << 20
+    /// Images' parsed metadata kept between picture requests (`OpenedImages`).
+    let openedImages = OpenedImages(maximumEntries: 1024)
     /// The browse page's image lists (`--browse`); nil when off.
     let browseIndex: BrowseIndex?
     /// neuroglancer's client at `/viewer/`, Swagger UI at `/docs/`, the spec at `/openapi.yaml`.

@@ -43,16 +43,26 @@ public enum Percentile {
         let total: Int
 
         init<T: RenderScalar & FixedWidthInteger>(_ plane: PlaneBuffer, _: T.Type, offset: Int, bins: Int) {
-            var counts = [Int](repeating: 0, count: bins)
             let n = plane.bytes.count / MemoryLayout<T>.size
-            plane.bytes.withUnsafeBytes { raw in
-                for i in 0..<n {
-                    counts[Int(raw.loadUnaligned(fromByteOffset: i * MemoryLayout<T>.size, as: T.self)) + offset] += 1
+            self.total = n
+            self.counts = Self.count(plane.bytes, T.self, offset: offset, bins: bins)
+            self.offset = offset
+        }
+
+        /// The counting pass, one of the render's hottest loops: unchecked pointers (the
+        /// value plus `offset` is always a bin) and no per-value overflow check (a count
+        /// cannot pass Int.max).
+        static func count<T: FixedWidthInteger>(_ bytes: [UInt8], _: T.Type, offset: Int, bins: Int) -> [Int] {
+            let n = bytes.count / MemoryLayout<T>.size
+            var counts = [Int](repeating: 0, count: bins)
+            counts.withUnsafeMutableBufferPointer { c in
+                bytes.withUnsafeBytes { raw in
+                    guard let src = raw.baseAddress else { return }
+                    let bin = c.baseAddress! + offset  // indexable by the value itself
+                    for i in 0..<n { bin[Int(src.loadUnaligned(fromByteOffset: i &* MemoryLayout<T>.size, as: T.self))] &+= 1 }
                 }
             }
-            self.total = n
-            self.counts = counts
-            self.offset = offset
+            return counts
         }
 
         /// Counts already made (a stored exact histogram).
@@ -71,9 +81,16 @@ public enum Percentile {
         }
 
         func percentiles(_ ps: [Double]) -> [Double] {
-            ps.map { p in
-                Percentile.interpolate(count: total, p, value: { Double(orderStatistic($0)) },
-                                       difference: { Double(orderStatistic($1) - orderStatistic($0)) })
+            // Each order statistic walks the bins once, however often interpolate asks.
+            var known = [Int: Int]()
+            func kth(_ k: Int) -> Int {
+                if let v = known[k] { return v }
+                let v = orderStatistic(k)
+                known[k] = v
+                return v
+            }
+            return ps.map { p in
+                Percentile.interpolate(count: total, p, value: { Double(kth($0)) }, difference: { Double(kth($1) - kth($0)) })
             }
         }
     }

@@ -289,9 +289,11 @@ public final class ZarrArray: Sendable {
 
     /// `decode`, through `decodedChunks` when there is one. `id` names the decoded chunk:
     /// a chunk's key, or a shard's key and an inner chunk's position.
-    private func cached(_ id: String, _ decode: () throws -> NDBuffer?) throws -> NDBuffer? {
+    /// `id` is only made when there is a cache (an inner chunk's name costs an array's
+    /// description, per inner chunk of every render).
+    private func cached(_ id: @autoclosure () -> String, _ decode: () throws -> NDBuffer?) throws -> NDBuffer? {
         guard let decodedChunks else { return try decode() }
-        return try decodedChunks.chunk(id, decode: decode)
+        return try decodedChunks.chunk(id(), decode: decode)
     }
 
     /// Writes `data` at `region`. Chunks the region covers entirely are encoded straight
