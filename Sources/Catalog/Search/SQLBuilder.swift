@@ -21,7 +21,8 @@ public struct SQLStatement: Sendable, Equatable {
 ///
 /// No user string reaches the SQL text: keys come from the configuration but are bound too,
 /// values are bound, and the text's shape depends only on the query's structure (how many
-/// keys, values and groups), never on the values themselves.
+/// keys, values and groups), never on the values themselves — but for one bit: whether a
+/// `contains` needle has three characters (SQLite's trigram index, `trigramContains`).
 ///
 /// Case folding of text elements: ASCII only, on both stores. SQLite's `LIKE` folds ASCII
 /// only; PostgreSQL gets `translate(str, 'A…Z', 'a…z') LIKE pattern` with the pattern
@@ -170,6 +171,9 @@ public struct SQLBuilder {
                 let lowered = Self.asciiLowercased(value)
                 let escaped = Self.likeEscaped(lowered)
                 let pattern = match == .contains ? "%\(escaped)%" : "\(escaped)%"
+                if match == .contains, let viaIndex = trigramContains(keyList: keyList, lowered: lowered, pattern: pattern) {
+                    return viaIndex
+                }
                 let folded = dialect == .sqlite ? "str_fold" : Self.postgresFold("str")
                 var sql = "SELECT dataset_id FROM meta WHERE key IN (\(keyList)) AND vtype = 0"
                 if match == .prefix {
