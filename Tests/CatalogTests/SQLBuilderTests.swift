@@ -21,10 +21,14 @@ import TestSupport
     func noUserStringReachesSQLText(dialect: SQLDialect) throws {
         for viewer in [Viewer.anonymous, .everyone, .member(user: "u", groups: ["g' OR 1=1 --", "h"])] {
             let harmless = try statement("harmless", dialect: dialect, viewer: viewer)
+            // A `contains` needle under three characters takes the scan instead of SQLite's
+            // trigram index: its own shape, held to a harmless two-character value.
+            let short = try statement("hm", dialect: dialect, viewer: viewer)
             for value in hostileValues where !value.isEmpty && value.utf8.count <= 1024 && !value.utf8.contains(0) && !FreeText.tokens("m31 " + value + " x").isEmpty {
                 let hostile = try statement(value, dialect: dialect, viewer: viewer)
-                #expect(hostile.sql == harmless.sql, "\(value)")
-                #expect(hostile.binds.count == harmless.binds.count)
+                let reference = value.unicodeScalars.count >= 3 ? harmless : short
+                #expect(hostile.sql == reference.sql, "\(value)")
+                #expect(hostile.binds.count == reference.binds.count)
                 #expect(!hostile.sql.contains("1=1") && !hostile.sql.contains("DROP") && !hostile.sql.contains("harmless"))
             }
         }

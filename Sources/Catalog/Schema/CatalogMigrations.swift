@@ -15,11 +15,13 @@ public enum CatalogMigrations {
         case .sqlite: [CatalogMigration(id: "1-initial", statements: sqliteInitial),
                        CatalogMigration(id: "2-ingest", statements: ingest(.sqlite)),
                        CatalogMigration(id: "3-uploads", statements: uploads(.sqlite)),
-                       CatalogMigration(id: "4-folded-text", statements: foldedText(.sqlite))]
+                       CatalogMigration(id: "4-folded-text", statements: foldedText(.sqlite)),
+                       CatalogMigration(id: "5-fts-trigram", statements: trigramText(.sqlite))]
         case .postgres: [CatalogMigration(id: "1-initial", statements: postgresInitial),
                          CatalogMigration(id: "2-ingest", statements: ingest(.postgres)),
                          CatalogMigration(id: "3-uploads", statements: uploads(.postgres)),
-                         CatalogMigration(id: "4-folded-text", statements: foldedText(.postgres))]
+                         CatalogMigration(id: "4-folded-text", statements: foldedText(.postgres)),
+                         CatalogMigration(id: "5-fts-trigram", statements: trigramText(.postgres))]
         }
     }
 
