@@ -111,22 +111,23 @@ final class BrowseIndex: Sendable {
                 try walk.walk(top.folders, names: [ZarrKeys.v3, ZarrKeys.array, ZarrKeys.attributes], visit: look)
             }
         } catch {
-            stopped = "\(error)"
+            stopped = pageText(error, root: root, path: "")
         }
         let images = found.map { item -> BrowseImage in
             let last = item.path.split(separator: "/").last.map(String.init) ?? root
             var image = BrowseImage(root: root, path: item.path, name: item.name.flatMap { $0.isEmpty ? nil : $0 } ?? last,
                                     version: item.version)
-            describe(&image, store: store)
+            describe(&image, root: root, store: store)
             return image
         }
         return RootImages(images: images, stopped: stopped, made: .now)
     }
 
     /// A card's metadata, from the same reading the renderer does (metadata only).
-    static func describe(_ image: inout BrowseImage, store: any Store) {
+    static func describe(_ image: inout BrowseImage, root: String, store: any Store) {
         do {
-            let opened = try RenderImage.open(store: store, path: image.path)
+            let opened = try RenderImage.open(store: store, path: image.path,
+                                              name: RenderImage.publicName(root: root, path: image.path))
             var letters = Array(repeating: "?", count: opened.axes.rank)
             for (letter, index) in [("t", opened.axes.t), ("c", opened.axes.c), ("z", opened.axes.z),
                                     ("y", Optional(opened.axes.y)), ("x", Optional(opened.axes.x))] {
@@ -139,9 +140,22 @@ final class BrowseIndex: Sendable {
             image.window = opened.omero?.channels.first?.window
             image.channels = (opened.omero?.channels ?? []).enumerated().map { $1.label ?? "channel \($0)" }
         } catch {
-            image.problem = "\(error)"
+            image.problem = pageText(error, root: root, path: image.path)
         }
     }
+
+    /// What the page says of a failure. The renderer's refusals and the walk's cap name
+    /// the image by its public name; any other error (storage, a document that does not
+    /// parse) may name a path on the server's disk, so the page gets a request id and the
+    /// server's log the detail, as the object routes' 502s do.
+    static func pageText(_ error: any Error, root: String, path: String) -> String {
+        if error is RenderError || error is TooManyImages { return "\(error)" }
+        let id = problems.record("browse \(RenderImage.publicName(root: root, path: path)): \(error)")
+        return "cannot be read (storage error; request id \(id))"
+    }
+
+    /// Where `pageText` logs what it does not show.
+    private static let problems = ServerErrors()
 }
 
 /// The walk found `BrowseIndex.maxImages` images and stopped.

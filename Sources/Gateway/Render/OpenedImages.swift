@@ -47,7 +47,7 @@ final class OpenedImages: Sendable {
             }
             before = (entry.documents, now.text)
         }
-        let image = try RenderImage.open(store: store, path: path)
+        let image = try RenderImage.open(store: store, path: path, name: RenderImage.publicName(root: rootName, path: path))
         let levelKeys = Self.levelKeys(image)
         let documents = SourceVersions.documents(image: path, levelKeys: levelKeys)
         let after = try SourceVersions.lines(store: store, documents: documents)

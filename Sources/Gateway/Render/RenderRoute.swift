@@ -194,7 +194,7 @@ struct RenderRoute {
                         images: OpenedImages? = nil, rootName: String = "") throws -> Prepared {
         func open(_ rootName: String, _ store: any Store, _ path: String) throws -> OpenedImages.Opened {
             if let images { return try images.open(rootName: rootName, store: store, path: path) }
-            let image = try RenderImage.open(store: store, path: path)
+            let image = try RenderImage.open(store: store, path: path, name: RenderImage.publicName(root: rootName, path: path))
             let levelKeys = OpenedImages.levelKeys(image)
             return OpenedImages.Opened(image: image, levelKeys: levelKeys, versions: try SourceVersions.lines(
                 store: store, documents: SourceVersions.documents(image: path, levelKeys: levelKeys)))

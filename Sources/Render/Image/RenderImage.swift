@@ -85,12 +85,15 @@ public struct RenderImage: Sendable {
     /// complex ones; 64-bit integers beyond 2^53 lose their low bits, as in numpy).
     static let supportedTypes: Set<DataType> = Set(DataType.allCases)
 
-    public static func open(store: any Store, path: String) throws -> RenderImage {
-        try open(store: store, path: path, followSeries: true)
+    /// `name` is how messages (and `RenderImage.name`) call the image; by default the
+    /// store's description of `path`, which for a folder is a path on this machine: the
+    /// gateway passes the image's public name (`root/path`) so no answer shows one.
+    public static func open(store: any Store, path: String, name: String? = nil) throws -> RenderImage {
+        try open(store: store, path: path, publicName: name, followSeries: true)
     }
 
-    private static func open(store: any Store, path: String, followSeries: Bool) throws -> RenderImage {
-        let name = store.describe(path)
+    private static func open(store: any Store, path: String, publicName: String?, followSeries: Bool) throws -> RenderImage {
+        let name = publicName ?? store.describe(path)
         let node: Node
         do { node = try Node.open(store: store, path: path) } catch ZarrError.nodeNotFound {
             throw RenderError.imageNotFound(name)
@@ -101,7 +104,7 @@ public struct RenderImage: Sendable {
         let ngff = NGFFAttributes.ngff(attributes) ?? [:]
         guard let multiscale = ngff["multiscales"]?.arrayValue?.first else {
             if followSeries, ngff["bioformats2raw.layout"] != nil {
-                return try open(store: store, path: joinKey(path, "0"), followSeries: false)
+                return try open(store: store, path: joinKey(path, "0"), publicName: publicName.map { $0 + "/0" }, followSeries: false)
             }
             throw RenderError.unsupportedImage(name, "the group has no NGFF 'multiscales'")
         }

@@ -149,3 +149,41 @@ def test_huge_requests_allocate_nothing(server):
         assert status == 400, (query, body)
     assert server.rss_kib() - before < 50 * 1024
     assert re.search(r"tessera-trace: render read", server.log_text()[mark:]) is None
+
+
+def test_refusals_name_images_by_root_never_by_server_path(tessera_bin, tmp_path):
+    """A picture refused for its metadata (422) names the image as `root/path`, and the
+    browse page says what it cannot read without the server's folder: the 422 named the
+    folder on the server's disk before (`cannot render '/srv/…/plain.zarr'`), and the page
+    printed storage errors whole."""
+    data = tmp_path / "server-only-folder"
+    (data / "plain.zarr").mkdir(parents=True)
+    (data / "plain.zarr" / "zarr.json").write_text('{"zarr_format":3,"node_type":"group","attributes":{}}')
+    # An image whose level 0 is gone, and one whose level is not valid JSON.
+    for name in ("nolevel.ome.zarr", "badlevel.ome.zarr"):
+        (data / name).mkdir()
+        (data / name / "zarr.json").write_text(json.dumps({"zarr_format": 3, "node_type": "group", "attributes": {"ome": {
+            "version": "0.5", "multiscales": [{"axes": [{"name": "y", "type": "space"}, {"name": "x", "type": "space"}],
+                                               "datasets": [{"path": "0", "coordinateTransformations": [
+                                                   {"type": "scale", "scale": [1, 1]}]}]}]}}}))
+    (data / "badlevel.ome.zarr" / "0").mkdir()
+    (data / "badlevel.ome.zarr" / "0" / "zarr.json").write_text("{not json")
+    srv = GatewayServer(tessera_bin, "--root", f"data={data}", "--browse")
+    try:
+        for route in ("render", "thumbnail", "quicklook"):
+            for name in ("plain.zarr", "nolevel.ome.zarr"):
+                status, _, body = get(srv, f"/{route}/data/{name}")
+                text = body.decode()
+                assert status == 422, (route, name, text)
+                assert f"data/{name}" in text and str(tmp_path) not in text, text
+            status, _, body = get(srv, f"/{route}/data/badlevel.ome.zarr")
+            assert status == 502 and str(tmp_path) not in body.decode(), body
+        for page in ("/", "/browse/data/nolevel.ome.zarr", "/browse/data/badlevel.ome.zarr"):
+            status, _, body = get(srv, page)
+            text = body.decode()
+            assert status == 200 and str(tmp_path) not in text, (page, text)
+        status, _, body = get(srv, "/browse/data/badlevel.ome.zarr")
+        assert "request id" in body.decode()
+        assert str(data) in srv.log_text()  # the detail went to the server's log
+    finally:
+        assert srv.stop() == 0
