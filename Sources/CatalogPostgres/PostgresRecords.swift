@@ -13,7 +13,7 @@ extension PostgresCatalog {
     static let metaRowsPerInsert = 1000
 
     public func record(_ dataset: DatasetRecord, harvest: Harvest?) async throws -> DatasetRecord {
-        let write = try Self.Write(dataset, harvest: harvest)
+        let write = try PreparedWrite(dataset, harvest: harvest)
         let logger = logger
         return try await transaction("recording dataset \(write.given.location)") { connection in
             let (record, _, accessMoved) = try await Self.store(connection, write, keepingUnchanged: false, logger: logger)
@@ -24,7 +24,7 @@ extension PostgresCatalog {
 
     public func recordBatch(_ items: [RecordItem]) async throws -> [RecordOutcome] {
         guard let first = items.first else { return [] }
-        let writes = try items.map { try Self.Write($0.record, harvest: $0.harvest) }
+        let writes = try items.map { try PreparedWrite($0.record, harvest: $0.harvest) }
         // Per-location locks are taken in one order, so two batch writers never wait on each other in a cycle.
         let order = writes.indices.sorted { writes[$0].given.location < writes[$1].given.location }
         let logger = logger
@@ -44,29 +44,12 @@ extension PostgresCatalog {
         }
     }
 
-    /// One dataset's write, its text forms prepared outside the transaction.
-    struct Write: Sendable {
-        var given: DatasetRecord
-        var document: String?
-        var rows: [MetaRow]?
-        var body: String?
-        var dimensions: String?
-
-        init(_ dataset: DatasetRecord, harvest: Harvest?) throws {
-            given = dataset.storedForm
-            document = try harvest.map { try StoredForm.documentText($0.document) }
-            rows = harvest.map { StoredForm.rows($0.rows) }
-            body = harvest.map { StoredForm.text($0.text) }
-            dimensions = try StoredForm.dimensionsText(given.dimensions)
-        }
-    }
-
     /// Inserts or updates one dataset inside the caller's transaction. With
     /// `keepingUnchanged`, a location already recorded exactly so is not written at all.
     /// `accessMoved`: the caller must move the access version (a new dataset, or one whose
     /// access, status or root changed). A new row has nothing to delete, so it costs five
     /// round trips (six with access groups), not eleven: a first `catalog add` is bound by them.
-    static func store(_ connection: PostgresConnection, _ write: Write, keepingUnchanged: Bool,
+    static func store(_ connection: PostgresConnection, _ write: PreparedWrite, keepingUnchanged: Bool,
                       logger: Logger) async throws -> (record: DatasetRecord, outcome: RecordOutcome, accessMoved: Bool) {
         let given = write.given, document = write.document, rows = write.rows, body = write.body
         let dimensions = write.dimensions

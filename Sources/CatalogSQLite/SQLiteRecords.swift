@@ -6,7 +6,7 @@ import GRDB
 /// one mapping between the table and the model on SQLite (search reuses `fetchRecords`).
 extension SQLiteCatalog {
     public func record(_ dataset: DatasetRecord, harvest: Harvest?) async throws -> DatasetRecord {
-        let write = try Self.Write(dataset, harvest: harvest)
+        let write = try PreparedWrite(dataset, harvest: harvest)
         return try await self.write("recording dataset \(write.given.location)") { db in
             try Self.store(db, write, keepingUnchanged: false).record
         }
@@ -14,32 +14,15 @@ extension SQLiteCatalog {
 
     public func recordBatch(_ items: [RecordItem]) async throws -> [RecordOutcome] {
         guard let first = items.first else { return [] }
-        let writes = try items.map { try Self.Write($0.record, harvest: $0.harvest) }
+        let writes = try items.map { try PreparedWrite($0.record, harvest: $0.harvest) }
         let what = items.count == 1 ? "recording dataset \(writes[0].given.location)"
             : "recording \(items.count) datasets from \(first.record.location)"
         return try await write(what) { db in try writes.map { try Self.store(db, $0, keepingUnchanged: true).outcome } }
     }
 
-    /// One dataset's write, its text forms prepared outside the transaction.
-    struct Write: Sendable {
-        var given: DatasetRecord
-        var document: String?
-        var rows: [MetaRow]?
-        var body: String?
-        var dimensions: String?
-
-        init(_ dataset: DatasetRecord, harvest: Harvest?) throws {
-            given = dataset.storedForm
-            document = try harvest.map { try StoredForm.documentText($0.document) }
-            rows = harvest.map { StoredForm.rows($0.rows) }
-            body = harvest.map { StoredForm.text($0.text) }
-            dimensions = try StoredForm.dimensionsText(given.dimensions)
-        }
-    }
-
     /// Inserts or updates one dataset inside the caller's transaction. With
     /// `keepingUnchanged`, a location already recorded exactly so is not written at all.
-    static func store(_ db: Database, _ write: Write, keepingUnchanged: Bool) throws -> (record: DatasetRecord, outcome: RecordOutcome) {
+    static func store(_ db: Database, _ write: PreparedWrite, keepingUnchanged: Bool) throws -> (record: DatasetRecord, outcome: RecordOutcome) {
         let given = write.given, document = write.document, rows = write.rows, body = write.body
         let dimensions = write.dimensions
         let old = try Self.fetchRecords(db, sql: "SELECT * FROM dataset WHERE location = ?", arguments: [given.location]).first

@@ -2,6 +2,7 @@ import Catalog
 import CatalogStores
 import Foundation
 import Testing
+import TestSupport
 
 /// `contains` through SQLite's trigram index (migration "5-fts-trigram") and PostgreSQL's
 /// pg_trgm index answers exactly what a brute-force scan of the rows answers: ASCII case
@@ -37,7 +38,7 @@ import Testing
     /// A seeded corpus: per dataset an OBJECT, maybe a TARGNAME, and string rows of other keys
     /// (which must not match) — the texts by dataset index.
     static func corpus(seed: UInt64, count: Int) -> [[MetaRow]] {
-        var rng = SeededGenerator(seed: seed)
+        var rng = SplitMix64(seed: seed)
         func text() -> String { (0..<Int.random(in: 1...4, using: &rng)).map { _ in pieces.randomElement(using: &rng) ?? "x" }.joined() }
         return (0..<count).map { _ in
             var rows = [MetaRow(scope: "hdu0", key: "OBJECT", type: .string, text: text())]
