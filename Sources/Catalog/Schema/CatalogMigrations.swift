@@ -16,12 +16,14 @@ public enum CatalogMigrations {
                        CatalogMigration(id: "2-ingest", statements: ingest(.sqlite)),
                        CatalogMigration(id: "3-uploads", statements: uploads(.sqlite)),
                        CatalogMigration(id: "4-folded-text", statements: foldedText(.sqlite)),
-                       CatalogMigration(id: "5-fts-trigram", statements: trigramText(.sqlite))]
+                       CatalogMigration(id: "5-fts-trigram", statements: trigramText(.sqlite)),
+                       CatalogMigration(id: "6-fts-prefix", statements: freeTextPrefix(.sqlite))]
         case .postgres: [CatalogMigration(id: "1-initial", statements: postgresInitial),
                          CatalogMigration(id: "2-ingest", statements: ingest(.postgres)),
                          CatalogMigration(id: "3-uploads", statements: uploads(.postgres)),
                          CatalogMigration(id: "4-folded-text", statements: foldedText(.postgres)),
-                         CatalogMigration(id: "5-fts-trigram", statements: trigramText(.postgres))]
+                         CatalogMigration(id: "5-fts-trigram", statements: trigramText(.postgres)),
+                         CatalogMigration(id: "6-fts-prefix", statements: freeTextPrefix(.postgres))]
         }
     }
 
