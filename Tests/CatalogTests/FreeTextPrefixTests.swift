@@ -27,17 +27,7 @@ import Testing
     }
 
     static func answer(_ store: any CatalogStore, _ q: String) async throws -> [String] {
-        var uids = [String](), after: String?
-        for _ in 0..<100 {
-            var params: [(name: String, value: String)] = [(name: "q", value: q), (name: "limit", value: "25")]
-            if let after { params.append((name: "after", value: after)) }
-            let page = try await store.search(try parser.parse(params), visibleTo: .everyone)
-            uids += page.datasets.map(\.uid)
-            guard let next = page.next else { return uids }
-            after = next.encoded
-        }
-        Issue.record("more than 100 pages for \(q)")
-        return uids
+        try await allPages(store, parser: parser, [(name: "q", value: q)], pageSize: 25)
     }
 
     @Test func aCatalogueWrittenBeforeTheMigrationAnswersAsAScan() async throws {

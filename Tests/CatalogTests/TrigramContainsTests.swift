@@ -56,18 +56,7 @@ import TestSupport
     }
 
     static func answer(_ store: any CatalogStore, needle: String) async throws -> [String] {
-        var uids = [String]()
-        var after: String?
-        for _ in 0..<100 {
-            var params: [(name: String, value: String)] = [(name: "object", value: needle), (name: "limit", value: "40")]
-            if let after { params.append((name: "after", value: after)) }
-            let page = try await store.search(try parser.parse(params), visibleTo: .everyone)
-            uids += page.datasets.map(\.uid)
-            guard let next = page.next else { return uids }
-            after = next.encoded
-        }
-        Issue.record("more than 100 pages for \(needle)")
-        return uids
+        try await allPages(store, parser: parser, [(name: "object", value: needle)], pageSize: 40)
     }
 
     @Test(arguments: CatalogBackend.allCases)
