@@ -47,17 +47,24 @@ final class OpenedImages: Sendable {
             }
             before = (entry.documents, now.text)
         }
-        let image = try RenderImage.open(store: store, path: path, name: RenderImage.publicName(root: rootName, path: path))
-        let levelKeys = Self.levelKeys(image)
-        let documents = SourceVersions.documents(image: path, levelKeys: levelKeys)
-        let after = try SourceVersions.lines(store: store, documents: documents)
-        let confirmed = before.map { $0.documents == documents && $0.versions == after.text } ?? false
-        let keep = Self.identifiesVersions(after.text)
+        let fresh = try Self.openFresh(rootName: rootName, store: store, path: path)
+        let documents = SourceVersions.documents(image: path, levelKeys: fresh.levelKeys)
+        let confirmed = before.map { $0.documents == documents && $0.versions == fresh.versions.text } ?? false
+        let keep = Self.identifiesVersions(fresh.versions.text)
         entries.withLock { entries in
             if entries[key] == nil, entries.count >= maximumEntries { entries.removeAll() }
-            entries[key] = keep ? Entry(documents: documents, versions: after.text, image: confirmed ? image : nil) : nil
+            entries[key] = keep ? Entry(documents: documents, versions: fresh.versions.text, image: confirmed ? fresh.image : nil) : nil
         }
-        return Opened(image: image, levelKeys: levelKeys, versions: after)
+        return fresh
+    }
+
+    /// The image parsed now, with its documents' versions read after the parse; what
+    /// `open` keeps, and what a caller without the table (tests) uses alone.
+    static func openFresh(rootName: String, store: any Store, path: String) throws -> Opened {
+        let image = try RenderImage.open(store: store, path: path, name: RenderImage.publicName(root: rootName, path: path))
+        let levelKeys = Self.levelKeys(image)
+        let versions = try SourceVersions.lines(store: store, documents: SourceVersions.documents(image: path, levelKeys: levelKeys))
+        return Opened(image: image, levelKeys: levelKeys, versions: versions)
     }
 
     static func levelKeys(_ image: RenderImage) -> [String] {

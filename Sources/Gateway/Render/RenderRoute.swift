@@ -75,11 +75,11 @@ struct RenderRoute {
             background = (backgroundRoot, served.store, key)
         }
 
-        let store = root.store, limits = gateway.renderLimits, backgroundSource = background, images = gateway.openedImages
+        let store = root.store, limits = gateway.renderLimits, backgroundReference = background, images = gateway.openedImages
         let prepared: Prepared
         do {
             prepared = try await NIOThreadPool.singleton.runIfActive {
-                try Self.prepare(store: store, image: image, request: request, limits: limits, background: backgroundSource,
+                try Self.prepare(store: store, image: image, request: request, limits: limits, background: backgroundReference,
                                  images: images, rootName: rootName)
             }
         } catch let error as RenderError {
@@ -193,11 +193,8 @@ struct RenderRoute {
                         background: (name: String, store: any Store, image: String)? = nil,
                         images: OpenedImages? = nil, rootName: String = "") throws -> Prepared {
         func open(_ rootName: String, _ store: any Store, _ path: String) throws -> OpenedImages.Opened {
-            if let images { return try images.open(rootName: rootName, store: store, path: path) }
-            let image = try RenderImage.open(store: store, path: path, name: RenderImage.publicName(root: rootName, path: path))
-            let levelKeys = OpenedImages.levelKeys(image)
-            return OpenedImages.Opened(image: image, levelKeys: levelKeys, versions: try SourceVersions.lines(
-                store: store, documents: SourceVersions.documents(image: path, levelKeys: levelKeys)))
+            try images?.open(rootName: rootName, store: store, path: path)
+                ?? OpenedImages.openFresh(rootName: rootName, store: store, path: path)
         }
         let main = try open(rootName, store, image)
         let opened = main.image
