@@ -30,13 +30,17 @@ public enum Renderer {
     /// old ones stop matching.
     public static let version = 1
 
+    /// `TESSERA_TRACE_READS=1`: each level read is named on stderr (tests count them). Read
+    /// once, as `ResumeReads.tracing` is: the environment is a dictionary built per call.
+    static let tracingReads = ProcessInfo.processInfo.environment["TESSERA_TRACE_READS"] == "1"
+
     /// `backgrounds`: where `subtract=` keeps computed backgrounds (the gateway's), nil to
     /// compute them for this render only.
     public static func render(_ plan: RenderPlan, concurrency: Int = defaultConcurrency,
                               backgrounds: BackgroundReuse? = nil) throws -> RenderedImage {
         let image = plan.image
         let level = image.levels[plan.level]
-        let trace = ProcessInfo.processInfo.environment["TESSERA_TRACE_READS"] == "1"
+        let trace = Self.tracingReads
 
         var planes = [PlaneBuffer]()
         for c in plan.channels {
