@@ -25,18 +25,26 @@ release: deps
 
 # The catalog's PostgreSQL store is tested against a throwaway server (scripts/pg-test.sh),
 # stopped even when the tests fail.
+# Temporary files go to a fresh folder from scripts/test-tmp.sh (a tmpfs when there is
+# room: deletes on this disk wait for TRIM), removed when every test passed and kept, with
+# its path printed, when one failed.
 test: venv
 	$(SWIFT) build
-	@pgdir=$$(mktemp -d /tmp/tessera-pg.XXXXXX); \
+	@tmp=$$(scripts/test-tmp.sh) || exit 1; \
+	pgdir=$$(mktemp -d "$$tmp/pg.XXXXXX"); \
 	trap 'scripts/pg-test.sh stop "$$pgdir"' EXIT; \
 	url=$$(scripts/pg-test.sh start "$$pgdir") || exit 1; \
-	TESSERA_TEST_POSTGRES=$$url $(MAKE) test-swift test-conformance
+	if TMPDIR=$$tmp TESSERA_TEST_POSTGRES=$$url $(MAKE) test-swift test-conformance PYTEST_ARGS="--basetemp $$tmp/pytest"; then \
+		scripts/pg-test.sh stop "$$pgdir"; rm -rf "$$tmp"; \
+	else \
+		echo "make test: failed; the tests' files are kept in $$tmp"; exit 1; \
+	fi
 
 test-swift:
 	$(SWIFT) test
 
 test-conformance:
-	TESSERA_BIN=$(CURDIR)/$(DEBUG_BIN) $(PY) -m pytest -q Tests/Conformance
+	TESSERA_BIN=$(CURDIR)/$(DEBUG_BIN) $(PY) -m pytest -q $(PYTEST_ARGS) Tests/Conformance
 
 bench: venv release
 	$(PY) Benchmarks/run_bench.py $(BENCH_ARGS)
