@@ -127,7 +127,7 @@ def wrk_phase(wrk: str, srv: GatewayServer, paths: list[str], seconds: int) -> d
     n, wall = j["requests"], j["duration_us"] / 1e6
     return {"n": n, "wall_s": round(wall, 3), "per_s": round(n / wall, 1), "p50_ms": round(j["p50_us"] / 1000, 1),
             "p99_ms": round(j["p99_us"] / 1000, 1), "server_cpu_ms": round(1000 * cpu / n, 2),
-            "bytes_per_answer": round(j["bytes"] / n), "command": " ".join(cmd[:-4] + ["URL/"])}
+            "bytes_per_answer": round(j["bytes"] / n), "command": " ".join(cmd[:-4] + ["render.lua", "URL/", "--", "2"])}
 
 
 def main(argv=None) -> int:
