@@ -13,7 +13,6 @@ The image is render_bench.py's (made there first: `render_bench.py --small` for 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 import urllib.request
@@ -23,15 +22,11 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+from harness.process import proc_cpu_seconds  # noqa: E402
 from harness.servers import GatewayServer  # noqa: E402
 import render_peer  # noqa: E402
 
 QUERIES = {"png": "format=png", "jpeg": "format=jpeg&quality=90"}
-
-
-def server_cpu(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def main(argv=None) -> int:
@@ -53,10 +48,10 @@ def main(argv=None) -> int:
                 urls = [f"{srv.url}/render/g/{image.name}?level=0&region={x},{y},1024,1024&window=p1,p99&{query}" for x, y in offsets]
                 for url in urls[:2]:  # metadata and first-use costs off the clock
                     urllib.request.urlopen(url, timeout=120).read()
-                before = server_cpu(srv.proc.pid)
+                before = proc_cpu_seconds(srv.proc.pid)
                 for url in urls:
                     urllib.request.urlopen(url, timeout=120).read()
-                rows.append((binary, fmt, 1000 * (server_cpu(srv.proc.pid) - before) / len(urls)))
+                rows.append((binary, fmt, 1000 * (proc_cpu_seconds(srv.proc.pid) - before) / len(urls)))
         finally:
             srv.stop()
     render_peer.init(str(image))

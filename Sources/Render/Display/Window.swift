@@ -54,13 +54,12 @@ public enum Display {
             let values: [UInt16] = map(plane) { UInt16(quantise(window.fraction($0), max: 65535)) }
             return DisplayImage(width: plane.width, height: plane.height, samplesPerPixel: 1, bits: 16, bytes: bytesOf(values))
         }
-        let values: [UInt8] = map(plane) { UInt8(quantise(window.fraction($0), max: 255)) }
-        return DisplayImage(width: plane.width, height: plane.height, samplesPerPixel: 1, bits: 8, bytes: values)
+        return DisplayImage(width: plane.width, height: plane.height, samplesPerPixel: 1, bits: 8, bytes: levels8(plane, window))
     }
 
     /// One channel through a 256-entry colour table (index `⌊v·255 + ½⌋`).
     public static func colormap(_ plane: PlaneBuffer, window: DisplayWindow, table: [UInt8]) -> DisplayImage {
-        let index: [UInt8] = map(plane) { UInt8(quantise(window.fraction($0), max: 255)) }
+        let index = levels8(plane, window)
         var out = [UInt8](repeating: 0, count: index.count * 3)
         for (i, k) in index.enumerated() {
             let t = Int(k) * 3
@@ -95,22 +94,34 @@ public enum Display {
         return DisplayImage(width: width, height: height, samplesPerPixel: 3, bits: 8, bytes: out)
     }
 
+    /// The 8-bit levels of every value of the plane, row-major: `map` with
+    /// `DisplayWindow.levels8`'s table, which computes only the values inside the window.
+    static func levels8(_ plane: PlaneBuffer, _ window: DisplayWindow) -> [UInt8] {
+        throughTable(plane) { offset, bins in window.levels8(from: -offset, count: bins) } ?? map(plane) { window.level8($0) }
+    }
+
     /// `transform` of every value of the plane (as float64), row-major. Integers of at
     /// most 16 bits go through a table of every possible value, so the pixel loop is one
     /// lookup and the result is the same as computing each pixel.
     static func map<O>(_ plane: PlaneBuffer, _ transform: @escaping (Double) -> O) -> [O] {
+        throughTable(plane) { offset, bins in (0..<bins).map { transform(Double($0 - offset)) } }
+            ?? withScalarType(plane.dataType, Each(plane: plane, transform: transform))
+    }
+
+    /// Integers of at most 16 bits: each value looked up in `table(offset, bins)`, whose
+    /// entry `i` is for the value `i − offset`; nil for other types.
+    private static func throughTable<O>(_ plane: PlaneBuffer, _ table: (_ offset: Int, _ bins: Int) -> [O]) -> [O]? {
         switch plane.dataType {
-        case .bool, .uint8: return lookup(plane, UInt8.self, offset: 0, bins: 256, transform)
-        case .int8: return lookup(plane, Int8.self, offset: 128, bins: 256, transform)
-        case .uint16: return lookup(plane, UInt16.self, offset: 0, bins: 65536, transform)
-        case .int16: return lookup(plane, Int16.self, offset: 32768, bins: 65536, transform)
-        default: return withScalarType(plane.dataType, Each(plane: plane, transform: transform))
+        case .bool, .uint8: return lookup(plane, UInt8.self, offset: 0, table(0, 256))
+        case .int8: return lookup(plane, Int8.self, offset: 128, table(128, 256))
+        case .uint16: return lookup(plane, UInt16.self, offset: 0, table(0, 65536))
+        case .int16: return lookup(plane, Int16.self, offset: 32768, table(32768, 65536))
+        default: return nil
         }
     }
 
-    private static func lookup<T: RenderScalar & FixedWidthInteger, O>(_ plane: PlaneBuffer, _: T.Type, offset: Int, bins: Int,
-                                                                      _ transform: (Double) -> O) -> [O] {
-        let table = (0..<bins).map { transform(Double($0 - offset)) }
+    private static func lookup<T: RenderScalar & FixedWidthInteger, O>(_ plane: PlaneBuffer, _: T.Type, offset: Int,
+                                                                      _ table: [O]) -> [O] {
         let n = plane.width * plane.height
         return plane.bytes.withUnsafeBytes { raw in
             table.withUnsafeBufferPointer { lut in

@@ -3,8 +3,9 @@ import Storage
 /// One Zarr array in a store: region reads and writes over its chunk grid.
 ///
 /// Reads fetch only the chunks a region touches; on sharded arrays they fetch only the
-/// inner chunks it touches (index first, then one ranged read per inner chunk), unless
-/// the region covers the whole shard, which is one read. Writes of whole chunks (or whole
+/// inner chunks it touches (index first, then ranged reads, inner chunks lying close
+/// together in the shard sharing one: `CoalescedReads`), unless the region covers the
+/// whole shard, which is one read. Writes of whole chunks (or whole
 /// shards) encode and store each object once; partial writes read-modify-write.
 public final class ZarrArray: Sendable {
     public let store: any Store
@@ -211,7 +212,8 @@ public final class ZarrArray: Sendable {
     /// Reads the part `want` (in shard-local coordinates) of one shard, decoding each
     /// needed inner chunk straight into the output. When the whole shard is wanted it is
     /// fetched in one read; otherwise the index is fetched first and then only the inner
-    /// chunks that overlap `want`, one ranged read each.
+    /// chunks that overlap `want`, those lying close together in the file in one ranged
+    /// read (`CoalescedReads`).
     private func readShard(_ coords: [Int], sharding: ShardingCodec, want: Region, whole: Bool, width: Int,
                            into target: SharedPointer, outShape: [Int], at: [Int]) throws {
         let key = chunkKey(coords)
@@ -264,17 +266,37 @@ public final class ZarrArray: Sendable {
         let strides = cStrides(grid)
         let wanted = want.gridBox(cellShape: inner)
         let spec = metadata.chunkSpec, elementSize = metadata.dataType.size
-        try parallelFor(wanted.count, width: width) { w in
+        // Every stored inner chunk wanted, checked before any of them is read.
+        var storedList: [(w: Int, entry: ShardingCodec.Entry)] = []
+        for w in 0..<wanted.count {
             let ci = wanted[w]
-            let chunkRegion = Region(origin: zip(ci, inner).map { $0 * $1 }, shape: inner)
-            let overlap = chunkRegion.intersection(want)!
-            guard let e = entries[zip(ci, strides).map { $0 * $1 }.reduce(0, +)] else { return fillOutput(overlap) }
+            guard let e = entries[zip(ci, strides).map { $0 * $1 }.reduce(0, +)] else { continue }
             guard e.length <= innerLimit else {
                 throw corruptShard("inner chunk \(ci) of \(e.length) bytes is larger than the \(innerLimit) an inner chunk can take")
             }
+            storedList.append((w, e))
+        }
+        let stored = storedList
+        let ranges = stored.map { $0.entry.offset..<($0.entry.offset + $0.entry.length) }
+        // A shard already in memory is sliced per inner chunk: joining would copy twice.
+        let plan = shardBytes == nil ? CoalescedReads(ranges) : CoalescedReads(ranges, maxGap: 0, maxSpan: 0)
+        let reads = plan.reads.map { _ in SharedRead() }
+        var storedAt = [Int?](repeating: nil, count: wanted.count)
+        for (k, s) in stored.enumerated() { storedAt[s.w] = k }
+        try parallelFor(wanted.count, width: width) { [storedAt] w in
+            let ci = wanted[w]
+            let chunkRegion = Region(origin: zip(ci, inner).map { $0 * $1 }, shape: inner)
+            let overlap = chunkRegion.intersection(want)!
+            guard let k = storedAt[w] else { return fillOutput(overlap) }
+            let e = stored[k].entry, r = plan.readOf[k], read = plan.reads[r]
             let decoded: NDBuffer?
             do {
-                decoded = try self.cached(key + "#\(ci)") { try sharding.decodeInner(try fetch(e.offset..<(e.offset + e.length)), spec: spec) }
+                decoded = try self.cached(key + "#\(ci)") {
+                    let bytes = try reads[r].get { try fetch(read) }
+                    let start = e.offset - read.lowerBound
+                    let encoded = bytes.count == e.length ? bytes : Array(bytes[start..<(start + e.length)])
+                    return try sharding.decodeInner(encoded, spec: spec)
+                }
             } catch let err as ZarrError {
                 throw err.at(key: store.describe(key) + " (inner chunk \(ci))")
             }
