@@ -1,11 +1,11 @@
 import CDeflate
 import ZarrCore
 
-/// PNG written by hand around libdeflate: signature, IHDR, one IDAT (zlib stream of the
-/// filtered rows, level 1) and IEND. Every row uses filter 1 (Sub); 16-bit samples are
+/// PNG written by hand: signature, IHDR, one IDAT (the filtered rows as a zlib stream from
+/// `FastDeflate`: literals and runs, no match finder) and IEND; libdeflate for the CRCs. Every row uses filter 1 (Sub); 16-bit samples are
 /// big-endian as PNG wants. No gAMA/cHRM chunks, so viewers show the values as they are
 /// (libpng's simplified API adds gAMA 1.0 to 16-bit files, which browsers then brighten).
-/// About 3.7x faster than libpng+zlib at level 1 here (Docs/render.md, "Encoders").
+/// Numbers against libdeflate and zlib level 1: Docs/render.md, "Encoders".
 public enum PNGEncoder {
     public static func encode(_ image: DisplayImage) throws -> [UInt8] {
         let bytesPerSample = image.bits / 8
@@ -22,18 +22,11 @@ public enum PNGEncoder {
             }
             initialized = filtered
         }
-        guard let compressor = libdeflate_alloc_compressor(1) else { throw RenderError.encoder("libdeflate could not allocate a compressor") }
-        defer { libdeflate_free_compressor(compressor) }
-        let bound = libdeflate_zlib_compress_bound(compressor, raw.count)
-        var zlib = [UInt8](repeating: 0, count: bound)
-        let written = raw.withUnsafeBytes { r in
-            zlib.withUnsafeMutableBytes { z in libdeflate_zlib_compress(compressor, r.baseAddress, r.count, z.baseAddress, z.count) }
-        }
-        guard written > 0, written <= Int(Int32.max) else { throw RenderError.encoder("libdeflate could not compress the PNG rows") }
-        zlib.removeLast(zlib.count - written)
+        let zlib = raw.withUnsafeBytes { FastDeflate.zlib($0) }
+        guard zlib.count <= Int(Int32.max) else { throw RenderError.encoder("PNG rows compress to more than a chunk holds") }
 
         var out = [UInt8]()
-        out.reserveCapacity(written + 64)
+        out.reserveCapacity(zlib.count + 64)
         out += [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
         var header = bigEndian32(UInt32(image.width)) + bigEndian32(UInt32(image.height))
         header += [UInt8(image.bits), image.samplesPerPixel == 3 ? 2 : 0, 0, 0, 0]  // depth, colour type, deflate, filter set 0, no interlace
