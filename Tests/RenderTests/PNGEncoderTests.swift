@@ -1,6 +1,7 @@
 import CDeflate
 @testable import Render
 import Testing
+import TestSupport
 
 /// PNG files taken apart again: chunk layout, CRCs, and the inflated, unfiltered rows
 /// equal to the samples given (16-bit big-endian).
@@ -67,5 +68,49 @@ import Testing
         let png = try PNGEncoder.encode(DisplayImage(width: 4, height: 3, samplesPerPixel: 3, bits: 8, bytes: pixels))
         #expect(try chunks(png)[0].data[8...9] == [8, 2])
         #expect(try samples(png, width: 4, height: 3, bytesPerPixel: 3) == pixels)
+    }
+
+    /// The filtered rows of a gray 8-bit picture, as `encode` makes them.
+    func filteredRows(_ pixels: [UInt8], width: Int, height: Int) -> [UInt8] {
+        [UInt8](unsafeUninitializedCapacity: height * (width + 1)) { buffer, initialized in
+            pixels.withUnsafeBufferPointer {
+                PNGEncoder.filterSub($0.baseAddress!, buffer.baseAddress!, height: height, rowBytes: width, bytesPerPixel: 1, swap16: false)
+            }
+            initialized = height * (width + 1)
+        }
+    }
+
+    func libdeflateLevel1(_ raw: [UInt8]) throws -> [UInt8] {
+        let c = try #require(libdeflate_alloc_compressor(1))
+        defer { libdeflate_free_compressor(c) }
+        var out = [UInt8](repeating: 0, count: libdeflate_zlib_compress_bound(c, raw.count))
+        let n = raw.withUnsafeBytes { r in out.withUnsafeMutableBytes { libdeflate_zlib_compress(c, r.baseAddress, r.count, $0.baseAddress, $0.count) } }
+        return Array(out.prefix(n))
+    }
+
+    /// A smooth gradient filters to a repeating pattern of small steps that a Huffman code
+    /// alone cannot take below a bit a byte: the encoder keeps libdeflate's smaller stream.
+    @Test func smoothGradientIsAsSmallAsAMatchFinderMakesIt() throws {
+        let (w, h) = (600, 400)
+        let pixels = (0..<(w * h)).map { i in UInt8((i % w + (i / w) / 2) * 255 / (w + h / 2)) }
+        let raw = filteredRows(pixels, width: w, height: h)
+        let fast = raw.withUnsafeBytes { FastDeflate.zlib($0) }
+        let matched = try libdeflateLevel1(raw)
+        #expect(matched.count * 2 < fast.count, "the case this guards: \(matched.count) against \(fast.count)")
+        let png = try PNGEncoder.encode(DisplayImage(width: w, height: h, samplesPerPixel: 1, bits: 8, bytes: pixels))
+        let idat = try chunks(png).filter { $0.type == "IDAT" }.flatMap(\.data)
+        #expect(idat.count == matched.count)
+        #expect(try samples(png, width: w, height: h, bytesPerPixel: 1) == pixels)
+    }
+
+    /// Noise (the usual camera picture) takes the fast path alone.
+    @Test func noisyPictureKeepsTheFastStream() throws {
+        var rng = SplitMix64(seed: 29)
+        let (w, h) = (300, 200)
+        let pixels = (0..<(w * h)).map { _ in UInt8(truncatingIfNeeded: 100 + Int(rng.next() % 24)) }
+        let raw = filteredRows(pixels, width: w, height: h)
+        #expect(try PNGEncoder.compress(raw) == raw.withUnsafeBytes { FastDeflate.zlib($0) })
+        let png = try PNGEncoder.encode(DisplayImage(width: w, height: h, samplesPerPixel: 1, bits: 8, bytes: pixels))
+        #expect(try samples(png, width: w, height: h, bytesPerPixel: 1) == pixels)
     }
 }
