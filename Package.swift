@@ -128,7 +128,7 @@ let package = Package(
             path: "Benchmarks/TesseraBench"
         ),
         // What several test targets share: the seeded generator (SplitMix64) of random cases.
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Storage"], path: "Tests/TestSupport"),
         // Links every C module once so a broken install of any of them fails the
         // test build, not the first feature that happens to use it.
         .testTarget(
@@ -136,8 +136,8 @@ let package = Package(
             dependencies: ["CBlosc", "CZstd", "CZlib", "CCurl", "CTIFF", "CHDF5", "CFITSIO",
                            "COpenSlide", "CTurboJPEG", "COpenJPEG", "CHDF4", "CDeflate"]
         ),
-        .testTarget(name: "StorageTests", dependencies: ["Storage"]),
-        .testTarget(name: "ZarrCoreTests", dependencies: ["ZarrCore", "Storage"]),
+        .testTarget(name: "StorageTests", dependencies: ["Storage", "TestSupport"]),
+        .testTarget(name: "ZarrCoreTests", dependencies: ["ZarrCore", "Storage", "TestSupport"]),
         .testTarget(name: "NGFFTests", dependencies: ["NGFF", "ZarrCore"]),
         .testTarget(name: "ImageSourcesTests", dependencies: ["ImageSources", "ZarrCore", "CTIFF"]),
         .testTarget(name: "PyramidTests", dependencies: ["Pyramid", "ZarrCore"]),

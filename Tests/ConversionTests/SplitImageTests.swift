@@ -38,24 +38,6 @@ final class PatternImage: ImageSource, @unchecked Sendable {
     func read(_ region: Region) throws -> NDBuffer { pixels.extract(region) }
 }
 
-/// A MemoryStore that records every key written or deleted, to tell which objects a step wrote.
-final class RecordingStore: Store, @unchecked Sendable {
-    let inner = MemoryStore()
-    let touched = Mutex<Set<String>>([])
-    func take() -> Set<String> { touched.withLock { t in defer { t = [] }; return t } }
-    func get(_ key: String) throws -> [UInt8]? { try inner.get(key) }
-    func get(_ key: String, range: ByteRange) throws -> [UInt8]? { try inner.get(key, range: range) }
-    func size(_ key: String) throws -> Int? { try inner.size(key) }
-    func set(_ key: String, _ bytes: [UInt8]) throws { _ = touched.withLock { $0.insert(key) }; try inner.set(key, bytes) }
-    func createIfAbsent(_ key: String, _ bytes: [UInt8]) throws -> Bool {
-        _ = touched.withLock { $0.insert(key) }
-        return try inner.createIfAbsent(key, bytes)
-    }
-    func delete(_ key: String) throws { _ = touched.withLock { $0.insert(key) }; try inner.delete(key) }
-    func list(prefix: String) throws -> [StoreEntry] { try inner.list(prefix: prefix) }
-    func describe(_ key: String) -> String { inner.describe(key) }
-}
-
 /// A MemoryStore whose listing of the split state, once armed, waits (up to 10 s) until
 /// every region's marker is there: two tasks finishing the last regions at once then both
 /// see all markers and both try to claim the finishing.
@@ -171,7 +153,7 @@ func sameOutput(_ a: any Store, _ b: any Store) throws -> Bool {
                 let s = try split.convertRegion(r, task: i % 3)
                 #expect(s.status == .done)
                 if s.finished { finishedBy.append(r) }
-                written[r] = store.take().filter { !$0.hasPrefix(SplitMarkers.folder) && $0 != OutputMark.key }
+                written[r] = store.takeWrittenKeys().filter { !$0.hasPrefix(SplitMarkers.folder) && $0 != OutputMark.key }
             }
             #expect(finishedBy.count == 1, "\(name)")
             #expect(try sameOutput(whole, store.inner), "\(name): \(regions.count) regions, \(regionLevels) region levels")

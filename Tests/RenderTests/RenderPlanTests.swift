@@ -1,6 +1,7 @@
 @testable import Render
 import Storage
 import Testing
+import TestSupport
 import ZarrCore
 
 /// Every check of a plan comes from metadata: a refused render reads no chunk.
@@ -17,10 +18,10 @@ import ZarrCore
     }
 
     func refusal(_ query: String, limits: RenderLimits = RenderLimits()) throws -> RenderError? {
-        let store = CountingStore()
+        let store = RecordingStore()
         let img = try image(store: store)
-        let before = store.gets
-        defer { #expect(store.gets == before, "a planned render reads nothing") }
+        let before = store.reads
+        defer { #expect(store.reads == before, "a planned render reads nothing") }
         do {
             _ = try RenderPlan(image: img, request: RenderRequest(parameters: RenderQuery.pairs(fromQuery: query)), limits: limits)
             return nil

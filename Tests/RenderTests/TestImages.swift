@@ -49,29 +49,3 @@ enum TestImages {
         ])
     }
 }
-
-/// A store that counts reads, so a test can show a refused render read nothing.
-final class CountingStore: Store, @unchecked Sendable {
-    let inner = MemoryStore()
-    private let lock = NSLockish()
-    private var _gets = 0
-    var gets: Int { lock.run { _gets } }
-
-    func get(_ key: String) throws -> [UInt8]? { lock.run { _gets += 1 }; return try inner.get(key) }
-    func get(_ key: String, range: ByteRange) throws -> [UInt8]? { lock.run { _gets += 1 }; return try inner.get(key, range: range) }
-    func get(_ key: String, limit: Int) throws -> [UInt8]? { lock.run { _gets += 1 }; return try inner.get(key, limit: limit) }
-    func size(_ key: String) throws -> Int? { try inner.size(key) }
-    func set(_ key: String, _ bytes: [UInt8]) throws { try inner.set(key, bytes) }
-    func publish(_ key: String, _ bytes: [UInt8]) throws { try inner.publish(key, bytes) }
-    func createIfAbsent(_ key: String, _ bytes: [UInt8]) throws -> Bool { try inner.createIfAbsent(key, bytes) }
-    func delete(_ key: String) throws { try inner.delete(key) }
-    func list(prefix: String) throws -> [StoreEntry] { try inner.list(prefix: prefix) }
-    func describe(_ key: String) -> String { inner.describe(key) }
-}
-
-import Foundation
-
-final class NSLockish: @unchecked Sendable {
-    private let lock = NSLock()
-    func run<R>(_ body: () -> R) -> R { lock.lock(); defer { lock.unlock() }; return body() }
-}

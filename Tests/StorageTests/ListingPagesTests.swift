@@ -1,6 +1,7 @@
 import Foundation
 @testable import Storage
 import Testing
+import TestSupport
 
 /// The paged listing's settings and the first-page question ("is anything there?").
 @Suite struct ListingPagesTests {
@@ -25,29 +26,8 @@ import Testing
         #expect(try s.firstEntries(prefix: "other/", limit: 2) == [StoreEntry(key: "other/x", size: 1)])
         #expect(try s.holdsObjects(prefix: "c/") && !s.holdsObjects(prefix: "missing/"))
         // The listing of 2,005 keys is not walked past its first page.
-        let counted = CountingStore(inner: s)
+        let counted = RecordingStore(s)
         _ = try counted.firstEntries(prefix: "c/", limit: 1)
-        #expect(counted.pages == 1)
-    }
-}
-
-/// A store that counts the pages its listing handed over.
-final class CountingStore: Store, @unchecked Sendable {
-    let inner: FileStore
-    var pages = 0
-    init(inner: FileStore) { self.inner = inner }
-    func get(_ key: String) throws -> [UInt8]? { try inner.get(key) }
-    func get(_ key: String, range: ByteRange) throws -> [UInt8]? { try inner.get(key, range: range) }
-    func size(_ key: String) throws -> Int? { try inner.size(key) }
-    func set(_ key: String, _ bytes: [UInt8]) throws { try inner.set(key, bytes) }
-    func createIfAbsent(_ key: String, _ bytes: [UInt8]) throws -> Bool { try inner.createIfAbsent(key, bytes) }
-    func delete(_ key: String) throws { try inner.delete(key) }
-    func list(prefix: String) throws -> [StoreEntry] { try inner.list(prefix: prefix) }
-    func describe(_ key: String) -> String { inner.describe(key) }
-    func listPages(prefix: String, _ page: ([StoreEntry]) throws -> Void) throws {
-        try inner.listPages(prefix: prefix) { entries in
-            pages += 1
-            try page(entries)
-        }
+        #expect(counted.listedPages == 1)
     }
 }

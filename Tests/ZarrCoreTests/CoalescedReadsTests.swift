@@ -1,6 +1,7 @@
 import Storage
 import Synchronization
 import Testing
+import TestSupport
 @testable import ZarrCore
 
 @Suite struct CoalescedReadsTests {
@@ -21,7 +22,7 @@ import Testing
     /// A region over 2×3 inner chunks of one shard (two rows of three, the rows apart by
     /// one inner chunk in the file) is one ranged read besides the index, where it was six.
     @Test func aRegionOverNearbyInnerChunksIsOneRead() throws {
-        let store = RangedReadCounter()
+        let store = RecordingStore()
         let inner = CodecPipeline(bytesToBytes: [BloscCodec(cname: "lz4", clevel: 5, shuffle: .shuffle, typesize: 2)])
         let m = ArrayMetadata(format: .v3, shape: [16, 16], chunkShape: [16, 16], dataType: .uint16, fillValue: FillValue(bytes: [0, 0]),
                               codecs: CodecPipeline(arrayToBytes: ShardingCodec(innerChunkShape: [4, 4], codecs: inner)))
@@ -29,26 +30,9 @@ import Testing
         let data = NDBuffer(dataType: .uint16, shape: [16, 16], bytes: (0..<256).flatMap { [UInt8($0 & 0xff), UInt8($0 >> 4)] })
         try a.write(Region(shape: [16, 16]), data)
         let region = Region(origin: [1, 1], shape: [6, 10])
-        store.ranges.withLock { $0 = [] }
+        store.reset()
         #expect(try a.read(region) == data.extract(region))
-        let ranges = store.ranges.withLock { $0 }
+        let ranges = store.rangedReads
         #expect(ranges.count == 2, "index and one read for the six inner chunks, got \(ranges)")
     }
-}
-
-/// A store in memory that records its ranged reads.
-final class RangedReadCounter: Store {
-    let inner = MemoryStore()
-    let ranges = Mutex<[ByteRange]>([])
-    func get(_ key: String) throws -> [UInt8]? { try inner.get(key) }
-    func get(_ key: String, range: ByteRange) throws -> [UInt8]? {
-        ranges.withLock { $0.append(range) }
-        return try inner.get(key, range: range)
-    }
-    func size(_ key: String) throws -> Int? { try inner.size(key) }
-    func set(_ key: String, _ bytes: [UInt8]) throws { try inner.set(key, bytes) }
-    func createIfAbsent(_ key: String, _ bytes: [UInt8]) throws -> Bool { try inner.createIfAbsent(key, bytes) }
-    func delete(_ key: String) throws { try inner.delete(key) }
-    func list(prefix: String) throws -> [StoreEntry] { try inner.list(prefix: prefix) }
-    func describe(_ key: String) -> String { inner.describe(key) }
 }

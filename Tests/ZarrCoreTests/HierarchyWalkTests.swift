@@ -1,6 +1,6 @@
 import Foundation
-import Synchronization
 import Testing
+import TestSupport
 import Storage
 @testable import ZarrCore
 
@@ -31,14 +31,14 @@ import Storage
     }
 
     @Test func v2ListsEveryNodeButNoChunks() throws {
-        let store = ListingRecorder(try v2Store())
+        let store = RecordingStore(try v2Store())
         let doc = try #require(try ConsolidatedMetadataBuilder.v2(store, group: "", limits: Self.unbounded))
         #expect(doc["zarr_consolidated_format"] == 1)
         let metadata = try #require(doc["metadata"]?.objectValue)
         #expect(Set(metadata.keys) == [".zgroup", ".zattrs", "0/.zarray", "0/.zattrs", "labels/.zgroup", "labels/x/.zarray"])
         #expect(metadata["0/.zattrs"] == ["a": 1])
         // Only groups' folders are listed: an array's folder of chunks is never read.
-        #expect(store.listed.withLock { $0 } == ["", "labels"])
+        #expect(store.listedFolders == ["", "labels"])
         // An array is no group; a nested group is one.
         #expect(try ConsolidatedMetadataBuilder.v2(store, group: "0", limits: Self.unbounded) == nil)
         let labels = try #require(try ConsolidatedMetadataBuilder.v2(store, group: "labels", limits: Self.unbounded))
@@ -108,21 +108,3 @@ import Storage
     }
 }
 
-/// A store that records which folders were listed.
-final class ListingRecorder: Store {
-    let inner: MemoryStore
-    let listed = Mutex<[String]>([])
-    init(_ inner: MemoryStore) { self.inner = inner }
-    func get(_ key: String) throws -> [UInt8]? { try inner.get(key) }
-    func get(_ key: String, range: ByteRange) throws -> [UInt8]? { try inner.get(key, range: range) }
-    func size(_ key: String) throws -> Int? { try inner.size(key) }
-    func set(_ key: String, _ bytes: [UInt8]) throws { try inner.set(key, bytes) }
-    func createIfAbsent(_ key: String, _ bytes: [UInt8]) throws -> Bool { try inner.createIfAbsent(key, bytes) }
-    func delete(_ key: String) throws { try inner.delete(key) }
-    func list(prefix: String) throws -> [StoreEntry] { try inner.list(prefix: prefix) }
-    func describe(_ key: String) -> String { inner.describe(key) }
-    func listFolder(_ folder: String) throws -> FolderListing? {
-        listed.withLock { $0.append(folder) }
-        return try inner.listFolder(folder)
-    }
-}
