@@ -179,7 +179,8 @@ def run(cmd, delay: float | None, env):
             raise
         proc.send_signal(signal.SIGKILL)
         _, err = proc.communicate()
-        return True, proc.returncode, err.decode(errors="replace")
+        # A run that ended just as the delay ran out was not killed: it finished.
+        return proc.returncode == -signal.SIGKILL, proc.returncode, err.decode(errors="replace")
 
 
 @pytest.mark.slow
@@ -268,15 +269,17 @@ def test_kill_ten_times_resume_reads_only_missing(ngff, tessera_bin, run_convert
 
 
 def plain_chunk_reference(tessera_bin, tmp_path: Path) -> tuple:
-    """A 0.4 (plain-chunk) source, its convert arguments and a finished reference output."""
+    """A 0.4 (plain-chunk) source, its convert arguments, a finished reference output and
+    how long that conversion took (s)."""
     src = tmp_path / "volume.tif"
     make_source(src)
     args = ["--ngff", "0.4", *LAYOUT_V2]
     ref = tmp_path / "ref.ome.zarr"
+    t0 = time.monotonic()
     proc = subprocess.run([str(tessera_bin), "convert", str(src), str(ref), *args], capture_output=True, text=True,
                           timeout=600, stdin=subprocess.DEVNULL)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    return src, args, ref
+    return src, args, ref, time.monotonic() - t0
 
 
 def test_plain_chunks_kept_by_manifest(tessera_bin, run_convert, tmp_path):
@@ -284,13 +287,14 @@ def test_plain_chunks_kept_by_manifest(tessera_bin, run_convert, tmp_path):
     size (not rewritten), redoes one with no line and one whose size differs from its
     line, and ignores a torn last line; the result is byte-identical to a clean run.
     The manifest is a folder of batch objects read in name order (a later line wins)."""
-    src, args, ref = plain_chunk_reference(tessera_bin, tmp_path)
+    src, args, ref, duration = plain_chunk_reference(tessera_bin, tmp_path)
     assert not (ref / "0" / ".tessera-manifest").exists(), "manifest left behind by a finished run"
     t0 = time.monotonic()
     out = tmp_path / "out.ome.zarr"
     manifest = out / "0" / ".tessera-manifest"
-    # kill once at least three level-0 chunks have landed and been recorded
-    for delay in (1.0, 1.5, 2.0, 0.7, 3.0, 0.5):
+    # kill once at least three level-0 chunks have landed and been recorded: at shares of
+    # the reference's time, so a faster disk or machine still kills mid-run
+    for delay in (duration * f for f in (0.5, 0.35, 0.65, 0.25, 0.8, 0.45, 0.15, 0.9)):
         shutil.rmtree(out, ignore_errors=True)
         killed, rc, err = run([str(tessera_bin), "convert", str(src), str(out), *args], delay, os.environ.copy())
         batches = sorted(manifest.iterdir()) if manifest.is_dir() else []
@@ -326,7 +330,7 @@ def test_resume_over_an_older_append_only_manifest_file(tessera_bin, tmp_path):
     """An output killed by an older Tessera holds its level's manifest as one file
     `0/.tessera-manifest` where this one writes a folder of batches: a resume replaces the
     file (its chunks checked by decoding) and finishes byte-identical, leaving neither."""
-    src, args, ref = plain_chunk_reference(tessera_bin, tmp_path)
+    src, args, ref, _ = plain_chunk_reference(tessera_bin, tmp_path)
     out = tmp_path / "out.ome.zarr"
     shutil.copytree(ref, out)
     (out / ".zattrs").unlink()  # not finished: the group's NGFF metadata is written last

@@ -67,7 +67,8 @@ def run_and_kill(cmd, dst: Path, log_dir: Path, timeout=120.0):
                 if (dst / "c").is_dir() and tc.visible_files(dst / "c"):
                     proc.send_signal(signal.SIGKILL)
                     proc.wait()
-                    return True, proc.returncode
+                    # One that ended between the look and the signal was not killed.
+                    return proc.returncode == -signal.SIGKILL, proc.returncode
                 if time.monotonic() > deadline:
                     proc.kill()
                     proc.wait()
