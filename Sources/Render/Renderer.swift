@@ -28,7 +28,9 @@ public enum Renderer {
     /// Bumped whenever the bytes a request renders to may change (an encoder, a default):
     /// part of the gateway's tags and cache keys and of the stored pictures' record, so
     /// old ones stop matching.
-    public static let version = 1
+    /// 2: PNG's zlib stream from FastDeflate (same pixels, other bytes: a strong tag or a
+    /// cached or stored picture of version 1 no longer names these bytes).
+    public static let version = 2
 
     /// `TESSERA_TRACE_READS=1`: each level read is named on stderr (tests count them). Read
     /// once, as `ResumeReads.tracing` is: the environment is a dictionary built per call.
